@@ -1,0 +1,33 @@
+# The two commands of the README: `make demo` (the main job) and `make test`.
+# Both create the virtualenv at .venv on first use; nothing needs installing by hand.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup demo test lint typecheck check clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install genzoo with every extra
+
+demo: setup  ## the main job, offline: pull → export → serve → generate → bench
+	$(VENV)/bin/zoo demo
+
+lint: setup
+	$(VENV)/bin/ruff check zoo export serving tests
+	$(VENV)/bin/ruff format --check zoo export serving tests
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+test: lint typecheck  ## lint, type-check and run the whole test suite
+	$(PY) -m pytest -q -p no:cacheprovider --timeout=900 $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .venv-olah out .mypy_cache .ruff_cache

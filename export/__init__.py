@@ -1,0 +1,1 @@
+"""Export: torch → ONNX → ONNX Runtime and TensorRT, with parity and quality gates."""

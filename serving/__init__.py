@@ -1,0 +1,1 @@
+"""Serving: Triton model repository, embedded server launcher, client SDK and benchmarks."""

@@ -1,0 +1,1 @@
+"""The ``zoo`` command line: one module per command group, no logic beyond parsing."""

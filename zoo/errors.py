@@ -1,0 +1,57 @@
+"""Every error genzoo raises, in one module.
+
+Each subclasses a builtin so callers can catch broadly (``except ValueError``), and each
+message says what to do next. The CLI prints ``str(error)`` as one line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class ZooError(Exception):
+    """Base class of every genzoo error."""
+
+
+class UnknownModelError(ZooError, KeyError):
+    """A model name that the registry does not know."""
+
+    def __init__(self, name: str, suggestions: list[str]) -> None:
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        self.name = name
+        self.suggestions = suggestions
+        super().__init__(f"unknown model {name!r}.{hint} Run `zoo list` to see every model.")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class InvalidNameError(ZooError, ValueError):
+    """A user-supplied name or revision that is unsafe to turn into a path or URL."""
+
+
+class InvalidInputError(ZooError, ValueError):
+    """Input of the wrong shape, dtype or range for a model entry point."""
+
+
+class IntegrityError(ZooError, OSError):
+    """Weights whose sha256 does not match the expected digest."""
+
+
+class UnsafeWeightsError(ZooError, ValueError):
+    """Weights offered only in a format that would need unpickling."""
+
+
+class WeightsNotFoundError(ZooError, FileNotFoundError):
+    """No weights where they were expected."""
+
+
+class MissingDependencyError(ZooError, ImportError):
+    """An optional dependency that is not installed; the message names the extra."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"{package} is not installed. Install it with `pip install 'genzoo[{extra}]'`."
+        )
+
+
+class CheckpointError(ZooError, ValueError):
+    """A training checkpoint that cannot be resumed from."""

@@ -1,0 +1,107 @@
+"""Pre- and post-processing shared by every backend: seeds → graph inputs, images → uint8.
+
+Clients send seeds, labels, ψ and mixing seeds; :func:`generator_inputs` turns them into the
+generator graph's inputs with the seed → latent rule and validates them, and
+:func:`to_uint8_nhwc` turns [-1, 1] float NCHW images into the uint8 NHWC bytes users get.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from zoo.errors import InvalidInputError
+from zoo.latent import check_seeds, seed_to_latent
+from zoo.registry import EntryPoint
+
+NUM_CLASSES = 10
+
+
+def to_uint8_nhwc(images: npt.NDArray[np.floating]) -> npt.NDArray[np.uint8]:
+    """Float NCHW images in [-1, 1] → uint8 NHWC, ``round((x + 1) * 127.5)`` clipped."""
+    x = np.clip((np.asarray(images, dtype=np.float32) + 1.0) * 127.5, 0.0, 255.0)
+    return np.rint(x).astype(np.uint8).transpose(0, 2, 3, 1)
+
+
+def from_uint8_nhwc(images: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """uint8 NHWC (or NHW) images → float32 NCHW in [-1, 1]."""
+    arr = np.asarray(images)
+    if arr.dtype != np.uint8:
+        raise InvalidInputError(f"images must be uint8, got {arr.dtype}.")
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    if arr.ndim != 4:
+        raise InvalidInputError(f"images must be (N, H, W) or (N, H, W, C), got shape {arr.shape}.")
+    return (arr.astype(np.float32) / 127.5 - 1.0).transpose(0, 3, 1, 2).copy()
+
+
+def check_labels(labels: npt.ArrayLike, n: int) -> npt.NDArray[np.int64]:
+    """Class labels as int64 ``(n,)``; a single label is repeated; must lie in 0..9."""
+    arr = np.asarray(labels)
+    if arr.ndim == 0:
+        arr = np.full(n, arr)
+    if arr.shape != (n,):
+        raise InvalidInputError(f"expected {n} labels (one per seed), got shape {arr.shape}.")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise InvalidInputError(f"labels must be integers, got dtype {arr.dtype}.")
+    if n and (arr.min() < 0 or arr.max() >= NUM_CLASSES):
+        raise InvalidInputError(f"labels must lie in 0..{NUM_CLASSES - 1}, got {arr.tolist()}.")
+    return arr.astype(np.int64)
+
+
+def check_psi(psi: npt.ArrayLike, n: int) -> npt.NDArray[np.float32]:
+    """Truncation ψ as float32 ``(n,)``; a single value is repeated; must be finite."""
+    arr = np.asarray(psi, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(n, arr)
+    if arr.shape != (n,):
+        raise InvalidInputError(f"expected {n} ψ values (one per seed), got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidInputError(
+            "ψ must be a finite number (1 = no truncation, 0.5–0.8 is typical)."
+        )
+    if n and np.abs(arr).max() > 10:
+        raise InvalidInputError("ψ must lie in [-10, 10] (1 = no truncation).")
+    return arr.astype(np.float32)
+
+
+def generator_inputs(
+    entry: EntryPoint,
+    seeds: npt.ArrayLike,
+    *,
+    labels: npt.ArrayLike | None = None,
+    psi: npt.ArrayLike | None = None,
+    mix_seeds: npt.ArrayLike | None = None,
+) -> tuple[npt.NDArray[np.generic], ...]:
+    """The graph inputs of a generator ``entry`` for these seeds, in signature order."""
+    s = check_seeds(seeds)
+    n = len(s)
+    inputs: list[npt.NDArray[np.generic]] = []
+    for t in entry.inputs:
+        if t.name == "z":
+            inputs.append(seed_to_latent(s, t.shape[0]))
+        elif t.name == "label":
+            if labels is None:
+                raise InvalidInputError("this model is class-conditional: pass a label (0–9).")
+            inputs.append(check_labels(labels, n))
+        elif t.name == "psi":
+            inputs.append(check_psi(1.0 if psi is None else psi, n))
+        elif t.name == "mix_z":
+            mix = s if mix_seeds is None else check_seeds(mix_seeds)
+            if mix.shape != s.shape:
+                raise InvalidInputError(
+                    f"expected {n} mixing seeds (one per seed), got {len(mix)}."
+                )
+            inputs.append(seed_to_latent(mix, t.shape[0]))
+        else:
+            raise InvalidInputError(f"entry point {entry.name!r} does not take seeds.")
+    if labels is not None and "label" not in {t.name for t in entry.inputs}:
+        raise InvalidInputError("this model is not class-conditional: drop the label.")
+    if (psi is not None or mix_seeds is not None) and "psi" not in {t.name for t in entry.inputs}:
+        raise InvalidInputError("ψ and mixing seeds apply to StyleGAN2 models only.")
+    return tuple(inputs)
+
+
+def is_seeded(entry: EntryPoint) -> bool:
+    """Whether ``entry`` is driven by seeds (its first input is the latent ``z``)."""
+    return bool(entry.inputs) and entry.inputs[0].name == "z"

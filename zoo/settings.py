@@ -1,0 +1,33 @@
+"""Defaults and environment, read in one place.
+
+Values are read from the environment when first needed, so tests can set variables
+with ``monkeypatch`` before calling into the library.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Folder holding the weights that ship inside the package, one Hub-layout folder per model.
+BUNDLED_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+#: Default organisation on the Hugging Face Hub for the published zoo.
+HUB_ORG = "genzoo"
+
+#: File names of a model repository on the Hub.
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+CARD_NAME = "README.md"
+EVAL_NAME = "eval.json"
+SAMPLES_NAME = "samples.png"
+
+
+def zoo_home() -> Path:
+    """Root for genzoo's own files (training runs, exports); ``ZOO_HOME`` or ``~/.cache/genzoo``."""
+    return Path(os.environ.get("ZOO_HOME", Path.home() / ".cache" / "genzoo"))
+
+
+def debug() -> bool:
+    """Whether ``ZOO_DEBUG`` asks the CLI to show tracebacks."""
+    return os.environ.get("ZOO_DEBUG", "") not in ("", "0", "false", "False")
