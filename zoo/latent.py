@@ -43,7 +43,7 @@ def _splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
 
 
 def check_seeds(seeds: npt.ArrayLike) -> npt.NDArray[np.int64]:
-    """Return ``seeds`` as a 1-D int64 array, or raise if any is negative, too large or not whole."""
+    """``seeds`` as a 1-D int64 array; raises if any is negative, too large or not whole."""
     arr = np.asarray(seeds)
     if arr.ndim == 0:
         arr = arr.reshape(1)

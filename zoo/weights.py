@@ -85,7 +85,7 @@ def load_state_dict(path: Path, *, sha256: str | None) -> dict[str, torch.Tensor
 
 
 def load_model_from_dir(folder: Path, *, sha256: str | None, device: str = "cpu") -> nn.Module:
-    """Build the model described by ``folder/config.json`` and load its checked weights (eval mode)."""
+    """The model of ``folder/config.json`` with its checked weights, in eval mode."""
     cfg = read_config(folder)
     name = cfg.get("model_name")
     if not isinstance(name, str):
@@ -108,7 +108,7 @@ def load_bundled(name: str, *, device: str = "cpu") -> nn.Module:
 
 
 def save_weights(model: nn.Module, folder: Path, name: str, config: dict[str, Any]) -> str:
-    """Write ``model.safetensors`` and ``config.json`` atomically into ``folder``; return the sha256."""
+    """Write ``model.safetensors`` and ``config.json`` atomically; return the weights' sha256."""
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ _USER_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def cli_errors(fn: F) -> F:
-    """Turn a user-fixable error into one line on stderr and exit code 1 (``ZOO_DEBUG=1``: traceback)."""
+    """Print a user-fixable error as one line and exit 1; ``ZOO_DEBUG=1`` shows the traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -7,6 +7,8 @@ the conditional discriminator follows Miyato & Koyama, "cGANs with Projection Di
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -38,7 +40,7 @@ class DCGANGenerator(nn.Module):
             nn.BatchNorm2d(widths[0]),
             nn.ReLU(True),
         ]
-        for a, b in zip(widths[:-1], widths[1:], strict=True):
+        for a, b in itertools.pairwise(widths):
             layers += [
                 nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False),
                 nn.BatchNorm2d(b),

@@ -62,7 +62,7 @@ class EqualConv2d(nn.Module):
 
 def num_doublings(resolution: int, start: int = 4) -> int:
     """How many 2× steps lead from ``start`` to ``resolution`` (a power of two ≥ 8)."""
-    n = int(round(math.log2(resolution / start)))
+    n = round(math.log2(resolution / start))
     if resolution < 2 * start or start * 2**n != resolution:
         raise ValueError(f"resolution must be a power of two ≥ {2 * start}, got {resolution}")
     return n

@@ -14,6 +14,7 @@ weights), so inference is deterministic; training draws fresh noise per sample.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Literal
 
@@ -36,6 +37,8 @@ NOISE_STREAM = 7
 class MappingNetwork(nn.Module):
     """z → w through an MLP with a reduced learning rate; tracks the mean w for truncation."""
 
+    w_avg: torch.Tensor
+
     def __init__(
         self,
         z_dim: int,  # input latent size
@@ -49,7 +52,7 @@ class MappingNetwork(nn.Module):
         self.layers = nn.Sequential(
             *(
                 EqualLinear(a, b, lr_multiplier=lr_multiplier, activation=True)
-                for a, b in zip(dims[:-1], dims[1:], strict=True)
+                for a, b in itertools.pairwise(dims)
             )
         )
         self.w_avg_beta = w_avg_beta
@@ -100,6 +103,8 @@ class ModulatedConv2d(nn.Module):
 
 class SynthesisLayer(nn.Module):
     """Modulated 3×3 convolution, noise injection, bias and leaky ReLU."""
+
+    noise_const: torch.Tensor
 
     def __init__(
         self, in_channels: int, out_channels: int, w_dim: int, resolution: int, *, up: bool
@@ -192,6 +197,7 @@ class StyleGAN2Generator(nn.Module):
             raise ValueError(f"mix_cutoff must be in 1..{self.synthesis.num_ws}")
         self.mix_cutoff = mix_cutoff
         for i, layer in enumerate(self.synthesis.layers):
+            assert isinstance(layer, SynthesisLayer)
             r = layer.resolution
             draw = seed_to_latent(np.array([noise_seed + i]), r * r, stream=NOISE_STREAM)
             layer.noise_const.copy_(torch.from_numpy(draw).view(1, 1, r, r))
@@ -257,6 +263,7 @@ class StyleGAN2Discriminator(nn.Module):
         """Logits of shape ``(B,)``."""
         x = self.from_rgb(img)
         for b in self.blocks:
+            assert isinstance(b, nn.ModuleDict)
             x = (b["skip"](x) + b["conv1"](b["conv0"](x))) / math.sqrt(2)
         group = min(4, x.shape[0])
         while x.shape[0] % group:
