@@ -26,8 +26,10 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
+# pytest exits 5 when it collected nothing: that fails too, with its own message.
 test: lint typecheck  ## lint, type-check and run the whole test suite
-	$(PY) -m pytest -q -p no:cacheprovider --timeout=900 $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider --timeout=900 $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$rc
 
 clean:
 	rm -rf $(VENV) .venv-olah out .mypy_cache .ruff_cache

@@ -184,3 +184,15 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
             f"valid keys: {', '.join(sorted(spec.config))}."
         )
     return _BUILDERS[name](**{**spec.config, **overrides})
+
+
+def triton_model_name(model: str, entry: str | None = None) -> str:
+    """The Triton model name serving ``entry`` of ``model``.
+
+    A model with one entry point is served under its own name (``dcgan-mnist``); each entry
+    point of a multi-entry model gets ``<model>_<entry>`` (``vae-mnist_encode``). Export writes
+    to ``model_repository/<this name>/1/`` and the client addresses the same name.
+    """
+    spec = get_spec(model)
+    ep = spec.entry_point(entry)
+    return spec.name if len(spec.entry_points) == 1 else f"{spec.name}_{ep.name}"
