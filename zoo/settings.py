@@ -31,3 +31,11 @@ def zoo_home() -> Path:
 def debug() -> bool:
     """Whether ``ZOO_DEBUG`` asks the CLI to show tracebacks."""
     return os.environ.get("ZOO_DEBUG", "") not in ("", "0", "false", "False")
+
+
+def model_repository_dir() -> Path:
+    """The Triton model repository ``zoo export`` and ``zoo repo build`` write to.
+
+    ``ZOO_MODEL_REPOSITORY`` when set, else ``model_repository/`` in the working directory.
+    """
+    return Path(os.environ.get("ZOO_MODEL_REPOSITORY", "model_repository"))
