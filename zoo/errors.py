@@ -55,3 +55,11 @@ class MissingDependencyError(ZooError, ImportError):
 
 class CheckpointError(ZooError, ValueError):
     """A training checkpoint that cannot be resumed from."""
+
+
+class ArtifactNotFoundError(ZooError, FileNotFoundError):
+    """An exported artifact (ONNX model, TensorRT engine) that has not been built yet."""
+
+
+class ExportGateError(ZooError, RuntimeError):
+    """An exported artifact that failed its parity or quality gate, or is stale."""
