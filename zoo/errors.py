@@ -63,3 +63,15 @@ class ArtifactNotFoundError(ZooError, FileNotFoundError):
 
 class ExportGateError(ZooError, RuntimeError):
     """An exported artifact that failed its parity or quality gate, or is stale."""
+
+
+class PortInUseError(ZooError, OSError):
+    """A port a server should listen on is taken."""
+
+
+class TritonNotFoundError(ZooError, FileNotFoundError):
+    """The ``tritonserver`` binary (or its Python-backend stub) is not installed."""
+
+
+class ServerStartError(ZooError, RuntimeError):
+    """A server that exited or never became ready during start-up; the message has its log tail."""
