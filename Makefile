@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo test lint typecheck check clean
+.PHONY: setup olah demo test lint typecheck check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,18 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install genzoo with every extra
+
+# The olah HF mirror the hub tests pull from. Its own venv: its pins clash with ours (~20 s).
+OLAH_VENV := .venv-olah
+OLAH_STAMP := $(OLAH_VENV)/.installed
+OLAH_VERSION := 0.5.4
+
+$(OLAH_STAMP):
+	test -x $(OLAH_VENV)/bin/python || $(PYTHON) -m venv $(OLAH_VENV)
+	$(OLAH_VENV)/bin/python -m pip install -q olah==$(OLAH_VERSION)
+	touch $(OLAH_STAMP)
+
+olah: $(OLAH_STAMP)  ## create .venv-olah with the olah mirror used by tests/hub
 
 demo: setup  ## the main job, offline: pull → export → serve → generate → bench
 	$(VENV)/bin/zoo demo
@@ -27,7 +39,7 @@ typecheck: setup
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collected nothing: that fails too, with its own message.
-test: lint typecheck  ## lint, type-check and run the whole test suite
+test: lint typecheck $(OLAH_STAMP)  ## lint, type-check and run the whole test suite
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=900 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$rc
 

@@ -75,3 +75,11 @@ class TritonNotFoundError(ZooError, FileNotFoundError):
 
 class ServerStartError(ZooError, RuntimeError):
     """A server that exited or never became ready during start-up; the message has its log tail."""
+
+
+class HubError(ZooError, OSError):
+    """The Hub answered but refused: repo or revision not found, access denied, upload rejected."""
+
+
+class HubUnreachableError(HubError):
+    """The Hub cannot be reached (no network, offline mode) and no local copy can stand in."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from zoo.cli import hub as hub_cli
 from zoo.cli import models
 
 app = typer.Typer(
@@ -16,3 +17,5 @@ app = typer.Typer(
 
 app.command("list")(models.list_command)
 app.command("info")(models.info_command)
+app.command("pull")(hub_cli.pull_command)
+app.command("publish")(hub_cli.publish_command)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from zoo.hub_mixin import HubMixin
 from zoo.models.signatures import image
 from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
 
@@ -26,7 +27,7 @@ def _block(c_in: int, c_out: int) -> list[nn.Module]:
     ]
 
 
-class DigitClassifier(nn.Module):
+class DigitClassifier(nn.Module, HubMixin):
     """Image → class logits; :meth:`features` gives the embedding the metrics use."""
 
     def __init__(

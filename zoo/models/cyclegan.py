@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from zoo.hub_mixin import HubMixin
 from zoo.models.signatures import image
 from zoo.registry import EntryPoint, ModelSpec, register_model
 
@@ -90,7 +91,7 @@ class PatchDiscriminator(nn.Module):
         return self.net(x)
 
 
-class CycleGAN(nn.Module):
+class CycleGAN(nn.Module, HubMixin):
     """Both generators of a CycleGAN: ``g_ab`` (A → B) and ``g_ba`` (B → A)."""
 
     def __init__(

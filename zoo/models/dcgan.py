@@ -12,12 +12,13 @@ import itertools
 import torch
 from torch import nn
 
+from zoo.hub_mixin import HubMixin
 from zoo.models.layers import num_doublings
 from zoo.models.signatures import generate_entry
 from zoo.registry import ModelSpec, TensorSpec, register_model
 
 
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(nn.Module, HubMixin):
     """Latent (and optional class label) → image, by transposed convolutions from 4×4."""
 
     def __init__(

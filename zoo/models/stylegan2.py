@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.hub_mixin import HubMixin
 from zoo.latent import seed_to_latent
 from zoo.models.layers import EqualConv2d, EqualLinear, num_doublings
 from zoo.models.signatures import generate_entry, latent
@@ -174,7 +175,7 @@ class SynthesisNetwork(nn.Module):
         return img
 
 
-class StyleGAN2Generator(nn.Module):
+class StyleGAN2Generator(nn.Module, HubMixin):
     """Latent (+ ψ and a mixing latent) → image."""
 
     def __init__(

@@ -14,12 +14,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from zoo.hub_mixin import HubMixin
 from zoo.models.layers import num_doublings
 from zoo.models.signatures import image, latent
 from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
 
 
-class ConvVAE(nn.Module):
+class ConvVAE(nn.Module, HubMixin):
     """Encoder (image, mask) → (mu, logvar); decoder latent → image."""
 
     def __init__(
