@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from zoo.errors import ZooError
 from zoo.settings import debug
@@ -41,7 +42,8 @@ def cli_errors(fn: F) -> F:
             if debug():
                 traceback.print_exc()
             msg = str(e) if isinstance(e, ZooError) else f"{type(e).__name__}: {e}"
-            err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+            # escape: "pip install 'genzoo[export]'" must not lose its brackets to rich markup
+            err_console.print(f"[bold red]error:[/] {escape(msg)}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
