@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup olah demo test lint typecheck check clean
+.PHONY: setup olah demo test lint typecheck check cards clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ typecheck: setup
 test: lint typecheck $(OLAH_STAMP)  ## lint, type-check and run the whole test suite
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=900 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$rc
+
+# After new weights (their sha256 changed): re-run `zoo eval` and rewrite each model's
+# eval.json, samples.png and README.md (the model card) in zoo/weights/<name>/.
+cards: setup  ## regenerate the metrics and model card of every trained model
+	$(VENV)/bin/zoo card --all --eval
 
 clean:
 	rm -rf $(VENV) .venv-olah out .mypy_cache .ruff_cache

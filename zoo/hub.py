@@ -753,10 +753,14 @@ def upload_folder(
         if _is_network_error(e):
             raise HubUnreachableError(f"cannot publish {where}: {_unreachable_reason(e)}") from e
         detail = _scrub(str(e).splitlines()[0]) if str(e) else type(e).__name__
-        raise HubError(
-            f"the Hub refused the upload to {where}: {detail}. Check that HF_TOKEN is set to a "
-            "token with write access to the repo."
-        ) from None
+        response = getattr(e, "response", None)
+        status = getattr(response, "status_code", 0)
+        hint = (
+            "set HF_TOKEN to a token with write access to the repo"
+            if status in (401, 403)
+            else "check the repo id, and that the endpoint accepts uploads"
+        )
+        raise HubError(f"the Hub refused the upload to {where}: {detail}. {hint}.") from None
     return info.oid, info.commit_url
 
 

@@ -84,7 +84,7 @@ def publish_command(
         print_json(result.to_dict())
         return
     for fname, sha in result.files.items():
-        console.print(f"  {fname:<20} {sha}", highlight=False)
+        console.print(f"  {fname:<20} {sha}", highlight=False, soft_wrap=True)
     target = f"{result.repo_id}@{result.revision}"
     if result.mode == "dry-run":
         console.print(f"dry run: would publish {len(result.files)} files to {target}")

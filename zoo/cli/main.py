@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from zoo.cli import evaluate as evaluate_cli
 from zoo.cli import hub as hub_cli
 from zoo.cli import models
 
@@ -19,3 +20,5 @@ app.command("list")(models.list_command)
 app.command("info")(models.info_command)
 app.command("pull")(hub_cli.pull_command)
 app.command("publish")(hub_cli.publish_command)
+app.command("eval")(evaluate_cli.eval_command)
+app.command("card")(evaluate_cli.card_command)

@@ -1,0 +1,84 @@
+"""Model cards: YAML metadata that parses, model-index equal to eval.json, a real PNG."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from huggingface_hub import ModelCard
+from PIL import Image
+from torch import nn
+
+from zoo.cards import read_eval, write_card
+from zoo.evaluate import EvalReport, evaluate
+from zoo.registry import get_spec
+from zoo.runners import Runner
+from zoo.settings import CARD_NAME, SAMPLES_NAME
+from zoo.weights import bundled_dir
+
+
+def _front_matter(text: str) -> dict[str, object]:
+    assert text.startswith("---\n")
+    head, _, _ = text[4:].partition("\n---\n")
+    data = yaml.safe_load(head)
+    assert isinstance(data, dict)
+    return data
+
+
+def _check_card(folder: Path, report: EvalReport) -> None:
+    spec = get_spec(report.model)
+    text = (folder / CARD_NAME).read_text()
+    meta = _front_matter(text)
+    assert meta["library_name"] == "genzoo"
+    assert meta["license"] == spec.license
+    assert spec.family in meta["tags"]  # type: ignore[operator]
+    # Parse the model-index the way the Hub does and compare it with eval.json.
+    card = ModelCard(text)
+    results = card.data.eval_results or []
+    assert card.data.model_name == spec.name
+    from_card = {r.metric_type: r.metric_value for r in results}
+    expected = {m.name: m.value for m in report.metrics if m.value is not None}
+    assert from_card.keys() == expected.keys()
+    for name, value in expected.items():
+        assert from_card[name] == pytest.approx(value, rel=1e-5, abs=1e-9), name
+    for m in report.metrics:  # the table shows every metric
+        assert f"| {m.label} |" in text
+    assert f"]({SAMPLES_NAME})" in text
+    with Image.open(folder / SAMPLES_NAME) as img:
+        assert img.format == "PNG" and img.width >= 300 and img.height >= 200
+
+
+def test_card_from_random_weights(
+    model_name: str,
+    tmp_path: Path,
+    random_modules: Callable[[str], nn.Module],
+    random_factory: Callable[[str, str], Runner],
+    random_evaluator: nn.Module,
+) -> None:
+    report = evaluate(model_name, runner_factory=random_factory, evaluator=random_evaluator, n=30)
+    files = write_card(
+        model_name, folder=tmp_path, module=random_modules(model_name), report=report
+    )
+    assert files.readme == tmp_path / CARD_NAME
+    assert read_eval(model_name, tmp_path) == report
+    _check_card(tmp_path, report)
+    text = files.readme.read_text()
+    assert "## Usage" in text and f"zoo pull {model_name}" in text
+    assert "## Training" in text
+
+
+def test_shipped_card_matches_its_eval_json(
+    model_name: str, require_shipped: Callable[..., None]
+) -> None:
+    require_shipped(model_name, card=True)
+    folder = bundled_dir(model_name)
+    report = read_eval(model_name)
+    _check_card(folder, report)
+    text = (folder / CARD_NAME).read_text()
+    assert get_spec(model_name).sha256 in text  # the card names the weights it describes
+    if (folder / "training.json").is_file():
+        import json
+
+        assert json.loads((folder / "training.json").read_text())["command"] in text

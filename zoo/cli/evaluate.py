@@ -1,0 +1,132 @@
+"""``zoo eval`` (metrics on the test split) and ``zoo card`` (the model card of a model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from zoo.cli._common import cli_errors, console, err_console, print_json
+from zoo.errors import InvalidInputError, InvalidNameError, MissingDependencyError
+from zoo.evaluate import EvalReport, RunnerFactory, bundled_runner_factory, evaluate
+from zoo.registry import get_spec, list_models
+from zoo.runners import Runner
+
+BACKENDS = ("torch", "compile", "onnxruntime", "tensorrt")
+
+
+def runner_factory(backend: str) -> RunnerFactory | None:
+    """How ``zoo eval --backend`` runs the model under test (``None``: torch, bundled)."""
+    if backend not in BACKENDS:
+        raise InvalidNameError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
+    if backend == "torch":
+        return None
+    if backend == "compile":
+        return bundled_runner_factory(compile=True)
+    try:
+        from export.runners import make_runner
+    except ImportError as e:
+        raise MissingDependencyError("the export package (onnx, onnxruntime)", "export") from e
+
+    def exported(model_name: str, entry: str) -> Runner:
+        # zoo/ never imports export/; the CLI layer hands its runners to the evaluator.
+        return make_runner(backend, model_name, entry)
+
+    return exported
+
+
+def _table(report: EvalReport) -> Table:
+    table = Table(
+        "metric",
+        "value",
+        "real-vs-real floor / baseline",
+        "target",
+        "status",
+        title=f"{report.model} — {report.backend}, n={report.n}, seed={report.seed}",
+    )
+    for m in report.metrics:
+        value = "—" if m.value is None else f"{m.value:.4g}"
+        floor = "" if m.floor is None else f"{m.floor:.4g} ({m.floor_label})"
+        target = ""
+        if m.target is not None:
+            target = f"{'≥' if m.higher_is_better else '≤'} {m.target:g}"
+        status = {True: "[green]met[/]", False: "[red]not met[/]", None: ""}[m.met]
+        table.add_row(m.label, value, floor, target, status)
+    return table
+
+
+@cli_errors
+def eval_command(
+    name: Annotated[str, typer.Argument(help="Model name, e.g. dcgan-mnist.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    backend: Annotated[
+        str, typer.Option(help="Run the model with torch, compile, onnxruntime or tensorrt.")
+    ] = "torch",
+    n: Annotated[
+        int | None, typer.Option("--n", help="Samples per set (default 1000).", min=10)
+    ] = None,
+    seed: Annotated[int, typer.Option(help="First seed; also picks the real subsets.")] = 0,
+    write: Annotated[
+        bool, typer.Option("--write", help="Store eval.json in the model's bundled folder.")
+    ] = False,
+) -> None:
+    """Recompute a model's metrics on the test split, with the real-vs-real floor."""
+    spec = get_spec(name)
+    if write and backend != "torch":
+        raise InvalidInputError(
+            "--write stores the reference figures of the torch weights; drop --backend "
+            f"{backend} or --write."
+        )
+    factory = runner_factory(backend)
+    with err_console.status(f"evaluating {spec.name} ({backend})…"):
+        report = evaluate(spec.name, runner_factory=factory, n=n, seed=seed, backend=backend)
+    if write:
+        from zoo.cards import write_eval
+        from zoo.weights import bundled_dir
+
+        path = write_eval(report, bundled_dir(spec.name))
+        err_console.print(f"wrote {path}")
+    if as_json:
+        print_json(report.to_dict())
+        return
+    console.print(_table(report))
+    verdict = "[green]all targets met[/]" if report.targets_met else "[red]targets not met[/]"
+    console.print(f"{verdict} ({report.seconds:.1f} s)")
+
+
+@cli_errors
+def card_command(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Model names (or --all).", show_default=False)
+    ] = None,
+    all_models: Annotated[
+        bool, typer.Option("--all", help="Every model in the zoo that has trained weights.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write into OUT/NAME/ instead of the model's bundled folder."),
+    ] = None,
+    refresh: Annotated[
+        bool,
+        typer.Option("--eval", help="Re-evaluate first and rewrite eval.json (after new weights)."),
+    ] = False,
+    n: Annotated[
+        int | None, typer.Option("--n", help="Samples per set with --eval.", min=10)
+    ] = None,
+) -> None:
+    """Write a model's Hugging Face card (README.md) and samples.png from its eval.json."""
+    from zoo.cards import write_card
+
+    if all_models == bool(names):
+        raise InvalidInputError("name one or more models, or pass --all (not both).")
+    targets = list_models() if all_models else [get_spec(x).name for x in names or []]
+    for name in targets:
+        if all_models and not get_spec(name).sha256:
+            err_console.print(f"[yellow]skipped {name}: no trained weights registered yet[/]")
+            continue
+        folder = out / name if out is not None else None
+        with err_console.status(f"writing the card of {name}…"):
+            files = write_card(name, folder=folder, refresh=refresh, n=n)
+        console.print(f"{name}: {files.readme}, {files.samples}")
