@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from zoo.cli import evaluate as evaluate_cli
+from zoo.cli import export as export_cli
 from zoo.cli import hub as hub_cli
 from zoo.cli import models
 
@@ -22,3 +23,4 @@ app.command("pull")(hub_cli.pull_command)
 app.command("publish")(hub_cli.publish_command)
 app.command("eval")(evaluate_cli.eval_command)
 app.command("card")(evaluate_cli.card_command)
+app.command("export")(export_cli.export_command)
