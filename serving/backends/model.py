@@ -1,0 +1,89 @@
+"""Triton Python-backend model serving one zoo entry point (the embedded default).
+
+``zoo repo build`` copies this file to ``<triton model>/1/model.py``. Its ``config.pbtxt``
+parameters say which entry point to run and how: ``zoo_model``, ``zoo_entry``, ``zoo_backend``
+(``onnxruntime`` by default, ``torch`` or ``tensorrt``) and ``zoo_threads``. Requests arrive
+in the wire form of :mod:`serving.wire` (seeds, uint8 NHWC images); the seed → latent rule runs
+here, so a client never sends latents.
+
+Doing the pre-processing here rather than in a Triton ensemble keeps one stub process and no
+extra tensor copies per request: on a CPU host the latents are one vectorised NumPy call,
+cheap next to the graph. The native repository (``zoo repo build --native``) does use an
+ensemble, because native ONNX Runtime / TensorRT models cannot run Python.
+
+Every request the dynamic batcher hands over is validated on its own (a bad one fails alone),
+then all good ones run as one batch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+from serving.inprocess import ARTIFACTS, open_runner
+from serving.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
+from zoo.errors import ZooError
+
+
+class TritonPythonModel:
+    """One entry point of one zoo model, run by an in-process runner."""
+
+    def initialize(self, args: dict[str, Any]) -> None:
+        """Load the runner named by the model's config parameters."""
+        config = json.loads(args["model_config"])
+        params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
+        backend = params.get("zoo_backend", "onnxruntime")
+        threads = int(params.get("zoo_threads", "1"))
+        version_dir = Path(args["model_repository"]) / args["model_version"]
+        module = None
+        if backend in ("torch", "compile"):
+            from zoo.weights import load_model_from_dir
+
+            # `zoo repo build --backend torch` saved the weights here with their sha256.
+            module = load_model_from_dir(version_dir, sha256=params["zoo_sha256"])
+        artifact = version_dir / ARTIFACTS[backend] if backend in ARTIFACTS else None
+        self.runner = open_runner(
+            backend,
+            params["zoo_model"],
+            params["zoo_entry"],
+            module=module,
+            artifact=artifact,
+            threads=threads,
+        )
+        self.inputs = [w.name for w in wire_inputs(self.runner.entry)]
+        self.outputs = [w.name for w in wire_outputs(self.runner.entry)]
+
+    def execute(self, requests: list[Any]) -> list[Any]:
+        """Run every valid request of the batch in one call; answer bad ones with their error."""
+        responses: list[Any] = [None] * len(requests)
+        batches: list[tuple[int, tuple[np.ndarray, ...]]] = []
+        for i, request in enumerate(requests):
+            wire = {}
+            for name in self.inputs:
+                tensor = pb_utils.get_input_tensor_by_name(request, name)
+                if tensor is not None:
+                    wire[name] = tensor.as_numpy()
+            try:
+                batches.append((i, graph_inputs(self.runner.entry, wire)))
+            except (ZooError, ValueError) as e:
+                responses[i] = pb_utils.InferenceResponse(
+                    error=pb_utils.TritonError(str(e), pb_utils.TritonError.INVALID_ARG)
+                )
+        if batches:
+            joined = [np.concatenate(parts) for parts in zip(*(b for _, b in batches), strict=True)]
+            outputs = wire_results(self.runner.entry, self.runner(*joined))
+            start = 0
+            for i, b in batches:
+                n = len(b[0])
+                responses[i] = pb_utils.InferenceResponse(
+                    [
+                        pb_utils.Tensor(name, np.ascontiguousarray(out[start : start + n]))
+                        for name, out in zip(self.outputs, outputs, strict=True)
+                    ]
+                )
+                start += n
+        return responses

@@ -1,0 +1,334 @@
+"""Launcher for the ``tritonserver`` binary that the ``nvidia-pytriton`` wheel carries.
+
+:class:`ServerConfig` mirrors the ``tritonserver`` flags it sets; :class:`TritonServer` starts
+the process, waits for ``/v2/health/ready``, and stops it with SIGINT, then SIGKILL after a
+grace period. The server runs in its own process group (so its Python-backend stubs are
+stopped with it) and receives SIGKILL if the process that started it dies (Linux
+``PR_SET_PDEATHSIG``), so it never outlives its parent. Output goes to a log file.
+
+The embedded launch recipe (see DESIGN.md): a copy of the wheel's backends folder with the
+Python-backend stub for this Python version in ``backends/python/``; this interpreter's
+``bin`` first on ``PATH`` (the stub runs the Python it finds there, so ``model.py`` imports
+this environment's packages); Python's ``LIBDIR`` and ``nvidia_pytriton.libs`` on
+``LD_LIBRARY_PATH``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from zoo.errors import (
+    MissingDependencyError,
+    PortInUseError,
+    ServerStartError,
+    TritonNotFoundError,
+)
+from zoo.settings import model_repository_dir, zoo_home
+
+#: Loopback: servers bind here unless told otherwise.
+LOOPBACK = "127.0.0.1"
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class ServerConfig:
+    """The ``tritonserver`` flags the launcher sets (one field per flag)."""
+
+    model_repository: Path = field(default_factory=model_repository_dir)  # --model-repository
+    http_address: str = LOOPBACK  # --http-address
+    http_port: int = 8000  # --http-port
+    grpc_address: str = LOOPBACK  # --grpc-address
+    grpc_port: int = 8001  # --grpc-port
+    metrics_address: str = LOOPBACK  # --metrics-address
+    metrics_port: int = 8002  # --metrics-port
+    allow_metrics: bool = True  # --allow-metrics
+    cache_size: int = 64 * 2**20  # --cache-config local,size=<bytes>; 0 disables the cache
+    load_models: tuple[str, ...] = ()  # --model-control-mode explicit + --load-model each; () = all
+    exit_timeout_secs: int = 10  # --exit-timeout-secs: how long it drains requests on stop
+    log_verbose: int = 0  # --log-verbose
+    strict_readiness: bool = True  # --strict-readiness: ready only when every model is
+
+    def args(self, backends_dir: Path, caches_dir: Path | None) -> list[str]:
+        """The command-line flags for this config."""
+        flags = [
+            f"--model-repository={Path(self.model_repository).resolve()}",
+            f"--backend-directory={backends_dir}",
+            f"--http-address={self.http_address}",
+            f"--http-port={self.http_port}",
+            f"--grpc-address={self.grpc_address}",
+            f"--grpc-port={self.grpc_port}",
+            f"--allow-metrics={str(self.allow_metrics).lower()}",
+            f"--allow-gpu-metrics={str(self.allow_metrics).lower()}",
+            f"--exit-timeout-secs={self.exit_timeout_secs}",
+            f"--log-verbose={self.log_verbose}",
+            f"--strict-readiness={str(self.strict_readiness).lower()}",
+        ]
+        if self.allow_metrics:
+            flags += [
+                f"--metrics-address={self.metrics_address}",
+                f"--metrics-port={self.metrics_port}",
+            ]
+        if self.cache_size > 0:
+            flags.append(f"--cache-config=local,size={self.cache_size}")
+            if caches_dir is not None:
+                flags.append(f"--cache-directory={caches_dir}")
+        if self.load_models:
+            flags.append("--model-control-mode=explicit")
+            flags += [f"--load-model={m}" for m in self.load_models]
+        return flags
+
+    def ports(self) -> list[tuple[str, str, int]]:
+        """(what, address, port) of every port the server will listen on."""
+        out = [
+            ("HTTP", self.http_address, self.http_port),
+            ("gRPC", self.grpc_address, self.grpc_port),
+        ]
+        if self.allow_metrics:
+            out.append(("metrics", self.metrics_address, self.metrics_port))
+        return out
+
+
+def wheel_dir() -> Path:
+    """The ``tritonserver`` folder inside the ``nvidia-pytriton`` wheel."""
+    try:
+        import pytriton
+    except ImportError as e:
+        raise MissingDependencyError("nvidia-pytriton", "serve") from e
+    return Path(pytriton.__file__).resolve().parent / "tritonserver"
+
+
+def find_binary() -> Path:
+    """Path of the ``tritonserver`` binary; a clear error when it is not there."""
+    path = wheel_dir() / "bin" / "tritonserver"
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise TritonNotFoundError(
+            f"tritonserver not found at {path}. Reinstall the serving extra "
+            "(`pip install 'genzoo[serve]'`), or run Triton elsewhere and pass `--url`."
+        )
+    return path
+
+
+def prepare_backends(dest: Path) -> Path:
+    """Copy the wheel's backends into ``dest`` with the Python-backend stub for this Python."""
+    src = wheel_dir()
+    stub = src / "python_backend_stubs" / f"{sys.version_info[0]}.{sys.version_info[1]}"
+    stub = stub / "triton_python_backend_stub"
+    if not stub.is_file():
+        raise TritonNotFoundError(
+            f"the nvidia-pytriton wheel has no Python-backend stub for Python "
+            f"{sys.version_info[0]}.{sys.version_info[1]} ({stub})."
+        )
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(src / "backends", dest)
+    shutil.copy2(stub, dest / "python" / "triton_python_backend_stub")
+    return dest
+
+
+def server_env() -> dict[str, str]:
+    """Environment for ``tritonserver``: this venv first on PATH, its libraries loadable."""
+    env = dict(os.environ)
+    libs = [
+        str(sysconfig.get_config_var("LIBDIR") or ""),
+        str(wheel_dir().parent.parent / "nvidia_pytriton.libs"),
+    ]
+    if env.get("LD_LIBRARY_PATH"):
+        libs.append(env["LD_LIBRARY_PATH"])
+    env["LD_LIBRARY_PATH"] = ":".join(p for p in libs if p)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def check_port_free(what: str, address: str, port: int) -> None:
+    """Raise :class:`PortInUseError` if ``address:port`` cannot be bound."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((address, port))
+        except OSError as e:
+            raise PortInUseError(
+                f"{what} port {port} on {address} is already in use ({e.strerror}); another "
+                f"server may be running there. Pick another port (e.g. `--{what.lower()}-port`) "
+                "or stop that process."
+            ) from None
+
+
+def free_port(address: str = LOOPBACK) -> int:
+    """A TCP port that is free on ``address`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((address, 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: new process group, SIGKILL when the parent dies."""
+    os.setpgrp()
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _client_host(address: str) -> str:
+    return LOOPBACK if address in ("0.0.0.0", "", "::") else address
+
+
+class TritonServer:
+    """A running ``tritonserver``; use as a context manager or call :meth:`start` / :meth:`stop`.
+
+    ``PR_SET_PDEATHSIG`` fires when the *thread* that started the server exits, so start it
+    from a thread that lives as long as the server should.
+    """
+
+    def __init__(self, config: ServerConfig | None = None, *, log_file: Path | None = None) -> None:
+        self.config = config or ServerConfig()
+        self.log_file = (
+            Path(log_file)
+            if log_file
+            else zoo_home() / "logs" / f"tritonserver-{self.config.http_port}.log"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+        self._workdir: Path | None = None
+
+    # -- addresses --------------------------------------------------------------------------
+    @property
+    def http_url(self) -> str:
+        """``host:port`` of the HTTP endpoint, for :class:`serving.client.ZooClient`."""
+        return f"{_client_host(self.config.http_address)}:{self.config.http_port}"
+
+    @property
+    def grpc_url(self) -> str:
+        """``host:port`` of the gRPC endpoint."""
+        return f"{_client_host(self.config.grpc_address)}:{self.config.grpc_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """URL of the Prometheus metrics."""
+        return (
+            f"http://{_client_host(self.config.metrics_address)}:{self.config.metrics_port}/metrics"
+        )
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the server, while it runs."""
+        return self.process.pid if self.process else None
+
+    def is_running(self) -> bool:
+        """Whether the server process is alive."""
+        return self.process is not None and self.process.poll() is None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self, *, timeout: float = 120.0) -> TritonServer:
+        """Start the server and wait until it is ready (every model loaded)."""
+        if self.is_running():
+            return self
+        cfg = self.config
+        repo = Path(cfg.model_repository)
+        if not any(repo.glob("*/config.pbtxt")):
+            raise ServerStartError(
+                f"{repo} holds no Triton models; build it first with `zoo repo build`."
+            )
+        for what, address, _ in cfg.ports():
+            if address not in (LOOPBACK, "localhost", "::1"):
+                warnings.warn(
+                    f"Triton {what} binds {address}: it is reachable from other machines and "
+                    "has no authentication.",
+                    stacklevel=2,
+                )
+        binary = find_binary()
+        for what, address, port in cfg.ports():
+            check_port_free(what, address, port)
+        self._workdir = Path(tempfile.mkdtemp(prefix="zoo-triton-"))
+        backends = prepare_backends(self._workdir / "backends")
+        caches = wheel_dir() / "caches"
+        cmd = [str(binary), *cfg.args(backends, caches if caches.is_dir() else None)]
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "wb") as log:
+            self.process = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=server_env(),
+                cwd=self._workdir,
+                preexec_fn=_die_with_parent,
+            )
+        try:
+            self.wait_ready(timeout=timeout)
+        except BaseException:
+            self.stop(grace=5)
+            raise
+        return self
+
+    def wait_ready(self, *, timeout: float = 120.0) -> None:
+        """Poll ``/v2/health/ready`` until 200; raise if the server exits or does not get ready."""
+        url = f"http://{self.http_url}/v2/health/ready"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.is_running():
+                code = self.process.returncode if self.process else None
+                raise ServerStartError(
+                    f"tritonserver exited during start-up (code {code}). "
+                    f"Last log lines ({self.log_file}):\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        raise ServerStartError(
+            f"tritonserver was not ready after {timeout:.0f} s. Last log lines "
+            f"({self.log_file}):\n{self.log_tail()}"
+        )
+
+    def stop(self, *, grace: float = 15.0) -> int | None:
+        """SIGINT, wait up to ``grace`` s, then SIGKILL the process group; return the exit code."""
+        proc, self.process = self.process, None
+        code = None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=grace)
+            # Whatever is left of the group (the server, Python-backend stubs) is killed.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            code = proc.wait()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+        return code
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The last ``lines`` lines of the server log."""
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def __enter__(self) -> TritonServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

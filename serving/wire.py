@@ -1,0 +1,135 @@
+"""What travels on the wire for each entry point, and how it becomes the graph's inputs.
+
+Clients send seeds, not latents, and images as uint8 NHWC bytes, not floats. This module
+derives the wire signature of an entry point from its graph signature (the registry's
+:class:`~zoo.registry.EntryPoint`) and converts between the two. The repository writer uses it
+to write ``config.pbtxt``; the Triton backends (``serving/backends/*.py``) and the in-process
+path (:mod:`serving.inprocess`) use it to convert requests, so all of them agree.
+
+Rules, per graph tensor (shapes exclude the batch axis):
+
+- latent ``z`` → ``seed`` int64 ``[1]``; ``mix_z`` → ``mix_seed`` int64 ``[1]``; the latents are
+  computed server-side by :func:`zoo.latent.seed_to_latent` (via :func:`generator_inputs`);
+- a scalar ``label`` / ``psi`` → the same name with shape ``[1]``;
+- a float32 image ``(C, H, W)`` → uint8 ``[H, W, C]`` (for ``mask``: nonzero = known pixel);
+- anything else (latent codes, logits) travels as it is.
+
+Importing this module does not import torch: the native pre-processing backend runs where
+only NumPy is installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from zoo.errors import InvalidInputError
+from zoo.pipeline import from_uint8_nhwc, generator_inputs, is_seeded, to_uint8_nhwc
+from zoo.registry import EntryPoint, TensorSpec
+
+#: Wire names of the graph's seed-driven latents.
+SEED_INPUTS = {"z": "seed", "mix_z": "mix_seed"}
+
+#: Triton's names of the NumPy dtypes used here.
+TRITON_DTYPES = {"float32": "TYPE_FP32", "int64": "TYPE_INT64", "uint8": "TYPE_UINT8"}
+
+
+@dataclass(frozen=True)
+class WireTensor:
+    """One tensor as Triton sees it: name, dtype and per-item dims (batch axis excluded)."""
+
+    name: str  # tensor name in config.pbtxt and in requests
+    dtype: str  # NumPy dtype name: float32, int64 or uint8
+    dims: tuple[int, ...]  # per-item shape on the wire
+
+    @property
+    def triton_dtype(self) -> str:
+        """The ``TYPE_*`` name in ``config.pbtxt``."""
+        return TRITON_DTYPES[self.dtype]
+
+
+def is_image(t: TensorSpec) -> bool:
+    """Whether a graph tensor is an image (float32 ``(C, H, W)``), sent as uint8 NHWC."""
+    return t.dtype == "float32" and len(t.shape) == 3
+
+
+def wire_tensor(t: TensorSpec) -> WireTensor:
+    """The wire form of one graph tensor."""
+    if t.name in SEED_INPUTS:
+        return WireTensor(SEED_INPUTS[t.name], "int64", (1,))
+    if is_image(t):
+        c, h, w = t.shape
+        return WireTensor(t.name, "uint8", (h, w, c))
+    return WireTensor(t.name, t.dtype, t.shape or (1,))
+
+
+def wire_inputs(entry: EntryPoint) -> tuple[WireTensor, ...]:
+    """Wire inputs of ``entry``, in signature order."""
+    return tuple(wire_tensor(t) for t in entry.inputs)
+
+
+def wire_outputs(entry: EntryPoint) -> tuple[WireTensor, ...]:
+    """Wire outputs of ``entry``, in signature order."""
+    return tuple(wire_tensor(t) for t in entry.outputs)
+
+
+def needs_preprocessing(entry: EntryPoint) -> bool:
+    """Whether the wire inputs of ``entry`` differ from its graph inputs."""
+    return any(wire_tensor(t) != WireTensor(t.name, t.dtype, t.shape) for t in entry.inputs)
+
+
+def _column(arr: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+    """A ``(B, 1)`` wire column → ``(B,)``."""
+    return arr.reshape(arr.shape[0])
+
+
+def graph_inputs(
+    entry: EntryPoint, wire: Mapping[str, npt.NDArray[np.generic]]
+) -> tuple[npt.NDArray[np.generic], ...]:
+    """The graph inputs of ``entry`` (signature order) for one batch of wire inputs."""
+    missing = [w.name for w in wire_inputs(entry) if w.name not in wire]
+    if missing:
+        raise InvalidInputError(f"missing input(s) {', '.join(missing)} for {entry.name!r}.")
+    if is_seeded(entry):
+        names = {t.name for t in entry.inputs}
+        return generator_inputs(
+            entry,
+            _column(wire["seed"]),
+            labels=_column(wire["label"]) if "label" in names else None,
+            psi=_column(wire["psi"]) if "psi" in names else None,
+            mix_seeds=_column(wire["mix_seed"]) if "mix_z" in names else None,
+        )
+    out: list[npt.NDArray[np.generic]] = []
+    for t in entry.inputs:
+        arr = wire[t.name]
+        if t.name == "mask" and is_image(t):
+            out.append((np.asarray(arr) != 0).astype(np.float32).transpose(0, 3, 1, 2).copy())
+        elif is_image(t):
+            out.append(from_uint8_nhwc(np.asarray(arr)))
+        elif not t.shape:
+            out.append(_column(np.asarray(arr, dtype=t.dtype)))
+        else:
+            out.append(np.asarray(arr, dtype=t.dtype))
+    return tuple(out)
+
+
+def wire_results(
+    entry: EntryPoint, outputs: Sequence[npt.NDArray[np.generic]]
+) -> tuple[npt.NDArray[np.generic], ...]:
+    """Graph outputs → wire outputs: float images become uint8 NHWC; uint8 passes through.
+
+    A graph exported with uint8 output (``export_onnx(uint8_output=True)``) already returns
+    uint8 NHWC images; the torch backend returns float NCHW, converted here.
+    """
+    results: list[npt.NDArray[np.generic]] = []
+    for t, arr in zip(entry.outputs, outputs, strict=True):
+        if is_image(t) and arr.dtype != np.uint8:
+            results.append(to_uint8_nhwc(np.asarray(arr, dtype=np.float32)))
+        elif not t.shape:
+            results.append(np.asarray(arr).reshape(-1, 1))
+        else:
+            results.append(np.asarray(arr))
+    return tuple(results)

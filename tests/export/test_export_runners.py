@@ -1,0 +1,97 @@
+"""make_runner: every backend and entry point, and one clear error for each misuse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from torch import nn
+
+from export.gates import parity_inputs, torch_reference
+from export.runners import BACKENDS, OrtRunner, make_runner
+from zoo.errors import ArtifactNotFoundError, InvalidInputError, InvalidNameError
+from zoo.registry import get_spec
+from zoo.runners import TorchRunner
+
+Exporter = Callable[..., Any]
+
+
+def test_onnxruntime_and_torch_runners_agree_on_every_entry_point(
+    model_name: str, exported: Exporter, random_module: Callable[[str], nn.Module]
+) -> None:
+    module = random_module(model_name)
+    for ep in get_spec(model_name).entry_points:
+        path = exported(model_name, ep.name).onnx_path
+        ort = make_runner("onnxruntime", model_name, ep.name, artifact=path, threads=1)
+        eager = make_runner("torch", model_name, ep.name, module=module)
+        assert isinstance(ort, OrtRunner) and isinstance(eager, TorchRunner)
+        assert ort.entry == eager.entry == ep
+        inputs = parity_inputs(ep, 5)
+        got, want = ort(*inputs), eager(*inputs)
+        assert len(got) == len(want) == len(ep.outputs)
+        for g, w in zip(got, want, strict=True):
+            assert g.dtype == w.dtype == np.float32
+            np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+
+
+def test_runner_returns_the_graphs_dtype(exported: Exporter) -> None:
+    path = exported("dcgan-mnist", "generate", uint8_output=True).onnx_path
+    runner = make_runner("onnxruntime", "dcgan-mnist", artifact=path, threads=1)
+    (out,) = runner(*parity_inputs(runner.entry, 2))
+    assert out.dtype == np.uint8 and out.shape == (2, 32, 32, 1)
+
+
+def test_compile_backend_builds_a_compiled_torch_runner(
+    random_module: Callable[[str], nn.Module],
+) -> None:
+    runner = make_runner("compile", "dcgan-mnist", module=random_module("dcgan-mnist"))
+    assert isinstance(runner, TorchRunner)
+    assert runner._fn is not runner.module.generate  # wrapped by torch.compile
+
+
+def test_runner_inputs_are_cast_and_counted(
+    exported: Exporter, random_module: Callable[[str], nn.Module]
+) -> None:
+    path = exported("cgan-mnist", "generate").onnx_path
+    runner = make_runner("onnxruntime", "cgan-mnist", artifact=path, threads=1)
+    z, label = parity_inputs(runner.entry, 3)
+    (a,) = runner(z.astype(np.float64), label.astype(np.int32))
+    (ref,) = torch_reference(
+        random_module("cgan-mnist"), runner.entry, (z, label), uint8_output=False
+    )
+    np.testing.assert_allclose(a, ref, atol=1e-5)
+    with pytest.raises(InvalidInputError, match=r"takes 2 input\(s\) \(z, label\), got 1"):
+        runner(z)
+
+
+def test_missing_onnx_says_to_export(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ZOO_MODEL_REPOSITORY", str(tmp_path))
+    with pytest.raises(ArtifactNotFoundError, match="zoo export vae-mnist --format onnx") as e:
+        make_runner("onnxruntime", "vae-mnist", "encode")
+    assert str(tmp_path / "vae-mnist_encode" / "1" / "model.onnx") in str(e.value)
+
+
+def test_missing_engine_says_to_build_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ZOO_MODEL_REPOSITORY", str(tmp_path))
+    with pytest.raises(ArtifactNotFoundError, match="zoo export dcgan-mnist --format tensorrt"):
+        make_runner("tensorrt", "dcgan-mnist")
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        (("tflite", "dcgan-mnist"), InvalidNameError, "choose one of torch, compile"),
+        (("onnxruntime", "dcgan-mnst"), KeyError, "Did you mean: dcgan-mnist"),
+        (("onnxruntime", "vae-mnist", "explode"), InvalidNameError, "offers sample, encode"),
+    ],
+)
+def test_bad_backend_model_or_entry(args: tuple[str, ...], error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        make_runner(*args)
+
+
+def test_backends_are_the_four_of_the_contract() -> None:
+    assert BACKENDS == ("torch", "compile", "onnxruntime", "tensorrt")

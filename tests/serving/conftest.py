@@ -1,0 +1,92 @@
+"""Serving fixtures: one repository and one real embedded Triton for the whole session.
+
+The models have random weights (seeded): serving does not care what the digits look like, and
+the suite must not depend on the training schedule. Export runs with a small parity check and
+every Triton model gets one instance with one ONNX Runtime thread (CI has two cores).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from serving.repository import RepositoryOptions, build_repository
+from serving.server import ServerConfig, TritonServer, free_port
+from zoo.registry import create_model, list_models
+
+#: Options the session repository is built with (the defaults, made explicit).
+OPTIONS = RepositoryOptions(backend="onnxruntime", instances=1, threads=1)
+
+
+@pytest.fixture(scope="session")
+def serving_modules() -> dict[str, torch.nn.Module]:
+    """Every zoo model with seeded random weights, in eval mode."""
+    torch.manual_seed(1234)
+    return {name: create_model(name).eval() for name in list_models()}
+
+
+@pytest.fixture(scope="session")
+def serving_repo(
+    tmp_path_factory: pytest.TempPathFactory, serving_modules: dict[str, torch.nn.Module]
+) -> Path:
+    """A complete Triton repository (ONNX exports + configs) in a temp folder."""
+    root = tmp_path_factory.mktemp("model_repository")
+    build_repository(out_dir=root, options=OPTIONS, modules=serving_modules, parity_n=4)
+    return root
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def group_pids(pgid: int) -> list[int]:
+    """Live processes in process group ``pgid`` (the server and its Python-backend stubs)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().split(")")[-1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                out.append(int(entry))
+    return out
+
+
+def server_config(repo: Path, **kwargs: object) -> ServerConfig:
+    """A loopback config on free ports."""
+    return ServerConfig(
+        model_repository=repo,
+        http_port=free_port(),
+        grpc_port=free_port(),
+        metrics_port=free_port(),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="session")
+def triton(serving_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
+    """The real embedded Triton serving every model; checks that nothing outlives it."""
+    log = tmp_path_factory.mktemp("logs") / "tritonserver.log"
+    server = TritonServer(server_config(serving_repo), log_file=log)
+    server.start(timeout=300)
+    pid = server.pid
+    assert pid is not None
+    yield server
+    server.stop()
+    deadline = time.monotonic() + 10
+    while group_pids(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_alive(pid), "tritonserver outlived its fixture"
+    assert not group_pids(pid), "Python-backend stubs outlived the server"

@@ -1,0 +1,209 @@
+"""``zoo generate``, ``zoo translate``, ``zoo inpaint``, ``zoo classify``.
+
+Each runs in-process by default, or against a running Triton with ``--url`` (``zoo serve``,
+the NGC container, a remote host), through the same client interface.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import numpy.typing as npt
+import typer
+
+from serving.client import BaseZooClient
+from zoo.cli._common import cli_errors, console, print_json
+from zoo.errors import InvalidInputError
+
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(help="A running Triton (host:port) to call instead of running in-process."),
+]
+ProtocolOpt = Annotated[str, typer.Option(help="Protocol with --url: http or grpc.")]
+LocalOpt = Annotated[
+    bool, typer.Option("--local", help="Run in-process (the default when no --url is given).")
+]
+BackendOpt = Annotated[str, typer.Option(help="In-process runner: torch or onnxruntime.")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="PNG to write (a grid for several).")]
+ImagesArg = Annotated[list[Path], typer.Argument(help="PNG images (resized to the model's size).")]
+
+
+def parse_ints(text: str, what: str = "seeds") -> list[int]:
+    """``"0-15"``, ``"1,5,9"`` or ``"0-3,10"`` → a list of integers."""
+    out: list[int] = []
+    try:
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            lo, sep, hi = part.partition("-")
+            if sep and lo:
+                if int(hi) < int(lo):
+                    raise ValueError(part)
+                out.extend(range(int(lo), int(hi) + 1))
+            else:
+                out.append(int(part))
+    except ValueError:
+        raise InvalidInputError(
+            f"cannot read {what} {text!r}: use a range like 0-15, a list like 1,5,9, or both."
+        ) from None
+    if not out:
+        raise InvalidInputError(f"no {what} given: use a range like 0-15 or a list like 1,5,9.")
+    return out
+
+
+def open_zoo(url: str | None, protocol: str, local: bool, backend: str) -> BaseZooClient:
+    """A client for ``url``, or the in-process zoo."""
+    if url and local:
+        raise InvalidInputError("pass either --url (a running Triton) or --local, not both.")
+    if url:
+        from serving.client import ZooClient
+
+        if protocol not in ("http", "grpc"):
+            raise InvalidInputError(f"--protocol must be http or grpc, got {protocol!r}.")
+        return ZooClient(url, protocol="grpc" if protocol == "grpc" else "http")
+    from serving.inprocess import InProcessZoo
+
+    return InProcessZoo(backend)
+
+
+def read_images(paths: list[Path], size: int, channels: int) -> npt.NDArray[np.uint8]:
+    """PNG/JPEG files → uint8 NHWC at ``size``×``size`` (grey for one channel)."""
+    from PIL import Image
+
+    if not paths:
+        raise InvalidInputError("pass at least one image file.")
+    images = []
+    for p in paths:
+        if not p.is_file():
+            raise InvalidInputError(f"no image at {p}.")
+        with Image.open(p) as im:
+            im = im.convert("L" if channels == 1 else "RGB").resize((size, size))
+            arr = np.asarray(im, dtype=np.uint8)
+        images.append(arr[..., None] if channels == 1 else arr)
+    return np.stack(images)
+
+
+def _save(images: npt.NDArray[np.uint8], out: Path, ncols: int | None = None) -> None:
+    from zoo.images import save_grid, save_png
+
+    if len(images) == 1:
+        save_png(images[0], out, scale=4)
+    else:
+        save_grid(images, out, ncols=ncols)
+    console.print(f"wrote {out} ({len(images)} image{'s' * (len(images) > 1)})")
+
+
+def _spec_size(name: str) -> tuple[int, int]:
+    from zoo.registry import get_spec
+
+    spec = get_spec(name)
+    return spec.resolution, spec.channels
+
+
+@cli_errors
+def generate_command(
+    name: Annotated[str, typer.Argument(help="Generator, e.g. dcgan-mnist.")],
+    seeds: Annotated[str, typer.Option(help="Seeds: 0-15, 1,5,9 or 0-3,10.")] = "0-15",
+    label: Annotated[
+        str | None, typer.Option(help="Class for cGAN models: one for all, or a list.")
+    ] = None,
+    psi: Annotated[float | None, typer.Option(help="StyleGAN2 truncation ψ (1 = none).")] = None,
+    mix_seed: Annotated[
+        int | None, typer.Option(help="StyleGAN2: seed whose fine styles are mixed in.")
+    ] = None,
+    out: OutOpt = Path("out/generate.png"),
+    url: UrlOpt = None,
+    protocol: ProtocolOpt = "http",
+    local: LocalOpt = False,
+    backend: BackendOpt = "torch",
+) -> None:
+    """Generate images from seeds (same seed, same image, in-process or served)."""
+    seed_list = parse_ints(seeds)
+    labels = None
+    if label is not None:
+        labels = parse_ints(label, "labels")
+        labels = labels * len(seed_list) if len(labels) == 1 else labels
+    mix = None if mix_seed is None else [mix_seed] * len(seed_list)
+    zoo = open_zoo(url, protocol, local, backend)
+    images = zoo.generate(name, seed_list, labels=labels, psi=psi, mix_seeds=mix)
+    _save(images, out)
+
+
+@cli_errors
+def translate_command(
+    name: Annotated[str, typer.Argument(help="Image-to-image model, e.g. cyclegan-digits.")],
+    images: ImagesArg,
+    direction: Annotated[str, typer.Option(help="a2b or b2a.")] = "a2b",
+    out: OutOpt = Path("out/translate.png"),
+    url: UrlOpt = None,
+    protocol: ProtocolOpt = "http",
+    local: LocalOpt = False,
+    backend: BackendOpt = "torch",
+) -> None:
+    """Translate images to the other domain (CycleGAN)."""
+    if direction not in ("a2b", "b2a"):
+        raise InvalidInputError(f"--direction must be a2b or b2a, got {direction!r}.")
+    x = read_images(images, *_spec_size(name))
+    zoo = open_zoo(url, protocol, local, backend)
+    _save(np.concatenate([x, zoo.translate(name, x, direction)]), out, ncols=len(x))
+
+
+@cli_errors
+def inpaint_command(
+    name: Annotated[str, typer.Argument(help="Inpainting model, e.g. vae-mnist.")],
+    images: ImagesArg,
+    mask: Annotated[
+        Path | None, typer.Option(help="Mask PNG: white = known pixel, black = fill.")
+    ] = None,
+    hole: Annotated[
+        str, typer.Option(help="Without --mask: the rectangle to fill, as x,y,width,height.")
+    ] = "0,16,32,16",
+    out: OutOpt = Path("out/inpaint.png"),
+    url: UrlOpt = None,
+    protocol: ProtocolOpt = "http",
+    local: LocalOpt = False,
+    backend: BackendOpt = "torch",
+) -> None:
+    """Fill the hidden part of images (VAE); writes inputs-with-hole and results."""
+    size, channels = _spec_size(name)
+    x = read_images(images, size, channels)
+    if mask is not None:
+        m = (read_images([mask], size, 1) > 127).astype(np.uint8)
+        masks = np.repeat(m, len(x), axis=0)
+    else:
+        box = parse_ints(hole, "hole")
+        if len(box) != 4:
+            raise InvalidInputError(f"--hole takes x,y,width,height (four numbers), got {hole!r}.")
+        left, top, width, height = box
+        masks = np.ones((len(x), size, size, 1), dtype=np.uint8)
+        masks[:, top : top + height, left : left + width] = 0
+    zoo = open_zoo(url, protocol, local, backend)
+    filled = zoo.inpaint(name, x, masks)
+    _save(np.concatenate([x * masks, filled]), out, ncols=len(x))
+
+
+@cli_errors
+def classify_command(
+    name: Annotated[str, typer.Argument(help="Classifier, e.g. classifier-mnist.")],
+    images: ImagesArg,
+    url: UrlOpt = None,
+    protocol: ProtocolOpt = "http",
+    local: LocalOpt = False,
+    backend: BackendOpt = "torch",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Classify images; prints the class and its probability per file."""
+    x = read_images(images, *_spec_size(name))
+    zoo = open_zoo(url, protocol, local, backend)
+    logits = zoo.classify(name, x).astype(np.float64)
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    rows = [
+        {"file": str(p), "class": int(pr.argmax()), "probability": round(float(pr.max()), 4)}
+        for p, pr in zip(images, probs, strict=True)
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        console.print(f"{r['file']}: {r['class']} ({r['probability']:.1%})")

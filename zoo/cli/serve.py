@@ -1,0 +1,205 @@
+"""``zoo serve``, ``zoo repo build`` and ``zoo demo``: the Triton side of the zoo."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from zoo.cli._common import cli_errors, console, err_console, print_json
+
+repo_app = typer.Typer(help="Build the Triton model repository.", no_args_is_help=True)
+
+ModelsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--models", "-m", help="Models to include (repeat the option); default: all."),
+]
+BackendOpt = Annotated[
+    str,
+    typer.Option(help="Runner inside Triton: onnxruntime, torch or tensorrt."),
+]
+
+
+def _split(models: list[str] | None) -> list[str] | None:
+    """``--models a --models b`` and ``--models a,b`` both work."""
+    if not models:
+        return None
+    return [m for arg in models for m in arg.split(",") if m]
+
+
+@repo_app.command("build")
+@cli_errors
+def repo_build_command(
+    models: ModelsOpt = None,
+    backend: BackendOpt = "onnxruntime",
+    native: Annotated[
+        bool,
+        typer.Option(help="Native onnxruntime_onnx / tensorrt_plan configs for the NGC container."),
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Repository folder; default model_repository/.")
+    ] = None,
+    max_batch_size: Annotated[int, typer.Option(help="Largest batch per execution.")] = 64,
+    instances: Annotated[int, typer.Option(help="Model instances per model.")] = 1,
+    threads: Annotated[int, typer.Option(help="Intra-op threads per instance.")] = 1,
+    configs_only: Annotated[
+        bool, typer.Option("--configs-only", help="Write config.pbtxt files only; no export.")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Re-export even when up to date.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Export every entry point and write a Triton model repository (config.pbtxt + files)."""
+    from serving.repository import RepositoryOptions, build_repository, write_configs
+
+    options = RepositoryOptions(
+        backend=backend,
+        native=native,
+        max_batch_size=max_batch_size,
+        preferred_batch_sizes=tuple(b for b in (16, 64) if b <= max_batch_size) or (1,),
+        instances=instances,
+        threads=threads,
+    )
+    if configs_only:
+        paths = write_configs(out, _split(models), options)
+        if as_json:
+            print_json([str(p) for p in paths])
+        else:
+            console.print(f"wrote {len(paths)} configs under {paths[0].parent.parent}")
+        return
+    with console.status("building the repository") as status:
+        built = build_repository(
+            _split(models), out_dir=out, options=options, force=force, progress=status.update
+        )
+    if as_json:
+        print_json([{"name": b.name, "path": str(b.path)} for b in built])
+        return
+    table = Table("Triton model", "zoo model", "entry", "files")
+    for b in built:
+        table.add_row(b.name, b.model, b.entry, ", ".join(p.name for p in b.files))
+    console.print(table)
+
+
+@cli_errors
+def serve_command(
+    models: ModelsOpt = None,
+    repository: Annotated[
+        Path | None, typer.Option(help="Repository folder; default model_repository/.")
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Address to bind (all three ports); 0.0.0.0 exposes the server.")
+    ] = "127.0.0.1",
+    http_port: Annotated[int, typer.Option(help="HTTP port.")] = 8000,
+    grpc_port: Annotated[int, typer.Option(help="gRPC port.")] = 8001,
+    metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port.")] = 8002,
+    backend: Annotated[
+        str | None,
+        typer.Option(help="Rebuild the repository for this runner first (onnxruntime|torch)."),
+    ] = None,
+    cache_mb: Annotated[int, typer.Option(help="Response cache size in MiB (0 = off).")] = 64,
+    log_file: Annotated[Path | None, typer.Option(help="Server log file.")] = None,
+) -> None:
+    """Run the embedded Triton server in the foreground until Ctrl-C or SIGTERM."""
+    from serving.repository import RepositoryOptions, build_repository
+    from serving.server import ServerConfig, TritonServer
+    from zoo.settings import model_repository_dir
+
+    repo = repository or model_repository_dir()
+    if backend is not None:
+        with console.status("building the repository") as status:
+            build_repository(
+                _split(models),
+                out_dir=repo,
+                options=RepositoryOptions(backend=backend),
+                progress=status.update,
+            )
+    config = ServerConfig(
+        model_repository=repo,
+        http_address=host,
+        grpc_address=host,
+        metrics_address=host,
+        http_port=http_port,
+        grpc_port=grpc_port,
+        metrics_port=metrics_port,
+        cache_size=cache_mb * 2**20,
+        load_models=tuple(_triton_names(_split(models))),
+    )
+    server = TritonServer(config, log_file=log_file)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        with console.status("starting Triton"):
+            server.start()
+        console.print(
+            f"[green]Triton ready[/]  HTTP {server.http_url}  gRPC {server.grpc_url}  "
+            f"metrics {server.metrics_url}\nlog: {server.log_file}   Ctrl-C to stop"
+        )
+        while not stop.is_set() and server.is_running():
+            stop.wait(0.5)
+        if not server.is_running():
+            err_console.print(f"[bold red]error:[/] Triton exited; see {server.log_file}")
+            raise typer.Exit(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if server.is_running():
+            console.print("stopping Triton")
+        server.stop()
+
+
+def _triton_names(models: list[str] | None) -> list[str]:
+    """The Triton models serving ``models`` (empty = load everything in the repository)."""
+    if not models:
+        return []
+    from serving.inprocess import served_entries
+
+    return sorted(served_entries(models))
+
+
+@cli_errors
+def demo_command(
+    out: Annotated[Path, typer.Option(help="Folder for the pictures and the server log.")] = Path(
+        "out"
+    ),
+    models: ModelsOpt = None,
+    online: Annotated[
+        bool, typer.Option(help="Pull from the Hub first (default: offline, bundled weights).")
+    ] = False,
+    bench_seconds: Annotated[float, typer.Option(help="Seconds per benchmark path.")] = 2.0,
+) -> None:
+    """The main job: pull → export → repository → Triton → generate via the SDK → bench."""
+    from serving.demo import run_demo
+
+    with console.status("starting") as status:
+
+        def progress(message: str) -> None:
+            console.log(message)
+            status.update(message)
+
+        result = run_demo(
+            out_dir=out,
+            models=_split(models),
+            offline=not online,
+            bench_seconds=bench_seconds,
+            progress=progress,
+        )
+    for note in result.notes:
+        console.print(note)
+    if result.bench:
+        table = Table("path (dcgan-mnist, batch 64)", "images", "seconds", "img/s")
+        for row in result.bench:
+            table.add_row(
+                row.path, str(row.images), f"{row.seconds:.2f}", f"{row.images_per_second:,.0f}"
+            )
+        console.print(table)
+    console.print(f"[bold green]pictures in {result.out_dir}/[/]")
+    for name, path in result.pictures.items():
+        console.print(f"  {name}: {path}")
