@@ -88,11 +88,11 @@ def check_revision(revision: str) -> str:
     )
     if not isinstance(revision, str) or not revision or len(revision) > 200:
         raise bad
-    if _HEX40.match(revision):
+    if _HEX40.fullmatch(revision):
         return revision
     if ".." in revision or revision.endswith(".lock"):
         raise bad
-    if not all(_REF_SEGMENT.match(part) for part in revision.split("/")):
+    if not all(_REF_SEGMENT.fullmatch(part) for part in revision.split("/")):
         raise bad
     return revision
 
@@ -102,7 +102,7 @@ def check_repo_id(repo_id: str) -> str:
     parts = repo_id.split("/") if isinstance(repo_id, str) else []
     if (
         len(parts) != 2
-        or not all(_REPO_PART.match(p) for p in parts)
+        or not all(_REPO_PART.fullmatch(p) for p in parts)
         or ".." in repo_id
         or "--" in repo_id
         or any(p.endswith((".", "-")) for p in parts)
@@ -358,10 +358,10 @@ def _expected_from_metadata(info: Any, where: str) -> str:
     """The digest the Hub publishes for a weights file: LFS sha256, else the git blob id."""
     lfs = getattr(info, "lfs", None)
     sha = getattr(lfs, "sha256", None) if lfs is not None else None
-    if isinstance(sha, str) and _HEX64.match(sha):
+    if isinstance(sha, str) and _HEX64.fullmatch(sha):
         return sha
     blob_id = getattr(info, "blob_id", None)
-    if isinstance(blob_id, str) and _HEX40.match(blob_id):
+    if isinstance(blob_id, str) and _HEX40.fullmatch(blob_id):
         return blob_id
     raise IntegrityError(f"the Hub gives no digest for {where}, so it cannot be verified.")
 
@@ -456,7 +456,7 @@ def _pull_online(repo_id: str, revision: str, *, sha256: str | None, force: bool
 
 def _commit_of(snapshot_file: Path) -> str | None:
     commit = snapshot_file.parent.name
-    return commit if _HEX40.match(commit) else None
+    return commit if _HEX40.fullmatch(commit) else None
 
 
 def _pull_cached(repo_id: str, revision: str, *, sha256: str | None) -> PulledModel | None:
@@ -470,7 +470,9 @@ def _pull_cached(repo_id: str, revision: str, *, sha256: str | None) -> PulledMo
         return None
     # The cache names each blob after its Hub etag (the LFS sha256, or the git blob id).
     blob_name = weights.resolve().name
-    expected = sha256 or (blob_name if _HEX64.match(blob_name) or _HEX40.match(blob_name) else "")
+    expected = sha256 or (
+        blob_name if _HEX64.fullmatch(blob_name) or _HEX40.fullmatch(blob_name) else ""
+    )
     if not expected or not _matches(weights, expected):
         raise IntegrityError(
             f"the cached {WEIGHTS_NAME} of {repo_id}@{revision} ({weights.resolve()}) is corrupt "

@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -263,3 +264,68 @@ def zoo_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
 def dead_endpoint() -> str:
     """A loopback URL where nothing listens: the Hub "cannot be reached"."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+class CuttingProxy:
+    """A loopback TCP relay to the mirror that breaks the network in the middle of a download.
+
+    It forwards bytes both ways until one connection has carried ``limit`` bytes back to the
+    client, then closes that connection and stops listening, as a dropped link would: the
+    client sees a truncated body, then refused connections on its retries.
+    """
+
+    def __init__(self, upstream_port: int, limit: int) -> None:
+        self.upstream_port, self.limit = upstream_port, limit
+        self.cut = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self.cut.is_set():
+            try:
+                client, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            threading.Thread(target=self._pump, args=(client, upstream, None), daemon=True).start()
+            threading.Thread(
+                target=self._pump, args=(upstream, client, self.limit), daemon=True
+            ).start()
+        self._server.close()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, limit: int | None) -> None:
+        sent = 0
+        try:
+            while data := src.recv(65536):
+                if limit is not None and sent + len(data) > limit:
+                    dst.sendall(data[: limit - sent])
+                    self.cut.set()
+                    break
+                dst.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+
+    def close(self) -> None:
+        """Stop listening (idempotent)."""
+        self.cut.set()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def cutting_proxy(olah: Mirror) -> Iterator[CuttingProxy]:
+    """A relay to the mirror that drops the link after 64 KiB of one response."""
+    port = int(olah.url.rsplit(":", 1)[1])
+    proxy = CuttingProxy(port, limit=64 * 1024)
+    yield proxy
+    proxy.close()
