@@ -7,7 +7,9 @@ import typer
 from zoo.cli import evaluate as evaluate_cli
 from zoo.cli import export as export_cli
 from zoo.cli import hub as hub_cli
-from zoo.cli import models
+from zoo.cli import infer as infer_cli
+from zoo.cli import serve as serve_cli
+from zoo.cli import models, train
 
 app = typer.Typer(
     name="zoo",
@@ -21,6 +23,14 @@ app.command("list")(models.list_command)
 app.command("info")(models.info_command)
 app.command("pull")(hub_cli.pull_command)
 app.command("publish")(hub_cli.publish_command)
+app.command("train")(train.train_command)
 app.command("eval")(evaluate_cli.eval_command)
 app.command("card")(evaluate_cli.card_command)
 app.command("export")(export_cli.export_command)
+app.command("serve")(serve_cli.serve_command)
+app.add_typer(serve_cli.repo_app, name="repo")
+app.command("demo")(serve_cli.demo_command)
+app.command("generate")(infer_cli.generate_command)
+app.command("translate")(infer_cli.translate_command)
+app.command("inpaint")(infer_cli.inpaint_command)
+app.command("classify")(infer_cli.classify_command)
