@@ -31,7 +31,7 @@ from export.artifacts import FAILED_ONNX_NAME, META_NAME, ONNX_NAME, version_dir
 from export.gates import PARITY_N, ParityReport, parity_check, parity_inputs
 from export.wrappers import EntryModule, graph_signature
 from zoo.errors import MissingDependencyError
-from zoo.registry import get_spec
+from zoo.registry import EntryPoint, get_spec
 from zoo.weights import sha256_file, write_atomic
 
 if TYPE_CHECKING:
@@ -112,11 +112,11 @@ def weights_digest(module: nn.Module) -> str:
     return h.hexdigest()
 
 
-def _example_args(entry_inputs: Any, n: int) -> tuple[torch.Tensor, ...]:
+def _example_args(entry: EntryPoint, n: int) -> tuple[torch.Tensor, ...]:
     import torch
 
     # Batch 2, not 1: the exporter would specialise a size-1 axis to a constant.
-    return tuple(torch.from_numpy(a.copy()) for a in parity_inputs(entry_inputs, n))
+    return tuple(torch.from_numpy(a.copy()) for a in parity_inputs(entry, n))
 
 
 def _graph_stats(model_proto: Any) -> dict[str, int]:

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from export.artifacts import ENGINE_MANIFEST_NAME, ENGINE_NAME, ONNX_NAME, version_dir
+from export.artifacts import ENGINE_MANIFEST_NAME, ENGINE_NAME, version_dir
 from export.gates import ParityReport, check_runner
 from zoo.errors import ArtifactNotFoundError, ExportGateError, MissingDependencyError
 from zoo.registry import get_spec
@@ -436,7 +436,7 @@ def build_tensorrt(
             backend="tensorrt",
         )
 
-    fp32_onnx = out / ONNX_NAME if (out / ONNX_NAME).is_file() else export(out, False)
+    fp32_onnx = export(out, False)  # fresh: the engine must match these weights and flags
     if not opts.fp16:
         report = gate(fp32_onnx, replace(opts, strongly_typed=False, fp32_layers=()))
         final = replace(opts, strongly_typed=False, fp32_layers=())

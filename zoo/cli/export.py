@@ -110,7 +110,9 @@ def export_command(
             failed.append(label)
         if not as_json:
             mark = "[green]✓[/]" if passed else "[bold red]✗[/]"
-            console.print(f"{mark} {escape(f'{label} → {where} ({detail})')}", highlight=False, soft_wrap=True)
+            console.print(
+                f"{mark} {escape(f'{label} → {where} ({detail})')}", highlight=False, soft_wrap=True
+            )
             console.print(f"  {escape(summary)}", highlight=False, soft_wrap=True)
     if as_json:
         print_json(results if len(results) > 1 or not entry else results[0])
