@@ -263,7 +263,10 @@ def pull(
                 f"{e}; {spec.repo_id}@{rev} is not in the cache, and the bundled copy is "
                 f"revision {spec.revision!r}: pull without a revision to use it."
             ) from None
-        bundled = pull_bundled(name)
+        try:
+            bundled = pull_bundled(name)
+        except WeightsNotFoundError as missing:
+            raise WeightsNotFoundError(f"{e}; {missing}") from None
         return replace(bundled, message=f"{e}; using the bundled copy in {bundled.path}")
     return replace(pulled, name=name)
 
@@ -274,8 +277,8 @@ def pull_bundled(name: str) -> PulledModel:
     folder = bundled_dir(name)
     if not spec.sha256:
         raise WeightsNotFoundError(
-            f"{name} has no trained weights bundled or registered yet and the Hub is not "
-            f"available: train them with `zoo train {name}` or pull when online."
+            f"{name} has no trained weights bundled or registered yet: train them with "
+            f"`zoo train {name}`, or pull when the Hub can be reached."
         )
     weights = folder / WEIGHTS_NAME
     if not weights.is_file():
