@@ -288,6 +288,24 @@ def _split_url(url: str, protocol: Protocol) -> str:
     return hostport if ":" in hostport else f"{hostport}:{DEFAULT_PORTS[protocol]}"
 
 
+def outputs_of(result: Any, sig: ModelSignature, url: str) -> dict[str, Array]:
+    """The output arrays of an inference result; a response without them is an error.
+
+    Triton 2.51's response cache stores the response of a *failed* request as an empty
+    success, and replays it for the same inputs. The client's own checks keep invalid requests
+    from reaching the server; one that got through once comes back empty the second time.
+    """
+    out = {o: result.as_numpy(o) for o in sig.outputs}
+    missing = [o for o, arr in out.items() if arr is None]
+    if missing:
+        raise ServerError(
+            f"{url}: {sig.name} answered without {', '.join(missing)}. The same request failed "
+            "before and Triton's response cache replayed that failure as an empty response; "
+            "check the inputs (the first attempt's error says what was wrong)."
+        )
+    return out
+
+
 def map_error(err: BaseException, url: str) -> ZooClientError:
     """A tritonclient / network error as the client's typed error."""
     from tritonclient.utils import InferenceServerException
@@ -510,7 +528,7 @@ class ZooClient(BaseZooClient):
         for chunk in split_batches(inputs, sig.max_batch_size):
             tensors, wanted = _infer_args(self._mod, self.protocol, chunk, sig.outputs)
             result = self._call(self._client().infer, sig.name, tensors, outputs=wanted)
-            parts.append({o: result.as_numpy(o) for o in sig.outputs})
+            parts.append(outputs_of(result, sig, self.url))
         return join_batches(parts)
 
 
@@ -587,7 +605,7 @@ class AsyncZooClient:
         async def one(chunk: Mapping[str, Array]) -> dict[str, Array]:
             tensors, wanted = _infer_args(self._mod, self.protocol, chunk, sig.outputs)
             result = await self._call(lambda c: c.infer(sig.name, tensors, outputs=wanted))
-            return {o: result.as_numpy(o) for o in sig.outputs}
+            return outputs_of(result, sig, self.url)
 
         chunks = split_batches(inputs, sig.max_batch_size)
         return join_batches(await asyncio.gather(*(one(c) for c in chunks)))

@@ -268,12 +268,18 @@ def write_configs(
     return paths
 
 
-def _remove_stale(root: Path, keep: set[str]) -> None:
-    """Delete model folders this writer made earlier that the new build does not contain."""
+def _remove_stale(root: Path, models: Sequence[str], keep: set[str]) -> None:
+    """Delete folders this writer made earlier for ``models`` that the new build lacks.
+
+    (E.g. the ``_pre``/``_net`` folders of a native build, rebuilt as embedded.) Other models'
+    folders and folders not written by ``zoo repo build`` are left alone.
+    """
     if not root.is_dir():
         return
     for cfg in root.glob("*/config.pbtxt"):
-        if cfg.parent.name not in keep and cfg.read_text().startswith(HEADER):
+        name = cfg.parent.name
+        ours = any(name == m or name.startswith(f"{m}_") for m in models)
+        if ours and name not in keep and cfg.read_text().startswith(HEADER):
             shutil.rmtree(cfg.parent)
 
 
@@ -346,7 +352,7 @@ def build_repository(
                 sha256[model] = save_weights(module, version, model, dict(spec.config))
 
     configs = model_configs(names, opts, sha256=sha256)
-    _remove_stale(root, set(configs))
+    _remove_stale(root, names, set(configs))
     for name, (model, entry_name, cfg) in configs.items():
         folder = root / name
         version = folder / VERSION

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def serving_repo(
     return root
 
 
-def pid_alive(pid: int) -> bool:
+def _pid_alive(pid: int) -> bool:
     """Whether a process exists and is not a zombie."""
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -49,7 +50,7 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
-def group_pids(pgid: int) -> list[int]:
+def _group_pids(pgid: int) -> list[int]:
     """Live processes in process group ``pgid`` (the server and its Python-backend stubs)."""
     out = []
     for entry in os.listdir("/proc"):
@@ -64,7 +65,7 @@ def group_pids(pgid: int) -> list[int]:
     return out
 
 
-def server_config(repo: Path, **kwargs: object) -> ServerConfig:
+def _server_config(repo: Path, **kwargs: object) -> ServerConfig:
     """A loopback config on free ports."""
     return ServerConfig(
         model_repository=repo,
@@ -79,14 +80,29 @@ def server_config(repo: Path, **kwargs: object) -> ServerConfig:
 def triton(serving_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
     """The real embedded Triton serving every model; checks that nothing outlives it."""
     log = tmp_path_factory.mktemp("logs") / "tritonserver.log"
-    server = TritonServer(server_config(serving_repo), log_file=log)
+    server = TritonServer(_server_config(serving_repo), log_file=log)
     server.start(timeout=300)
     pid = server.pid
     assert pid is not None
     yield server
     server.stop()
     deadline = time.monotonic() + 10
-    while group_pids(pid) and time.monotonic() < deadline:
+    while _group_pids(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not pid_alive(pid), "tritonserver outlived its fixture"
-    assert not group_pids(pid), "Python-backend stubs outlived the server"
+    assert not _pid_alive(pid), "tritonserver outlived its fixture"
+    assert not _group_pids(pid), "Python-backend stubs outlived the server"
+
+
+@dataclass(frozen=True)
+class ProcessTools:
+    """Helpers for the launcher tests (fixtures, so no test imports conftest)."""
+
+    config: Callable[..., ServerConfig]  # (repo, **fields) → config on free loopback ports
+    alive: Callable[[int], bool]  # pid → alive and not a zombie
+    group: Callable[[int], list[int]]  # pgid → live pids in that process group
+
+
+@pytest.fixture(scope="session")
+def proc() -> ProcessTools:
+    """Process helpers for the launcher tests."""
+    return ProcessTools(_server_config, _pid_alive, _group_pids)

@@ -44,7 +44,9 @@ def test_tracked_configs_are_what_the_writer_produces(tmp_path: Path) -> None:
     ],
     ids=["embedded-ort", "embedded-torch", "embedded-trt", "native-ort", "native-trt"],
 )
-def test_every_config_parses_with_tritons_protobuf(options: RepositoryOptions, tmp_path: Path) -> None:
+def test_every_config_parses_with_tritons_protobuf(
+    options: RepositoryOptions, tmp_path: Path
+) -> None:
     paths = write_configs(tmp_path, options=options)
     names = {triton_model_name(m, e) for m in list_models() for e in get_spec(m).tasks}
     assert names <= {p.parent.name for p in paths}
@@ -63,7 +65,11 @@ def test_every_config_parses_with_tritons_protobuf(options: RepositoryOptions, t
 def test_embedded_config_wires_seeds_and_the_cache() -> None:
     configs = model_configs(["stylegan2-mnist", "vae-mnist"])
     _, _, sg = configs["stylegan2-mnist"]
-    assert [(t.name, list(t.dims)) for t in sg.input] == [("seed", [1]), ("psi", [1]), ("mix_seed", [1])]
+    assert [(t.name, list(t.dims)) for t in sg.input] == [
+        ("seed", [1]),
+        ("psi", [1]),
+        ("mix_seed", [1]),
+    ]
     assert [(t.name, list(t.dims)) for t in sg.output] == [("image", [32, 32, 1])]
     assert sg.response_cache.enable and sg.dynamic_batching.max_queue_delay_microseconds > 0
     assert sg.parameters["zoo_backend"].string_value == "onnxruntime"
@@ -74,9 +80,13 @@ def test_embedded_config_wires_seeds_and_the_cache() -> None:
 
 def test_native_ensemble_steps_connect() -> None:
     """Ensemble step maps name real tensors of the composing models, end to end."""
-    configs = {n: c for n, (_, _, c) in model_configs(options=RepositoryOptions(native=True)).items()}
+    configs = {
+        n: c for n, (_, _, c) in model_configs(options=RepositoryOptions(native=True)).items()
+    }
     ensembles = [c for c in configs.values() if c.platform == "ensemble"]
-    assert len(ensembles) == 10  # every entry point but vae decode (a float latent needs no pre-step)
+    assert (
+        len(ensembles) == 10
+    )  # every entry point but vae decode (a float latent needs no pre-step)
     assert configs["vae-mnist_decode"].platform == "onnxruntime_onnx"
     for ens in ensembles:
         pre, net = (configs[s.model_name] for s in ens.ensemble_scheduling.step)
@@ -129,7 +139,9 @@ def test_wire_conversion_matches_the_pipeline(model_name: str) -> None:
                 np.testing.assert_array_equal(r, to_uint8_nhwc(a))
 
 
-def test_torch_backend_repository_holds_checked_weights(tmp_path: Path, serving_modules: dict) -> None:
+def test_torch_backend_repository_holds_checked_weights(
+    tmp_path: Path, serving_modules: dict
+) -> None:
     built = build_repository(
         ["dcgan-mnist"],
         out_dir=tmp_path,
@@ -153,10 +165,17 @@ def test_rebuild_removes_stale_models_and_keeps_fresh_exports(
 
     repo = tmp_path / "repo"
     shutil.copytree(serving_repo, repo)
+    before = sorted(p.name for p in repo.iterdir())
+    # Leftovers of an earlier native build of dcgan-mnist, and a folder someone else made.
+    write_configs(repo, ["dcgan-mnist"], RepositoryOptions(native=True))
+    (repo / "dcgan-mnist_custom").mkdir()
+    (repo / "dcgan-mnist_custom" / "config.pbtxt").write_text('name: "dcgan-mnist_custom"\n')
     onnx = repo / "dcgan-mnist" / "1" / "model.onnx"
     mtime = onnx.stat().st_mtime_ns
     messages: list[str] = []
-    build_repository(["dcgan-mnist"], out_dir=repo, modules=serving_modules, progress=messages.append)
+    build_repository(
+        ["dcgan-mnist"], out_dir=repo, modules=serving_modules, progress=messages.append
+    )
     assert onnx.stat().st_mtime_ns == mtime  # same weights, same options: not re-exported
     assert any("up to date" in m for m in messages)
-    assert sorted(p.name for p in repo.iterdir()) == ["dcgan-mnist"]
+    assert sorted(p.name for p in repo.iterdir()) == sorted([*before, "dcgan-mnist_custom"])

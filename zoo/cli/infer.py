@@ -76,8 +76,8 @@ def read_images(paths: list[Path], size: int, channels: int) -> npt.NDArray[np.u
     for p in paths:
         if not p.is_file():
             raise InvalidInputError(f"no image at {p}.")
-        with Image.open(p) as im:
-            im = im.convert("L" if channels == 1 else "RGB").resize((size, size))
+        with Image.open(p) as opened:
+            im = opened.convert("L" if channels == 1 else "RGB").resize((size, size))
             arr = np.asarray(im, dtype=np.uint8)
         images.append(arr[..., None] if channels == 1 else arr)
     return np.stack(images)

@@ -8,8 +8,8 @@ from zoo.cli import evaluate as evaluate_cli
 from zoo.cli import export as export_cli
 from zoo.cli import hub as hub_cli
 from zoo.cli import infer as infer_cli
-from zoo.cli import serve as serve_cli
 from zoo.cli import models, train
+from zoo.cli import serve as serve_cli
 
 app = typer.Typer(
     name="zoo",
