@@ -148,7 +148,7 @@ def _ensure_loaded() -> None:
 
 def check_model_name(name: str) -> str:
     """Return ``name`` if it is a well-formed model name, else raise :class:`InvalidNameError`."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise InvalidNameError(
             f"invalid model name {name!r}: use lower-case letters, digits and dashes "
             "(e.g. 'dcgan-mnist'); run `zoo list` to see every model."

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import torch
@@ -42,6 +42,11 @@ from zoo.latent import seed_to_latent
 from zoo.pipeline import to_uint8_nhwc
 from zoo.registry import create_model, get_spec
 from zoo.weights import save_weights, write_atomic
+
+if TYPE_CHECKING:
+    from zoo.models.cyclegan import CycleGAN
+    from zoo.models.stylegan2 import StyleGAN2Generator
+    from zoo.models.vae import ConvVAE
 
 GanLoss = Literal["bce", "hinge", "wgan-gp", "lsgan"]
 GAN_LOSSES: tuple[str, ...] = ("bce", "hinge", "wgan-gp", "lsgan")
@@ -282,7 +287,7 @@ class StyleGAN2Task(_GanTask):
         return self.nets["ema"]
 
     def _fake(self, n: int) -> torch.Tensor:
-        g = self.nets["model"]
+        g = cast("StyleGAN2Generator", self.nets["model"])
         zdim = self.model_config["z_dim"]
         w = g.mapping(torch.randn(n, zdim))
         num_ws = g.synthesis.num_ws
@@ -332,7 +337,7 @@ class VAETask(Task):
 
     def step(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
         x, _ = batches[0]
-        vae = self.nets["model"]
+        vae = cast("ConvVAE", self.nets["model"])
         mask = random_masks(x.shape[0], x.shape[-1])
         mask[: x.shape[0] // 2] = 1.0  # half the batch unmasked: plain reconstruction
         mu, logvar = vae.encode(x, mask)
@@ -350,7 +355,7 @@ class VAETask(Task):
     @torch.no_grad()
     def samples(self) -> np.ndarray:
         """Top half: prior samples; bottom half: test digits and their reconstructions."""
-        vae = self.nets["model"].eval()
+        vae = cast("ConvVAE", self.nets["model"].eval())
         z = torch.from_numpy(seed_to_latent(_SAMPLE_SEEDS[:32], self.model_config["latent_dim"]))
         test = torch.from_numpy(load_digits("mnist", "test").images[:16])
         out = torch.cat([vae.sample(z), test, vae.reconstruct(test)])
@@ -406,7 +411,8 @@ class CycleGANTask(Task):
 
     def step(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
         (b, _), (a, _) = batches
-        cg, d_a, d_b = self.nets["model"], self.nets["disc_a"], self.nets["disc_b"]
+        cg = cast("CycleGAN", self.nets["model"])
+        d_a, d_b = self.nets["disc_a"], self.nets["disc_b"]
         assert self.loss is not None
         fake_b, fake_a = cg.g_ab(a), cg.g_ba(b)
         adv = g_loss(self.loss, d_b(fake_b)) + g_loss(self.loss, d_a(fake_a))
@@ -427,7 +433,7 @@ class CycleGANTask(Task):
     @torch.no_grad()
     def samples(self) -> np.ndarray:
         """Rows: UCI digits, their MNIST-style translations, MNIST digits, their UCI style."""
-        cg = self.nets["model"].eval()
+        cg = cast("CycleGAN", self.nets["model"].eval())
         a = torch.from_numpy(load_digits("uci-digits", "test").images[:16])
         b = torch.from_numpy(load_digits("mnist", "test").images[:16])
         out = torch.cat([a, cg.translate_a2b(a), b, cg.translate_b2a(b)])
