@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from zoo.errors import IntegrityError, MissingDependencyError, WeightsNotFoundError
 from zoo.evaluate import TRUNCATED_PSI, EvalReport, Metric, evaluate, half_masks
-from zoo.pipeline import generator_inputs, to_uint8_nhwc
+from zoo.pipeline import generator_inputs, is_seeded, to_uint8_nhwc
 from zoo.registry import ModelSpec, get_spec
 from zoo.runners import TorchRunner
 from zoo.settings import CARD_NAME, EVAL_NAME, SAMPLES_NAME, WEIGHTS_NAME
@@ -338,6 +338,12 @@ def _usage(spec: ModelSpec) -> str:
     if fam in ("dcgan", "stylegan2", "cgan", "vae"):
         extra = {"cgan": " --label 3", "stylegan2": " --psi 0.7 --mix-seed 9"}.get(fam, "")
         cli.append(f"zoo generate {n} --seeds 0-15{extra} --out grid.png")
+    if fam == "vae":
+        cli.append(f"zoo inpaint {n} digit.png --hole 0,16,32,16 --out inpainted.png")
+    elif fam == "cyclegan":
+        cli.append(f"zoo translate {n} uci_digit.png --direction a2b --out mnist_style.png")
+    elif fam == "classifier":
+        cli.append(f"zoo classify {n} digit.png")
     cli.append(f"zoo eval {n}            # recompute the metrics below")
     if fam in ("dcgan", "stylegan2", "cgan", "vae"):
         entry = spec.entry_points[0]
@@ -355,7 +361,7 @@ def _usage(spec: ModelSpec) -> str:
             "mnist_style = model.translate_a2b(x)\n"
             "uci_style = model.translate_b2a(mnist_style)"
         )
-        sdk = f'images = client.translate("{n}", images)  # uint8 NHWC in and out'
+        sdk = f'mnist_style = client.translate("{n}", images, direction="a2b")  # uint8 NHWC'
     else:
         py_head = ""
         torch_call = "logits = model.classify(torch.rand(4, 1, 32, 32) * 2 - 1)  # (4, 10)"
@@ -375,7 +381,7 @@ def _usage(spec: ModelSpec) -> str:
         python = python.replace(f'model_spec = zoo.get_spec("{n}")\n', "")
     client = (
         "from serving.client import ZooClient  # needs only numpy + tritonclient\n\n"
-        'with ZooClient("localhost:8000") as client:  # a running `zoo serve`\n'
+        'with ZooClient("127.0.0.1:8000") as client:  # a running `zoo serve`\n'
         f"    {sdk}"
     )
     return (
@@ -429,12 +435,22 @@ def render_card(
     reached = "all targets met" if report.targets_met else "some targets **not** met"
     protocol = (
         f"`zoo eval {spec.name}` on the test split, n = {report.n}, seed = {report.seed}, "
-        f"backend {report.backend}, weights sha256 `{report.sha256[:12]}…` — {reached}. "
-        "All figures use the features (128-d penultimate layer) and predictions of the zoo's "
-        "classifier `classifier-mnist`, since no Inception weights are available offline; "
-        "FID is therefore not comparable with Inception-FID figures elsewhere. The reference "
-        "column gives the same figure for real data (a training subset as large as the "
-        "generated set against the same test set) or the baseline a metric must beat."
+        f"backend {report.backend}, weights sha256 `{report.sha256[:12]}…` — {reached}."
+    )
+    if spec.family != "classifier":
+        protocol += (
+            " All figures use the features (128-d penultimate layer) and predictions of the "
+            "zoo's classifier `classifier-mnist`, since no Inception weights are available "
+            "offline; FID is therefore not comparable with Inception-FID figures elsewhere. "
+            "The reference column gives the same figure for real data (a training subset as "
+            "large as the generated set against the same test set) or the baseline a metric "
+            "must beat."
+        )
+    seeded = (
+        "Seeds map to latents by one documented rule (`zoo.latent.seed_to_latent`), so a seed "
+        "gives the same image in torch, ONNX Runtime, TensorRT and Triton.\n\n"
+        if any(is_seeded(e) for e in spec.entry_points)
+        else ""
     )
     sections = [
         "---\n" + meta.to_yaml() + "\n---",
@@ -446,8 +462,7 @@ def render_card(
         + (f"; {', '.join(size)}" if size else "")
         + f"\n- weights: `{WEIGHTS_NAME}` (sha256 `{spec.sha256}`), licence {spec.license}\n"
         f"- config: `{json.dumps(spec.config, sort_keys=True)}`\n\n"
-        "Seeds map to latents by one documented rule (`zoo.latent.seed_to_latent`), so a seed "
-        "gives the same image in torch, ONNX Runtime, TensorRT and Triton.\n\n"
+        + seeded
         + _signature_table(spec),
         f"## Usage\n\n{_usage(spec)}",
         f"## Training\n\n{_reproduce(spec, training)}",

@@ -129,4 +129,5 @@ def card_command(
         folder = out / name if out is not None else None
         with err_console.status(f"writing the card of {name}…"):
             files = write_card(name, folder=folder, refresh=refresh, n=n)
-        console.print(f"{name}: {files.readme}, {files.samples}")
+        names_written = ", ".join(p.name for p in (files.readme, files.samples, files.eval_json))
+        console.print(f"{name}: wrote {names_written} in {files.readme.parent}", soft_wrap=True)
