@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from zoo.evaluate import EvalReport, evaluate
 from zoo.registry import create_model, get_spec
 from zoo.runners import Runner, TorchRunner
 from zoo.settings import EVAL_NAME
@@ -45,6 +46,23 @@ def random_factory(
         return TorchRunner(name, random_modules(name), entry)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def random_reports(
+    random_factory: Callable[[str, str], Runner], random_evaluator: nn.Module
+) -> Callable[[str], EvalReport]:
+    """``evaluate`` of each random-weight model at n = 40, computed once per name."""
+    cache: dict[str, EvalReport] = {}
+
+    def get(name: str) -> EvalReport:
+        if name not in cache:
+            cache[name] = evaluate(
+                name, runner_factory=random_factory, evaluator=random_evaluator, n=40
+            )
+        return cache[name]
+
+    return get
 
 
 def _require_shipped(name: str, card: bool = False) -> None:

@@ -12,9 +12,8 @@ from PIL import Image
 from torch import nn
 
 from zoo.cards import read_eval, write_card
-from zoo.evaluate import EvalReport, evaluate
+from zoo.evaluate import EvalReport
 from zoo.registry import get_spec
-from zoo.runners import Runner
 from zoo.settings import CARD_NAME, SAMPLES_NAME
 from zoo.weights import bundled_dir
 
@@ -54,10 +53,9 @@ def test_card_from_random_weights(
     model_name: str,
     tmp_path: Path,
     random_modules: Callable[[str], nn.Module],
-    random_factory: Callable[[str, str], Runner],
-    random_evaluator: nn.Module,
+    random_reports: Callable[[str], EvalReport],
 ) -> None:
-    report = evaluate(model_name, runner_factory=random_factory, evaluator=random_evaluator, n=30)
+    report = random_reports(model_name)
     files = write_card(
         model_name, folder=tmp_path, module=random_modules(model_name), report=report
     )
