@@ -16,9 +16,9 @@ float32. Every request uses binary tensors. A batch larger than the model's
 ``max_batch_size`` is split into several requests and the results concatenated.
 
 Errors subclass builtins so callers can catch broadly: :class:`ServerUnavailableError`
-(``ConnectionError``), :class:`ModelNotFoundError` (``LookupError``),
+(``ConnectionError``), :class:`ModelNotFoundError` (``KeyError``, a ``LookupError``),
 :class:`InvalidInputError` (``ValueError``), :class:`RequestTimeoutError` (``TimeoutError``),
-:class:`ServerError` (``RuntimeError``).
+:class:`ServerError` (``OSError``: the remote side failed).
 """
 
 from __future__ import annotations
@@ -66,8 +66,11 @@ class ServerUnavailableError(ZooClientError, ConnectionError):
     """No Triton server answers at the URL (not started, wrong port, or it went away)."""
 
 
-class ModelNotFoundError(ZooClientError, LookupError):
-    """The server does not serve the requested model or entry point."""
+class ModelNotFoundError(ZooClientError, KeyError):
+    """The server does not serve the requested model or entry point (a ``LookupError``)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class InvalidInputError(ZooClientError, ValueError):
@@ -78,7 +81,7 @@ class RequestTimeoutError(ZooClientError, TimeoutError):
     """The server did not answer within the client's timeout."""
 
 
-class ServerError(ZooClientError, RuntimeError):
+class ServerError(ZooClientError, OSError):
     """The server failed to run a request for another reason (its log has the details)."""
 
 

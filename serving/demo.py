@@ -10,7 +10,7 @@ throughput comparison, and stops the server.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -157,9 +157,13 @@ def run_demo(
     repository: Path | None = None,
     offline: bool = True,
     bench_seconds: float = 2.0,
+    modules: Mapping[str, nn.Module] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Run the whole path for ``models`` (default: the zoo) and return what it made."""
+    """Run the whole path for ``models`` (default: the zoo) and return what it made.
+
+    ``modules`` replaces the pulled weights (tests use random ones).
+    """
     say = progress or (lambda _msg: None)
     names = list(models or list_models())
     for n in names:
@@ -167,9 +171,11 @@ def run_demo(
     repo = Path(repository or model_repository_dir())
     result = DemoResult(out_dir=Path(out_dir), repository=repo)
 
-    modules = load_weights(names, offline=offline, say=say)
+    weights = (
+        dict(modules) if modules is not None else load_weights(names, offline=offline, say=say)
+    )
     build_repository(
-        names, out_dir=repo, options=RepositoryOptions(), modules=modules, progress=say
+        names, out_dir=repo, options=RepositoryOptions(), modules=weights, progress=say
     )
 
     config = ServerConfig(

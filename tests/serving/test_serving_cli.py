@@ -1,0 +1,217 @@
+"""The CLI against the session's Triton (`--url`), `zoo serve` in the foreground, and the demo."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from serving.client import ZooClient
+from serving.demo import make_pictures, run_demo
+from serving.inprocess import InProcessZoo
+from serving.server import TritonServer, free_port
+from zoo.cli.main import app
+from zoo.registry import get_spec, list_models
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def digit_files(tmp_path_factory: pytest.TempPathFactory, serving_modules: dict) -> list[Path]:
+    """Three digit PNGs (28×28, resized by the CLI) from the random-weight cGAN."""
+    digits = InProcessZoo("torch", modules=serving_modules).generate(
+        "cgan-mnist", [1, 2, 3], labels=[1, 2, 3]
+    )
+    folder = tmp_path_factory.mktemp("digits")
+    paths = []
+    for i, d in enumerate(digits):
+        paths.append(folder / f"digit{i}.png")
+        Image.fromarray(d[..., 0]).resize((28, 28)).save(paths[-1])
+    return paths
+
+
+def test_generate_writes_a_grid_over_http_and_grpc(triton: TritonServer, tmp_path: Path) -> None:
+    for protocol, url in (("http", triton.http_url), ("grpc", triton.grpc_url)):
+        out = tmp_path / f"grid-{protocol}.png"
+        args = ["generate", "stylegan2-mnist", "--seeds", "0-3,9", "--psi", "0.7"]
+        args += ["--mix-seed", "9", "--url", url, "--protocol", protocol, "--out", str(out)]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        grid = np.asarray(Image.open(out))
+        assert grid.shape == (2 * (2 * 34 + 2), 2 * (3 * 34 + 2))  # 5 images: 2 rows of 3
+    a, b = (np.asarray(Image.open(tmp_path / f"grid-{p}.png")) for p in ("http", "grpc"))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_cli_errors_are_one_red_line(triton: TritonServer, tmp_path: Path) -> None:
+    cases = [
+        (["generate", "cgan-mnist", "--seeds", "0-3"], "class-conditional"),
+        (["generate", "dcgan-mnist", "--seeds", "3-1"], "cannot read seeds"),
+        (["generate", "dcgan-mnst", "--seeds", "1"], "dcgan-mnist"),
+        (["generate", "dcgan-mnist", "--local"], "either --url"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(
+            app, [*args, "--url", triton.http_url, "--out", str(tmp_path / "x.png")]
+        )
+        assert result.exit_code == 1, result.output
+        assert message in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["generate", "dcgan-mnist", "--url", f"127.0.0.1:{free_port()}"])
+    assert result.exit_code == 1 and "zoo serve" in result.output
+
+
+def test_translate_inpaint_classify(
+    triton: TritonServer, digit_files: list[Path], tmp_path: Path
+) -> None:
+    files = [str(p) for p in digit_files]
+    out = tmp_path / "t.png"
+    result = runner.invoke(
+        app,
+        [
+            "translate",
+            "cyclegan-digits",
+            *files,
+            "--direction",
+            "b2a",
+            "--url",
+            triton.http_url,
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert np.asarray(Image.open(out)).shape == (
+        2 * (2 * 34 + 2),
+        2 * (3 * 34 + 2),
+    )  # inputs above outputs
+    out = tmp_path / "i.png"
+    result = runner.invoke(
+        app,
+        [
+            "inpaint",
+            "vae-mnist",
+            *files,
+            "--hole",
+            "0,0,32,10",
+            "--url",
+            triton.grpc_url,
+            "--protocol",
+            "grpc",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert out.is_file()
+    result = runner.invoke(
+        app, ["classify", "classifier-mnist", *files, "--url", triton.http_url, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    import json
+
+    rows = json.loads(result.output)
+    assert [r["file"] for r in rows] == files
+    assert all(0 <= r["class"] <= 9 and 0.1 <= r["probability"] <= 1 for r in rows)
+
+
+@pytest.mark.skipif(
+    not get_spec("dcgan-mnist").sha256, reason="dcgan-mnist has no trained weights yet"
+)
+def test_generate_local_uses_the_trained_weights(tmp_path: Path) -> None:
+    out = tmp_path / "local.png"
+    result = runner.invoke(app, ["generate", "dcgan-mnist", "--seeds", "0-15", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert np.asarray(Image.open(out)).shape == (2 * (4 * 34 + 2), 2 * (4 * 34 + 2))
+
+
+def test_repo_build_configs_only(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["repo", "build", "--configs-only", "--native", "--out", str(tmp_path), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "dcgan-mnist_net" / "config.pbtxt").is_file()
+    result = runner.invoke(
+        app, ["repo", "build", "--native", "--backend", "torch", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 1 and "onnxruntime, tensorrt" in result.output
+
+
+def test_make_pictures_calls_every_model(triton: TritonServer, tmp_path: Path) -> None:
+    with ZooClient(triton.http_url) as zoo:
+        pictures, notes = make_pictures(zoo, list_models(), tmp_path)
+    assert set(pictures) == {
+        "cgan-mnist",
+        "dcgan-mnist",
+        "stylegan2-mnist",
+        "stylegan2-mnist_mixing",
+        "vae-mnist_sample",
+        "vae-mnist_reconstruct_inpaint",
+        "cyclegan-digits",
+    }
+    assert all(p.is_file() and p.stat().st_size > 0 for p in pictures.values())
+    assert any("agrees with cgan-mnist's labels" in n for n in notes)
+
+
+def test_serve_runs_in_the_foreground_until_sigterm(serving_repo: Path, tmp_path: Path) -> None:
+    ports = [free_port() for _ in range(3)]
+    cmd = [str(Path(sys.executable).parent / "zoo")]
+    cmd += ["serve", "--repository", str(serving_repo), "--models", "dcgan-mnist"]
+    cmd += [
+        "--http-port",
+        str(ports[0]),
+        "--grpc-port",
+        str(ports[1]),
+        "--metrics-port",
+        str(ports[2]),
+    ]
+    cmd += ["--log-file", str(tmp_path / "serve.log")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        with ZooClient(f"127.0.0.1:{ports[0]}", timeout=5) as zoo:
+            deadline = time.monotonic() + 120
+            while not zoo.ready() and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.3)
+            assert zoo.list_models() == ["dcgan-mnist"]
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "Triton ready" in output and "stopping Triton" in output
+    with ZooClient(f"127.0.0.1:{ports[0]}", timeout=5) as zoo:
+        assert not zoo.ready()
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    """The main job on two models with random weights (the full zoo runs in `make demo`)."""
+    torch.manual_seed(0)
+    from zoo.registry import create_model
+
+    models = ["dcgan-mnist", "classifier-mnist"]
+    messages: list[str] = []
+    result = run_demo(
+        out_dir=tmp_path / "out",
+        models=models,
+        repository=tmp_path / "repo",
+        modules={m: create_model(m).eval() for m in models},
+        bench_seconds=0.2,
+        progress=messages.append,
+    )
+    assert set(result.pictures) == {"dcgan-mnist"} and result.pictures["dcgan-mnist"].is_file()
+    assert [r.path for r in result.bench] == [
+        "in-process ONNX Runtime",
+        "Triton HTTP",
+        "Triton gRPC",
+    ]
+    assert all(r.images >= 64 and r.images_per_second > 0 for r in result.bench)
+    assert any("Triton ready" in m for m in messages) and messages[-1] == "stopping Triton"
+    assert "Started HTTPService" in (tmp_path / "out" / "tritonserver.log").read_text()
