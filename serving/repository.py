@@ -159,31 +159,31 @@ def embedded_config(
 
 
 def native_configs(model: str, entry: EntryPoint, options: RepositoryOptions) -> dict[str, Any]:
-    """Native configs of ``entry``: the platform model, plus ``_pre`` and an ensemble if needed."""
+    """Native configs of ``entry``: the platform model, plus ``_pre`` and an ensemble if needed.
+
+    The platform model (``_net``) has the exported graph's own tensor names (an output named
+    like an input is ``image_out`` there); the ensemble maps them to the wire names, and runs
+    ``_pre`` first when the wire inputs (seeds, uint8 images) are not the graph's.
+    """
+    from export.wrappers import graph_signature
+
     pb = _pb()
     name = triton_model_name(model, entry.name)
+    graph = graph_signature(entry, uint8_output=True)
     scalars = [t.name for t in entry.inputs if not t.shape]
+    pre_needed = needs_preprocessing(entry)
+    renamed = [g.name for g in graph.outputs] != [w.name for w in wire_outputs(entry)]
     net = pb.ModelConfig()
-    net_name = f"{name}_net" if needs_preprocessing(entry) else name
-    _common(net, net_name, options, gpu=True)
+    _common(net, f"{name}_net" if pre_needed or renamed else name, options, gpu=True)
     net.platform = NATIVE_PLATFORMS[options.backend]
-    for t in entry.inputs:
+    for t in graph.inputs:
         _add_tensor(net.input.add(), _graph_tensor(t), scalar=t.name in scalars)
-    for g, w in zip(entry.outputs, wire_outputs(entry), strict=True):
-        _add_tensor(net.output.add(), w, scalar=not g.shape)  # exported with uint8 NHWC images
-    if not needs_preprocessing(entry):
+    for g in graph.outputs:
+        _add_tensor(net.output.add(), _graph_tensor(g), scalar=not g.shape)
+    if not (pre_needed or renamed):
         if options.response_cache and is_seeded(entry):
             net.response_cache.enable = True
         return {name: net}
-
-    pre = pb.ModelConfig()
-    _common(pre, f"{name}_pre", options, gpu=False)
-    pre.backend = "python"
-    for w in wire_inputs(entry):
-        _add_tensor(pre.input.add(), w)
-    for t in entry.inputs:
-        _add_tensor(pre.output.add(), _graph_tensor(t))
-    _params(pre, zoo_entry=entry.name, zoo_scalar_inputs=",".join(scalars))
 
     ens = pb.ModelConfig()
     ens.name = name
@@ -193,21 +193,35 @@ def native_configs(model: str, entry: EntryPoint, options: RepositoryOptions) ->
         _add_tensor(ens.input.add(), w)
     for w in wire_outputs(entry):
         _add_tensor(ens.output.add(), w)
-    step = ens.ensemble_scheduling.step.add()
-    step.model_name, step.model_version = pre.name, -1
-    for w in wire_inputs(entry):
-        step.input_map[w.name] = w.name
-    for t in entry.inputs:
-        step.output_map[t.name] = f"graph_{t.name}"
+    configs = {name: ens}
+    # Ensemble tensors: wire inputs keep their names; graph inputs are "graph_<name>".
+    feeds = {t.name: t.name for t in entry.inputs}
+    if pre_needed:
+        pre = pb.ModelConfig()
+        _common(pre, f"{name}_pre", options, gpu=False)
+        pre.backend = "python"
+        for w in wire_inputs(entry):
+            _add_tensor(pre.input.add(), w)
+        for t in entry.inputs:
+            _add_tensor(pre.output.add(), _graph_tensor(t))
+        _params(pre, zoo_entry=entry.name, zoo_scalar_inputs=",".join(scalars))
+        step = ens.ensemble_scheduling.step.add()
+        step.model_name, step.model_version = pre.name, -1
+        for w in wire_inputs(entry):
+            step.input_map[w.name] = w.name
+        for t in entry.inputs:
+            step.output_map[t.name] = feeds[t.name] = f"graph_{t.name}"
+        configs[pre.name] = pre
     step = ens.ensemble_scheduling.step.add()
     step.model_name, step.model_version = net.name, -1
     for t in entry.inputs:
-        step.input_map[t.name] = f"graph_{t.name}"
-    for w in wire_outputs(entry):
-        step.output_map[w.name] = w.name
+        step.input_map[t.name] = feeds[t.name]
+    for g, w in zip(graph.outputs, wire_outputs(entry), strict=True):
+        step.output_map[g.name] = w.name
     if options.response_cache and is_seeded(entry):
         ens.response_cache.enable = True
-    return {name: ens, pre.name: pre, net.name: net}
+    configs[net.name] = net
+    return configs
 
 
 def render_config(cfg: Any) -> str:
