@@ -174,7 +174,7 @@ def run_demo(
     weights = (
         dict(modules) if modules is not None else load_weights(names, offline=offline, say=say)
     )
-    build_repository(
+    built = build_repository(
         names, out_dir=repo, options=RepositoryOptions(), modules=weights, progress=say
     )
 
@@ -183,6 +183,7 @@ def run_demo(
         http_port=free_port(),
         grpc_port=free_port(),
         metrics_port=free_port(),
+        load_models=tuple(b.name for b in built),
     )
     say("starting Triton (one Python-backend process per model)")
     with TritonServer(config, log_file=result.out_dir / "tritonserver.log") as server:

@@ -242,6 +242,13 @@ class TritonServer:
             raise ServerStartError(
                 f"{repo} holds no Triton models; build it first with `zoo repo build`."
             )
+        wanted = cfg.load_models or [p.parent.name for p in repo.glob("*/config.pbtxt")]
+        unbuilt = sorted(m for m in wanted if not any((repo / m).glob("[0-9]*/")))
+        if unbuilt:
+            raise ServerStartError(
+                f"{', '.join(unbuilt)} in {repo} {'has' if len(unbuilt) == 1 else 'have'} a "
+                "config but no model files; run `zoo repo build` (or serve fewer with --models)."
+            )
         for what, address, _ in cfg.ports():
             if address not in (LOOPBACK, "localhost", "::1"):
                 warnings.warn(

@@ -17,6 +17,7 @@ import pytest
 
 from serving import server as server_mod
 from serving.client import ZooClient
+from serving.repository import write_configs
 from serving.server import ServerConfig, TritonServer, find_binary
 from zoo.errors import PortInUseError, ServerStartError, TritonNotFoundError
 
@@ -66,8 +67,11 @@ def test_missing_binary_is_a_clear_error(
         TritonServer(cfg).start()
 
 
-def test_empty_repository_is_refused(tmp_path: Path, proc: ProcessTools) -> None:
+def test_empty_or_unbuilt_repository_is_refused(tmp_path: Path, proc: ProcessTools) -> None:
     with pytest.raises(ServerStartError, match="zoo repo build"):
+        TritonServer(proc.config(tmp_path)).start()
+    write_configs(tmp_path, ["dcgan-mnist"])  # configs alone, as in a fresh clone
+    with pytest.raises(ServerStartError, match=r"dcgan-mnist .* no model files"):
         TritonServer(proc.config(tmp_path)).start()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -180,8 +181,10 @@ def demo_command(
 
     with console.status("starting") as status:
 
+        start = time.monotonic()
+
         def progress(message: str) -> None:
-            console.log(message)
+            console.print(f"[dim]{time.monotonic() - start:6.1f}s[/] {message}", highlight=False)
             status.update(message)
 
         result = run_demo(
