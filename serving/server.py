@@ -43,6 +43,8 @@ from zoo.settings import model_repository_dir, zoo_home
 
 #: Loopback: servers bind here unless told otherwise.
 LOOPBACK = "127.0.0.1"
+#: Object stores Triton reads a model repository from by itself (``s3://`` is tested here).
+REMOTE_SCHEMES = ("s3://", "gs://", "as://")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -50,7 +52,8 @@ _PR_SET_PDEATHSIG = 1
 class ServerConfig:
     """The ``tritonserver`` flags the launcher sets (one field per flag)."""
 
-    model_repository: Path = field(default_factory=model_repository_dir)  # --model-repository
+    # --model-repository: a folder, or an object-store URI Triton reads itself (s3://...)
+    model_repository: Path | str = field(default_factory=model_repository_dir)
     http_address: str = LOOPBACK  # --http-address
     http_port: int = 8000  # --http-port
     grpc_address: str = LOOPBACK  # --grpc-address
@@ -67,7 +70,7 @@ class ServerConfig:
     def args(self, backends_dir: Path, caches_dir: Path | None) -> list[str]:
         """The command-line flags for this config."""
         flags = [
-            f"--model-repository={Path(self.model_repository).resolve()}",
+            f"--model-repository={repository_argument(self.model_repository)}",
             f"--backend-directory={backends_dir}",
             f"--http-address={self.http_address}",
             f"--http-port={self.http_port}",
@@ -102,6 +105,16 @@ class ServerConfig:
         if self.allow_metrics:
             out.append(("metrics", self.metrics_address, self.metrics_port))
         return out
+
+
+def is_remote(repository: Path | str) -> bool:
+    """Whether ``repository`` is an object-store URI rather than a folder."""
+    return isinstance(repository, str) and repository.startswith(REMOTE_SCHEMES)
+
+
+def repository_argument(repository: Path | str) -> str:
+    """``--model-repository`` value: a URI as given, a folder as an absolute path."""
+    return str(repository) if is_remote(repository) else str(Path(repository).resolve())
 
 
 def wheel_dir() -> Path:
@@ -238,12 +251,13 @@ class TritonServer:
             return self
         cfg = self.config
         repo = Path(cfg.model_repository)
-        if not any(repo.glob("*/config.pbtxt")):
+        remote = is_remote(cfg.model_repository)  # an object store: Triton lists it itself
+        if not remote and not any(repo.glob("*/config.pbtxt")):
             raise ServerStartError(
                 f"{repo} holds no Triton models; build it first with `zoo repo build`."
             )
         wanted = cfg.load_models or [p.parent.name for p in repo.glob("*/config.pbtxt")]
-        unbuilt = sorted(m for m in wanted if not any((repo / m).glob("[0-9]*/")))
+        unbuilt = [] if remote else sorted(m for m in wanted if not any((repo / m).glob("[0-9]*/")))
         if unbuilt:
             raise ServerStartError(
                 f"{', '.join(unbuilt)} in {repo} {'has' if len(unbuilt) == 1 else 'have'} a "
