@@ -83,3 +83,7 @@ class HubError(ZooError, OSError):
 
 class HubUnreachableError(HubError):
     """The Hub cannot be reached (no network, offline mode) and no local copy can stand in."""
+
+
+class StorageError(ZooError, OSError):
+    """Object storage (S3) that refused a request or cannot be reached; says what to check."""
