@@ -17,6 +17,7 @@ from serving.client import (
     BaseZooClient,
     InvalidInputError,
     ModelNotFoundError,
+    RequestTimeoutError,
     ServerError,
     ZooClient,
 )
@@ -211,3 +212,23 @@ def test_bad_input_gives_typed_errors_and_server_keeps_answering(
             zoo.infer(sig, {"image": np.zeros((1, 32, 32, 3), np.uint8)})
         assert zoo.ready()
         assert zoo.generate("dcgan-mnist", [3]).shape == (1, 32, 32, 1)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_timeout_is_a_typed_error(triton: TritonServer, protocol: str) -> None:
+    """A 1 ms budget for 64 fresh StyleGAN2 images (about 0.1 s of compute) cannot be met."""
+    first = 900_000 if protocol == "http" else 910_000  # fresh seeds: no cache hit
+    url = url_of(triton, protocol)
+    impatient = ZooClient(url, protocol=protocol, timeout=0.001)  # type: ignore[arg-type]
+    with impatient, pytest.raises(RequestTimeoutError) as info:
+        impatient.generate("stylegan2-mnist", range(first, first + 64))
+    assert isinstance(info.value, TimeoutError)
+
+    async def run() -> None:
+        async with AsyncZooClient(url_of(triton, protocol), protocol=protocol, timeout=0.001) as a:  # type: ignore[arg-type]
+            with pytest.raises(RequestTimeoutError):
+                await a.generate("stylegan2-mnist", range(first + 100, first + 164))
+
+    asyncio.run(run())
+    with ZooClient(url_of(triton, protocol), protocol=protocol) as zoo:  # type: ignore[arg-type]
+        assert zoo.ready()
