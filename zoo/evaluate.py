@@ -26,8 +26,10 @@ the best a perfect generator could expect from this many samples.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -147,12 +149,16 @@ class EvalReport:
 class _Evaluator:
     """The classifier's features and predicted classes, in torch, in batches."""
 
-    # ``module`` is a DigitClassifier (or any module with ``features`` and ``classify``).
-
     def __init__(self, module: nn.Module) -> None:
+        from torch import nn
+
+        # ``module`` is a DigitClassifier (or any module with ``features`` and ``classify``).
+        # A DigitClassifier's logits are ``head(features)``: one pass then gives both.
         self.module = module.eval()
         self._features = cast("Callable[[torch.Tensor], torch.Tensor]", module.features)
         self._classify = cast("Callable[[torch.Tensor], torch.Tensor]", module.classify)
+        head = getattr(module, "head", None)
+        self._head = head if isinstance(head, nn.Linear) else None
 
     def features_and_classes(
         self, images: npt.NDArray[np.float32]
@@ -163,9 +169,25 @@ class _Evaluator:
         with torch.inference_mode():
             for i in range(0, len(images), BATCH):
                 x = torch.from_numpy(np.ascontiguousarray(images[i : i + BATCH], np.float32))
-                feats.append(self._features(x).double().numpy())
-                classes.append(self._classify(x).argmax(1).numpy())
+                f = self._features(x)
+                logits = self._head(f) if self._head is not None else self._classify(x)
+                feats.append(f.double().numpy())
+                classes.append(logits.argmax(1).numpy())
         return np.concatenate(feats), np.concatenate(classes).astype(np.int64)
+
+
+#: Evaluator features of real data, per evaluator module (treated as frozen): they are the
+#: same for every model, so evaluating the whole zoo in one process computes them once.
+_REAL_FEATURES: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], npt.NDArray[np.float64]]]
+_REAL_FEATURES = weakref.WeakKeyDictionary()
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_evaluator(sha256: str) -> nn.Module:
+    """The shipped classifier, loaded once per weights digest."""
+    from zoo.weights import load_bundled
+
+    return load_bundled(EVALUATOR)
 
 
 def _as_float_images(out: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -207,7 +229,6 @@ class _Context:
         self.targets = {**_FAMILY_TARGETS.get(self.spec.family, {}), **self.spec.metric_targets}
         self.metrics: list[Metric] = []
         self.details: dict[str, Any] = {}
-        self._features: dict[tuple[str, int | None], npt.NDArray[np.float64]] = {}
 
     def add(self, name: str, value: float, label: str, **kw: Any) -> None:
         self.metrics.append(
@@ -221,15 +242,16 @@ class _Context:
 
     def features(self, dataset: str, size: int | None = None) -> npt.NDArray[np.float64]:
         """Evaluator features of the test set (``size`` None) or of ``size`` training images."""
-        key = (dataset, size)
-        if key not in self._features:
+        cache = _REAL_FEATURES.setdefault(self.ev.module, {})
+        key = (dataset, size, self.n, self.seed)
+        if key not in cache:
             if size is None:
                 images = self.test_set(dataset).images
             else:
                 rng = np.random.default_rng([self.seed, DATASETS.index(dataset), size])
                 images = _subset(load_digits(dataset, "train"), size, rng).images
-            self._features[key] = self.ev.features_and_classes(images)[0]
-        return self._features[key]
+            cache[key] = self.ev.features_and_classes(images)[0]
+        return cache[key]
 
     def distribution_metrics(
         self,
@@ -403,7 +425,8 @@ def evaluate(
 
     ``runner_factory(model_name, entry)`` runs the model under test (default: torch over the
     bundled weights); ``evaluator`` is the classifier behind the metrics (default: the bundled
-    ``classifier-mnist``); ``backend`` only labels the report.
+    ``classifier-mnist``), treated as frozen: its features of the real data are cached per
+    module; ``backend`` only labels the report.
     """
     import torch
 
@@ -417,9 +440,7 @@ def evaluate(
         raise InvalidInputError(f"no evaluation protocol for the {spec.family!r} family.")
     start = time.perf_counter()
     if evaluator is None:
-        from zoo.weights import load_bundled
-
-        evaluator = load_bundled(EVALUATOR)
+        evaluator = _bundled_evaluator(get_spec(EVALUATOR).sha256)
     factory = runner_factory or bundled_runner_factory()
     ctx = _Context(model_name, _Evaluator(evaluator), n, seed)
     _FAMILIES[spec.family](ctx, lambda entry: factory(model_name, entry))
