@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup olah demo test lint typecheck check cards clean
+.PHONY: setup olah chromium demo test lint typecheck check cards clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,19 @@ $(OLAH_STAMP):
 
 olah: $(OLAH_STAMP)  ## create .venv-olah with the olah mirror used by tests/hub
 
+# Headless Chromium for tests/playground: Debian's package, driven by Playwright (its own browser
+# download cannot be reached). Instant when installed; without root or apt the browser tests skip.
+chromium:  ## install Debian's chromium for the browser tests (apt-get, as root)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (apt-get)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends chromium fonts-liberation) >/dev/null \
+	      || echo "make chromium: apt-get failed; the browser tests will skip" >&2; \
+	  else \
+	    echo "make chromium: not root or no apt-get; the browser tests will skip" >&2; \
+	  fi; }
+
 demo: setup  ## the main job, offline: pull → export → serve → generate → bench
 	$(VENV)/bin/zoo demo
 
@@ -39,7 +52,7 @@ typecheck: setup
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collected nothing: that fails too, with its own message.
-test: lint typecheck $(OLAH_STAMP)  ## lint, type-check and run the whole test suite
+test: lint typecheck $(OLAH_STAMP) chromium  ## lint, type-check and run the whole test suite
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=900 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$rc
 

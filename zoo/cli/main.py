@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import typer
 
+from zoo.cli import bench as bench_cli
 from zoo.cli import evaluate as evaluate_cli
 from zoo.cli import export as export_cli
 from zoo.cli import hub as hub_cli
 from zoo.cli import infer as infer_cli
 from zoo.cli import models, train
+from zoo.cli import playground as playground_cli
 from zoo.cli import serve as serve_cli
 
 app = typer.Typer(
@@ -30,6 +32,8 @@ app.command("export")(export_cli.export_command)
 app.command("serve")(serve_cli.serve_command)
 app.add_typer(serve_cli.repo_app, name="repo")
 app.command("demo")(serve_cli.demo_command)
+app.command("bench")(bench_cli.bench_command)
+app.command("playground")(playground_cli.playground_command)
 app.command("generate")(infer_cli.generate_command)
 app.command("translate")(infer_cli.translate_command)
 app.command("inpaint")(infer_cli.inpaint_command)

@@ -1,0 +1,131 @@
+"""Playground fixtures: one Triton, one page and one headless Chromium for the whole session.
+
+The models have seeded random weights: the page does not care what the digits look like, and
+the tests compare its pictures with the SDK's for the same request. The browser is Debian's
+``chromium`` (``make chromium``, a prerequisite of ``make test``, installs it with apt), driven
+by Playwright through ``executable_path``: Playwright's own browser download cannot be reached.
+Where no chromium is installed, the browser tests skip with the reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from serving.client import ZooClient
+from serving.playground import Playground, start_playground
+from serving.repository import RepositoryOptions, build_repository
+from serving.server import LOOPBACK, ServerConfig, TritonServer, free_port
+from zoo.registry import create_model
+
+#: One model per page layout (dcgan-mnist is cgan-mnist's layout without the label).
+MODELS = ("cgan-mnist", "classifier-mnist", "cyclegan-digits", "stylegan2-mnist", "vae-mnist")
+#: Where Debian's chromium package puts the browser (the /usr/bin one is a shell wrapper).
+CHROMIUM_PATHS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
+
+
+def chromium_path() -> str | None:
+    """The installed chromium binary, or None."""
+    for candidate in CHROMIUM_PATHS:
+        if Path(candidate).is_file():
+            return candidate
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def playground_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Triton repository of the playground's models with seeded random weights."""
+    torch.manual_seed(4321)
+    modules = {name: create_model(name).eval() for name in MODELS}
+    root = tmp_path_factory.mktemp("playground_repository")
+    build_repository(
+        list(MODELS),
+        out_dir=root,
+        options=RepositoryOptions(backend="onnxruntime", instances=1, threads=1),
+        modules=modules,
+        parity_n=2,
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def playground_triton(
+    playground_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TritonServer]:
+    """The real embedded Triton serving the repository."""
+    config = ServerConfig(
+        model_repository=playground_repo,
+        http_port=free_port(),
+        grpc_port=free_port(),
+        metrics_port=free_port(),
+    )
+    log = tmp_path_factory.mktemp("playground_logs") / "tritonserver.log"
+    with TritonServer(config, log_file=log).start(timeout=300) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def sdk(playground_triton: TritonServer) -> Iterator[ZooClient]:
+    """A client SDK of its own, to compare the page's pictures with."""
+    with ZooClient(playground_triton.http_url) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def playground(playground_triton: TritonServer) -> Iterator[Playground]:
+    """The playground page, served on loopback, calling the session's Triton."""
+    with start_playground(playground_triton.http_url, port=free_port()) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian chromium under Playwright; skips where it is not installed."""
+    path = chromium_path()
+    if path is None:
+        pytest.skip(
+            "chromium is not installed and `make chromium` could not install it "
+            "(apt-get needs root and Debian's package mirror)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Tab:
+    """A browser tab on the playground, and the requests it tried to send off this machine."""
+
+    page: Any  # playwright Page
+    outside: list[str] = field(default_factory=list)  # URLs refused: not loopback
+
+
+@pytest.fixture
+def tab(browser: Any, playground: Playground) -> Iterator[Tab]:
+    """A fresh tab on the playground; requests leaving loopback are refused and recorded."""
+    context = browser.new_context(viewport={"width": 1200, "height": 1000})
+    outside: list[str] = []
+
+    def route(r: Any) -> None:
+        host = r.request.url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+        if host in (LOOPBACK, "localhost"):
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.goto(playground.url)
+    page.wait_for_selector("#generate")
+    yield Tab(page, outside)
+    context.close()

@@ -1,0 +1,81 @@
+"""``zoo playground``: the web page to try every model (Gradio, over the client SDK)."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from zoo.cli._common import cli_errors, console
+
+
+@cli_errors
+def playground_command(
+    url: Annotated[
+        str | None,
+        typer.Option(help="A running Triton (host:port); default: start the embedded one."),
+    ] = None,
+    protocol: Annotated[str, typer.Option(help="Protocol with --url: http or grpc.")] = "http",
+    host: Annotated[
+        str, typer.Option(help="Address the page binds; 0.0.0.0 exposes it to the network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the page.")] = 7860,
+    models: Annotated[
+        list[str] | None,
+        typer.Option("--models", "-m", help="Without --url: models to serve; default: all."),
+    ] = None,
+    repository: Annotated[
+        Path | None,
+        typer.Option(help="Without --url: the repository to serve; default model_repository/."),
+    ] = None,
+) -> None:
+    """Serve a web page to try every model; Ctrl-C stops it (and the Triton it started)."""
+    from serving.playground import start_playground, wait_forever
+    from zoo.errors import InvalidInputError
+
+    if protocol not in ("http", "grpc"):
+        raise InvalidInputError(f"--protocol must be http or grpc, got {protocol!r}.")
+    if url is not None and (models or repository is not None):
+        raise InvalidInputError(
+            "--models and --repository choose what a started Triton serves: "
+            "leave them out with --url."
+        )
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(
+            f"[yellow]warning:[/] the page binds {host}: anyone who can reach this machine can "
+            "use it (it has no authentication).",
+            highlight=False,
+        )
+    names = [m for arg in models or [] for m in arg.split(",") if m] or None
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        with console.status("starting") as status:
+            playground = start_playground(
+                url,
+                host=host,
+                port=port,
+                protocol=protocol,
+                models=names,
+                repository=repository,
+                progress=status.update,
+            )
+        with playground:
+            console.print(
+                f"[green]playground ready[/]  {playground.url}  (Triton {playground.triton_url})"
+                "   Ctrl-C to stop",
+                highlight=False,
+            )
+            with contextlib.suppress(KeyboardInterrupt):
+                wait_forever(playground, stop)
+            console.print("stopping")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
