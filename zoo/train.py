@@ -230,6 +230,10 @@ class DCGANTask(_GanTask):
         disc = DCGANDiscriminator(
             mc["width"], mc["resolution"], mc["channels"], mc.get("num_classes", 0)
         )
+        if self.loss != "wgan-gp":
+            # Without it the unnormalised discriminator won early and the generators collapsed
+            # (cgan-mnist drew one image per class whatever the seed); WGAN-GP has its penalty.
+            spectral_normalize(disc)
         self._setup(disc, (0.5, 0.999))
         self.datasets = (load_digits("mnist", "train"),)
 
@@ -254,6 +258,16 @@ class DCGANTask(_GanTask):
         loss_g.backward()
         self.optims["opt_g"].step()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+
+
+def spectral_normalize(net: nn.Module) -> nn.Module:
+    """Spectral normalisation (Miyato et al. 2018) on every conv, linear and embedding layer."""
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    for module in list(net.modules()):
+        if isinstance(module, (nn.Conv2d, nn.Linear, nn.Embedding)):
+            spectral_norm(module)
+    return net
 
 
 class StyleGAN2Task(_GanTask):
