@@ -47,6 +47,7 @@ DEFAULT_PORTS = {"http": 8000, "grpc": 8001}
 Protocol = Literal["http", "grpc"]
 Array = npt.NDArray[Any]
 T = TypeVar("T")
+C = TypeVar("C", bound="BaseZooClient")
 
 _NP_DTYPES = {
     "TYPE_FP32": np.float32,
@@ -394,6 +395,21 @@ class BaseZooClient(abc.ABC):
     def infer(self, sig: ModelSignature, inputs: Mapping[str, Array]) -> dict[str, Array]:
         """Run wire ``inputs`` through ``sig``'s model."""
 
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release what the client holds (connections, loaded models)."""
+
+    def __enter__(self: C) -> C:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
     # -- the zoo --------------------------------------------------------------------------
     def generate(
         self,
@@ -488,17 +504,6 @@ class ZooClient(BaseZooClient):
         for c in clients:
             c.close()
         self._local = threading.local()
-
-    def __enter__(self) -> ZooClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- server ---------------------------------------------------------------------------
     def ready(self) -> bool:

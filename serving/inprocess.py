@@ -111,6 +111,10 @@ class InProcessZoo(BaseZooClient):
         """Always ready: nothing to connect to."""
         return True
 
+    def close(self) -> None:
+        """Drop the loaded runners (and the weights this object loaded)."""
+        self._runners.clear()
+
     def signature(self, model: str, entries: Sequence[str] = ()) -> ModelSignature:
         """The wire signature of the entry point ``entries`` names for ``model``."""
         name = resolve_model(self._entries, model, entries) if entries else model

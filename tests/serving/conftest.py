@@ -72,6 +72,7 @@ def _server_config(repo: Path, **kwargs: object) -> ServerConfig:
         http_port=free_port(),
         grpc_port=free_port(),
         metrics_port=free_port(),
+        exit_timeout_secs=3,  # a client's idle keep-alive connection delays shutdown this long
         **kwargs,  # type: ignore[arg-type]
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -19,6 +20,9 @@ from serving.wire import graph_inputs, wire_inputs, wire_results
 from zoo.errors import InvalidInputError, InvalidNameError
 from zoo.pipeline import generator_inputs, to_uint8_nhwc
 from zoo.registry import get_spec, list_models, triton_model_name
+
+if TYPE_CHECKING:
+    from conftest import ProcessTools  # type: ignore[import-not-found]
 
 TRACKED = Path(__file__).resolve().parents[2] / "model_repository"
 
@@ -145,23 +149,32 @@ def test_wire_conversion_matches_the_pipeline(model_name: str) -> None:
                 np.testing.assert_array_equal(r, to_uint8_nhwc(a))
 
 
-def test_torch_backend_repository_holds_checked_weights(
-    tmp_path: Path, serving_modules: dict
+def test_torch_backend_serves_checked_weights(
+    tmp_path: Path, serving_modules: dict, proc: ProcessTools
 ) -> None:
-    built = build_repository(
+    """`--backend torch`: the weights are saved beside model.py with their sha256, and served."""
+    from serving.client import ZooClient
+    from serving.inprocess import InProcessZoo
+    from serving.server import TritonServer
+    from zoo.weights import sha256_file
+
+    (item,) = build_repository(
         ["dcgan-mnist"],
         out_dir=tmp_path,
         options=RepositoryOptions(backend="torch"),
         modules=serving_modules,
     )
-    (item,) = built
     cfg = parse_config((item.path / "config.pbtxt").read_text())
-    from zoo.weights import load_model_from_dir, sha256_file
-
+    assert cfg.parameters["zoo_backend"].string_value == "torch"
     weights = item.path / "1" / "model.safetensors"
     assert cfg.parameters["zoo_sha256"].string_value == sha256_file(weights)
-    assert (item.path / "1" / "model.py").is_file()
-    load_model_from_dir(item.path / "1", sha256=cfg.parameters["zoo_sha256"].string_value)
+    with (
+        TritonServer(proc.config(tmp_path), log_file=tmp_path / "log.txt") as server,
+        ZooClient(server.grpc_url, protocol="grpc") as zoo,
+    ):
+        served = zoo.generate("dcgan-mnist", range(20))
+    local = InProcessZoo("torch", modules=serving_modules).generate("dcgan-mnist", range(20))
+    np.testing.assert_array_equal(served, local)  # torch on both sides: identical bytes
 
 
 def test_rebuild_removes_stale_models_and_keeps_fresh_exports(

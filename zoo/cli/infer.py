@@ -124,8 +124,8 @@ def generate_command(
         labels = parse_ints(label, "labels")
         labels = labels * len(seed_list) if len(labels) == 1 else labels
     mix = None if mix_seed is None else [mix_seed] * len(seed_list)
-    zoo = open_zoo(url, protocol, local, backend)
-    images = zoo.generate(name, seed_list, labels=labels, psi=psi, mix_seeds=mix)
+    with open_zoo(url, protocol, local, backend) as zoo:
+        images = zoo.generate(name, seed_list, labels=labels, psi=psi, mix_seeds=mix)
     _save(images, out)
 
 
@@ -144,8 +144,8 @@ def translate_command(
     if direction not in ("a2b", "b2a"):
         raise InvalidInputError(f"--direction must be a2b or b2a, got {direction!r}.")
     x = read_images(images, *_spec_size(name))
-    zoo = open_zoo(url, protocol, local, backend)
-    _save(np.concatenate([x, zoo.translate(name, x, direction)]), out, ncols=len(x))
+    with open_zoo(url, protocol, local, backend) as zoo:
+        _save(np.concatenate([x, zoo.translate(name, x, direction)]), out, ncols=len(x))
 
 
 @cli_errors
@@ -177,8 +177,8 @@ def inpaint_command(
         left, top, width, height = box
         masks = np.ones((len(x), size, size, 1), dtype=np.uint8)
         masks[:, top : top + height, left : left + width] = 0
-    zoo = open_zoo(url, protocol, local, backend)
-    filled = zoo.inpaint(name, x, masks)
+    with open_zoo(url, protocol, local, backend) as zoo:
+        filled = zoo.inpaint(name, x, masks)
     _save(np.concatenate([x * masks, filled]), out, ncols=len(x))
 
 
@@ -194,8 +194,8 @@ def classify_command(
 ) -> None:
     """Classify images; prints the class and its probability per file."""
     x = read_images(images, *_spec_size(name))
-    zoo = open_zoo(url, protocol, local, backend)
-    logits = zoo.classify(name, x).astype(np.float64)
+    with open_zoo(url, protocol, local, backend) as zoo:
+        logits = zoo.classify(name, x).astype(np.float64)
     probs = np.exp(logits - logits.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)
     rows = [
