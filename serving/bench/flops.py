@@ -1,0 +1,119 @@
+"""FLOPs per image (counted once, with torch's flop counter) and the machine's matmul peak.
+
+Achieved GFLOP/s of a backend is its throughput times :func:`count_flops`; the report states
+it as a fraction of :func:`measure_matmul_peak`, taken in the same run so both see the same
+machine and the same background load.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from zoo.registry import EntryPoint
+
+
+def count_flops(module: nn.Module, entry: EntryPoint, *, batch: int = 2) -> float:
+    """FLOPs of one image through ``entry`` of ``module``, as torch's ``FlopCounterMode`` counts.
+
+    The counter covers matrix multiplications and convolutions (2 FLOPs per multiply-add);
+    element-wise work is not counted. It runs one batch of ``batch`` images (the export gate's
+    fixed inputs) and divides, so per-batch constants do not hide in a batch of one.
+    """
+    import torch
+
+    from export.gates import parity_inputs
+
+    args = [torch.from_numpy(a.copy()) for a in parity_inputs(entry, batch)]
+    return count_module_flops(getattr(module.eval(), entry.name), *args) / batch
+
+
+def count_module_flops(fn: Callable[..., Any], *inputs: Any) -> float:
+    """Total FLOPs of ``fn(*inputs)`` (a module or its method, on torch tensors).
+
+    Runs with autograd on but no parameter requiring grad: the counter's module tracker hooks
+    tensors that require grad, and under ``no_grad``/``inference_mode`` a parameter passed
+    between submodules (StyleGAN2's constant input) has no grad function to hook.
+    """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    owner = fn if isinstance(fn, torch.nn.Module) else getattr(fn, "__self__", None)
+    params = list(owner.parameters()) if isinstance(owner, torch.nn.Module) else []
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    counter = FlopCounterMode(display=False)
+    try:
+        with counter:
+            fn(*inputs)
+    finally:
+        for p, flag in zip(params, flags, strict=True):
+            p.requires_grad_(flag)
+    return float(counter.get_total_flops())
+
+
+@dataclass(frozen=True)
+class MatmulPeak:
+    """Achieved fp32 GFLOP/s of large square ``torch.mm`` calls on every core."""
+
+    gflops: float  # best repetition: the figure backends are compared with
+    median_gflops: float  # median repetition (how steady the machine was)
+    size: int  # n of the n×n @ n×n products
+    threads: int  # torch intra-op threads used
+    repetitions: int  # timed products
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "gflops": self.gflops,
+            "median_gflops": self.median_gflops,
+            "method": f"torch.mm float32 {self.size}x{self.size}, {self.threads} threads",
+            "size": self.size,
+            "threads": self.threads,
+            "repetitions": self.repetitions,
+        }
+
+
+def measure_matmul_peak(
+    *, size: int = 2048, seconds: float = 1.0, threads: int | None = None, min_reps: int = 3
+) -> MatmulPeak:
+    """Time ``size``² fp32 matrix products on ``threads`` (default: every core) for ``seconds``.
+
+    The best repetition is the peak: a product this large keeps the BLAS kernel in its
+    steady state, so the best figure is what the cores can do when nothing else runs.
+    """
+    import torch
+
+    n_threads = threads or os.cpu_count() or 1
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        gen = torch.Generator().manual_seed(0)
+        a = torch.randn(size, size, generator=gen)
+        b = torch.randn(size, size, generator=gen)
+        out = torch.empty(size, size)
+        torch.mm(a, b, out=out)  # warm-up: thread pool, page faults
+        flop = 2.0 * size**3
+        rates: list[float] = []
+        deadline = time.perf_counter() + seconds
+        while len(rates) < min_reps or time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            torch.mm(a, b, out=out)
+            rates.append(flop / (time.perf_counter() - t0) / 1e9)
+    finally:
+        torch.set_num_threads(previous)
+    return MatmulPeak(
+        gflops=max(rates),
+        median_gflops=statistics.median(rates),
+        size=size,
+        threads=n_threads,
+        repetitions=len(rates),
+    )

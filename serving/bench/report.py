@@ -1,0 +1,457 @@
+"""The bench report: goals checked against the issue's targets, JSON, Markdown and PNG plots.
+
+:func:`write_report` writes ``bench.json`` (every raw figure, per-request latencies included,
+and the environment), ``bench.md`` (the tables people read) and two plots:
+``throughput.png`` (images/s against concurrency, one line per backend, one panel per batch
+size) and ``latency.png`` (p50 and p99 against concurrency, same layout). In-process backends
+have one caller; the plots draw them as a dashed level across the panel.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from serving.bench.targets import IN_PROCESS
+
+TRITON = ("triton-grpc", "triton-http")
+
+Cell = Mapping[str, Any]
+
+
+def ok_cells(report: Mapping[str, Any]) -> list[Cell]:
+    """The measured cells of a report (skipped and failed ones left out)."""
+    return [c for c in report.get("results", []) if c.get("status") == "ok"]
+
+
+def find(
+    cells: Iterable[Cell], backend: str, batch: int, concurrency: int | None = None
+) -> list[Cell]:
+    """Cells of ``backend`` at ``batch`` (and ``concurrency`` when given)."""
+    return [
+        c
+        for c in cells
+        if c["backend"] == backend
+        and c["batch"] == batch
+        and (concurrency is None or c["concurrency"] == concurrency)
+    ]
+
+
+def _best(cells: Iterable[Cell]) -> Cell | None:
+    return max(cells, key=lambda c: c["throughput"], default=None)
+
+
+def _goal(
+    gid: str, text: str, threshold: float, value: float | None, detail: str
+) -> dict[str, Any]:
+    met = None if value is None else (value >= threshold if gid != "p50" else value <= threshold)
+    return {
+        "id": gid,
+        "goal": text,
+        "threshold": threshold,
+        "value": value,
+        "met": met,
+        "detail": detail,
+    }
+
+
+def evaluate_goals(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the issue, with the measured value, or ``met: None`` when not measured.
+
+    Ratios compare cells of this one run. Where two Triton protocols were measured, the better
+    one counts (and is named).
+    """
+    cells = ok_cells(report)
+    goals = []
+    ort64 = _best(find(cells, "onnxruntime", 64))
+    ort1 = _best(find(cells, "onnxruntime", 1))
+
+    grpc64 = _best(find(cells, "triton-grpc", 64))
+    if grpc64 and ort64:
+        v = grpc64["throughput"] / ort64["throughput"]
+        detail = (
+            f"triton-grpc {grpc64['throughput']:,.0f} img/s (concurrency {grpc64['concurrency']}) "
+            f"vs onnxruntime {ort64['throughput']:,.0f} img/s"
+        )
+    else:
+        v, detail = None, "not measured (needs triton-grpc and onnxruntime at batch 64)"
+    goals.append(
+        _goal(
+            "grpc64",
+            "Triton gRPC, batch-64 requests ≥ 0.95× in-process ORT at batch 64",
+            0.95,
+            v,
+            detail,
+        )
+    )
+
+    dyn = _best(c for b in TRITON for c in find(cells, b, 1, 16))
+    if dyn and ort64:
+        v = dyn["throughput"] / ort64["throughput"]
+        avg = (dyn.get("server") or {}).get("avg_batch")
+        batched = f", {avg:.1f} images per execution" if avg else ""
+        detail = (
+            f"{dyn['backend']} {dyn['throughput']:,.0f} img/s{batched} vs onnxruntime batch 64 "
+            f"{ort64['throughput']:,.0f} img/s"
+        )
+    else:
+        v, detail = (
+            None,
+            "not measured (needs Triton at batch 1, concurrency 16, and ORT at batch 64)",
+        )
+    goals.append(
+        _goal(
+            "dynamic",
+            "Triton, batch-1 requests at concurrency 16 (dynamic batching) ≥ 0.8× ORT at batch 64",
+            0.8,
+            v,
+            detail,
+        )
+    )
+
+    lat = [c for b in TRITON for c in find(cells, b, 1, 1) if c.get("latency_ms")]
+    best_lat = min(lat, key=lambda c: c["latency_ms"]["p50"], default=None)
+    if best_lat and ort1 and ort1.get("latency_ms"):
+        v = best_lat["latency_ms"]["p50"] - ort1["latency_ms"]["p50"]
+        detail = (
+            f"{best_lat['backend']} p50 {best_lat['latency_ms']['p50']:.2f} ms vs onnxruntime "
+            f"{ort1['latency_ms']['p50']:.2f} ms"
+        )
+    else:
+        v, detail = None, "not measured (needs Triton and ORT at batch 1, concurrency 1)"
+    goals.append(
+        _goal("p50", "Triton p50 at concurrency 1, batch 1: at most 1 ms above ORT", 1.0, v, detail)
+    )
+
+    lit = _best(find(cells, "litserve", 1, 16))
+    if dyn and lit:
+        v = dyn["throughput"] / lit["throughput"]
+        p99_t, p99_l = dyn["latency_ms"]["p99"], lit["latency_ms"]["p99"]
+        detail = (
+            f"{dyn['backend']} {dyn['throughput']:,.0f} img/s, p99 {p99_t:.1f} ms vs LitServe "
+            f"{lit['throughput']:,.0f} img/s, p99 {p99_l:.1f} ms"
+        )
+        goal = _goal(
+            "litserve",
+            "Triton ≥ 1.2× LitServe at concurrency 16 (batch 1), with lower p99",
+            1.2,
+            v,
+            detail,
+        )
+        goal["met"] = bool(v >= 1.2 and p99_t < p99_l)
+    else:
+        detail = "not measured (needs Triton and litserve at batch 1, concurrency 16)"
+        goal = _goal(
+            "litserve",
+            "Triton ≥ 1.2× LitServe at concurrency 16 (batch 1), with lower p99",
+            1.2,
+            None,
+            detail,
+        )
+    goals.append(goal)
+
+    peak_cells = [c for c in cells if c.get("peak_fraction") is not None]
+    top = max(peak_cells, key=lambda c: c["peak_fraction"], default=None)
+    if top:
+        v = top["peak_fraction"]
+        detail = (
+            f"{top['backend']} batch {top['batch']} concurrency {top['concurrency']}: "
+            f"{top['gflops']:,.1f} GFLOP/s of {report['peak']['gflops']:,.1f}"
+        )
+    else:
+        v, detail = None, "not measured"
+    goals.append(
+        _goal("peak", "Best backend ≥ 0.85× the measured matmul peak (GFLOP/s)", 0.85, v, detail)
+    )
+    return goals
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown.
+# ---------------------------------------------------------------------------------------------
+
+
+def _f(x: Any, fmt: str = ",.1f") -> str:
+    return "–" if x is None else format(x, fmt)
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return lines
+
+
+def _goal_cell(g: Mapping[str, Any]) -> str:
+    return {True: "**met**", False: "**not met**", None: "not measured"}[g["met"]]
+
+
+def markdown(report: Mapping[str, Any]) -> str:
+    """The report as Markdown: setup, goals, every measured cell, Triton's own timings."""
+    env, model, peak = report["environment"], report["model"], report["peak"]
+    s = report["settings"]
+    v = env["versions"]
+    git = env.get("git") or {}
+    commit = (git.get("commit") or "unknown")[:12] + (
+        " (uncommitted changes)" if git.get("dirty") else ""
+    )
+    load = env.get("loadavg_start")
+    load_end = env.get("loadavg_end")
+    out = [
+        f"# zoo bench: {model['name']} ({model['entry']})",
+        "",
+        f"- date: {report['created']}",
+    ]
+    if report.get("command"):
+        out.append(f"- command: `{report['command']}`")
+    out += [
+        f"- machine: {env['cpu']}, {env['cores']} cores, no GPU"
+        if not env.get("gpu")
+        else f"- machine: {env['cpu']}, {env['cores']} cores, GPU {env['gpu']}",
+        f"- load average (1/5/15 min) at start: {_loads(load)}; at end: {_loads(load_end)}",
+        f"- versions: torch {v.get('torch')}, onnxruntime {v.get('onnxruntime')}, "
+        f"tritonserver {v.get('tritonserver') or '–'} "
+        f"(nvidia-pytriton {v.get('nvidia-pytriton')}), "
+        f"tritonclient {v.get('tritonclient')}, litserve {v.get('litserve') or '–'}, "
+        f"Python {env['python']}; git {commit}",
+        f"- weights: {model['weights']}; {model['gflop_per_image']:.4f} GFLOP per image "
+        f"(torch flop counter)",
+        f"- matmul peak: {peak['gflops']:,.1f} GFLOP/s ({peak['method']}; median "
+        f"{peak['median_gflops']:,.1f})",
+        f"- settings: {s['duration_s']} s per cell after {s['warmup_s']} s warm-up; client "
+        f"{s['client']}; Triton: {s['instances']} instance(s) × {s['threads']} ORT thread(s), "
+        f"preferred batch {s['preferred_batch_sizes']}, max queue delay "
+        f"{s['max_queue_delay_us']} µs, response cache off; LitServe: max_batch_size "
+        f"{s['litserve']['max_batch_size']}, batch_timeout {s['litserve']['batch_timeout_s']} s; "
+        f"in-process: one caller, {s['threads']} thread(s)",
+        "",
+        "## Goals",
+        "",
+    ]
+    out += _table(
+        ["goal", "measured", "result", "detail"],
+        (
+            [
+                g["goal"],
+                _f(g["value"], ".2f")
+                + (" ms" if g["id"] == "p50" and g["value"] is not None else ""),
+                _goal_cell(g),
+                g["detail"],
+            ]
+            for g in report.get("goals", [])
+        ),
+    )
+    out += ["", "## Throughput and latency", ""]
+    rows = []
+    for c in ok_cells(report):
+        lat = c["latency_ms"]
+        rows.append(
+            [
+                c["backend"],
+                str(c["batch"]),
+                str(c["concurrency"]),
+                _f(c["throughput"], ",.0f"),
+                _f(lat["p50"], ".2f"),
+                _f(lat["p90"], ".2f"),
+                _f(lat["p99"], ".2f"),
+                _f(lat["max"], ".2f"),
+                _f(c.get("gflops"), ",.1f"),
+                _f(100 * c["peak_fraction"] if c.get("peak_fraction") is not None else None, ".0f"),
+                _f(c.get("client_cpu_cores"), ".2f"),
+                _f(c.get("server_cpu_cores"), ".2f"),
+            ]
+        )
+    out += _table(
+        [
+            "backend",
+            "batch",
+            "conc.",
+            "img/s",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "max ms",
+            "GFLOP/s",
+            "% peak",
+            "client CPU",
+            "server CPU",
+        ],
+        rows,
+    )
+    out += [
+        "",
+        "CPU columns are cores kept busy on average (client: the bench process; server: the "
+        "server's whole process group). In-process backends have no client/server split.",
+    ]
+    server_rows = []
+    for c in ok_cells(report):
+        srv = c.get("server")
+        if not srv:
+            continue
+        server_rows.append(
+            [
+                c["backend"],
+                str(c["batch"]),
+                str(c["concurrency"]),
+                _f(c["latency_ms"]["mean"], ".2f"),
+                _f(srv.get("request_ms"), ".2f"),
+                _f(srv.get("queue_ms"), ".2f"),
+                _f(srv.get("compute_input_ms"), ".2f"),
+                _f(srv.get("compute_infer_ms"), ".2f"),
+                _f(srv.get("compute_output_ms"), ".2f"),
+                _f(srv.get("avg_batch"), ".1f"),
+            ]
+        )
+    if server_rows:
+        out += ["", "## Triton: client-side and server-side time (per request, mean)", ""]
+        out += _table(
+            [
+                "backend",
+                "batch",
+                "conc.",
+                "client ms",
+                "server ms",
+                "queue",
+                "compute input",
+                "compute infer",
+                "compute output",
+                "images / execution",
+            ],
+            server_rows,
+        )
+        out += [
+            "",
+            "Server-side figures come from Triton's statistics extension over the measured "
+            "window; client ms − server ms is the time spent in the client library, on the "
+            "wire and in Triton's front end.",
+        ]
+    bad = [c for c in report.get("results", []) if c.get("status") != "ok"]
+    if bad:
+        out += ["", "## Skipped or failed", ""]
+        seen: set[tuple[str, str]] = set()
+        for c in bad:
+            key = (c["backend"], str(c.get("reason")))
+            if key not in seen:
+                seen.add(key)
+                out.append(f"- {c['backend']} ({c['status']}): {c.get('reason')}")
+    if report.get("notes"):
+        out += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
+    return "\n".join(out) + "\n"
+
+
+def _loads(values: Sequence[float] | None) -> str:
+    return "/".join(f"{x:.2f}" for x in values) if values else "unknown"
+
+
+def summary_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One short row per measured cell (backend, batch, concurrency, img/s, p50, p99)."""
+    return [
+        {
+            "backend": c["backend"],
+            "batch": c["batch"],
+            "concurrency": c["concurrency"],
+            "throughput": c["throughput"],
+            "p50_ms": c["latency_ms"]["p50"],
+            "p99_ms": c["latency_ms"]["p99"],
+        }
+        for c in ok_cells(report)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots.
+# ---------------------------------------------------------------------------------------------
+
+
+def _panels(report: Mapping[str, Any]) -> tuple[list[int], list[str]]:
+    cells = ok_cells(report)
+    batches = sorted({c["batch"] for c in cells})
+    backends = [b for b in report["settings"]["backends"] if any(c["backend"] == b for c in cells)]
+    return batches, backends
+
+
+def plot_throughput(report: Mapping[str, Any], path: Path) -> Path:
+    """Images/s against concurrency, one line per backend, one panel per batch size."""
+    return _plot(report, path, "throughput", "images / s")
+
+
+def plot_latency(report: Mapping[str, Any], path: Path) -> Path:
+    """p50 (solid) and p99 (dashed) latency against concurrency, one panel per batch size."""
+    return _plot(report, path, "latency", "latency (ms)")
+
+
+def _plot(report: Mapping[str, Any], path: Path, what: str, ylabel: str) -> Path:
+    from matplotlib.figure import Figure
+
+    batches, backends = _panels(report)
+    cells = ok_cells(report)
+    levels = sorted({c["concurrency"] for c in cells}) or [1]
+    fig = Figure(figsize=(4.2 * max(1, len(batches)), 3.6), layout="constrained")
+    axes = fig.subplots(1, max(1, len(batches)), squeeze=False)[0]
+    colors = {b: f"C{i}" for i, b in enumerate(backends)}
+    for ax, batch in zip(axes, batches, strict=False):
+        for backend in backends:
+            pts = sorted(find(cells, backend, batch), key=lambda c: c["concurrency"])
+            if not pts:
+                continue
+            xs = [c["concurrency"] for c in pts]
+            series = (
+                [("", [c["throughput"] for c in pts])]
+                if what == "throughput"
+                else [
+                    (" p50", [c["latency_ms"]["p50"] for c in pts]),
+                    (" p99", [c["latency_ms"]["p99"] for c in pts]),
+                ]
+            )
+            for k, (suffix, ys) in enumerate(series):
+                style = "--" if k == 1 else "-"
+                if backend in IN_PROCESS:
+                    ax.hlines(
+                        ys[0],
+                        min(levels),
+                        max(levels),
+                        colors=colors[backend],
+                        linestyles=":" if k == 1 else "--",
+                        label=f"{backend}{suffix} (in-process)",
+                    )
+                else:
+                    ax.plot(
+                        xs, ys, style, marker="o", color=colors[backend], label=f"{backend}{suffix}"
+                    )
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(levels, [str(x) for x in levels])
+        ax.set_xlabel("concurrency (requests in flight)")
+        ax.set_ylabel(ylabel)
+        if what == "latency":
+            ax.set_yscale("log")
+        ax.set_title(f"batch {batch}")
+        ax.grid(True, alpha=0.3)
+    if len(axes) and backends:
+        axes[0].legend(fontsize=7)
+    model = report["model"]
+    fig.suptitle(f"{model['name']} ({model['entry']}): {what}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def write_report(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
+    """Write ``bench.json``, ``bench.md``, ``throughput.png`` and ``latency.png`` to ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "json": write_json(report, out / "bench.json"),
+        "markdown": out / "bench.md",
+        "throughput": plot_throughput(report, out / "throughput.png"),
+        "latency": plot_latency(report, out / "latency.png"),
+    }
+    paths["markdown"].write_text(markdown(report))
+    return paths
+
+
+def write_json(report: Mapping[str, Any], path: Path) -> Path:
+    """The report as JSON (every raw figure)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    return path

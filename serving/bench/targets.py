@@ -1,0 +1,496 @@
+"""What ``zoo bench`` measures: one :class:`Target` per backend, all fed the same requests.
+
+- in-process: ``torch``, ``compile`` (``torch.compile``), ``onnxruntime``, ``tensorrt``: a
+  runner from :func:`serving.inprocess.open_runner`, with the wire conversion Triton's
+  backend does (seeds → latents, uint8 NHWC out), so every backend does the same work;
+- ``triton-http``, ``triton-grpc``: the SDK (:class:`serving.client.ZooClient` /
+  :class:`~serving.client.AsyncZooClient`) against the embedded Triton (or ``--url``);
+- ``litserve``: the same ONNX graph behind LitServe (:mod:`serving.bench.litserve_app`),
+  JSON over HTTP.
+
+A backend that cannot run here (TensorRT without a GPU) raises :class:`BackendUnavailableError`
+with the reason; the report lists it as skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from serving.bench.payload import decode_tensors, encode_tensors
+from serving.server import LOOPBACK, free_port
+from serving.wire import graph_inputs, wire_inputs, wire_results
+from zoo.errors import ServerStartError, ZooError
+from zoo.pipeline import is_seeded
+from zoo.registry import EntryPoint
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from serving.server import TritonServer
+
+#: Every backend name ``zoo bench`` knows, in report order.
+BACKENDS = (
+    "torch",
+    "compile",
+    "onnxruntime",
+    "tensorrt",
+    "triton-http",
+    "triton-grpc",
+    "litserve",
+)
+#: Backends that run inside the bench process.
+IN_PROCESS = ("torch", "compile", "onnxruntime", "tensorrt")
+#: Backends that are servers reached over loopback.
+SERVERS = ("triton-http", "triton-grpc", "litserve")
+
+Wire = dict[str, npt.NDArray[Any]]
+
+
+class BackendUnavailableError(ZooError, RuntimeError):
+    """A backend that cannot run on this machine; the message says why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests: the same inputs for every backend.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RequestMaker:
+    """Wire inputs of request ``i``: distinct seeds per request, fixed images otherwise.
+
+    Seeds run ``base + i * batch ...`` so no two requests of a run repeat one (a response
+    cache could not answer them); image inputs are one fixed random batch.
+    """
+
+    entry: EntryPoint  # the entry point benchmarked
+    batch: int  # images per request
+    base: int = 0  # first seed
+    _fixed: Wire = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        if is_seeded(self.entry):
+            return
+        rng = np.random.default_rng(0)
+        for w in wire_inputs(self.entry):
+            shape = (self.batch, *w.dims)
+            if w.dtype == "uint8":
+                arr: npt.NDArray[Any] = rng.integers(0, 256, shape, dtype=np.uint8)
+                if w.name == "mask":
+                    arr = (arr > 127).astype(np.uint8)
+            else:
+                arr = rng.standard_normal(shape).astype(w.dtype)
+            self._fixed[w.name] = arr
+
+    def __call__(self, i: int) -> Wire:
+        """The wire inputs of request ``i``."""
+        if not is_seeded(self.entry):
+            return self._fixed
+        seeds = self.base + i * self.batch + np.arange(self.batch, dtype=np.int64)
+        col = seeds.reshape(-1, 1)
+        out: Wire = {"seed": col}
+        names = {w.name for w in wire_inputs(self.entry)}
+        if "label" in names:
+            out["label"] = col % 10
+        if "psi" in names:
+            out["psi"] = np.ones((self.batch, 1), dtype=np.float32)
+        if "mix_seed" in names:
+            out["mix_seed"] = col
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets.
+# ---------------------------------------------------------------------------------------------
+
+
+class Target:
+    """One backend under load: blocking :meth:`call` and awaitable :meth:`acall` of a request."""
+
+    name: str = ""
+    in_process: bool = False
+
+    def call(self, wire: Wire) -> int:
+        """Send one request; return the number of images it carried."""
+        raise NotImplementedError
+
+    async def acall(self, wire: Wire) -> int:
+        """Asyncio form of :meth:`call` (in-process targets run it inline)."""
+        return self.call(wire)
+
+    async def open_async(self) -> None:
+        """Open asyncio clients on the running loop."""
+
+    async def close_async(self) -> None:
+        """Close the asyncio clients opened by :meth:`open_async`."""
+
+    def server_stats(self) -> dict[str, Any] | None:
+        """The server's cumulative statistics for the model (Triton), else ``None``."""
+        return None
+
+    def server_pgid(self) -> int | None:
+        """Process group of the server (its CPU time is read from /proc), else ``None``."""
+        return None
+
+    def close(self) -> None:
+        """Release clients (servers are owned by the run, not the target)."""
+
+
+class InProcessTarget(Target):
+    """A runner in this process, with the same wire conversion as Triton's Python backend."""
+
+    in_process = True
+
+    def __init__(self, name: str, runner: Any) -> None:
+        self.name = name
+        self.runner = runner
+
+    def call(self, wire: Wire) -> int:
+        """Convert, run the graph, convert back (what Triton's backend does per batch)."""
+        ep = self.runner.entry
+        out = wire_results(ep, self.runner(*graph_inputs(ep, wire)))
+        return len(out[0])
+
+
+def open_in_process(
+    backend: str,
+    model: str,
+    entry: str,
+    *,
+    module: nn.Module,
+    onnx_path: Path | None,
+    threads: int,
+) -> InProcessTarget:
+    """The in-process target of ``backend``; :class:`BackendUnavailableError` when it cannot run."""
+    from serving.inprocess import open_runner
+
+    if backend == "tensorrt":
+        try:
+            import torch
+
+            from export.tensorrt import require_tensorrt
+
+            require_tensorrt()
+        except ImportError as e:
+            raise BackendUnavailableError(f"TensorRT is not installed ({e})") from None
+        if not torch.cuda.is_available():
+            raise BackendUnavailableError("TensorRT needs a CUDA GPU; this machine has none")
+        raise BackendUnavailableError(
+            "no TensorRT engine for this run: build one on the GPU host with "
+            f"`zoo export {model} --format tensorrt` and bench there"
+        )
+    runner = open_runner(backend, model, entry, module=module, artifact=onnx_path, threads=threads)
+    return InProcessTarget(backend, runner)
+
+
+class TritonTarget(Target):
+    """The SDK against a Triton server, over HTTP or gRPC."""
+
+    def __init__(
+        self,
+        protocol: str,
+        url: str,
+        triton_model: str,
+        *,
+        stats_url: str,
+        server: TritonServer | None = None,
+    ) -> None:
+        from serving.client import ZooClient
+
+        self.name = f"triton-{protocol}"
+        self.protocol = protocol
+        self.url = url
+        self.triton_model = triton_model
+        self.stats_url = stats_url
+        self.server = server
+        self.client = ZooClient(url, protocol=protocol)  # type: ignore[arg-type]
+        self.sig = self.client.signature(triton_model)
+        self._aclient: Any = None
+
+    def call(self, wire: Wire) -> int:
+        """One inference through the blocking SDK."""
+        return len(next(iter(self.client.infer(self.sig, wire).values())))
+
+    async def open_async(self) -> None:
+        """An :class:`~serving.client.AsyncZooClient` on the running loop."""
+        from serving.client import AsyncZooClient
+
+        self._aclient = AsyncZooClient(self.url, protocol=self.protocol)  # type: ignore[arg-type]
+
+    async def acall(self, wire: Wire) -> int:
+        """One inference through the asyncio SDK."""
+        out = await self._aclient.infer(self.sig, wire)
+        return len(next(iter(out.values())))
+
+    async def close_async(self) -> None:
+        """Close the asyncio client."""
+        if self._aclient is not None:
+            await self._aclient.close()
+            self._aclient = None
+
+    def server_stats(self) -> dict[str, Any] | None:
+        """Triton's statistics extension for the model (cumulative counters)."""
+        return triton_statistics(self.stats_url, self.triton_model)
+
+    def server_pgid(self) -> int | None:
+        """Process group of the embedded server (``None`` for ``--url``)."""
+        return self.server.pid if self.server is not None else None
+
+    def close(self) -> None:
+        """Close the blocking client's connections."""
+        self.client.close()
+
+
+def triton_statistics(http_url: str, triton_model: str) -> dict[str, Any]:
+    """``GET /v2/models/<name>/stats`` of the server at ``http_url`` (host:port)."""
+    with urllib.request.urlopen(
+        f"http://{http_url}/v2/models/{triton_model}/stats", timeout=10
+    ) as r:
+        stats: dict[str, Any] = json.loads(r.read())
+    for entry in stats.get("model_stats", []):
+        if entry.get("name") == triton_model:
+            return dict(entry)
+    return {}
+
+
+def triton_version(http_url: str) -> str:
+    """The server's version from ``GET /v2`` (its metadata), or ``"unknown"``."""
+    try:
+        with urllib.request.urlopen(f"http://{http_url}/v2", timeout=10) as r:
+            return str(json.loads(r.read()).get("version", "unknown"))
+    except (OSError, ValueError):
+        return "unknown"
+
+
+# ---------------------------------------------------------------------------------------------
+# LitServe.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LitServeOptions:
+    """How the LitServe peer batches and runs."""
+
+    max_batch_size: int = 64  # requests LitServe batches together
+    batch_timeout: float = 0.001  # seconds it waits to fill a batch (Triton's queue delay)
+    threads: int = 1  # ONNX Runtime intra-op threads in its worker (a run sets its own)
+
+
+class LitServeProcess:
+    """The LitServe peer as a subprocess on a free loopback port, in its own process group."""
+
+    def __init__(
+        self,
+        model: str,
+        entry: str,
+        onnx_path: Path,
+        options: LitServeOptions,
+        *,
+        log_file: Path,
+    ) -> None:
+        self.port = free_port()
+        self.url = f"{LOOPBACK}:{self.port}"
+        self.log_file = log_file
+        self.cmd = [
+            sys.executable,
+            "-m",
+            "serving.bench.litserve_app",
+            f"--model={model}",
+            f"--entry={entry}",
+            f"--onnx={onnx_path}",
+            f"--host={LOOPBACK}",
+            f"--port={self.port}",
+            f"--threads={options.threads}",
+            f"--max-batch-size={options.max_batch_size}",
+            f"--batch-timeout={options.batch_timeout}",
+        ]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 120.0) -> LitServeProcess:
+        """Start it and wait for ``/health``."""
+        from serving.server import _die_with_parent  # new process group, dies with us
+
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        root = Path(__file__).resolve().parents[2]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
+        with open(self.log_file, "wb") as log:
+            self.process = subprocess.Popen(
+                self.cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                preexec_fn=_die_with_parent,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerStartError(
+                    f"LitServe exited during start-up (code {self.process.returncode}); "
+                    f"see {self.log_file}."
+                )
+            try:
+                with urllib.request.urlopen(f"http://{self.url}/health", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise ServerStartError(
+            f"LitServe was not ready after {timeout:.0f} s; see {self.log_file}."
+        )
+
+    @property
+    def pid(self) -> int | None:
+        """Process id (and process group) of the server."""
+        return self.process.pid if self.process else None
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGINT, then SIGKILL the whole group (LitServe's API server and worker processes)."""
+        proc, self.process = self.process, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=grace)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+class LitServeTarget(Target):
+    """JSON over HTTP to the LitServe peer: ``http.client`` per thread, or one aiohttp session."""
+
+    name = "litserve"
+
+    def __init__(self, server: LitServeProcess) -> None:
+        import threading
+
+        self.server = server
+        self._local = threading.local()
+        self._session: Any = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection(LOOPBACK, self.server.port, timeout=60)
+            self._local.conn = conn
+        return conn
+
+    def call(self, wire: Wire) -> int:
+        """POST one request on this thread's keep-alive connection; decode the images."""
+        body = json.dumps(encode_tensors(wire))
+        conn = self._connection()
+        try:
+            conn.request("POST", "/predict", body, {"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            data = resp.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            self._local.conn = None
+            raise
+        return _images_of(resp.status, data)
+
+    async def open_async(self) -> None:
+        """One aiohttp session on the running loop (connection pool without a cap)."""
+        import aiohttp
+
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=60)
+        )
+
+    async def acall(self, wire: Wire) -> int:
+        """POST one request through the aiohttp session."""
+        body = json.dumps(encode_tensors(wire))
+        async with self._session.post(
+            f"http://{self.server.url}/predict",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        ) as resp:
+            return _images_of(resp.status, await resp.read())
+
+    async def close_async(self) -> None:
+        """Close the aiohttp session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def server_pgid(self) -> int | None:
+        """Process group of the LitServe subprocess."""
+        return self.server.pid
+
+
+def _images_of(status: int, data: bytes) -> int:
+    if status != 200:
+        raise RuntimeError(f"LitServe answered {status}: {data[:200]!r}")
+    out = decode_tensors(json.loads(data))
+    return len(next(iter(out.values())))
+
+
+def group_cpu_seconds(pgid: int | None) -> float | None:
+    """User + system CPU seconds of the live processes in process group ``pgid`` (Linux /proc)."""
+    if pgid is None or not Path("/proc").is_dir():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        # fields[0] is the state (field 3 of stat); pgrp is field 5, utime/stime 14/15.
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def stats_delta(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Server-side figures of one window from two snapshots of Triton's statistics.
+
+    Per request (ms): ``queue`` (waiting for the dynamic batcher), ``compute_input``,
+    ``compute_infer``, ``compute_output``, and ``request`` (all of it, as the server saw it);
+    ``executions`` and ``avg_batch`` (images per model execution: what dynamic batching made).
+    """
+    if not before or not after:
+        return {}
+
+    def counter(snap: Mapping[str, Any], key: str, what: str) -> int:
+        return int(snap.get("inference_stats", {}).get(key, {}).get(what, 0))
+
+    out: dict[str, Any] = {}
+    requests = counter(after, "success", "count") - counter(before, "success", "count")
+    out["requests"] = requests
+    keys = ("success", "queue", "compute_input", "compute_infer", "compute_output")
+    for key in keys:
+        ns = counter(after, key, "ns") - counter(before, key, "ns")
+        label = "request" if key == "success" else key
+        out[f"{label}_ms"] = ns / requests / 1e6 if requests else None
+    executions = int(after.get("execution_count", 0)) - int(before.get("execution_count", 0))
+    inferences = int(after.get("inference_count", 0)) - int(before.get("inference_count", 0))
+    out["executions"] = executions
+    out["avg_batch"] = inferences / executions if executions else None
+    return out

@@ -1,0 +1,248 @@
+"""``zoo bench --tune``: Triton's dynamic batching and instance count under a p99 bound.
+
+A handful of configurations (:func:`candidate_configs`) are each served by the embedded Triton
+and loaded with the same workload (one batch size, one concurrency, a few seconds);
+:func:`pick_best` keeps the highest throughput whose p99 stays within the bound, and the
+winner is written into the repository's ``config.pbtxt`` through
+:func:`serving.repository.write_configs` (so it is a config Triton parses, like any other).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from serving.bench import load as loadgen
+from serving.bench.run import (
+    DEFAULT_CLIENT,
+    Progress,
+    cores,
+    environment,
+    load_bench_module,
+    measure_cell,
+    triton_names,
+)
+from serving.bench.targets import RequestMaker, TritonTarget
+from zoo.errors import InvalidInputError
+from zoo.registry import get_spec, triton_model_name
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """The Triton settings the search varies."""
+
+    instances: int  # model instances (instance_group count)
+    threads: int  # ONNX Runtime intra-op threads per instance
+    preferred_batch_sizes: tuple[int, ...]  # dynamic batcher's preferred sizes (() = none)
+    max_queue_delay_us: int  # dynamic batcher's max_queue_delay_microseconds
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "instances": self.instances,
+            "threads": self.threads,
+            "preferred_batch_sizes": list(self.preferred_batch_sizes),
+            "max_queue_delay_us": self.max_queue_delay_us,
+        }
+
+
+def candidate_configs(n_cores: int, batch: int, concurrency: int) -> list[TuneConfig]:
+    """Six configurations worth trying for ``concurrency`` requests of ``batch`` images.
+
+    Instances: one with every core, and (on 2+ cores) two with half each. Batching: none
+    preferred and no delay (run whatever is queued), half and all of the images in flight
+    with a short delay, and all of them with a longer one.
+    """
+    full = max(1, min(64, batch * concurrency))
+    half = max(1, full // 2)
+    batching = [
+        ((), 0),
+        (tuple(sorted({half, full})), 500),
+        ((full,), 2000),
+    ]
+    shapes = sorted({(1, n_cores), (min(2, n_cores), max(1, n_cores // 2))})
+    return [
+        TuneConfig(instances=i, threads=t, preferred_batch_sizes=p, max_queue_delay_us=d)
+        for i, t in shapes
+        for p, d in batching
+    ]
+
+
+def pick_best(measurements: Sequence[Mapping[str, Any]], p99_ms: float) -> Mapping[str, Any] | None:
+    """The measurement with the highest throughput whose p99 is within ``p99_ms``.
+
+    Each measurement needs ``throughput`` and ``p99_ms`` (``None`` when it failed); ties go
+    to the lower p99. ``None`` when no measurement meets the bound.
+    """
+    ok = [m for m in measurements if m.get("p99_ms") is not None and m["p99_ms"] <= p99_ms]
+    if not ok:
+        return None
+    return max(ok, key=lambda m: (m["throughput"], -m["p99_ms"]))
+
+
+@dataclass
+class TuneSettings:
+    """One ``zoo bench --tune`` run."""
+
+    model: str  # zoo model (its first entry point is loaded)
+    p99_ms: float  # latency bound
+    batch: int = 1  # images per request
+    concurrency: int = 16  # requests in flight
+    duration: float = 3.0  # measured seconds per configuration
+    warmup: float = 1.0  # warm-up seconds per configuration
+    repository: Path | None = None  # where the winner is written (default: model_repository/)
+    client: str = DEFAULT_CLIENT  # load generator
+    protocol: str = "grpc"  # SDK protocol
+    candidates: list[TuneConfig] | None = None  # default: candidate_configs(...)
+    max_requests: int = loadgen.MAX_REQUESTS  # bound per configuration
+    entry: str | None = None  # entry point
+    overrides: dict[str, Any] = field(default_factory=dict)  # random-weight variant
+
+    def __post_init__(self) -> None:
+        get_spec(self.model).entry_point(self.entry)
+        if not self.p99_ms > 0:
+            raise InvalidInputError("--p99-ms must be a positive number of milliseconds.")
+        if not 1 <= self.batch <= 64 or not 1 <= self.concurrency <= 256:
+            raise InvalidInputError("--tune takes a batch in 1..64 and a concurrency in 1..256.")
+        if not 0 < self.duration <= 60 or not 0 <= self.warmup <= 60:
+            raise InvalidInputError("--tune durations must lie in (0, 60] s per configuration.")
+
+
+def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> dict[str, Any]:
+    """Measure every candidate, pick the best under the bound, and write it into the config.
+
+    Raises :class:`~zoo.errors.InvalidInputError` when no candidate meets the bound (the
+    message gives the lowest p99 seen); nothing is written then.
+    """
+    from serving.bench.run import BenchSettings
+    from serving.repository import RepositoryOptions, build_repository, write_configs
+    from serving.server import ServerConfig, TritonServer, free_port
+    from zoo.settings import model_repository_dir
+
+    say = progress or (lambda _d, _t, _w: None)
+    ep = get_spec(settings.model).entry_point(settings.entry)
+    candidates = settings.candidates or candidate_configs(
+        cores(), settings.batch, settings.concurrency
+    )
+    total = len(candidates) + 1
+    bench = BenchSettings(
+        model=settings.model,
+        entry=ep.name,
+        backends=(f"triton-{settings.protocol}",),
+        batches=(settings.batch,),
+        concurrency=(settings.concurrency,),
+        duration=settings.duration,
+        warmup=settings.warmup,
+        client=settings.client,
+        max_requests=settings.max_requests,
+    )
+    say(0, total, "exporting to ONNX")
+    module, weights = load_bench_module(settings.model, settings.overrides)
+    measurements: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="zoo-tune-") as tmp:
+        repo = Path(tmp) / "model_repository"
+        build_repository(
+            [settings.model],
+            out_dir=repo,
+            options=RepositoryOptions(response_cache=False),
+            modules={settings.model: module},
+            parity_n=4,
+        )
+        for k, cand in enumerate(candidates):
+            what = (
+                f"{cand.instances}×{cand.threads} threads, preferred "
+                f"{list(cand.preferred_batch_sizes)}, delay {cand.max_queue_delay_us} µs"
+            )
+            say(k + 1, total, what)
+            write_configs(repo, [settings.model], _options(cand, response_cache=False))
+            config = ServerConfig(
+                model_repository=repo,
+                http_port=free_port(),
+                grpc_port=free_port(),
+                metrics_port=free_port(),
+                cache_size=0,
+                load_models=tuple(triton_names(settings.model)),
+            )
+            server = TritonServer(config, log_file=Path(tmp) / f"tritonserver-{k}.log")
+            with server:
+                url = server.grpc_url if settings.protocol == "grpc" else server.http_url
+                target = TritonTarget(
+                    settings.protocol,
+                    url,
+                    triton_model_name(settings.model, ep.name),
+                    stats_url=server.http_url,
+                    server=server,
+                )
+                try:
+                    cell = measure_cell(
+                        target,
+                        RequestMaker(ep, settings.batch, base=(k + 1) * 10**10),
+                        concurrency=settings.concurrency,
+                        settings=bench,
+                        client=settings.client,
+                    )
+                finally:
+                    target.close()
+            lat = cell.get("latency_ms") or {}
+            measurements.append(
+                {
+                    "config": cand.to_dict(),
+                    "throughput": cell["throughput"],
+                    "p50_ms": lat.get("p50"),
+                    "p99_ms": lat.get("p99") if cell["status"] == "ok" else None,
+                    "server": cell.get("server"),
+                    "error_count": cell["error_count"],
+                }
+            )
+    best = pick_best(measurements, settings.p99_ms)
+    if best is None:
+        lowest = min((m["p99_ms"] for m in measurements if m["p99_ms"] is not None), default=None)
+        seen = f"the lowest p99 measured was {lowest:.2f} ms" if lowest else "every run failed"
+        raise InvalidInputError(
+            f"no configuration kept p99 within {settings.p99_ms} ms ({seen}); raise --p99-ms "
+            "or lower --concurrency. Nothing was written."
+        )
+    winner = TuneConfig(
+        instances=best["config"]["instances"],
+        threads=best["config"]["threads"],
+        preferred_batch_sizes=tuple(best["config"]["preferred_batch_sizes"]),
+        max_queue_delay_us=best["config"]["max_queue_delay_us"],
+    )
+    dest = Path(settings.repository or model_repository_dir())
+    written = write_configs(dest, [settings.model], _options(winner, response_cache=True))
+    say(total, total, "done")
+    return {
+        "schema": "genzoo.bench.tune/1",
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": settings.model,
+        "entry": ep.name,
+        "weights": weights,
+        "workload": {
+            "batch": settings.batch,
+            "concurrency": settings.concurrency,
+            "duration_s": settings.duration,
+            "protocol": settings.protocol,
+            "client": settings.client,
+        },
+        "p99_bound_ms": settings.p99_ms,
+        "measurements": measurements,
+        "best": dict(best),
+        "written": [str(p) for p in written],
+        "environment": environment(),
+    }
+
+
+def _options(cfg: TuneConfig, *, response_cache: bool) -> Any:
+    from serving.repository import RepositoryOptions
+
+    return RepositoryOptions(
+        instances=cfg.instances,
+        threads=cfg.threads,
+        preferred_batch_sizes=cfg.preferred_batch_sizes,
+        max_queue_delay_us=cfg.max_queue_delay_us,
+        response_cache=response_cache,
+    )

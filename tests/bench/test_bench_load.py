@@ -1,0 +1,102 @@
+"""The load generator's bookkeeping with in-memory callers (counts, bounds, errors; no timing)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+
+from serving.bench.load import run_asyncio, run_threads
+from serving.bench.targets import RequestMaker, stats_delta
+from zoo.registry import get_spec
+
+
+def test_threads_count_images_and_respect_the_request_bound() -> None:
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def call(i: int) -> int:
+        with lock:
+            seen.append(i)
+        return 3
+
+    r = run_threads(call, concurrency=4, duration=30.0, warmup=0.0, max_requests=200)
+    assert len(seen) == 200 and sorted(seen) == list(range(200))  # each number once
+    assert r.requests == len(r.latencies_s) <= 200
+    assert r.images == 3 * r.requests
+    assert r.error_count == 0 and r.throughput > 0
+
+
+def test_errors_are_counted_not_raised() -> None:
+    def call(i: int) -> int:
+        if i % 2:
+            raise ConnectionError("server went away")
+        return 1
+
+    r = run_threads(call, concurrency=2, duration=30.0, warmup=0.0, max_requests=50)
+    assert r.error_count == 25
+    assert r.requests == 25
+    assert r.errors == ["ConnectionError: server went away"]
+
+
+def test_warmup_requests_are_not_measured() -> None:
+    # Every request starts inside a warm-up longer than the request bound takes to exhaust.
+    r = run_threads(lambda i: 1, concurrency=2, duration=1.0, warmup=30.0, max_requests=20)
+    assert r.requests == 0 and r.latencies_s == []
+
+
+def test_asyncio_driver_and_window_hook() -> None:
+    opened: list[str] = []
+
+    async def call(i: int) -> int:
+        await asyncio.sleep(0)
+        return 2
+
+    async def setup() -> None:
+        opened.append("setup")
+
+    async def teardown() -> None:
+        opened.append("teardown")
+
+    r = run_asyncio(
+        call,
+        concurrency=8,
+        duration=30.0,
+        warmup=0.0,
+        max_requests=100,
+        setup=setup,
+        teardown=teardown,
+        on_window=lambda: opened.append("window"),
+    )
+    assert r.requests <= 100 and r.images == 2 * r.requests
+    assert opened == ["setup", "window", "teardown"]
+
+
+def test_request_maker_gives_distinct_seeds() -> None:
+    maker = RequestMaker(get_spec("stylegan2-mnist").entry_point(), 4, base=1000)
+    a, b = maker(0), maker(1)
+    assert set(a) == {"seed", "psi", "mix_seed"}
+    assert a["seed"].shape == (4, 1) and a["seed"].dtype == np.int64
+    assert a["seed"].ravel().tolist() == [1000, 1001, 1002, 1003]
+    assert b["seed"].ravel().tolist() == [1004, 1005, 1006, 1007]
+    images = RequestMaker(get_spec("cyclegan-digits").entry_point(), 3)(0)
+    assert images["image"].shape == (3, 32, 32, 1) and images["image"].dtype == np.uint8
+
+
+def test_stats_delta_per_request_means() -> None:
+    def snap(n: int, ns: int, execs: int, infers: int) -> dict[str, object]:
+        stats = {
+            k: {"count": n, "ns": ns * (i + 1)}
+            for i, k in enumerate(
+                ("success", "queue", "compute_input", "compute_infer", "compute_output")
+            )
+        }
+        return {"inference_stats": stats, "execution_count": execs, "inference_count": infers}
+
+    d = stats_delta(snap(10, 1_000_000, 2, 10), snap(30, 5_000_000, 7, 50))
+    assert d["requests"] == 20
+    assert d["request_ms"] == (5_000_000 - 1_000_000) / 20 / 1e6
+    assert d["compute_output_ms"] == 5 * (5_000_000 - 1_000_000) / 20 / 1e6
+    assert d["executions"] == 5 and d["avg_batch"] == 8.0
+    assert stats_delta(None, {}) == {}

@@ -1,0 +1,188 @@
+"""A very short real run: ONNX Runtime in-process, the real embedded Triton over gRPC, the real
+LitServe peer, TensorRT reported as skipped; then the CLI's report and its refusals.
+
+Figures are checked for shape and consistency only; no test asserts a timing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from serving.bench.run import BenchSettings, check_loopback, load_bench_module, parse_overrides
+from serving.bench.tune import TuneConfig, TuneSettings, tune_triton
+from serving.repository import parse_config
+from zoo.cli.main import app
+from zoo.errors import InvalidInputError, InvalidNameError
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def cli_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """``zoo bench`` for one second per cell, report written to a temp folder."""
+    out = tmp_path_factory.mktemp("bench")
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            "dcgan-mnist",
+            "--backends",
+            "onnxruntime,tensorrt,triton-grpc,litserve",
+            "--batch",
+            "1,4",
+            "--concurrency",
+            "2",
+            "--duration",
+            "1",
+            "--warmup",
+            "0.2",
+            "--threads",
+            "1",
+            "--report",
+            str(out),
+        ],
+    )
+    return out, result
+
+
+def test_cli_run_prints_a_summary(cli_report: tuple[Path, Any]) -> None:
+    _, result = cli_report
+    assert result.exit_code == 0, result.output
+    assert "triton-grpc" in result.output and "litserve" in result.output
+    assert "skipped tensorrt" in result.output
+
+
+def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
+    out, result = cli_report
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "bench.json").read_text())
+    assert report["schema"] == "genzoo.bench/1"
+    assert report["command"].startswith("zoo ") or report["command"]
+    env = report["environment"]
+    assert env["cores"] >= 1 and env["cpu"]
+    assert env["versions"]["tritonserver"] not in (None, "unknown")
+    assert env["versions"]["litserve"] and env["versions"]["onnxruntime"]
+    assert report["model"]["gflop_per_image"] > 0
+    assert report["peak"]["gflops"] > 0
+
+    cells = {(c["backend"], c["batch"], c["concurrency"]): c for c in report["results"]}
+    # In-process backends have one caller; servers run at the requested concurrency.
+    assert set(cells) == {
+        ("onnxruntime", 1, 1),
+        ("onnxruntime", 4, 1),
+        ("tensorrt", 1, 1),
+        ("tensorrt", 4, 1),
+        ("triton-grpc", 1, 2),
+        ("triton-grpc", 4, 2),
+        ("litserve", 1, 2),
+        ("litserve", 4, 2),
+    }
+    assert cells[("tensorrt", 1, 1)]["status"] == "skipped"
+    assert "TensorRT" in cells[("tensorrt", 1, 1)]["reason"]
+    for key, c in cells.items():
+        if key[0] == "tensorrt":
+            continue
+        assert c["status"] == "ok", c.get("reason")
+        assert c["error_count"] == 0
+        assert c["requests"] == len(c["latencies_ms"]) > 0
+        assert c["images"] == c["batch"] * c["requests"]
+        lat = c["latency_ms"]
+        assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
+        assert c["gflops"] == pytest.approx(c["throughput"] * report["model"]["gflop_per_image"])
+    for key in (("triton-grpc", 1, 2), ("triton-grpc", 4, 2)):
+        srv = cells[key]["server"]
+        assert srv["requests"] >= cells[key]["requests"]
+        for part in ("queue_ms", "compute_input_ms", "compute_infer_ms", "compute_output_ms"):
+            assert srv[part] >= 0
+        assert srv["compute_infer_ms"] > 0 and 1 <= srv["avg_batch"] <= 2 * key[1]
+        assert cells[key]["server_cpu_cores"] is not None
+    assert {g["id"] for g in report["goals"]} >= {"grpc64", "dynamic", "p50", "litserve", "peak"}
+
+    md = (out / "bench.md").read_text()
+    assert "| triton-grpc | 4 | 2 |" in md and "| litserve | 1 | 2 |" in md
+    for png in ("throughput.png", "latency.png"):
+        with Image.open(out / png) as im:
+            assert im.format == "PNG"
+
+
+def test_tune_writes_the_winner(tmp_path: Path) -> None:
+    fast = TuneConfig(instances=1, threads=1, preferred_batch_sizes=(), max_queue_delay_us=0)
+    slow = TuneConfig(instances=1, threads=1, preferred_batch_sizes=(4,), max_queue_delay_us=700)
+    result = tune_triton(
+        TuneSettings(
+            model="dcgan-mnist",
+            p99_ms=60_000,  # every candidate fits: the test checks the plumbing, not the figures
+            batch=1,
+            concurrency=2,
+            duration=0.5,
+            warmup=0.1,
+            repository=tmp_path / "repo",
+            candidates=[fast, slow],
+        )
+    )
+    assert len(result["measurements"]) == 2
+    best = result["best"]
+    assert best["throughput"] == max(m["throughput"] for m in result["measurements"])
+    cfg = parse_config((tmp_path / "repo" / "dcgan-mnist" / "config.pbtxt").read_text())
+    want = best["config"]
+    assert cfg.instance_group[0].count == want["instances"]
+    assert list(cfg.dynamic_batching.preferred_batch_size) == want["preferred_batch_sizes"]
+    assert cfg.dynamic_batching.max_queue_delay_microseconds == want["max_queue_delay_us"]
+    assert cfg.parameters["zoo_threads"].string_value == str(want["threads"])
+    assert result["written"] == [str(tmp_path / "repo" / "dcgan-mnist" / "config.pbtxt")]
+
+
+def test_tune_refuses_an_impossible_bound(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="must be a positive"):
+        TuneSettings(model="dcgan-mnist", p99_ms=0)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--url", "10.1.2.3:8000"], "loopback"),
+        (["--backends", "onnxruntime,nope"], "unknown backend"),
+        (["--batch", "1,x"], "comma-separated integers"),
+        (["--concurrency", "0"], "concurrency must lie in"),
+        (["--set", "resolution=64"], "not the resolution or channels"),
+        (["--set", "nonsense"], "key=value"),
+        (["--tune"], "--p99-ms"),
+    ],
+)
+def test_cli_refusals_are_one_line(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["bench", "dcgan-mnist", "--duration", "0.1", *args])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_settings_validation() -> None:
+    with pytest.raises(InvalidNameError):
+        BenchSettings(model="dcgan-mnist", client="processes")
+    with pytest.raises(InvalidInputError):
+        BenchSettings(model="dcgan-mnist", duration=0)
+    s = BenchSettings(model="dcgan-mnist", url="http://localhost:9000")
+    assert s.url == "localhost:9000" and s.grpc_url == "localhost:8001"
+    assert check_loopback("127.0.0.5:1") == "127.0.0.5:1"
+    assert check_loopback("[::1]:8000") == "[::1]:8000"
+    with pytest.raises(InvalidInputError):
+        check_loopback("example.com:8000")
+
+
+def test_variants_keep_the_signature() -> None:
+    assert parse_overrides(["width=8", "n_blocks=1", "name=x"]) == {
+        "width": 8,
+        "n_blocks": 1,
+        "name": "x",
+    }
+    module, weights = load_bench_module("cyclegan-digits", {"width": 8, "n_blocks": 1})
+    assert "variant: width=8, n_blocks=1" in weights
+    assert sum(p.numel() for p in module.parameters()) > 0
+    with pytest.raises(InvalidInputError, match="resolution"):
+        load_bench_module("dcgan-mnist", {"resolution": 64})  # 64² images: another signature

@@ -1,0 +1,45 @@
+"""The config search's choice (a pure function) and its candidates."""
+
+from __future__ import annotations
+
+import pytest
+
+from serving.bench.tune import TuneConfig, candidate_configs, pick_best
+from serving.repository import RepositoryOptions
+
+
+def m(throughput: float, p99: float | None, name: str) -> dict[str, object]:
+    return {"throughput": throughput, "p99_ms": p99, "config": name}
+
+
+def test_pick_best_takes_the_fastest_within_the_bound() -> None:
+    runs = [m(900, 8.0, "a"), m(1500, 12.0, "b"), m(1200, 9.5, "c"), m(1000, None, "failed")]
+    assert pick_best(runs, 10.0)["config"] == "c"  # b is faster but over the bound
+    assert pick_best(runs, 12.0)["config"] == "b"  # the bound is inclusive
+    assert pick_best(runs, 100.0)["config"] == "b"
+
+
+def test_pick_best_breaks_ties_on_p99() -> None:
+    runs = [m(1000, 9.0, "slow tail"), m(1000, 4.0, "fast tail")]
+    assert pick_best(runs, 10.0)["config"] == "fast tail"
+
+
+def test_pick_best_none_when_nothing_fits() -> None:
+    assert pick_best([m(1000, 50.0, "a"), m(10, None, "b")], 10.0) is None
+    assert pick_best([], 10.0) is None
+
+
+@pytest.mark.parametrize(("cores", "batch", "conc"), [(2, 1, 16), (1, 1, 4), (8, 64, 16)])
+def test_candidates_are_valid_repository_options(cores: int, batch: int, conc: int) -> None:
+    cands = candidate_configs(cores, batch, conc)
+    assert 3 <= len(cands) <= 6
+    assert len(set(cands)) == len(cands)
+    for c in cands:
+        assert isinstance(c, TuneConfig)
+        assert c.instances * c.threads <= max(cores, 1)
+        RepositoryOptions(  # raises if the writer would refuse them
+            instances=c.instances,
+            threads=c.threads,
+            preferred_batch_sizes=c.preferred_batch_sizes,
+            max_queue_delay_us=c.max_queue_delay_us,
+        )

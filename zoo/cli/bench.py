@@ -1,0 +1,241 @@
+"""``zoo bench``: throughput and latency of every backend and server, in one run."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from zoo.cli._common import cli_errors, console
+
+
+def _ints(text: str, what: str) -> tuple[int, ...]:
+    from zoo.errors import InvalidInputError
+
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise InvalidInputError(f"{what} takes comma-separated integers, e.g. 1,8,64.") from None
+    if not values:
+        raise InvalidInputError(f"{what} needs at least one value.")
+    return values
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} cells"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def summary_table(report: dict[str, Any], title: str | None = None) -> Table:
+    """The short version of a report: one row per measured cell."""
+    from serving.bench.report import summary_rows
+
+    table = Table("backend", "batch", "conc.", "img/s", "p50 ms", "p99 ms", title=title)
+    for r in summary_rows(report):
+        table.add_row(
+            r["backend"],
+            str(r["batch"]),
+            str(r["concurrency"]),
+            f"{r['throughput']:,.0f}",
+            f"{r['p50_ms']:.2f}",
+            f"{r['p99_ms']:.2f}",
+        )
+    return table
+
+
+def _print_goals(report: dict[str, Any]) -> None:
+    marks = {True: "[green]met[/]", False: "[red]not met[/]", None: "[dim]not measured[/]"}
+    for g in report.get("goals", []):
+        if g["met"] is not None:
+            console.print(f"{marks[g['met']]}  {g['goal']}: {g['detail']}")
+    skipped: set[str] = set()
+    for c in report.get("results", []):
+        if c.get("status") == "skipped" and c["backend"] not in skipped:
+            skipped.add(c["backend"])
+            console.print(f"[yellow]skipped[/] {c['backend']}: {c['reason']}")
+        elif c.get("status") == "error":
+            console.print(
+                f"[red]failed[/] {c['backend']} batch {c['batch']} conc. {c['concurrency']}: "
+                f"{c['reason']}"
+            )
+
+
+@cli_errors
+def bench_command(
+    name: Annotated[str, typer.Argument(help="Zoo model, e.g. dcgan-mnist.")],
+    backends: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated: torch, compile, onnxruntime, tensorrt, triton-http, "
+            "triton-grpc, litserve."
+        ),
+    ] = "torch,onnxruntime,tensorrt,triton-http,triton-grpc,litserve",
+    batch: Annotated[str, typer.Option(help="Images per request, comma-separated.")] = "1,8,64",
+    concurrency: Annotated[
+        str, typer.Option(help="Requests in flight (servers), comma-separated.")
+    ] = "1,4,16",
+    duration: Annotated[float, typer.Option(help="Measured seconds per cell.")] = 5.0,
+    warmup: Annotated[float, typer.Option(help="Warm-up seconds before each cell.")] = 1.0,
+    entry: Annotated[str | None, typer.Option(help="Entry point (default: the first).")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Config override of a random-weight variant, key=value (repeat), "
+            "e.g. --set width=128 --set max_channels=512.",
+        ),
+    ] = None,
+    client: Annotated[
+        str, typer.Option(help="Load generator: threads (blocking SDK) or asyncio.")
+    ] = "threads",
+    threads: Annotated[
+        int | None, typer.Option(help="Intra-op threads per runner / instance (default: cores).")
+    ] = None,
+    instances: Annotated[int, typer.Option(help="Triton model instances.")] = 1,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Bench a running Triton (loopback HTTP host:port) instead of one."),
+    ] = None,
+    grpc_url: Annotated[
+        str | None, typer.Option(help="Its gRPC host:port (default: same host, 8001).")
+    ] = None,
+    as_json: Annotated[
+        Path | None, typer.Option("--json", help="Write the full JSON report here.")
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Write bench.json, bench.md, throughput.png, latency.png here."),
+    ] = None,
+    tune: Annotated[
+        bool,
+        typer.Option(
+            "--tune", help="Search Triton's batching and instances under --p99-ms instead."
+        ),
+    ] = False,
+    p99_ms: Annotated[
+        float | None, typer.Option(help="p99 latency bound for --tune, in ms.")
+    ] = None,
+    repository: Annotated[
+        Path | None,
+        typer.Option(help="--tune: repository whose config.pbtxt gets the winner."),
+    ] = None,
+) -> None:
+    """Measure the same model with the same inputs on every backend and server."""
+    from serving.bench.report import write_json, write_report
+    from serving.bench.run import BenchSettings, cores, parse_overrides, run_bench
+
+    command = "zoo " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if tune:
+        _tune(name, batch, concurrency, duration, warmup, p99_ms, repository, client, as_json)
+        return
+    settings = BenchSettings(
+        model=name,
+        entry=entry,
+        backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
+        batches=_ints(batch, "--batch"),
+        concurrency=_ints(concurrency, "--concurrency"),
+        duration=duration,
+        warmup=warmup,
+        overrides=parse_overrides(set_ or []),
+        url=url,
+        grpc_url=grpc_url,
+        client=client,
+        threads=threads or cores(),
+        instances=instances,
+    )
+    with _progress() as progress:
+        task = progress.add_task("starting", total=None)
+
+        def step(done: int, total: int, what: str) -> None:
+            progress.update(task, completed=done, total=total, description=what)
+
+        result = run_bench(settings, progress=step)
+    result["command"] = command
+    console.print(summary_table(result, title=f"{name}: {result['model']['weights']}"))
+    _print_goals(result)
+    if as_json is not None:
+        write_json(result, as_json)
+        console.print(f"JSON: {as_json}")
+    if report is not None:
+        paths = write_report(result, report)
+        console.print(f"report: {paths['markdown']} (+ JSON and PNG plots in {report}/)")
+
+
+def _tune(
+    name: str,
+    batch: str,
+    concurrency: str,
+    duration: float,
+    warmup: float,
+    p99_ms: float | None,
+    repository: Path | None,
+    client: str,
+    as_json: Path | None,
+) -> None:
+    from serving.bench.report import write_json
+    from serving.bench.tune import TuneSettings, tune_triton
+    from zoo.errors import InvalidInputError
+
+    if p99_ms is None:
+        raise InvalidInputError("--tune needs a latency bound: add --p99-ms X (milliseconds).")
+    batches, levels = _ints(batch, "--batch"), _ints(concurrency, "--concurrency")
+    if len(batches) > 1 or len(levels) > 1:
+        raise InvalidInputError(
+            "--tune measures one workload: give one --batch and one --concurrency "
+            "(e.g. --batch 1 --concurrency 16)."
+        )
+    settings = TuneSettings(
+        model=name,
+        p99_ms=p99_ms,
+        batch=batches[0],
+        concurrency=levels[0],
+        duration=duration,
+        warmup=warmup,
+        repository=repository,
+        client=client,
+    )
+    with _progress() as progress:
+        task = progress.add_task("starting", total=None)
+
+        def step(done: int, total: int, what: str) -> None:
+            progress.update(task, completed=done, total=total, description=what)
+
+        result = tune_triton(settings, progress=step)
+    table = Table("instances × threads", "preferred", "delay µs", "img/s", "p99 ms", "")
+    best = result["best"]
+    for m in result["measurements"]:
+        c = m["config"]
+        mark = "[green]best[/]" if best and c == best["config"] else ""
+        if m["p99_ms"] is not None and m["p99_ms"] > p99_ms:
+            mark = "[dim]over bound[/]"
+        table.add_row(
+            f"{c['instances']} × {c['threads']}",
+            ",".join(map(str, c["preferred_batch_sizes"])) or "–",
+            str(c["max_queue_delay_us"]),
+            f"{m['throughput']:,.0f}",
+            "–" if m["p99_ms"] is None else f"{m['p99_ms']:.2f}",
+            mark,
+        )
+    console.print(table)
+    if as_json is not None:
+        write_json(result, as_json)
+    c = best["config"]
+    console.print(
+        f"[bold green]best under p99 ≤ {p99_ms} ms:[/] instances {c['instances']}, threads "
+        f"{c['threads']}, preferred_batch_size {list(c['preferred_batch_sizes'])}, "
+        f"max_queue_delay_microseconds {c['max_queue_delay_us']} "
+        f"({best['throughput']:,.0f} img/s, p99 {best['p99_ms']:.2f} ms)"
+    )
+    for path in result["written"]:
+        console.print(f"wrote {path}")
