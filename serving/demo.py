@@ -4,12 +4,11 @@
 model's trained weights (through the hub, falling back to the bundled copy after its sha256
 check), exports each entry point to ONNX, builds the Triton repository, starts the embedded
 Triton, generates pictures for every model through the client SDK (over HTTP), runs a short
-throughput comparison, and stops the server.
+``zoo bench`` against that server (report in ``<out>/bench/``), and stops the server.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,6 @@ import numpy as np
 import numpy.typing as npt
 
 from serving.client import BaseZooClient, ZooClient
-from serving.inprocess import InProcessZoo
 from serving.repository import RepositoryOptions, build_repository
 from serving.server import ServerConfig, TritonServer, free_port
 from zoo.images import save_grid
@@ -57,6 +55,7 @@ class DemoResult:
     repository: Path  # the Triton model repository it built
     pictures: dict[str, Path] = field(default_factory=dict)  # what → PNG
     bench: list[BenchRow] = field(default_factory=list)  # throughput, one row per path
+    bench_report: dict[str, Any] | None = None  # the full `zoo bench` report of those rows
     notes: list[str] = field(default_factory=list)  # fallbacks taken, agreement figures
 
 
@@ -72,18 +71,6 @@ def load_weights(
         say(f"pulled {name} ({pulled.source}, sha256 {pulled.sha256[:12]}…)")
         modules[name] = pulled.load()
     return modules
-
-
-def _bench(zoo: BaseZooClient, path: str, seconds: float, start_seed: int) -> BenchRow:
-    """Generate batches of distinct seeds for about ``seconds`` (distinct: no cache hits)."""
-    zoo.generate(BENCH_MODEL, range(start_seed, start_seed + BENCH_BATCH))  # warm-up
-    n, t0 = 0, time.perf_counter()
-    seed = start_seed + BENCH_BATCH
-    while time.perf_counter() - t0 < seconds:
-        zoo.generate(BENCH_MODEL, range(seed, seed + BENCH_BATCH))
-        seed += BENCH_BATCH
-        n += BENCH_BATCH
-    return BenchRow(path, n, time.perf_counter() - t0, BENCH_BATCH)
 
 
 def make_pictures(
@@ -188,19 +175,28 @@ def run_demo(
     say("starting Triton (one Python-backend process per model)")
     with TritonServer(config, log_file=result.out_dir / "tritonserver.log") as server:
         say(f"Triton ready: HTTP {server.http_url}, gRPC {server.grpc_url}")
-        with (
-            ZooClient(server.http_url) as http,
-            ZooClient(server.grpc_url, protocol="grpc") as grpc,
-        ):
+        with ZooClient(server.http_url) as http:
             say("generating through the client SDK")
             result.pictures, result.notes = make_pictures(http, names, result.out_dir)
             if BENCH_MODEL in names and bench_seconds > 0:
-                say(f"benchmarking {BENCH_MODEL}, batch {BENCH_BATCH}")
-                local = InProcessZoo("onnxruntime", repository=repo, threads=1)
+                say(f"benchmarking {BENCH_MODEL}, batch {BENCH_BATCH} (zoo bench, short)")
+                from serving.bench.report import write_report
+                from serving.bench.run import DEMO_BACKENDS, demo_bench
+
+                report = demo_bench(
+                    BENCH_MODEL,
+                    http_url=server.http_url,
+                    grpc_url=server.grpc_url,
+                    repository=repo,
+                    seconds=bench_seconds,
+                    batch=BENCH_BATCH,
+                )
+                write_report(report, result.out_dir / "bench")
+                result.bench_report = report
                 result.bench = [
-                    _bench(local, "in-process ONNX Runtime", bench_seconds, 10_000),
-                    _bench(http, "Triton HTTP", bench_seconds, 20_000_000),
-                    _bench(grpc, "Triton gRPC", bench_seconds, 40_000_000),
+                    BenchRow(DEMO_BACKENDS[c["backend"]], c["images"], c["wall_s"], c["batch"])
+                    for c in report["results"]
+                    if c["status"] == "ok"
                 ]
         say("stopping Triton")
     return result

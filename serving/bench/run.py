@@ -136,6 +136,7 @@ class BenchSettings:
     max_requests: int = loadgen.MAX_REQUESTS  # bound per cell
     peak_seconds: float = 1.0  # time spent measuring the matmul peak
     work_dir: Path | None = None  # keep the repository and logs here (default: a temp dir)
+    repository: Path | None = None  # take model.onnx from this built repository (no export)
 
     def __post_init__(self) -> None:
         get_spec(self.model).entry_point(self.entry)
@@ -212,6 +213,7 @@ class BenchSettings:
                 "threads": self.litserve.threads,
             },
             "max_requests": self.max_requests,
+            "repository": None if self.repository is None else str(self.repository),
         }
 
 
@@ -570,7 +572,9 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> d
                 or (b.startswith("triton-") and not settings.url)
                 for b in settings.backends
             )
-            if needs_repo:
+            if settings.repository is not None:
+                servers.repository = Path(settings.repository)
+            elif needs_repo:
                 from serving.repository import build_repository
 
                 say(1, total, "exporting to ONNX and building the Triton repository")
@@ -652,3 +656,43 @@ def _ordered(cell: dict[str, Any]) -> dict[str, Any]:
     rest = {k: v for k, v in cell.items() if k not in head and k != "latencies_ms"}
     tail = {"latencies_ms": cell["latencies_ms"]} if "latencies_ms" in cell else {}
     return {**head, **rest, **tail}
+
+
+#: Backends the main job (``zoo demo``) compares, with its labels.
+DEMO_BACKENDS = {
+    "onnxruntime": "in-process ONNX Runtime",
+    "triton-http": "Triton HTTP",
+    "triton-grpc": "Triton gRPC",
+}
+
+
+def demo_bench(
+    model: str,
+    *,
+    http_url: str,
+    grpc_url: str,
+    repository: Path,
+    seconds: float,
+    batch: int = 64,
+    threads: int = 1,
+) -> dict[str, Any]:
+    """The short bench ``zoo demo`` runs against its own server (report as :func:`run_bench`).
+
+    In-process ONNX Runtime (on ``repository``'s export, ``threads`` threads, as each Triton
+    instance has) and the running Triton over HTTP and gRPC, ``batch`` images per request,
+    one request in flight, about ``seconds`` each.
+    """
+    settings = BenchSettings(
+        model=model,
+        backends=tuple(DEMO_BACKENDS),
+        batches=(batch,),
+        concurrency=(1,),
+        duration=seconds,
+        warmup=min(0.5, seconds / 2),
+        url=http_url,
+        grpc_url=grpc_url,
+        repository=repository,
+        threads=threads,
+        peak_seconds=0.3,
+    )
+    return run_bench(settings)

@@ -180,7 +180,6 @@ def demo_command(
     from serving.demo import run_demo
 
     with console.status("starting") as status:
-
         start = time.monotonic()
 
         def progress(message: str) -> None:
@@ -196,13 +195,11 @@ def demo_command(
         )
     for note in result.notes:
         console.print(note)
-    if result.bench:
-        table = Table("path (dcgan-mnist, batch 64)", "images", "seconds", "img/s")
-        for row in result.bench:
-            table.add_row(
-                row.path, str(row.images), f"{row.seconds:.2f}", f"{row.images_per_second:,.0f}"
-            )
-        console.print(table)
+    if result.bench_report:
+        from zoo.cli.bench import summary_table
+
+        title = f"short zoo bench, dcgan-mnist (report: {result.out_dir / 'bench'}/bench.md)"
+        console.print(summary_table(result.bench_report, title=title))
     console.print(f"[bold green]pictures in {result.out_dir}/[/]")
     for name, path in result.pictures.items():
         console.print(f"  {name}: {path}")
