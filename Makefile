@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup olah chromium demo test lint typecheck check cards clean
+.PHONY: setup olah kserve-sdk chromium demo test lint typecheck check cards clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,19 @@ $(OLAH_STAMP):
 	touch $(OLAH_STAMP)
 
 olah: $(OLAH_STAMP)  ## create .venv-olah with the olah mirror used by tests/hub
+
+# The KServe API types tests/deploy checks manifests against: the kserve wheel's own files only.
+# Its model-server dependencies (protobuf>=6, pandas<3, ...) clash with ours and are not needed.
+KSERVE_SDK := .kserve-sdk
+KSERVE_STAMP := $(KSERVE_SDK)/.installed
+KSERVE_VERSION := 0.21.0
+
+$(KSERVE_STAMP): | $(STAMP)
+	rm -rf $(KSERVE_SDK)
+	$(PIP) install -q --no-deps --target $(KSERVE_SDK) kserve==$(KSERVE_VERSION)
+	touch $(KSERVE_STAMP)
+
+kserve-sdk: $(KSERVE_STAMP)  ## install the KServe API types (no dependencies) for tests/deploy
 
 # Headless Chromium for tests/playground: Debian's package, driven by Playwright (its own browser
 # download cannot be reached). Instant when installed; without root or apt the browser tests skip.
@@ -52,7 +65,7 @@ typecheck: setup
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collected nothing: that fails too, with its own message.
-test: lint typecheck $(OLAH_STAMP) chromium  ## lint, type-check and run the whole test suite
+test: lint typecheck $(OLAH_STAMP) $(KSERVE_STAMP) chromium  ## lint, type-check and run the whole test suite
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=900 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$rc
 
@@ -62,4 +75,4 @@ cards: setup  ## regenerate the metrics and model card of every trained model
 	$(VENV)/bin/zoo card --all --eval
 
 clean:
-	rm -rf $(VENV) .venv-olah out .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-olah .kserve-sdk out .mypy_cache .ruff_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from zoo.cli import bench as bench_cli
+from zoo.cli import deploy as deploy_cli
 from zoo.cli import evaluate as evaluate_cli
 from zoo.cli import export as export_cli
 from zoo.cli import hub as hub_cli
@@ -31,6 +32,8 @@ app.command("card")(evaluate_cli.card_command)
 app.command("export")(export_cli.export_command)
 app.command("serve")(serve_cli.serve_command)
 app.add_typer(serve_cli.repo_app, name="repo")
+serve_cli.repo_app.command("push")(deploy_cli.repo_push_command)
+app.add_typer(deploy_cli.deploy_app, name="deploy")
 app.command("demo")(serve_cli.demo_command)
 app.command("bench")(bench_cli.bench_command)
 app.command("playground")(playground_cli.playground_command)

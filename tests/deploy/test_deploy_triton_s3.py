@@ -1,0 +1,70 @@
+"""The embedded Triton (nvidia-pytriton's tritonserver 2.51) serving a repository from S3.
+
+The repository is pushed to the loopback S3 server with ``zoo repo push``'s function; Triton
+reads it through its own S3 filesystem (``s3://http://127.0.0.1:PORT/bucket/prefix``, the
+credentials in its environment), exactly as each replica of a cluster deployment does.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from serving.client import ZooClient
+from serving.deploy import PENDING_METRIC
+from serving.inprocess import InProcessZoo
+from serving.server import ServerConfig, TritonServer, free_port
+from serving.storage import push_repository, triton_repository_path
+from zoo.errors import ServerStartError
+
+
+def test_triton_serves_the_pushed_repository_from_s3(
+    deploy_repo: Path, s3_endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    uri = f"s3://{bucket}/prod/repo"
+    push_repository(deploy_repo, uri, endpoint_url=s3_endpoint)
+    repository = triton_repository_path(uri, s3_endpoint)
+    config = ServerConfig(
+        model_repository=repository,
+        http_port=free_port(),
+        grpc_port=free_port(),
+        metrics_port=free_port(),
+    )
+    server = TritonServer(config, log_file=tmp_path / "tritonserver.log")
+    with server:
+        log = server.log_file.read_text(errors="replace")
+        # Triton's own record of where it loaded from: the bucket, not a local folder
+        assert re.search(rf"model_repository_path\[0\]\s*\|\s*{re.escape(repository)}\s", log)
+        with ZooClient(server.http_url) as client:
+            assert client.list_models() == ["dcgan-mnist"]
+            served = client.generate("dcgan-mnist", seeds=range(6))
+        with urllib.request.urlopen(server.metrics_url, timeout=10) as r:
+            metrics = r.read().decode()
+    local = InProcessZoo("onnxruntime", repository=deploy_repo, threads=1)
+    expected = local.generate("dcgan-mnist", seeds=range(6))
+    assert served.shape == expected.shape == (6, 32, 32, 1) and served.dtype == np.uint8
+    # same ONNX graph, same inputs: at most a rounding step apart
+    assert int(np.abs(served.astype(int) - expected.astype(int)).max()) <= 1
+    # the per-pod metric the HorizontalPodAutoscaler scales on is one Triton exports
+    assert f'{PENDING_METRIC}{{model="dcgan-mnist"' in metrics
+
+
+def test_an_empty_prefix_stops_triton_with_its_own_reason(
+    s3_endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    repository = triton_repository_path(f"s3://{bucket}/nothing-here", s3_endpoint)
+    config = ServerConfig(
+        model_repository=repository,
+        http_port=free_port(),
+        grpc_port=free_port(),
+        metrics_port=free_port(),
+    )
+    server = TritonServer(config, log_file=tmp_path / "tritonserver.log")
+    with pytest.raises(ServerStartError) as info:
+        server.start(timeout=60)
+    assert not server.is_running()
+    assert "repository path is not a valid directory" in str(info.value)

@@ -1,0 +1,322 @@
+"""``zoo deploy kserve|k8s|docker`` and ``zoo repo push``: from one machine to a cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from zoo.cli._common import cli_errors, console, err_console, print_json
+
+if TYPE_CHECKING:
+    from serving.deploy import DeployOptions
+
+deploy_app = typer.Typer(
+    help="Write manifests that run the model repository on many Tritons (see docs/deploy.md).",
+    no_args_is_help=True,
+)
+
+RepoUri = Annotated[
+    str,
+    typer.Option(
+        "--repo-uri", help="Where the repository lives: s3://bucket/prefix (`zoo repo push`)."
+    ),
+]
+NameOpt = Annotated[str, typer.Option(help="Name of every resource.")]
+NamespaceOpt = Annotated[str | None, typer.Option(help="Kubernetes namespace.")]
+ImageOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Container image (default genzoo-triton:VERSION, built from the Dockerfile)."
+    ),
+]
+NativeOpt = Annotated[
+    bool, typer.Option(help="The repository was built with `zoo repo build --native`.")
+]
+GpuOpt = Annotated[bool, typer.Option("--gpu", help="One nvidia.com/gpu per replica.")]
+ReplicasOpt = Annotated[int, typer.Option(help="Replicas at least (and at start).")]
+MaxReplicasOpt = Annotated[int | None, typer.Option(help="Replicas at most (default 4x).")]
+ConcurrencyOpt = Annotated[
+    int, typer.Option(help="Requests per replica before the autoscaler adds one.")
+]
+CpuOpt = Annotated[str, typer.Option(help="CPU request per replica.")]
+MemoryOpt = Annotated[str, typer.Option(help="Memory request and limit per replica.")]
+ControlOpt = Annotated[
+    str,
+    typer.Option(
+        "--model-control",
+        help="none: load all at start; poll: reload when the bucket changes; explicit: --models.",
+    ),
+]
+ModelsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--models", "-m", help="Zoo models to load (implies --model-control explicit)."),
+]
+CacheOpt = Annotated[int, typer.Option(help="Response cache per replica in MiB (0 = off).")]
+EndpointOpt = Annotated[
+    str | None, typer.Option(help="S3-compatible endpoint, e.g. http://minio.storage:9000.")
+]
+RegionOpt = Annotated[str | None, typer.Option(help="AWS region of the bucket.")]
+SecretOpt = Annotated[
+    str,
+    typer.Option("--s3-secret", help="Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."),
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(help="Write the manifest and the image's Dockerfile here (default: stdout)."),
+]
+
+
+def _options(
+    repo_uri: str,
+    *,
+    name: str = "genzoo",
+    namespace: str | None = None,
+    image: str | None = None,
+    native: bool = False,
+    gpu: bool = False,
+    replicas: int = 1,
+    max_replicas: int | None = None,
+    concurrency: int = 16,
+    cpu: str = "2",
+    memory: str = "4Gi",
+    model_control: str = "none",
+    models: list[str] | None = None,
+    cache_mb: int = 256,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    s3_secret: str = "genzoo-s3",
+) -> DeployOptions:
+    from serving.deploy import DEFAULT_IMAGE, DeployOptions
+
+    load: tuple[str, ...] = ()
+    if models:
+        from serving.inprocess import served_entries
+
+        load = tuple(sorted(served_entries([m for a in models for m in a.split(",") if m])))
+        model_control = "explicit"
+    return DeployOptions(
+        repo_uri=repo_uri,
+        name=name,
+        namespace=namespace,
+        image=image or DEFAULT_IMAGE,
+        native=native,
+        gpus=1 if gpu else 0,
+        replicas=replicas,
+        max_replicas=max_replicas if max_replicas is not None else max(4, 4 * replicas),
+        concurrency=concurrency,
+        cpu=cpu,
+        memory=memory,
+        model_control=model_control,
+        load_models=load,
+        cache_mb=cache_mb,
+        endpoint_url=endpoint_url,
+        region=region,
+        s3_secret=s3_secret,
+    )
+
+
+def _emit(kind: str, opts: DeployOptions, out: Path | None) -> None:
+    from serving.deploy import k8s_manifests, kserve_manifests, to_yaml, write_manifests
+
+    if out is None:
+        docs = kserve_manifests(opts) if kind == "kserve" else k8s_manifests(opts)
+        typer.echo(to_yaml(docs), nl=False)
+        return
+    paths = write_manifests(kind, opts, out)
+    for path in paths:
+        console.print(f"wrote {path}")
+    console.print(
+        f"next: build and push the image ({opts.image}) with {paths[1]}, create the secret "
+        f"{opts.s3_secret} (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), then "
+        f"`kubectl apply -f {paths[0]}`"
+    )
+
+
+@deploy_app.command("kserve")
+@cli_errors
+def kserve_command(
+    repo_uri: RepoUri,
+    name: NameOpt = "genzoo",
+    namespace: NamespaceOpt = None,
+    image: ImageOpt = None,
+    native: NativeOpt = False,
+    gpu: GpuOpt = False,
+    replicas: ReplicasOpt = 1,
+    max_replicas: MaxReplicasOpt = None,
+    concurrency: ConcurrencyOpt = 16,
+    cpu: CpuOpt = "2",
+    memory: MemoryOpt = "4Gi",
+    model_control: ControlOpt = "none",
+    models: ModelsOpt = None,
+    cache_mb: CacheOpt = 256,
+    endpoint_url: EndpointOpt = None,
+    region: RegionOpt = None,
+    s3_secret: SecretOpt = "genzoo-s3",
+    out: OutOpt = None,
+) -> None:
+    """A KServe InferenceService: Triton on the repository, autoscaled on concurrency."""
+    opts = _options(
+        repo_uri,
+        name=name,
+        namespace=namespace,
+        image=image,
+        native=native,
+        gpu=gpu,
+        replicas=replicas,
+        max_replicas=max_replicas,
+        concurrency=concurrency,
+        cpu=cpu,
+        memory=memory,
+        model_control=model_control,
+        models=models,
+        cache_mb=cache_mb,
+        endpoint_url=endpoint_url,
+        region=region,
+        s3_secret=s3_secret,
+    )
+    _emit("kserve", opts, out)
+
+
+@deploy_app.command("k8s")
+@cli_errors
+def k8s_command(
+    repo_uri: RepoUri,
+    name: NameOpt = "genzoo",
+    namespace: NamespaceOpt = None,
+    image: ImageOpt = None,
+    native: NativeOpt = False,
+    gpu: GpuOpt = False,
+    replicas: ReplicasOpt = 1,
+    max_replicas: MaxReplicasOpt = None,
+    concurrency: ConcurrencyOpt = 16,
+    cpu: CpuOpt = "2",
+    memory: MemoryOpt = "4Gi",
+    model_control: ControlOpt = "none",
+    models: ModelsOpt = None,
+    cache_mb: CacheOpt = 256,
+    endpoint_url: EndpointOpt = None,
+    region: RegionOpt = None,
+    s3_secret: SecretOpt = "genzoo-s3",
+    out: OutOpt = None,
+) -> None:
+    """Plain Kubernetes: Deployment + Service (HTTP, gRPC, metrics) + HorizontalPodAutoscaler."""
+    opts = _options(
+        repo_uri,
+        name=name,
+        namespace=namespace,
+        image=image,
+        native=native,
+        gpu=gpu,
+        replicas=replicas,
+        max_replicas=max_replicas,
+        concurrency=concurrency,
+        cpu=cpu,
+        memory=memory,
+        model_control=model_control,
+        models=models,
+        cache_mb=cache_mb,
+        endpoint_url=endpoint_url,
+        region=region,
+        s3_secret=s3_secret,
+    )
+    _emit("k8s", opts, out)
+
+
+@deploy_app.command("docker")
+@cli_errors
+def docker_command(
+    repo_uri: Annotated[
+        str,
+        typer.Option(
+            "--repo-uri", help="s3://bucket/prefix, or a local repository folder to mount."
+        ),
+    ],
+    image: ImageOpt = None,
+    native: NativeOpt = False,
+    gpu: GpuOpt = False,
+    model_control: ControlOpt = "none",
+    models: ModelsOpt = None,
+    cache_mb: CacheOpt = 256,
+    endpoint_url: EndpointOpt = None,
+    region: RegionOpt = None,
+    host: Annotated[
+        str, typer.Option(help="Address to publish the ports on; 0.0.0.0 exposes the server.")
+    ] = "127.0.0.1",
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the image's Dockerfile here.")
+    ] = None,
+) -> None:
+    """Print the `docker run` line for one GPU host (credentials passed by name, never value)."""
+    from serving.deploy import docker_line, dockerfile
+
+    opts = _options(
+        repo_uri,
+        image=image,
+        native=native,
+        gpu=gpu,
+        model_control=model_control,
+        models=models,
+        cache_mb=cache_mb,
+        endpoint_url=endpoint_url,
+        region=region,
+    )
+    line = docker_line(opts, host=host)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "Dockerfile").write_text(dockerfile(opts))
+        err_console.print(f"wrote {out / 'Dockerfile'}")
+    typer.echo(line)
+
+
+@cli_errors
+def repo_push_command(
+    to: Annotated[str, typer.Option("--to", help="Destination: s3://bucket/prefix.")],
+    repository: Annotated[
+        Path | None, typer.Option(help="Repository folder; default model_repository/.")
+    ] = None,
+    endpoint_url: EndpointOpt = None,
+    region: RegionOpt = None,
+    create_bucket: Annotated[
+        bool, typer.Option("--create-bucket", help="Create the bucket if it does not exist.")
+    ] = False,
+    delete: Annotated[
+        bool,
+        typer.Option("--delete", help="Remove objects under the prefix the folder no longer has."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Upload a built repository to S3 (or MinIO...) so a cluster's Tritons can load it."""
+    from serving.storage import push_repository, triton_repository_path
+    from zoo.settings import model_repository_dir
+
+    repo = repository or model_repository_dir()
+    with console.status("pushing the repository") as status:
+        result = push_repository(
+            repo,
+            to,
+            endpoint_url=endpoint_url,
+            region=region,
+            create_bucket=create_bucket,
+            delete=delete,
+            progress=status.update,
+        )
+    triton_path = triton_repository_path(result.location, endpoint_url)
+    if as_json:
+        print_json(
+            {
+                "location": result.location,
+                "triton_model_repository": triton_path,
+                "uploaded": result.uploaded,
+                "unchanged": result.unchanged,
+                "deleted": result.deleted,
+                "bytes_uploaded": result.bytes_uploaded,
+            }
+        )
+        return
+    console.print(
+        f"{result.location}: {len(result.uploaded)} uploaded ({result.bytes_uploaded:,} bytes), "
+        f"{len(result.unchanged)} unchanged, {len(result.deleted)} deleted\n"
+        f"Triton: --model-repository={triton_path}"
+    )
