@@ -11,7 +11,7 @@ Protocol per family (``n`` samples, default 1,000 = the MNIST test split):
 - dcgan, stylegan2: seeds ``seed … seed+n−1`` → images; FID, precision and recall against the
   MNIST test split, class coverage of the predicted classes. StyleGAN2 also at ψ = 0.7.
 - cgan: seed ``seed+i`` with class ``i mod 10``; label accuracy (the evaluator must predict the
-  requested class), FID and class coverage.
+  requested class), FID, precision, recall and class coverage.
 - vae: reconstruction PSNR, ELBO (nats per image, one posterior sample), FID of prior samples,
   and inpainting PSNR on the unknown half of each digit (top half for even indices, bottom
   half for odd) against filling it with the training mean image.
@@ -322,7 +322,7 @@ def _eval_conditional(ctx: _Context, make: Callable[[str], Runner]) -> None:
     runner = make("generate")
     seeds = ctx.seed + np.arange(ctx.n)
     labels = np.arange(ctx.n) % 10
-    classes = ctx.distribution_metrics(_generate(runner, seeds, labels=labels), with_pr=False)
+    classes = ctx.distribution_metrics(_generate(runner, seeds, labels=labels))
     ctx.add("label_accuracy", metrics.accuracy(classes, labels), "label accuracy")
     ctx.metrics.insert(0, ctx.metrics.pop())  # the headline figure first
 

@@ -19,7 +19,7 @@ from zoo.registry import EntryPoint, get_spec
 _EXPECTED = {
     "classifier": {"accuracy", "accuracy_uci"},
     "dcgan": {"fid", "precision", "recall", "classes_covered", "class_ratio_max"},
-    "cgan": {"label_accuracy", "fid", "classes_covered", "class_ratio_max"},
+    "cgan": {"label_accuracy", "fid", "precision", "recall", "classes_covered", "class_ratio_max"},
     "vae": {"psnr_db", "elbo_nats", "inpaint_psnr_db", "inpaint_gain_db", "fid"},
     "cyclegan": {"label_preservation_a2b", "fid_a2b", "label_preservation_b2a", "fid_b2a"},
 }
