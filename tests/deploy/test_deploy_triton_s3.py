@@ -8,7 +8,12 @@ credentials in its environment), exactly as each replica of a cluster deployment
 from __future__ import annotations
 
 import re
+import shutil
+import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +73,65 @@ def test_an_empty_prefix_stops_triton_with_its_own_reason(
         server.start(timeout=60)
     assert not server.is_running()
     assert "repository path is not a valid directory" in str(info.value)
+
+
+@dataclass
+class _PollingConfig(ServerConfig):
+    """The launcher's config plus Triton's poll mode (what ``zoo deploy --model-control poll``
+    sets in the cluster), re-scanning the repository every second."""
+
+    def args(self, backends_dir: Path, caches_dir: Path | None) -> list[str]:
+        """The launcher's flags, then poll mode."""
+        poll = ["--model-control-mode=poll", "--repository-poll-secs=1"]
+        return [*super().args(backends_dir, caches_dir), *poll]
+
+
+def _model_ready(server: TritonServer, model: str) -> bool:
+    try:
+        url = f"http://{server.http_url}/v2/models/{model}/ready"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _wait_for(condition: Callable[[], bool], what: str, limit: float = 90.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"Triton did not {what} within {limit:.0f} s")
+
+
+def test_poll_mode_follows_repo_push(
+    deploy_repo: Path, s3_endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    """A push that adds a model gets it loaded; a push with delete=True gets it unloaded."""
+    uri = f"s3://{bucket}/live"
+    push_repository(deploy_repo, uri, endpoint_url=s3_endpoint)
+    config = _PollingConfig(
+        model_repository=triton_repository_path(uri, s3_endpoint),
+        http_port=free_port(),
+        grpc_port=free_port(),
+        metrics_port=free_port(),
+        allow_metrics=False,
+        cache_size=0,
+    )
+    grown = tmp_path / "grown"
+    shutil.copytree(deploy_repo, grown)
+    shutil.copytree(grown / "dcgan-mnist", grown / "dcgan-canary")
+    canary = grown / "dcgan-canary" / "config.pbtxt"
+    canary.write_text(canary.read_text().replace('name: "dcgan-mnist"', 'name: "dcgan-canary"'))
+    with TritonServer(config, log_file=tmp_path / "tritonserver.log") as server:
+        assert _model_ready(server, "dcgan-mnist")
+        assert not _model_ready(server, "dcgan-canary")
+        push_repository(grown, uri, endpoint_url=s3_endpoint)
+        _wait_for(lambda: _model_ready(server, "dcgan-canary"), "load the pushed model")
+        removed = push_repository(deploy_repo, uri, endpoint_url=s3_endpoint, delete=True)
+        assert "live/dcgan-canary/config.pbtxt" in removed.deleted
+        _wait_for(
+            lambda: "successfully unloaded 'dcgan-canary'" in server.log_file.read_text(),
+            "unload the deleted model",
+        )
+        assert _model_ready(server, "dcgan-mnist")
