@@ -70,6 +70,7 @@ class TrainConfig:
     checkpoint_every: int = 0  # also checkpoint every N steps (0 = at epoch ends only)
     overrides: dict[str, Any] = field(default_factory=dict)  # model config overrides
     limit: int | None = None  # use only the first N images of each data set (quick runs)
+    r1_gamma: float | None = None  # StyleGAN2's R1 weight; None = the family's default
 
 
 def mix_seed(seed: int, k: int) -> int:
@@ -218,7 +219,9 @@ class _GanTask(Task):
 
 
 class DCGANTask(_GanTask):
-    """DCGAN and conditional DCGAN (projection discriminator)."""
+    """DCGAN and conditional DCGAN (projection discriminator, mode-seeking term)."""
+
+    lambda_ms = 1.0
 
     def __init__(self, cfg: TrainConfig) -> None:
         super().__init__(cfg)
@@ -253,11 +256,22 @@ class DCGANTask(_GanTask):
             loss_d.backward()
             self.optims["opt_d"].step()
         assert self.loss is not None
-        loss_g = g_loss(self.loss, critic(g(torch.randn(n, zdim), lab)))
+        z1 = torch.randn(n, zdim)
+        fake1 = g(z1, lab)
+        loss_g = g_loss(self.loss, critic(fake1))
+        losses = {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+        if self.conditional:
+            # Mode seeking (Mao et al. 2019): two latents for the same labels must give images
+            # as far apart as the latents are; without it the generator drew one image per class.
+            z2 = torch.randn(n, zdim)
+            ratio = (fake1 - g(z2, lab)).abs().mean(dim=(1, 2, 3)) / (z1 - z2).abs().mean(dim=1)
+            loss_ms = 1.0 / (ratio.mean() + 1e-5)
+            loss_g = loss_g + self.lambda_ms * loss_ms
+            losses["mode_seeking"] = loss_ms.item()
         self.optims["opt_g"].zero_grad(set_to_none=True)
         loss_g.backward()
         self.optims["opt_g"].step()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+        return losses
 
 
 def spectral_normalize(net: nn.Module) -> nn.Module:
@@ -292,6 +306,8 @@ class StyleGAN2Task(_GanTask):
             mc["resolution"], mc["channels"], max(8, mc["width"] // 2), mc["max_channels"]
         )
         self._setup(disc, (0.0, 0.99))
+        if cfg.r1_gamma is not None:
+            self.r1_gamma = cfg.r1_gamma
         self.nets["ema"] = copy.deepcopy(g).eval().requires_grad_(False)
         self.datasets = (load_digits("mnist", "train"),)
         self._steps = 0
@@ -569,7 +585,16 @@ def load_checkpoint(task: Task, run_dir: Path) -> int:
         raise CheckpointError(f"no checkpoint in {run_dir}: expected {CHECKPOINT_META} there.")
     meta = json.loads(meta_path.read_text())
     saved = meta["config"]
-    for key in ("model_name", "batch_size", "seed", "loss", "lr", "overrides", "limit"):
+    for key in (
+        "model_name",
+        "batch_size",
+        "seed",
+        "loss",
+        "lr",
+        "overrides",
+        "limit",
+        "r1_gamma",
+    ):
         if saved.get(key) != asdict(task.cfg).get(key):
             raise CheckpointError(
                 f"the checkpoint in {run_dir} was made with {key}={saved.get(key)!r}, this run "
@@ -731,6 +756,8 @@ def reproduce_command(cfg: TrainConfig) -> str:
         parts += ["--loss", cfg.loss]
     if cfg.lr:
         parts += ["--lr", repr(cfg.lr)]
+    if cfg.r1_gamma is not None:
+        parts += ["--r1-gamma", repr(cfg.r1_gamma)]
     if cfg.max_steps is not None:
         parts += ["--max-steps", str(cfg.max_steps)]
     return shlex.join(parts)

@@ -28,6 +28,9 @@ def train_command(
     checkpoint_every: Annotated[
         int, typer.Option(help="Also checkpoint every N steps (0: at epoch ends).")
     ] = 0,
+    r1_gamma: Annotated[
+        float | None, typer.Option(help="StyleGAN2 R1 penalty weight (default 0.05).")
+    ] = None,
     threads: Annotated[int | None, typer.Option(help="torch intra-op threads.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -51,6 +54,7 @@ def train_command(
         lr=lr,
         max_steps=max_steps,
         checkpoint_every=checkpoint_every,
+        r1_gamma=r1_gamma,
     )
     with Progress(
         TextColumn("[bold]{task.description}"),
