@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from serving.storage import S3Location, triton_repository_path, triton_s3_environment
+from serving.storage import triton_repository_path, triton_s3_environment
 from zoo import __version__
 from zoo.errors import InvalidInputError, InvalidNameError, MissingDependencyError
 
@@ -125,11 +125,6 @@ class DeployOptions:
             f"{self.repo_uri!r} is not an s3:// location; push the repository first with "
             "`zoo repo push --to s3://bucket/prefix` and deploy that."
         )
-
-    @property
-    def location(self) -> S3Location:
-        """The repository's bucket and prefix."""
-        return S3Location.parse(self.repo_uri)
 
 
 def quantity_bytes(quantity: str) -> int:
