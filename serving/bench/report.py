@@ -96,6 +96,12 @@ def evaluate_goals(report: Mapping[str, Any]) -> list[dict[str, Any]]:
             f"{dyn['backend']} {dyn['throughput']:,.0f} img/s{batched} vs onnxruntime batch 64 "
             f"{ort64['throughput']:,.0f} img/s"
         )
+        perf = _best(find(cells, "triton-perf", 1, 16))
+        if perf:
+            detail += (
+                f"; with perf_analyzer (C++ client) as the load, Triton serves "
+                f"{perf['throughput']:,.0f} img/s = {perf['throughput'] / ort64['throughput']:.2f}×"
+            )
     else:
         v, detail = (
             None,

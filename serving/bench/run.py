@@ -37,6 +37,7 @@ from serving.bench.targets import (
     LitServeOptions,
     LitServeProcess,
     LitServeTarget,
+    PerfAnalyzerTarget,
     RequestMaker,
     Target,
     TritonTarget,
@@ -159,6 +160,12 @@ class BenchSettings:
             )
         if self.threads < 1 or self.instances < 1 or self.max_requests < 1:
             raise InvalidInputError("threads, instances and max_requests must be at least 1.")
+        if self.max_queue_delay_us < 0 or self.litserve.batch_timeout < 0:
+            raise InvalidInputError("queue delays and batch timeouts cannot be negative.")
+        if any(not 1 <= b <= self.max_batch_size for b in self.preferred_batch_sizes):
+            raise InvalidInputError(
+                f"preferred batch sizes must lie in 1..{self.max_batch_size} (max_batch_size)."
+            )
         if self.url is not None:
             self.url = check_loopback(self.url)
             if self.grpc_url is None:
@@ -437,6 +444,9 @@ def open_target(
             onnx_path=onnx if backend == "onnxruntime" else None,
             threads=settings.threads,
         )
+    if backend == "triton-perf":
+        http_url, grpc_url, server = servers.triton_urls()
+        return PerfAnalyzerTarget(grpc_url, triton_name, stats_url=http_url, server=server)
     if backend.startswith("triton-"):
         http_url, grpc_url, server = servers.triton_urls()
         protocol = backend.split("-", 1)[1]
@@ -463,6 +473,8 @@ def measure_cell(
     client: str,
 ) -> dict[str, Any]:
     """Drive ``target`` with requests from ``maker``; the cell's figures (without FLOP/s)."""
+    if isinstance(target, PerfAnalyzerTarget):
+        return _measure_perf_analyzer(target, maker, concurrency=concurrency, settings=settings)
     try:  # untimed first call: compile, connect, allocate
         target.call(maker(settings.max_requests))
     except Exception as e:
@@ -528,6 +540,24 @@ def measure_cell(
         cell["reason"] = result.errors[0] if result.errors else "no request completed"
     else:
         cell["status"] = "ok"
+    return cell
+
+
+def _measure_perf_analyzer(
+    target: PerfAnalyzerTarget, maker: RequestMaker, *, concurrency: int, settings: BenchSettings
+) -> dict[str, Any]:
+    """A ``triton-perf`` cell; server figures span all of perf_analyzer's trials."""
+    pgid = target.server_pgid()
+    stats0, cpu0, t0 = target.server_stats(), group_cpu_seconds(pgid), time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="zoo-perf-") as tmp:
+        cell = target.measure(
+            maker, concurrency=concurrency, duration=settings.duration, work=Path(tmp)
+        )
+    elapsed = time.perf_counter() - t0
+    cpu1 = group_cpu_seconds(pgid)
+    cell["server"] = stats_delta(stats0, target.server_stats()) or None
+    cell["server_cpu_cores"] = None if cpu0 is None or cpu1 is None else (cpu1 - cpu0) / elapsed
+    cell["process_cpu_cores"] = None
     return cell
 
 
@@ -602,7 +632,7 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> d
                     index += len(plan)
                     continue
                 try:
-                    if isinstance(target, TritonTarget):
+                    if isinstance(target, TritonTarget | PerfAnalyzerTarget):
                         stats_url = target.stats_url
                         report["environment"]["versions"]["tritonserver"] = triton_version(
                             stats_url

@@ -6,7 +6,9 @@
 - ``triton-http``, ``triton-grpc``: the SDK (:class:`serving.client.ZooClient` /
   :class:`~serving.client.AsyncZooClient`) against the embedded Triton (or ``--url``);
 - ``litserve``: the same ONNX graph behind LitServe (:mod:`serving.bench.litserve_app`),
-  JSON over HTTP.
+  JSON over HTTP;
+- ``triton-perf``: the same Triton loaded by ``perf_analyzer`` (C++), a yardstick showing
+  how much of a figure is the Python client.
 
 A backend that cannot run here (TensorRT without a GPU) raises :class:`BackendUnavailableError`
 with the reason; the report lists it as skipped.
@@ -53,11 +55,12 @@ BACKENDS = (
     "triton-http",
     "triton-grpc",
     "litserve",
+    "triton-perf",
 )
 #: Backends that run inside the bench process.
 IN_PROCESS = ("torch", "compile", "onnxruntime", "tensorrt")
 #: Backends that are servers reached over loopback.
-SERVERS = ("triton-http", "triton-grpc", "litserve")
+SERVERS = ("triton-http", "triton-grpc", "litserve", "triton-perf")
 
 Wire = dict[str, npt.NDArray[Any]]
 
@@ -494,3 +497,172 @@ def stats_delta(
     out["executions"] = executions
     out["avg_batch"] = inferences / executions if executions else None
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# perf_analyzer: Triton's C++ load generator, as a yardstick for the Python client.
+# ---------------------------------------------------------------------------------------------
+
+
+def perf_analyzer_command() -> tuple[list[str], dict[str, str]]:
+    """The ``perf_analyzer`` of the ``tritonclient`` wheel, and an environment it runs in.
+
+    The wheel's binary links ``libb64.so.0d`` and ``libcudart.so.12`` by their plain names; the
+    ``nvidia-pytriton`` wheel has both under hashed names, so links with the plain names go
+    into a private folder on ``LD_LIBRARY_PATH``.
+    """
+    import shutil
+    import tempfile
+
+    from serving.server import wheel_dir
+
+    binary = Path(sys.executable).parent / "perf_analyzer"
+    if not binary.is_file():
+        found = shutil.which("perf_analyzer")
+        if found is None:
+            raise BackendUnavailableError(
+                "perf_analyzer is not installed (it comes with `pip install tritonclient[all]`)"
+            )
+        binary = Path(found)
+    libs = wheel_dir().parent.parent / "nvidia_pytriton.libs"
+    links = Path(tempfile.gettempdir()) / f"zoo-perf-analyzer-libs-{os.getuid()}"
+    links.mkdir(exist_ok=True)
+    for plain, prefix in (("libb64.so.0d", "libb64-"), ("libcudart.so.12", "libcudart-")):
+        target = next(iter(sorted(libs.glob(f"{prefix}*"))), None)
+        link = links / plain
+        if target is not None and not link.exists():
+            with contextlib.suppress(FileExistsError):
+                link.symlink_to(target)
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(
+        p for p in (str(links), env.get("LD_LIBRARY_PATH")) if p
+    )
+    return [str(binary)], env
+
+
+def run_perf_analyzer(
+    grpc_url: str,
+    triton_model: str,
+    maker: RequestMaker,
+    *,
+    concurrency: int,
+    duration: float,
+    work: Path,
+) -> dict[str, Any]:
+    """One cell measured by ``perf_analyzer`` over gRPC (requests from ``maker``).
+
+    Its own warm-up and trials stand in for ours: three windows of ``duration`` seconds at
+    most, the last one reported (stability is not required: a loaded machine never settles).
+    """
+    import csv
+    import resource
+
+    cmd, env = perf_analyzer_command()
+    data = work / f"perf-input-{maker.batch}.json"
+    data.write_text(json.dumps({"data": [_perf_entry(maker(i)) for i in range(256)]}))
+    out_csv = work / f"perf-{maker.batch}-{concurrency}.csv"
+    cmd += ["-m", triton_model, "-u", grpc_url, "-i", "grpc", "-b", str(maker.batch)]
+    cmd += ["--concurrency-range", str(concurrency), "--input-data", str(data)]
+    cmd += ["--measurement-interval", str(max(100, int(duration * 1000)))]
+    cmd += ["--stability-percentage", "999", "--max-trials", "3", "-f", str(out_csv)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60 + 10 * duration)
+    elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0 or not out_csv.is_file():
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+        return {"status": "error", "reason": "perf_analyzer failed: " + " | ".join(tail)}
+    with open(out_csv) as f:
+        row = {k.strip(): v.strip() for k, v in next(csv.DictReader(f)).items() if k}
+    rate = float(row["Inferences/Second"])  # images per second (batch × requests)
+
+    def ms(column: str) -> float | None:
+        value = row.get(column)
+        return float(value) / 1e3 if value else None  # the CSV has microseconds
+
+    us = {k: ms(f"{k} latency") for k in ("p50", "p90", "p99")}
+    us["Avg"] = ms("Avg latency")
+    if us["Avg"] is None:  # 2.51 writes the mean as its parts, client + server
+        parts = [
+            ms(c)
+            for c in (
+                "Client Send",
+                "Network+Server Send/Recv",
+                "Server Queue",
+                "Server Compute Input",
+                "Server Compute Infer",
+                "Server Compute Output",
+                "Client Recv",
+            )
+        ]
+        us["Avg"] = sum(p for p in parts if p is not None) if any(parts) else None
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return {
+        "status": "ok",
+        "client": "perf_analyzer",
+        "throughput": rate,
+        "requests": None,
+        "images": None,
+        "wall_s": None,
+        "error_count": 0,
+        "errors": [],
+        "latency_ms": {
+            "count": None,
+            "mean": us["Avg"],
+            "p50": us["p50"],
+            "p90": us["p90"],
+            "p99": us["p99"],
+            "max": None,
+        },
+        "client_cpu_cores": cpu / elapsed,  # its warm-up and every trial included
+        "perf_analyzer": row,
+    }
+
+
+def _perf_entry(wire: Wire) -> dict[str, Any]:
+    """One perf_analyzer input-data step: every wire tensor of one request, batch axis cut."""
+    return {
+        name: {"content": arr[0].ravel().tolist(), "shape": list(arr.shape[1:])}
+        for name, arr in wire.items()
+    }
+
+
+class PerfAnalyzerTarget(Target):
+    """``triton-perf``: Triton over gRPC loaded by ``perf_analyzer`` instead of the Python SDK.
+
+    Not a client a user calls: it shows what the server does when the client costs next to
+    nothing, so the report can tell client-bound figures from server-bound ones.
+    """
+
+    name = "triton-perf"
+
+    def __init__(
+        self, grpc_url: str, triton_model: str, *, stats_url: str, server: TritonServer | None
+    ) -> None:
+        perf_analyzer_command()  # unavailable → BackendUnavailableError now, not per cell
+        self.grpc_url = grpc_url
+        self.triton_model = triton_model
+        self.stats_url = stats_url
+        self.server = server
+
+    def measure(
+        self, maker: RequestMaker, *, concurrency: int, duration: float, work: Path
+    ) -> dict[str, Any]:
+        """One cell (see :func:`run_perf_analyzer`)."""
+        return run_perf_analyzer(
+            self.grpc_url,
+            self.triton_model,
+            maker,
+            concurrency=concurrency,
+            duration=duration,
+            work=work,
+        )
+
+    def server_stats(self) -> dict[str, Any] | None:
+        """Triton's statistics for the model."""
+        return triton_statistics(self.stats_url, self.triton_model)
+
+    def server_pgid(self) -> int | None:
+        """Process group of the embedded server (``None`` for ``--url``)."""
+        return self.server.pid if self.server is not None else None

@@ -1,5 +1,6 @@
-"""A very short real run: ONNX Runtime in-process, the real embedded Triton over gRPC, the real
-LitServe peer, TensorRT reported as skipped; then the CLI's report and its refusals.
+"""A very short real run: ONNX Runtime in-process, the real embedded Triton over gRPC (SDK and
+perf_analyzer), the real LitServe peer, TensorRT reported as skipped; then the CLI's report,
+the config search and the refusals.
 
 Figures are checked for shape and consistency only; no test asserts a timing.
 """
@@ -33,7 +34,7 @@ def cli_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
             "bench",
             "dcgan-mnist",
             "--backends",
-            "onnxruntime,tensorrt,triton-grpc,litserve",
+            "onnxruntime,tensorrt,triton-grpc,litserve,triton-perf",
             "--batch",
             "1,4",
             "--concurrency",
@@ -55,6 +56,7 @@ def test_cli_run_prints_a_summary(cli_report: tuple[Path, Any]) -> None:
     _, result = cli_report
     assert result.exit_code == 0, result.output
     assert "triton-grpc" in result.output and "litserve" in result.output
+    assert "triton-perf" in result.output
     assert "skipped tensorrt" in result.output
 
 
@@ -82,6 +84,8 @@ def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
         ("triton-grpc", 4, 2),
         ("litserve", 1, 2),
         ("litserve", 4, 2),
+        ("triton-perf", 1, 2),
+        ("triton-perf", 4, 2),
     }
     assert cells[("tensorrt", 1, 1)]["status"] == "skipped"
     assert "TensorRT" in cells[("tensorrt", 1, 1)]["reason"]
@@ -89,6 +93,11 @@ def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
         if key[0] == "tensorrt":
             continue
         assert c["status"] == "ok", c.get("reason")
+        assert c["throughput"] > 0
+        if key[0] == "triton-perf":  # perf_analyzer reports rates and percentiles only
+            assert c["client"] == "perf_analyzer" and c["latency_ms"]["p50"] > 0
+            assert c["server"]["requests"] > 0
+            continue
         assert c["error_count"] == 0
         assert c["requests"] == len(c["latencies_ms"]) > 0
         assert c["images"] == c["batch"] * c["requests"]

@@ -103,6 +103,15 @@ def bench_command(
         int | None, typer.Option(help="Intra-op threads per runner / instance (default: cores).")
     ] = None,
     instances: Annotated[int, typer.Option(help="Triton model instances.")] = 1,
+    preferred_batch: Annotated[
+        str, typer.Option(help="Triton's preferred batch sizes, comma-separated (none: '').")
+    ] = "16,64",
+    queue_delay_us: Annotated[
+        int, typer.Option(help="Triton's max_queue_delay_microseconds.")
+    ] = 1000,
+    litserve_timeout: Annotated[
+        float, typer.Option(help="LitServe's batch_timeout in seconds.")
+    ] = 0.001,
     url: Annotated[
         str | None,
         typer.Option(help="Bench a running Triton (loopback HTTP host:port) instead of one."),
@@ -134,6 +143,7 @@ def bench_command(
     """Measure the same model with the same inputs on every backend and server."""
     from serving.bench.report import write_json, write_report
     from serving.bench.run import BenchSettings, cores, parse_overrides, run_bench
+    from serving.bench.targets import LitServeOptions
 
     command = "zoo " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if tune:
@@ -153,6 +163,11 @@ def bench_command(
         client=client,
         threads=threads or cores(),
         instances=instances,
+        preferred_batch_sizes=(
+            _ints(preferred_batch, "--preferred-batch") if preferred_batch.strip() else ()
+        ),
+        max_queue_delay_us=queue_delay_us,
+        litserve=LitServeOptions(batch_timeout=litserve_timeout),
     )
     with _progress() as progress:
         task = progress.add_task("starting", total=None)
