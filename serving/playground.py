@@ -37,6 +37,7 @@ from serving.client import (
     MAX_SEED,
     NUM_CLASSES,
     ModelSignature,
+    ServerUnavailableError,
     ZooClient,
     ZooClientError,
 )
@@ -674,7 +675,7 @@ def start_playground(
     try:
         client = ZooClient(url, protocol="grpc" if protocol == "grpc" else "http")
         if not client.ready():
-            raise ZooClientError(
+            raise ServerUnavailableError(
                 f"the Triton server at {client.url} is not ready (or not running): start it "
                 "with `zoo serve`, or leave out --url to start one."
             )
