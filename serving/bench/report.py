@@ -226,7 +226,8 @@ def markdown(report: Mapping[str, Any]) -> str:
         f"- matmul peak: {peak['gflops']:,.1f} GFLOP/s ({peak['method']}; median "
         f"{peak['median_gflops']:,.1f})",
         f"- settings: {s['duration_s']} s per cell after {s['warmup_s']} s warm-up; client "
-        f"{s['client']}; Triton: {s['instances']} instance(s) × {s['threads']} ORT thread(s), "
+        f"{s['client']}; Triton: {s['instances']} instance(s) × "
+        f"{s.get('instance_threads') or s['threads']} ORT thread(s), "
         f"preferred batch {s['preferred_batch_sizes']}, max queue delay "
         f"{s['max_queue_delay_us']} µs, response cache off; LitServe: max_batch_size "
         f"{s['litserve']['max_batch_size']}, batch_timeout {s['litserve']['batch_timeout_s']} s; "

@@ -129,8 +129,9 @@ class BenchSettings:
     url: str | None = None  # Triton HTTP host:port to use instead of starting one
     grpc_url: str | None = None  # its gRPC host:port (default: the HTTP host, port 8001)
     client: str = DEFAULT_CLIENT  # "threads" or "asyncio"
-    threads: int = field(default_factory=cores)  # intra-op threads per runner / instance
+    threads: int = field(default_factory=cores)  # intra-op threads: in-process, LitServe
     instances: int = 1  # Triton model instances
+    instance_threads: int | None = None  # threads per Triton instance (default: split threads)
     preferred_batch_sizes: tuple[int, ...] = (16, 64)  # Triton dynamic batcher
     max_queue_delay_us: int = 1000  # Triton dynamic batcher
     litserve: LitServeOptions = field(default_factory=LitServeOptions)  # LitServe's batching
@@ -158,7 +159,9 @@ class BenchSettings:
                 f"duration must lie in (0, {MAX_DURATION_S:.0f}] s and warm-up in "
                 f"[0, {MAX_DURATION_S:.0f}] s."
             )
-        if self.threads < 1 or self.instances < 1 or self.max_requests < 1:
+        if self.instance_threads is None:
+            self.instance_threads = max(1, self.threads // self.instances)
+        if min(self.threads, self.instances, self.instance_threads, self.max_requests) < 1:
             raise InvalidInputError("threads, instances and max_requests must be at least 1.")
         if self.max_queue_delay_us < 0 or self.litserve.batch_timeout < 0:
             raise InvalidInputError("queue delays and batch timeouts cannot be negative.")
@@ -190,7 +193,7 @@ class BenchSettings:
             ),
             max_queue_delay_us=self.max_queue_delay_us,
             instances=self.instances,
-            threads=self.threads,
+            threads=self.instance_threads or 1,
             response_cache=False,
         )
         return replace(opts, **changes)
@@ -211,6 +214,7 @@ class BenchSettings:
             "client": self.client,
             "threads": self.threads,
             "instances": self.instances,
+            "instance_threads": self.instance_threads,
             "preferred_batch_sizes": list(self.preferred_batch_sizes),
             "max_queue_delay_us": self.max_queue_delay_us,
             "max_batch_size": self.max_batch_size,

@@ -100,9 +100,14 @@ def bench_command(
         str, typer.Option(help="Load generator: threads (blocking SDK) or asyncio.")
     ] = "threads",
     threads: Annotated[
-        int | None, typer.Option(help="Intra-op threads per runner / instance (default: cores).")
+        int | None,
+        typer.Option(help="Intra-op threads in-process and in LitServe (default: cores)."),
     ] = None,
     instances: Annotated[int, typer.Option(help="Triton model instances.")] = 1,
+    instance_threads: Annotated[
+        int | None,
+        typer.Option(help="ORT threads per Triton instance (default: --threads / --instances)."),
+    ] = None,
     preferred_batch: Annotated[
         str, typer.Option(help="Triton's preferred batch sizes, comma-separated (none: '').")
     ] = "16,64",
@@ -163,6 +168,7 @@ def bench_command(
         client=client,
         threads=threads or cores(),
         instances=instances,
+        instance_threads=instance_threads,
         preferred_batch_sizes=(
             _ints(preferred_batch, "--preferred-batch") if preferred_batch.strip() else ()
         ),
