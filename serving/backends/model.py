@@ -58,27 +58,47 @@ class TritonPythonModel:
         self.outputs = [w.name for w in wire_outputs(self.runner.entry)]
 
     def execute(self, requests: list[Any]) -> list[Any]:
-        """Run every valid request of the batch in one call; answer bad ones with their error."""
+        """Run every valid request of the batch in one call; answer bad ones with their error.
+
+        The usual case, every request well-formed, converts them all in one vectorised call:
+        converting request by request costs ~0.1 ms each (the seed → latent rule is a few dozen
+        NumPy calls), as much as the graph itself for a small model at batch 1. Only when that
+        fails are the requests converted one by one, so that just the bad ones fail.
+        """
+        entry = self.runner.entry
         responses: list[Any] = [None] * len(requests)
-        batches: list[tuple[int, tuple[np.ndarray, ...]]] = []
-        for i, request in enumerate(requests):
+        wires = []
+        for request in requests:
             wire = {}
             for name in self.inputs:
                 tensor = pb_utils.get_input_tensor_by_name(request, name)
                 if tensor is not None:
                     wire[name] = tensor.as_numpy()
+            wires.append(wire)
+        good: list[tuple[int, int]] = []  # (request index, images in it)
+        joined: list[np.ndarray] | None = None
+        if len(wires) > 1 and all(len(w) == len(self.inputs) for w in wires):
             try:
-                batches.append((i, graph_inputs(self.runner.entry, wire)))
-            except (ZooError, ValueError) as e:
-                responses[i] = pb_utils.InferenceResponse(
-                    error=pb_utils.TritonError(str(e), pb_utils.TritonError.INVALID_ARG)
-                )
-        if batches:
-            joined = [np.concatenate(parts) for parts in zip(*(b for _, b in batches), strict=True)]
-            outputs = wire_results(self.runner.entry, self.runner(*joined))
+                together = {k: np.concatenate([w[k] for w in wires]) for k in self.inputs}
+                joined = list(graph_inputs(entry, together))
+                good = [(i, len(w[self.inputs[0]])) for i, w in enumerate(wires)]
+            except (ZooError, ValueError):
+                joined = None
+        if joined is None:
+            parts = []
+            for i, wire in enumerate(wires):
+                try:
+                    parts.append(graph_inputs(entry, wire))
+                    good.append((i, len(parts[-1][0])))
+                except (ZooError, ValueError) as e:
+                    responses[i] = pb_utils.InferenceResponse(
+                        error=pb_utils.TritonError(str(e), pb_utils.TritonError.INVALID_ARG)
+                    )
+            joined = [np.concatenate(p) for p in zip(*parts, strict=True)] if parts else None
+        if joined is not None and good:
+            outputs = wire_results(entry, self.runner(*joined))
             start = 0
-            for i, b in batches:
-                n = len(b[0])
+            for i, n in good:
                 responses[i] = pb_utils.InferenceResponse(
                     [
                         pb_utils.Tensor(name, np.ascontiguousarray(out[start : start + n]))

@@ -1,0 +1,102 @@
+"""Triton's Python backend converts a dynamic batch of requests in one call (a speed-up that
+``zoo bench`` measured) and still fails a bad request alone, against the real embedded Triton.
+
+The repository asks the batcher to wait up to a second for 8 requests, so concurrent requests
+are executed together; each answer is checked against the in-process result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from serving.bench.targets import triton_statistics
+from serving.client import InvalidInputError, ZooClient
+from serving.inprocess import InProcessZoo
+from serving.repository import RepositoryOptions, build_repository
+from serving.server import ServerConfig, TritonServer, free_port
+from zoo.registry import create_model
+
+MODELS = ("cgan-mnist", "stylegan2-mnist")
+
+
+@pytest.fixture(scope="module")
+def modules() -> dict[str, torch.nn.Module]:
+    torch.manual_seed(7)
+    return {m: create_model(m).eval() for m in MODELS}
+
+
+@pytest.fixture(scope="module")
+def batching_triton(
+    tmp_path_factory: pytest.TempPathFactory, modules: dict[str, torch.nn.Module]
+) -> Iterator[TritonServer]:
+    repo = tmp_path_factory.mktemp("batching_repo")
+    options = RepositoryOptions(
+        preferred_batch_sizes=(8,), max_queue_delay_us=1_000_000, response_cache=False
+    )
+    build_repository(list(MODELS), out_dir=repo, options=options, modules=modules, parity_n=4)
+    config = ServerConfig(
+        model_repository=repo,
+        http_port=free_port(),
+        grpc_port=free_port(),
+        metrics_port=free_port(),
+        cache_size=0,
+    )
+    with TritonServer(config, log_file=repo.parent / "triton.log") as server:
+        yield server
+
+
+def _send_together(server: TritonServer, calls: list[Any]) -> list[Any]:
+    """Run the calls from 8 threads at once; exceptions are returned, not raised."""
+    with ZooClient(server.grpc_url, protocol="grpc") as zoo:
+
+        def one(call: Any) -> Any:
+            try:
+                return call(zoo)
+            except InvalidInputError as e:
+                return e
+
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            return list(pool.map(one, calls))
+
+
+def test_batched_requests_match_in_process(
+    batching_triton: TritonServer, modules: dict[str, torch.nn.Module]
+) -> None:
+    local = InProcessZoo("torch", modules=modules, threads=1)
+    before = triton_statistics(batching_triton.http_url, "stylegan2-mnist")
+    args = [(s, 0.5 + 0.1 * k, 100 + s) for k, s in enumerate(range(10, 18))]
+    calls = [
+        lambda zoo, s=s, p=p, m=m: zoo.generate(
+            "stylegan2-mnist", [s, s + 1], psi=p, mix_seeds=[m, m]
+        )
+        for s, p, m in args
+    ]
+    results = _send_together(batching_triton, calls)
+    after = triton_statistics(batching_triton.http_url, "stylegan2-mnist")
+    assert after["execution_count"] - before["execution_count"] < len(calls)  # some batched
+    for (s, p, m), got in zip(args, results, strict=True):
+        want = local.generate("stylegan2-mnist", [s, s + 1], psi=p, mix_seeds=[m, m])
+        assert np.abs(got.astype(np.int16) - want.astype(np.int16)).max() <= 1
+
+
+def test_a_bad_request_fails_alone(batching_triton: TritonServer) -> None:
+    with ZooClient(batching_triton.grpc_url, protocol="grpc") as zoo:
+        sig = zoo.signature("cgan-mnist", ("generate",))
+
+    def request(label: int) -> Any:
+        wire = {"seed": np.array([[label + 1]], np.int64), "label": np.array([[label]], np.int64)}
+        return lambda z: z.infer(sig, wire)["image"]  # the client's label check is bypassed
+
+    labels = [0, 1, 2, 42, 3, 4, 5, 6]
+    results = _send_together(batching_triton, [request(lab) for lab in labels])
+    for label, got in zip(labels, results, strict=True):
+        if label == 42:
+            assert isinstance(got, InvalidInputError) and "labels must lie in 0..9" in str(got)
+        else:
+            assert isinstance(got, np.ndarray) and got.shape == (1, 32, 32, 1)
