@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import shutil
 import signal
@@ -25,10 +26,12 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -66,6 +69,7 @@ class ServerConfig:
     exit_timeout_secs: int = 10  # --exit-timeout-secs: how long it drains requests on stop
     log_verbose: int = 0  # --log-verbose
     strict_readiness: bool = True  # --strict-readiness: ready only when every model is
+    exit_on_error: bool = False  # --exit-on-error: false keeps serving the models that loaded
 
     def args(self, backends_dir: Path, caches_dir: Path | None) -> list[str]:
         """The command-line flags for this config."""
@@ -81,6 +85,7 @@ class ServerConfig:
             f"--exit-timeout-secs={self.exit_timeout_secs}",
             f"--log-verbose={self.log_verbose}",
             f"--strict-readiness={str(self.strict_readiness).lower()}",
+            f"--exit-on-error={str(self.exit_on_error).lower()}",
         ]
         if self.allow_metrics:
             flags += [
@@ -171,6 +176,9 @@ def server_env() -> dict[str, str]:
 def check_port_free(what: str, address: str, port: int) -> None:
     """Raise :class:`PortInUseError` if ``address:port`` cannot be bound."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # As servers do: connections left in TIME_WAIT by a server that was killed do not
+        # block a restart on its port; a process listening there still does.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((address, port))
         except OSError as e:
@@ -194,6 +202,26 @@ def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@dataclass(frozen=True, order=True)
+class ModelState:
+    """One model in the server's repository index."""
+
+    name: str  # Triton model name
+    state: str  # READY, UNAVAILABLE, LOADING, UNLOADING or UNLOADED (never asked to load)
+    reason: str  # why it is not READY: the first line of Triton's message ("" when READY)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the model serves requests."""
+        return self.state == "READY"
+
+
+def _first_line(reason: str) -> str:
+    """The error itself from a Triton load failure: no "Internal:" prefix, no traceback."""
+    line = reason.strip().splitlines()[0] if reason.strip() else ""
+    return line.removeprefix("Internal: ")
 
 
 def _client_host(address: str) -> str:
@@ -296,8 +324,14 @@ class TritonServer:
         return self
 
     def wait_ready(self, *, timeout: float = 120.0) -> None:
-        """Poll ``/v2/health/ready`` until 200; raise if the server exits or does not get ready."""
-        url = f"http://{self.http_url}/v2/health/ready"
+        """Wait until the server serves; raise if it exits, serves nothing or is not up in time.
+
+        Ready means ``/v2/health/ready`` answers 200 (every model loaded), or, when some models
+        failed to load (``exit_on_error=False``), that the server is live and at least one
+        model is READY: Triton opens its endpoints only after its start-up loads are done, so
+        the repository index is final by then. :meth:`model_states` says which failed and why.
+        """
+        url = f"http://{self.http_url}/v2/health"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.is_running():
@@ -307,15 +341,48 @@ class TritonServer:
                     f"Last log lines ({self.log_file}):\n{self.log_tail()}"
                 )
             try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        return
+                with urllib.request.urlopen(f"{url}/live", timeout=2) as r:
+                    live = r.status == 200
             except (urllib.error.URLError, OSError):
-                pass
+                live = False
+            if live:
+                try:
+                    with urllib.request.urlopen(f"{url}/ready", timeout=2) as r:
+                        if r.status == 200:
+                            return
+                except (urllib.error.URLError, OSError):
+                    pass
+                states = self.model_states()
+                if any(m.ready for m in states):
+                    return
+                if states:
+                    raise ServerStartError(
+                        "no model could be loaded:\n"
+                        + "\n".join(f"  {m.name}: {m.reason}" for m in states)
+                    )
             time.sleep(0.2)
         raise ServerStartError(
             f"tritonserver was not ready after {timeout:.0f} s. Last log lines "
             f"({self.log_file}):\n{self.log_tail()}"
+        )
+
+    def model_states(self) -> list[ModelState]:
+        """Every model of the repository with its state (Triton's repository index API)."""
+        request = urllib.request.Request(
+            f"http://{self.http_url}/v2/repository/index", data=b"{}", method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                index = json.loads(r.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            return []
+        return sorted(
+            ModelState(
+                name=str(m.get("name", "")),
+                state=str(m.get("state", "")) or "UNLOADED",
+                reason=_first_line(str(m.get("reason", ""))),
+            )
+            for m in index
         )
 
     def stop(self, *, grace: float = 15.0) -> int | None:
@@ -353,3 +420,70 @@ class TritonServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How :func:`supervise` restarts a server that exited: bounded, with exponential backoff."""
+
+    max_restarts: int = 5  # restarts in a row before giving up
+    backoff_s: float = 1.0  # wait before the first restart; doubles after each one
+    max_backoff_s: float = 30.0  # longest wait between restarts
+    stable_s: float = 60.0  # a server that stayed up this long starts a fresh count
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before restart number ``attempt`` (0-based)."""
+        return float(min(self.backoff_s * 2**attempt, self.max_backoff_s))
+
+
+#: ``notify(message)``: what :func:`supervise` reports (an exit, a restart, a failed restart).
+Notify = Callable[[str], None]
+
+
+def supervise(
+    server: TritonServer,
+    stop: threading.Event,
+    *,
+    policy: RestartPolicy | None = None,
+    notify: Notify | None = None,
+    poll_s: float = 0.5,
+    start_timeout: float = 120.0,
+) -> None:
+    """Keep a started ``server`` running until ``stop`` is set, restarting it when it exits.
+
+    Restarts follow ``policy``: a wait of ``backoff_s`` doubling per attempt, at most
+    ``max_restarts`` in a row (the count starts afresh once a server stayed up ``stable_s``).
+    Raises :class:`ServerStartError` with the last log lines when it gives up. Returns when
+    ``stop`` is set; stopping the server is the caller's job.
+    """
+    policy = policy or RestartPolicy()
+    say = notify or (lambda _message: None)
+    attempts = 0
+    up_since = time.monotonic()
+    while not stop.wait(poll_s):
+        if server.is_running():
+            if attempts and time.monotonic() - up_since >= policy.stable_s:
+                attempts = 0
+            continue
+        code = server.process.returncode if server.process else None
+        server.stop(grace=0)  # reap it and kill what is left of its group (backend stubs)
+        if attempts >= policy.max_restarts:
+            raise ServerStartError(
+                f"tritonserver exited (code {code}) after {attempts} restarts in a row; giving "
+                f"up. Last log lines ({server.log_file}):\n{server.log_tail()}"
+            )
+        delay = policy.delay(attempts)
+        attempts += 1
+        say(
+            f"tritonserver exited (code {code}); restart {attempts}/{policy.max_restarts} "
+            f"in {delay:.0f} s"
+        )
+        if stop.wait(delay):
+            return
+        try:
+            server.start(timeout=start_timeout)
+        except (ServerStartError, PortInUseError) as e:
+            say(f"restart {attempts} failed: {_first_line(str(e))}")
+            continue
+        up_since = time.monotonic()
+        say(f"tritonserver restarted (pid {server.pid})")

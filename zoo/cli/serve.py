@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from zoo.cli._common import cli_errors, console, err_console, print_json
@@ -102,10 +103,17 @@ def serve_command(
     ] = None,
     cache_mb: Annotated[int, typer.Option(help="Response cache size in MiB (0 = off).")] = 64,
     log_file: Annotated[Path | None, typer.Option(help="Server log file.")] = None,
+    max_restarts: Annotated[
+        int, typer.Option(help="Restarts in a row (with backoff) if Triton dies; 0 = none.")
+    ] = 5,
 ) -> None:
-    """Run the embedded Triton server in the foreground until Ctrl-C or SIGTERM."""
+    """Run the embedded Triton server in the foreground until Ctrl-C or SIGTERM.
+
+    Models that fail to load are reported and the others served; if Triton dies it is
+    restarted, with a doubling wait, at most --max-restarts times in a row.
+    """
     from serving.repository import RepositoryOptions, build_repository
-    from serving.server import ServerConfig, TritonServer
+    from serving.server import RestartPolicy, ServerConfig, TritonServer, supervise
     from zoo.settings import model_repository_dir
 
     repo = repository or model_repository_dir()
@@ -142,11 +150,14 @@ def serve_command(
             f"[green]Triton ready[/]  HTTP {server.http_url}  gRPC {server.grpc_url}  "
             f"metrics {server.metrics_url}\nlog: {server.log_file}   Ctrl-C to stop"
         )
-        while not stop.is_set() and server.is_running():
-            stop.wait(0.5)
-        if not server.is_running():
-            err_console.print(f"[bold red]error:[/] Triton exited; see {server.log_file}")
-            raise typer.Exit(1)
+        _print_models(server)
+
+        def notify(message: str) -> None:
+            err_console.print(f"[yellow]{escape(message)}[/]", highlight=False, soft_wrap=True)
+            if message.startswith("tritonserver restarted"):
+                _print_models(server)
+
+        supervise(server, stop, policy=RestartPolicy(max_restarts=max_restarts), notify=notify)
     except KeyboardInterrupt:
         pass
     finally:
@@ -154,6 +165,20 @@ def serve_command(
         if server.is_running():
             console.print("stopping Triton")
         server.stop()
+
+
+def _print_models(server: Any) -> None:
+    """Which models are up, and why the others are not (Triton's repository index)."""
+    states = server.model_states()
+    up = [m.name for m in states if m.ready]
+    console.print(f"models up ({len(up)}): {', '.join(up) or 'none'}", highlight=False)
+    for m in states:
+        if not m.ready and m.state != "UNLOADED":  # UNLOADED: not asked for (--models)
+            err_console.print(
+                f"[bold red]not loaded:[/] {escape(f'{m.name} ({m.state}): {m.reason}')}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 def _triton_names(models: list[str] | None) -> list[str]:
