@@ -216,8 +216,10 @@ def export_onnx(
 
     out.mkdir(parents=True, exist_ok=True)
     staging = out / f".{ONNX_NAME}.{os.getpid()}.staging"
-    staging.write_bytes(model_bytes)  # the rename below is what makes the write atomic
     try:
+        # The rename below makes the write atomic; a write cut short (Ctrl-C, a full disk)
+        # leaves no staging file behind either.
+        staging.write_bytes(model_bytes)
         report = None
         if parity:
             report = parity_check(
