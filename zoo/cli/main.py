@@ -13,6 +13,7 @@ from zoo.cli import infer as infer_cli
 from zoo.cli import models, train
 from zoo.cli import playground as playground_cli
 from zoo.cli import serve as serve_cli
+from zoo.cli import soak as soak_cli
 
 app = typer.Typer(
     name="zoo",
@@ -35,6 +36,7 @@ app.add_typer(serve_cli.repo_app, name="repo")
 serve_cli.repo_app.command("push")(deploy_cli.repo_push_command)
 app.add_typer(deploy_cli.deploy_app, name="deploy")
 app.command("demo")(serve_cli.demo_command)
+app.command("soak")(soak_cli.soak_command)
 app.command("bench")(bench_cli.bench_command)
 app.command("playground")(playground_cli.playground_command)
 app.command("generate")(infer_cli.generate_command)

@@ -1,0 +1,348 @@
+"""A soak test: bounded, mixed loopback load on a running Triton, watched over time.
+
+``concurrency`` worker threads send requests back to back for ``duration_s`` seconds. The
+mix rotates through the given zoo models, batch sizes and both protocols (workers alternate
+HTTP and gRPC), with fresh seeds for every generator request so Triton's response cache does
+not answer for the model. Every ``interval_s`` a sampler records the requests, errors and
+latency percentiles of that interval and the resident memory (RSS) of the server process and
+its Python-backend stubs (psutil), so a leak shows up as a slope and a stall as a gap.
+
+Image-input models (classifiers, translators, the VAE's encoder) get a fixed batch of images
+and must give the same answer every time: a changed answer counts as an error ("wrong
+answer"), as does any exception, so a soak with zero errors means every request was served
+and answered consistently.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from serving.client import GENERATE_ENTRIES, ZooClient, ZooClientError
+from zoo.errors import InvalidInputError
+from zoo.registry import get_spec, list_models
+
+#: Batch sizes the mix rotates through.
+BATCH_SIZES = (1, 4, 16)
+#: Protocols the workers alternate between.
+PROTOCOLS = ("http", "grpc")
+#: Upper bounds: a soak never runs longer or with more workers than this.
+MAX_DURATION_S = 24 * 3600.0
+MAX_CONCURRENCY = 256
+
+
+@dataclass
+class SoakInterval:
+    """Figures of one reporting interval."""
+
+    t_s: float  # seconds since the start, at the end of the interval
+    requests: int  # requests completed in the interval (errors included)
+    errors: int  # requests that failed or answered wrongly
+    p50_ms: float  # latency percentiles of the interval's successful requests
+    p99_ms: float
+    images_per_s: float  # images served per second in the interval
+    rss_mib: float  # server + backend stubs, resident memory (0 when the pid is unknown)
+
+
+@dataclass
+class SoakReport:
+    """What :func:`run_soak` measured."""
+
+    url: str  # HTTP endpoint
+    grpc_url: str  # gRPC endpoint
+    models: list[str]  # zoo models in the mix
+    duration_s: float  # measured wall time
+    concurrency: int  # worker threads
+    requests: int = 0  # requests completed
+    images: int = 0  # images carried by successful requests
+    errors: int = 0  # failed or wrong requests
+    error_samples: list[str] = field(default_factory=list)  # first distinct messages
+    p50_ms: float = 0.0  # latency over the whole run
+    p99_ms: float = 0.0
+    server_pid: int | None = None  # the process whose RSS is tracked
+    intervals: list[SoakInterval] = field(default_factory=list)  # over time
+
+    @property
+    def rss_growth_mib(self) -> float:
+        """RSS of the last interval minus that of the first (0 without RSS figures)."""
+        rss = [i.rss_mib for i in self.intervals if i.rss_mib > 0]
+        return rss[-1] - rss[0] if len(rss) >= 2 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        out = asdict(self)
+        out["rss_growth_mib"] = round(self.rss_growth_mib, 1)
+        return out
+
+    def to_markdown(self) -> str:
+        """A Markdown table over time plus the totals."""
+        lines = [
+            f"Soak: {', '.join(self.models)}; {self.concurrency} workers (HTTP + gRPC), "
+            f"batch sizes {', '.join(map(str, BATCH_SIZES))}, {self.duration_s:.0f} s.",
+            "",
+            f"Requests {self.requests}, errors {self.errors}, images {self.images}, "
+            f"p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, "
+            f"RSS growth {self.rss_growth_mib:+.1f} MiB.",
+            "",
+            "| t (s) | requests | errors | p50 (ms) | p99 (ms) | img/s | RSS (MiB) |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {i.t_s:.0f} | {i.requests} | {i.errors} | {i.p50_ms:.1f} | {i.p99_ms:.1f} | "
+            f"{i.images_per_s:.0f} | {i.rss_mib:.0f} |"
+            for i in self.intervals
+        ]
+        if self.error_samples:
+            lines += ["", "Errors seen:", *(f"- {e}" for e in self.error_samples)]
+        return "\n".join(lines) + "\n"
+
+    def write(self, out_dir: Path) -> tuple[Path, Path]:
+        """Write ``soak.json`` and ``soak.md`` into ``out_dir``; return their paths."""
+        from zoo.weights import write_atomic
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        js, md = out_dir / "soak.json", out_dir / "soak.md"
+        write_atomic(js, lambda p: p.write_text(json.dumps(self.to_dict(), indent=2) + "\n"))
+        write_atomic(md, lambda p: p.write_text(self.to_markdown()))
+        return js, md
+
+
+def server_rss_mib(pid: int) -> float:
+    """Resident memory of process ``pid`` and all its descendants, MiB (0 if it is gone)."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            continue  # a stub that exited between the listing and the read
+    return total / 2**20
+
+
+def find_server_pid(port: int) -> int | None:
+    """The pid of the process listening on TCP ``port`` on this machine, if it can be seen."""
+    import psutil
+
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            conns = proc.net_connections(kind="tcp")
+        except psutil.Error:
+            continue
+        if any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port for c in conns):
+            return int(proc.pid)
+    return None
+
+
+Call = Callable[[ZooClient, int, int], int]  # (client, request number, batch) → images
+
+
+def _calls(models: Sequence[str]) -> list[tuple[str, Call]]:
+    """One request kind per model: (label, call). Image models check their answer."""
+    calls: list[tuple[str, Call]] = []
+    for name in models:
+        spec = get_spec(name)
+        tasks = set(spec.tasks)
+        if tasks & set(GENERATE_ENTRIES):
+            calls.append((f"{name}:generate", _generate_call(name)))
+        else:
+            entry = spec.tasks[0]
+            shape = (spec.resolution, spec.resolution, spec.channels)
+            calls.append((f"{name}:{entry}", _image_call(name, entry, shape)))
+    return calls
+
+
+def _generate_call(name: str) -> Call:
+    inputs = {t.name for t in get_spec(name).entry_points[0].inputs}
+
+    def call(zoo: ZooClient, i: int, batch: int) -> int:
+        # Fresh seeds per request: the response cache must not answer for the model.
+        seeds = np.arange(batch, dtype=np.int64) + (i * 64 + 10_000_000)
+        kwargs: dict[str, Any] = {}
+        if "label" in inputs:
+            kwargs["labels"] = seeds % 10
+        if "psi" in inputs:
+            kwargs["psi"] = 0.7
+        out = zoo.generate(name, seeds, **kwargs)
+        if out.shape[0] != batch or out.dtype != np.uint8:
+            raise InvalidInputError(f"wrong answer: {name} returned {out.shape} {out.dtype}")
+        return batch
+
+    return call
+
+
+def _image_call(name: str, entry: str, shape: tuple[int, int, int]) -> Call:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (max(BATCH_SIZES), *shape), dtype=np.uint8)
+    expected: dict[int, np.ndarray] = {}
+    lock = threading.Lock()
+
+    def run(zoo: ZooClient, x: np.ndarray) -> np.ndarray:
+        if entry == "classify":
+            return zoo.classify(name, x)
+        if entry.startswith("translate_"):
+            return zoo.translate(name, x, entry.removeprefix("translate_"))
+        return zoo.reconstruct(name, x)
+
+    def call(zoo: ZooClient, i: int, batch: int) -> int:
+        out = run(zoo, images[:batch])
+        with lock:
+            ref = expected.setdefault(batch, out)
+        # The dynamic batcher may run it with other requests: allow float round-off only.
+        tol = 1 if out.dtype == np.uint8 else 1e-3
+        diff = np.abs(out.astype(np.float64) - ref.astype(np.float64))
+        if out.shape != ref.shape or float(diff.max(initial=0.0)) > tol:
+            raise InvalidInputError(f"wrong answer: {name} changed its output for the same images")
+        return batch
+
+    return call
+
+
+def run_soak(
+    models: Sequence[str] | None = None,
+    *,
+    url: str = "127.0.0.1:8000",
+    grpc_url: str | None = None,
+    duration_s: float = 60.0,
+    concurrency: int = 4,
+    interval_s: float = 5.0,
+    server_pid: int | None = None,
+    timeout_s: float = 30.0,
+    on_interval: Callable[[SoakInterval], None] | None = None,
+) -> SoakReport:
+    """Load the Triton at ``url`` (HTTP) / ``grpc_url`` for ``duration_s`` and report.
+
+    ``models`` default to every zoo model the server serves. ``grpc_url`` defaults to the HTTP
+    host with the port after the HTTP one (Triton's 8000/8001 convention). ``server_pid``
+    (default: the process listening on the HTTP port, when visible) is whose RSS is tracked.
+    """
+    if not 0 < duration_s <= MAX_DURATION_S:
+        raise InvalidInputError(f"--duration must lie in (0, {MAX_DURATION_S:.0f}] seconds.")
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise InvalidInputError(f"--concurrency must lie in 1..{MAX_CONCURRENCY}.")
+    if interval_s <= 0:
+        raise InvalidInputError("--interval must be positive.")
+    http = ZooClient(url, timeout=timeout_s)
+    host, _, port = http.url.rpartition(":")
+    grpc_url = grpc_url or f"{host}:{int(port) + 1}"
+    grpc = ZooClient(grpc_url, protocol="grpc", timeout=timeout_s)
+    with http, grpc:
+        served = set(http.list_models())  # raises ServerUnavailableError when nobody answers
+        names = list(models) if models else [m for m in list_models() if _served(m, served)]
+        if not names:
+            raise InvalidInputError(f"the server at {http.url} serves no zoo model to soak.")
+        calls = _calls(names)
+        for label, call in calls:  # one warm-up request each; fails early on a bad mix
+            try:
+                call(http, 0, 1)
+                call(grpc, 0, 1)
+            except ZooClientError as e:
+                raise InvalidInputError(f"{label} cannot be soaked: {e}") from e
+        pid = server_pid if server_pid is not None else find_server_pid(int(port))
+        report = SoakReport(http.url, grpc.url, names, duration_s, concurrency, server_pid=pid)
+        _drive(report, calls, (http, grpc), interval_s, on_interval)
+    return report
+
+
+def _served(model: str, served: set[str]) -> bool:
+    spec = get_spec(model)
+    return any(n == model or n.startswith(f"{model}_") for n in served) and bool(spec.tasks)
+
+
+def _drive(
+    report: SoakReport,
+    calls: list[tuple[str, Call]],
+    clients: tuple[ZooClient, ZooClient],
+    interval_s: float,
+    on_interval: Callable[[SoakInterval], None] | None,
+) -> None:
+    lock = threading.Lock()
+    window: list[tuple[float, int, bool]] = []  # (latency s, images, ok) since last sample
+    all_latencies: list[float] = []
+    counter = itertools.count()
+    start = time.monotonic()
+    end = start + report.duration_s
+    stop = threading.Event()
+
+    def worker(w: int) -> None:
+        zoo = clients[w % len(clients)]
+        while not stop.is_set() and time.monotonic() < end:
+            i = next(counter)
+            _, call = calls[i % len(calls)]
+            batch = BATCH_SIZES[(i // len(calls)) % len(BATCH_SIZES)]
+            t0 = time.perf_counter()
+            try:
+                images, ok, message = call(zoo, i, batch), True, ""
+            except (ZooClientError, InvalidInputError) as e:
+                images, ok, message = 0, False, f"{type(e).__name__}: {e}"
+            latency = time.perf_counter() - t0
+            with lock:
+                window.append((latency, images, ok))
+                if not ok and message not in report.error_samples:
+                    report.error_samples = [*report.error_samples, message][:5]
+            if not ok:
+                time.sleep(0.1)  # a failing server is not hammered in a tight loop
+
+    threads = [
+        threading.Thread(target=worker, args=(w,), daemon=True) for w in range(report.concurrency)
+    ]
+    for t in threads:
+        t.start()
+    last = start
+    try:
+        while True:
+            now = time.monotonic()
+            finished = now >= end or not any(t.is_alive() for t in threads)
+            if not finished:
+                time.sleep(min(interval_s, end - now))
+            now = time.monotonic()
+            with lock:
+                sample, window[:] = list(window), []
+            ok = [lat for lat, _, good in sample if good]
+            all_latencies += ok
+            interval = SoakInterval(
+                t_s=round(now - start, 1),
+                requests=len(sample),
+                errors=sum(not good for _, _, good in sample),
+                p50_ms=_pct(ok, 50),
+                p99_ms=_pct(ok, 99),
+                images_per_s=sum(n for _, n, _ in sample) / max(now - last, 1e-9),
+                rss_mib=round(server_rss_mib(report.server_pid), 1) if report.server_pid else 0.0,
+            )
+            last = now
+            report.intervals.append(interval)
+            report.requests += interval.requests
+            report.errors += interval.errors
+            report.images += sum(n for _, n, _ in sample)
+            if on_interval:
+                on_interval(interval)
+            if finished:
+                break
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    # Requests that completed after the last sample are counted too.
+    report.requests += len(window)
+    report.errors += sum(not good for _, _, good in window)
+    report.images += sum(n for _, n, _ in window)
+    all_latencies += [lat for lat, _, good in window if good]
+    report.duration_s = round(time.monotonic() - start, 1)
+    report.p50_ms, report.p99_ms = _pct(all_latencies, 50), _pct(all_latencies, 99)
+
+
+def _pct(latencies_s: list[float], q: float) -> float:
+    return round(float(np.percentile(latencies_s, q)) * 1e3, 2) if latencies_s else 0.0
