@@ -1,0 +1,301 @@
+"""Property-based tests (hypothesis): request validators, the repository writer, and every
+user-supplied name that becomes a path or a URL.
+
+No server: these check the functions the server and the SDK run, over many generated inputs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from export.artifacts import version_dir
+from serving import client
+from serving.inprocess import signature_of
+from serving.repository import (
+    EMBEDDED_BACKENDS,
+    NATIVE_PLATFORMS,
+    RepositoryOptions,
+    model_configs,
+    parse_config,
+    render_config,
+    write_configs,
+)
+from serving.wire import graph_inputs, wire_inputs
+from zoo import latent, pipeline
+from zoo.errors import InvalidInputError, InvalidNameError, UnknownModelError, ZooError
+from zoo.hub import check_repo_id, check_revision, parse_model_ref
+from zoo.registry import check_model_name, get_spec, list_models, triton_model_name
+
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Text that tries hard to escape: separators, dots, NUL, unicode, percent-encoding, drive letters.
+hostile = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet="./\\-_~%:@ \x00\nabcAZ09", max_size=30),
+    st.sampled_from(["..", "../x", "/etc/passwd", "a/../../b", "C:\\x", "%2e%2e/x", "~", ""]),
+)
+
+
+def _accepted(check: Any, value: str) -> bool:
+    try:
+        check(value)
+    except InvalidNameError:
+        return False
+    return True
+
+
+def _contained(root: Path, *parts: str) -> bool:
+    path = root.joinpath(*parts).resolve()
+    return path == root.resolve() or root.resolve() in path.parents
+
+
+# -- names → paths and URLs -----------------------------------------------------------------
+
+
+@FAST
+@given(name=hostile)
+def test_model_names_never_leave_their_folder(name: str) -> None:
+    if _accepted(check_model_name, name):
+        assert "/" not in name and "\\" not in name and not name.startswith(".")
+        assert _contained(Path("/zoo/weights"), name)
+
+
+@FAST
+@given(revision=hostile)
+def test_revisions_never_leave_the_cache_or_the_url_path(revision: str) -> None:
+    if _accepted(check_revision, revision):
+        assert ".." not in revision and not revision.startswith("/") and "\\" not in revision
+        assert "%" not in revision and "?" not in revision and "#" not in revision
+        assert _contained(Path("/cache/snapshots"), revision)
+
+
+@FAST
+@given(repo_id=hostile)
+def test_repo_ids_are_two_plain_parts(repo_id: str) -> None:
+    if _accepted(check_repo_id, repo_id):
+        org, name = repo_id.split("/")
+        assert "--" not in repo_id  # the cache folder is models--ORG--NAME: no ambiguity
+        assert _contained(Path("/cache"), f"models--{org}--{name}")
+
+
+@FAST
+@given(ref=hostile)
+def test_model_refs_are_checked_as_a_whole(ref: str) -> None:
+    """``zoo pull NAME@REV``: either both parts pass their checks, or it is refused."""
+    try:
+        name, rev = parse_model_ref(ref)
+    except InvalidNameError:
+        return
+    assert _accepted(check_model_name, name)
+    assert rev is None or _accepted(check_revision, rev)
+
+
+@FAST
+@given(name=hostile, entry=st.one_of(st.none(), hostile))
+def test_export_out_paths_stay_in_the_repository(name: str, entry: str | None) -> None:
+    """``zoo export NAME --entry E --out ROOT`` writes only below ROOT, for any NAME and E."""
+    root = Path("/repo")
+    try:
+        folder = version_dir(name, entry, repository=root)
+    except (UnknownModelError, InvalidNameError):
+        return
+    assert name in list_models()
+    assert folder.parent.parent == root and _contained(root, str(folder.relative_to(root)))
+
+
+@SLOW
+@given(names=st.lists(hostile, min_size=1, max_size=3))
+def test_repository_writer_models_are_checked_before_writing(
+    tmp_path_factory: pytest.TempPathFactory, names: list[str]
+) -> None:
+    """``zoo repo build --models ...``: unknown or hostile names write nothing at all."""
+    assume(not all(n in list_models() for n in names))
+    root = tmp_path_factory.mktemp("repo") / "inner"
+    with pytest.raises((UnknownModelError, InvalidNameError)):
+        write_configs(root, names)
+    assert not root.exists()
+
+
+# -- request validators: the SDK and the server agree, and only ever raise InvalidInputError --
+
+
+def _outcome(fn: Any, *args: Any, **kwargs: Any) -> bool:
+    """True when ``fn`` accepts, False when it refuses with the typed error; anything else fails."""
+    try:
+        fn(*args, **kwargs)
+    except (InvalidInputError, client.InvalidInputError):
+        return False
+    return True
+
+
+seeds_st = st.lists(st.integers(min_value=-(2**70), max_value=2**70), min_size=1, max_size=5)
+
+
+@FAST
+@given(seeds=seeds_st)
+def test_seed_checks_agree(seeds: list[int]) -> None:
+    in_range = all(0 <= s <= 2**63 - 1 for s in seeds)
+    assert _outcome(client.check_seeds, seeds) == in_range
+    if all(-(2**63) <= s <= 2**63 - 1 for s in seeds):  # what int64 on the wire can carry
+        assert _outcome(latent.check_seeds, np.array(seeds, np.int64)) == in_range
+
+
+SIGS = {
+    name: signature_of(triton_model_name(name), get_spec(name).entry_point(), 64)
+    for name in ("dcgan-mnist", "cgan-mnist", "stylegan2-mnist")
+}
+
+
+@FAST
+@given(
+    labels=st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), min_size=2, max_size=2)
+)
+def test_label_checks_agree(labels: list[int]) -> None:
+    arr = np.array(labels, np.int64)
+    sdk = _outcome(client.generate_request, SIGS["cgan-mnist"], [1, 2], labels=arr)
+    server = _outcome(pipeline.check_labels, arr, 2)
+    assert sdk == server == all(0 <= v <= 9 for v in labels)
+
+
+@FAST
+@given(
+    psi=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=1, max_size=3)
+)
+def test_psi_checks_agree(psi: list[float]) -> None:
+    arr = np.array(psi, np.float32)
+    n = len(psi)
+    sdk = _outcome(client.generate_request, SIGS["stylegan2-mnist"], list(range(n)), psi=arr)
+    server = _outcome(pipeline.check_psi, arr, n)
+    assert sdk == server == bool(np.all(np.isfinite(arr)) and np.abs(arr).max() <= 10)
+
+
+image_dtypes = st.sampled_from([np.uint8, np.float32, np.int64, np.float64, np.bool_])
+
+
+@FAST
+@given(
+    arr=hnp.arrays(
+        image_dtypes,
+        st.one_of(
+            hnp.array_shapes(min_dims=1, max_dims=5, max_side=4),
+            st.sampled_from([(2, 32, 32, 1), (1, 32, 32), (0, 32, 32, 1), (1, 32, 32, 3)]),
+        ),
+    )
+)
+def test_image_and_mask_checks_accept_only_model_sized_input(arr: np.ndarray) -> None:
+    sig = signature_of("vae-mnist_inpaint", get_spec("vae-mnist").entry_point("inpaint"), 64)
+    try:
+        images = client.check_images(sig, arr)
+    except client.InvalidInputError:
+        ok_shape = arr.ndim in (3, 4) and arr.shape[1:3] == (32, 32) and arr.shape[0] > 0
+        assert not (ok_shape and arr.dtype == np.uint8 and (arr.ndim == 3 or arr.shape[3] == 1))
+    else:
+        assert images.dtype == np.uint8 and images.shape[1:] == (32, 32, 1)
+    n = arr.shape[0] if arr.ndim else 0
+    try:
+        masks = client.check_masks(sig, arr, n)
+    except client.InvalidInputError:
+        return
+    assert masks.shape == (n, 32, 32, 1) and set(np.unique(masks)) <= {0, 1}
+
+
+@FAST
+@given(data=st.data(), model=st.sampled_from(list_models()))
+def test_server_conversion_only_raises_typed_errors(data: st.DataObject, model: str) -> None:
+    """What Triton lets through (right dtype and shape) is converted or refused, never a crash.
+
+    The backend answers ZooError/ValueError with INVALID_ARG for that request alone; any other
+    exception would fail every request batched with it.
+    """
+    entry = data.draw(st.sampled_from(get_spec(model).entry_points))
+    batch = data.draw(st.integers(min_value=1, max_value=3))
+    wire = {}
+    for w in wire_inputs(entry):
+        elements: Any = None
+        if w.dtype == "int64":
+            elements = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+        elif w.dtype == "float32":
+            elements = st.floats(width=32, allow_nan=True, allow_infinity=True)
+        wire[w.name] = data.draw(hnp.arrays(np.dtype(w.dtype), (batch, *w.dims), elements=elements))
+    try:
+        out = graph_inputs(entry, wire)
+    except (ZooError, ValueError):
+        return
+    assert all(len(a) == batch for a in out)
+
+
+# -- the repository writer: any valid options give configs that round-trip -------------------
+
+
+@st.composite
+def repository_options(draw: st.DrawFn) -> RepositoryOptions:
+    native = draw(st.booleans())
+    backend = draw(st.sampled_from(sorted(NATIVE_PLATFORMS) if native else EMBEDDED_BACKENDS))
+    max_batch = draw(st.integers(min_value=1, max_value=4096))
+    preferred = draw(st.lists(st.integers(min_value=1, max_value=max_batch), max_size=3))
+    return RepositoryOptions(
+        backend=backend,
+        native=native,
+        max_batch_size=max_batch,
+        preferred_batch_sizes=tuple(preferred),
+        max_queue_delay_us=draw(st.integers(min_value=0, max_value=10**6)),
+        instances=draw(st.integers(min_value=1, max_value=16)),
+        threads=draw(st.integers(min_value=1, max_value=64)),
+        response_cache=draw(st.booleans()),
+    )
+
+
+@SLOW
+@given(options=repository_options(), models=st.lists(st.sampled_from(list_models()), max_size=2))
+def test_configs_round_trip_through_model_config(
+    options: RepositoryOptions, models: list[str]
+) -> None:
+    configs = model_configs(models or None, options)
+    assert configs
+    for name, (_, _, cfg) in configs.items():
+        text = render_config(cfg)
+        back = parse_config(text)
+        assert back == cfg and back.name == name
+        assert back.max_batch_size == options.max_batch_size
+        if back.platform != "ensemble":  # an ensemble schedules its steps, not batches
+            preferred = list(back.dynamic_batching.preferred_batch_size)
+            assert preferred == list(options.preferred_batch_sizes)
+            assert back.instance_group[0].count == options.instances
+        assert all(d > 0 for t in [*back.input, *back.output] for d in t.dims)
+
+
+@FAST
+@given(
+    max_batch=st.integers(min_value=-5, max_value=5),
+    instances=st.integers(min_value=-2, max_value=2),
+    preferred=st.lists(st.integers(min_value=-5, max_value=10), max_size=3),
+    backend=st.text(max_size=12),
+)
+def test_invalid_options_are_refused(
+    max_batch: int, instances: int, preferred: list[int], backend: str
+) -> None:
+    valid = (
+        backend in EMBEDDED_BACKENDS
+        and max_batch >= 1
+        and instances >= 1
+        and all(1 <= b <= max_batch for b in preferred)
+    )
+    try:
+        RepositoryOptions(
+            backend=backend,
+            max_batch_size=max_batch,
+            instances=instances,
+            preferred_batch_sizes=tuple(preferred),
+        )
+    except (InvalidInputError, InvalidNameError):
+        assert not valid
+    else:
+        assert valid
