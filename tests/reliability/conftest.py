@@ -186,3 +186,22 @@ def still_serving(zoo_serve: ZooServe, known: Known) -> Callable[[], None]:
                 np.testing.assert_array_equal(logits, known.logits)
 
     return check
+
+
+@dataclass(frozen=True)
+class SoakRun:
+    """One `zoo soak --json` run against the session server."""
+
+    result: subprocess.CompletedProcess[str]
+    out_dir: Path  # where it wrote soak.json and soak.md
+
+
+@pytest.fixture(scope="session")
+def soak_run(zoo_serve: ZooServe, tmp_path_factory: pytest.TempPathFactory) -> SoakRun:
+    """A short soak (12 s, 4 workers, every served zoo model) with the fake token set."""
+    out_dir = tmp_path_factory.mktemp("soak")
+    cmd = [str(Path(sys.executable).parent / "zoo"), "soak", "--duration", "12"]
+    cmd += ["--concurrency", "4", "--interval", "3", "--url", zoo_serve.http_url]
+    cmd += ["--grpc-url", zoo_serve.grpc_url, "--out", str(out_dir), "--json"]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=zoo_serve.env, timeout=300)
+    return SoakRun(result, out_dir)
