@@ -300,10 +300,10 @@ class StyleGAN2Task(_GanTask):
         mc = self.model_config
         g = create_model(cfg.model_name, **cfg.overrides)
         self.nets = {"model": g}
-        # Half the generator's width: the discriminator is training-only and dominated the
-        # step time on two CPU cores at full width.
+        # As wide as the generator: at half its width the discriminator was too weak to see
+        # that the generator drew one digit for every latent (mode collapse).
         disc = StyleGAN2Discriminator(
-            mc["resolution"], mc["channels"], max(8, mc["width"] // 2), mc["max_channels"]
+            mc["resolution"], mc["channels"], mc["width"], mc["max_channels"]
         )
         self._setup(disc, (0.0, 0.99))
         if cfg.r1_gamma is not None:
