@@ -349,7 +349,7 @@ def _usage(spec: ModelSpec) -> str:
         entry = spec.entry_points[0]
         kw = {"cgan": ", labels=[3, 3, 3]", "stylegan2": ", psi=0.7"}.get(fam, "")
         torch_call = (
-            f"inputs = generator_inputs(model_spec.entry_point({entry.name!r}), [0, 1, 2]{kw})\n"
+            f'inputs = generator_inputs(model_spec.entry_point("{entry.name}"), [0, 1, 2]{kw})\n'
             f"images = model.{entry.name}(*map(torch.from_numpy, inputs))  # NCHW in [-1, 1]"
         )
         py_head = "from zoo.pipeline import generator_inputs\n"
@@ -357,7 +357,7 @@ def _usage(spec: ModelSpec) -> str:
     elif fam == "cyclegan":
         py_head = ""
         torch_call = (
-            "x = torch.rand(4, 1, 32, 32) * 2 - 1          # UCI-style digits in [-1, 1]\n"
+            "x = torch.rand(4, 1, 32, 32) * 2 - 1  # UCI-style digits in [-1, 1]\n"
             "mnist_style = model.translate_a2b(x)\n"
             "uci_style = model.translate_b2a(mnist_style)"
         )
@@ -368,8 +368,9 @@ def _usage(spec: ModelSpec) -> str:
         sdk = f'logits = client.classify("{n}", images)  # images: uint8 NHWC'
     if fam == "vae":
         torch_call += (
-            "\nmu, logvar = model.encode(images)         # 16 floats per digit\n"
-            "mask = torch.ones_like(images); mask[:, :, :16] = 0  # top half unknown\n"
+            "\nmu, logvar = model.encode(images)  # 16 floats per digit\n"
+            "mask = torch.ones_like(images)\n"
+            "mask[:, :, :16] = 0  # top half unknown\n"
             "completed = model.inpaint(images, mask)"
         )
     python = (
