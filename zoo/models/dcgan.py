@@ -64,7 +64,11 @@ class DCGANGenerator(nn.Module, HubMixin):
 
 
 class DCGANDiscriminator(nn.Module):
-    """Image (and optional label) → realness score; projection term when conditional."""
+    """Image (and optional label) → realness score; projection term when conditional.
+
+    A conditional discriminator also has an auxiliary classifier head (AC-GAN, Odena et al.
+    2017) that the training loop uses to push generated digits toward their label.
+    """
 
     def __init__(
         self,
@@ -85,16 +89,23 @@ class DCGANDiscriminator(nn.Module):
         feat = c_in * 4 * 4
         self.head = nn.Linear(feat, 1)
         self.project = nn.Embedding(num_classes, feat) if num_classes else None
+        self.classifier = nn.Linear(feat, num_classes) if num_classes else None
 
     def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         """Scores of shape ``(B,)`` (logits for BCE, critic values for WGAN)."""
+        return self.score_and_classify(x, label)[0]
+
+    def score_and_classify(
+        self, x: torch.Tensor, label: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Scores ``(B,)`` and, when conditional, class logits ``(B, num_classes)``."""
         h = self.features(x)
         out = self.head(h).squeeze(1)
-        if self.project is not None:
-            if label is None:
-                raise ValueError("this discriminator is conditional: pass labels")
-            out = out + (self.project(label) * h).sum(1)
-        return out
+        if self.project is None or self.classifier is None:
+            return out, None
+        if label is None:
+            raise ValueError("this discriminator is conditional: pass labels")
+        return out + (self.project(label) * h).sum(1), self.classifier(h)
 
 
 _DCGAN = {"z_dim": 64, "width": 32, "resolution": 32, "channels": 1}
@@ -110,7 +121,7 @@ _DCGAN = {"z_dim": 64, "width": 32, "resolution": 32, "channels": 1}
         channels=1,
         config=_DCGAN,
         datasets=("mnist",),
-        sha256="",
+        sha256="95498a3ddd373c612278fc041915f52d72be7ab2a6589f948063af899f72657b",
         tags=("gan", "dcgan", "unconditional-image-generation"),
         metric_targets={"precision": 0.7, "recall": 0.5, "class_ratio_max": 3.0},
     )
@@ -137,7 +148,7 @@ _CGAN = {**_DCGAN, "num_classes": 10, "embed_dim": 16}
         channels=1,
         config=_CGAN,
         datasets=("mnist",),
-        sha256="",
+        sha256="93a1b6a57cf0114870900573f829c03a180e32bd8ac9873d09c10d89d7b95b46",
         tags=("gan", "conditional-image-generation"),
         metric_targets={"label_accuracy": 0.95},
     )
