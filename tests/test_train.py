@@ -51,6 +51,21 @@ def test_every_gan_loss_takes_finite_steps(loss: str, tmp_path: Path) -> None:
     assert all(torch.isfinite(torch.tensor(v)) for k, v in record.items() if "loss" in k)
 
 
+def test_conditional_discriminator_learns_the_classes(tmp_path: Path) -> None:
+    """The cGAN's auxiliary classifier (AC-GAN) learns real digits' classes from their labels."""
+    from zoo.models.dcgan import DCGANDiscriminator
+
+    disc = DCGANDiscriminator(width=8, num_classes=10)
+    x, labels = torch.rand(4, 1, 32, 32) * 2 - 1, torch.tensor([0, 3, 9, 3])
+    score, logits = disc.score_and_classify(x, labels)
+    assert score.shape == (4,) and logits is not None and logits.shape == (4, 10)
+    assert torch.equal(disc(x, labels), score)
+    assert DCGANDiscriminator(width=8).score_and_classify(x)[1] is None
+    train(_cfg("cgan-mnist"), tmp_path)
+    record = json.loads((tmp_path / "metrics.jsonl").read_text())
+    assert record["class"] > 0 and record["mode_seeking"] > 0
+
+
 def _weights(run: Path) -> dict[str, torch.Tensor]:
     return load_file(str(run / "model" / "model.safetensors"))
 
