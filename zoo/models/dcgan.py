@@ -148,7 +148,7 @@ _CGAN = {**_DCGAN, "num_classes": 10, "embed_dim": 16}
         channels=1,
         config=_CGAN,
         datasets=("mnist",),
-        sha256="93a1b6a57cf0114870900573f829c03a180e32bd8ac9873d09c10d89d7b95b46",
+        sha256="50b5d7ff840b5ff27199da3abf6a856ae94e467c3f7500c6d47a66e99c7f86b9",
         tags=("gan", "conditional-image-generation"),
         metric_targets={"label_accuracy": 0.95},
     )
