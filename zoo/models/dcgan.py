@@ -121,7 +121,7 @@ _DCGAN = {"z_dim": 64, "width": 32, "resolution": 32, "channels": 1}
         channels=1,
         config=_DCGAN,
         datasets=("mnist",),
-        sha256="95498a3ddd373c612278fc041915f52d72be7ab2a6589f948063af899f72657b",
+        sha256="4b9284380abde49c3046a34d7782db5530a73ef58768fd9c41d7f15021e72299",
         tags=("gan", "dcgan", "unconditional-image-generation"),
         metric_targets={"precision": 0.7, "recall": 0.5, "class_ratio_max": 3.0},
     )
