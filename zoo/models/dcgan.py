@@ -148,7 +148,7 @@ _CGAN = {**_DCGAN, "num_classes": 10, "embed_dim": 16}
         channels=1,
         config=_CGAN,
         datasets=("mnist",),
-        sha256="50b5d7ff840b5ff27199da3abf6a856ae94e467c3f7500c6d47a66e99c7f86b9",
+        sha256="9f50a99dcc182e7d4aee9096f9a12b560844bf38e3743dce9f209ce02e9d2776",
         tags=("gan", "conditional-image-generation"),
         metric_targets={"label_accuracy": 0.95},
     )
