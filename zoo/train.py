@@ -45,6 +45,7 @@ from zoo.weights import save_weights, write_atomic
 
 if TYPE_CHECKING:
     from zoo.models.cyclegan import CycleGAN
+    from zoo.models.dcgan import DCGANDiscriminator
     from zoo.models.stylegan2 import StyleGAN2Generator
     from zoo.models.vae import ConvVAE
 
@@ -243,7 +244,7 @@ class DCGANTask(_GanTask):
 
     def step(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
         real, labels = batches[0]
-        g, d = self.nets["model"], self.nets["disc"]
+        g, d = self.nets["model"], cast("DCGANDiscriminator", self.nets["disc"])
         n, zdim = real.shape[0], self.model_config["z_dim"]
         lab = labels if self.conditional else None
 
@@ -258,6 +259,7 @@ class DCGANTask(_GanTask):
                 # on fakes too would learn the generator's mistakes); with projection alone the
                 # generator drew the wrong digit for about 4 labels in 10.
                 cls_real = d.score_and_classify(real, lab)[1]
+                assert cls_real is not None
                 loss_d = loss_d + self.lambda_cls * F.cross_entropy(cls_real, labels)
             self.optims["opt_d"].zero_grad(set_to_none=True)
             loss_d.backward()
