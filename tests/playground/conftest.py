@@ -84,9 +84,13 @@ def playground(playground_triton: TritonServer) -> Iterator[Playground]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Debian chromium under Playwright; skips where it is not installed."""
+    """Headless Debian chromium under Playwright; skips where it is not installed.
+
+    Module-scoped: Playwright's sync API runs an asyncio loop in this thread while it is open,
+    and a loop left running makes every later ``asyncio.run`` in the session fail.
+    """
     path = chromium_path()
     if path is None:
         pytest.skip(
