@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -134,94 +135,71 @@ def _emit(kind: str, opts: DeployOptions, out: Path | None) -> None:
     )
 
 
-@deploy_app.command("kserve")
-@cli_errors
-def kserve_command(
-    repo_uri: RepoUri,
-    name: NameOpt = "genzoo",
-    namespace: NamespaceOpt = None,
-    image: ImageOpt = None,
-    native: NativeOpt = False,
-    gpu: GpuOpt = False,
-    replicas: ReplicasOpt = 1,
-    max_replicas: MaxReplicasOpt = None,
-    concurrency: ConcurrencyOpt = 16,
-    cpu: CpuOpt = "2",
-    memory: MemoryOpt = "4Gi",
-    model_control: ControlOpt = "none",
-    models: ModelsOpt = None,
-    cache_mb: CacheOpt = 256,
-    endpoint_url: EndpointOpt = None,
-    region: RegionOpt = None,
-    s3_secret: SecretOpt = "genzoo-s3",
-    out: OutOpt = None,
-) -> None:
-    """A KServe InferenceService: Triton on the repository, autoscaled on concurrency."""
-    opts = _options(
-        repo_uri,
-        name=name,
-        namespace=namespace,
-        image=image,
-        native=native,
-        gpu=gpu,
-        replicas=replicas,
-        max_replicas=max_replicas,
-        concurrency=concurrency,
-        cpu=cpu,
-        memory=memory,
-        model_control=model_control,
-        models=models,
-        cache_mb=cache_mb,
-        endpoint_url=endpoint_url,
-        region=region,
-        s3_secret=s3_secret,
-    )
-    _emit("kserve", opts, out)
+def _manifest_command(kind: str, doc: str) -> Callable[..., None]:
+    """The ``zoo deploy KIND`` command: the same options for KServe and plain Kubernetes."""
+
+    def command(
+        repo_uri: RepoUri,
+        name: NameOpt = "genzoo",
+        namespace: NamespaceOpt = None,
+        image: ImageOpt = None,
+        native: NativeOpt = False,
+        gpu: GpuOpt = False,
+        replicas: ReplicasOpt = 1,
+        max_replicas: MaxReplicasOpt = None,
+        concurrency: ConcurrencyOpt = 16,
+        cpu: CpuOpt = "2",
+        memory: MemoryOpt = "4Gi",
+        model_control: ControlOpt = "none",
+        models: ModelsOpt = None,
+        cache_mb: CacheOpt = 256,
+        endpoint_url: EndpointOpt = None,
+        region: RegionOpt = None,
+        s3_secret: SecretOpt = "genzoo-s3",
+        out: OutOpt = None,
+    ) -> None:
+        opts = _options(
+            repo_uri,
+            name=name,
+            namespace=namespace,
+            image=image,
+            native=native,
+            gpu=gpu,
+            replicas=replicas,
+            max_replicas=max_replicas,
+            concurrency=concurrency,
+            cpu=cpu,
+            memory=memory,
+            model_control=model_control,
+            models=models,
+            cache_mb=cache_mb,
+            endpoint_url=endpoint_url,
+            region=region,
+            s3_secret=s3_secret,
+        )
+        _emit(kind, opts, out)
+
+    command.__doc__ = doc
+    return command
 
 
-@deploy_app.command("k8s")
-@cli_errors
-def k8s_command(
-    repo_uri: RepoUri,
-    name: NameOpt = "genzoo",
-    namespace: NamespaceOpt = None,
-    image: ImageOpt = None,
-    native: NativeOpt = False,
-    gpu: GpuOpt = False,
-    replicas: ReplicasOpt = 1,
-    max_replicas: MaxReplicasOpt = None,
-    concurrency: ConcurrencyOpt = 16,
-    cpu: CpuOpt = "2",
-    memory: MemoryOpt = "4Gi",
-    model_control: ControlOpt = "none",
-    models: ModelsOpt = None,
-    cache_mb: CacheOpt = 256,
-    endpoint_url: EndpointOpt = None,
-    region: RegionOpt = None,
-    s3_secret: SecretOpt = "genzoo-s3",
-    out: OutOpt = None,
-) -> None:
-    """Plain Kubernetes: Deployment + Service (HTTP, gRPC, metrics) + HorizontalPodAutoscaler."""
-    opts = _options(
-        repo_uri,
-        name=name,
-        namespace=namespace,
-        image=image,
-        native=native,
-        gpu=gpu,
-        replicas=replicas,
-        max_replicas=max_replicas,
-        concurrency=concurrency,
-        cpu=cpu,
-        memory=memory,
-        model_control=model_control,
-        models=models,
-        cache_mb=cache_mb,
-        endpoint_url=endpoint_url,
-        region=region,
-        s3_secret=s3_secret,
+deploy_app.command("kserve")(
+    cli_errors(
+        _manifest_command(
+            "kserve",
+            "A KServe InferenceService: Triton on the repository, autoscaled on concurrency.",
+        )
     )
-    _emit("k8s", opts, out)
+)
+deploy_app.command("k8s")(
+    cli_errors(
+        _manifest_command(
+            "k8s",
+            "Plain Kubernetes: Deployment + Service (HTTP, gRPC, metrics) "
+            "+ HorizontalPodAutoscaler.",
+        )
+    )
+)
 
 
 @deploy_app.command("docker")
