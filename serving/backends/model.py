@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
+from serving.backends.common import request_wire
 from serving.inprocess import ARTIFACTS, open_runner
 from serving.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
 from zoo.errors import ZooError
@@ -67,14 +68,7 @@ class TritonPythonModel:
         """
         entry = self.runner.entry
         responses: list[Any] = [None] * len(requests)
-        wires = []
-        for request in requests:
-            wire = {}
-            for name in self.inputs:
-                tensor = pb_utils.get_input_tensor_by_name(request, name)
-                if tensor is not None:
-                    wire[name] = tensor.as_numpy()
-            wires.append(wire)
+        wires = [request_wire(request, self.inputs) for request in requests]
         good: list[tuple[int, int]] = []  # (request index, images in it)
         joined: list[np.ndarray] | None = None
         if len(wires) > 1 and all(len(w) == len(self.inputs) for w in wires):

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
+from serving.backends.common import request_wire
 from serving.wire import graph_inputs, wire_inputs
 from zoo.errors import ZooError
 from zoo.registry import EntryPoint, TensorSpec
@@ -47,13 +48,8 @@ class TritonPythonModel:
         """Convert each request; a bad one is answered with its error."""
         responses = []
         for request in requests:
-            wire = {}
-            for name in self.inputs:
-                tensor = pb_utils.get_input_tensor_by_name(request, name)
-                if tensor is not None:
-                    wire[name] = tensor.as_numpy()
             try:
-                arrays = graph_inputs(self.entry, wire)
+                arrays = graph_inputs(self.entry, request_wire(request, self.inputs))
             except (ZooError, ValueError) as e:
                 err = pb_utils.TritonError(str(e), pb_utils.TritonError.INVALID_ARG)
                 responses.append(pb_utils.InferenceResponse(error=err))
