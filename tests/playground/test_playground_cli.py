@@ -26,7 +26,8 @@ class Running:
     """A ``zoo playground`` process whose output is read line by line."""
 
     def __init__(self, args: list[str], home: Path) -> None:
-        env = {**os.environ, "ZOO_HOME": str(home), "COLUMNS": "200"}
+        # PYTHONFAULTHANDLER: a process that will not stop dumps every thread's stack on SIGABRT.
+        env = {**os.environ, "ZOO_HOME": str(home), "COLUMNS": "200", "PYTHONFAULTHANDLER": "1"}
         self.proc = subprocess.Popen(
             [ZOO, "playground", *args],
             stdout=subprocess.PIPE,
@@ -55,9 +56,15 @@ class Running:
                 return match
 
     def stop(self, sig: int) -> int:
-        """Send ``sig`` and return the exit code."""
+        """Send ``sig`` and return the exit code; fails with every thread's stack if it hangs."""
         self.proc.send_signal(sig)
-        return self.proc.wait(timeout=60)
+        try:
+            return self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)
+            self.proc.wait(timeout=30)
+            rest = iter(lambda: self.lines.get(timeout=10), None)
+            pytest.fail(f"zoo playground did not stop within 60 s:\n{''.join([*self.seen, *rest])}")
 
 
 @pytest.fixture
@@ -70,10 +77,6 @@ def running() -> Iterator[list[Running]]:
             r.proc.wait()
 
 
-@pytest.mark.skip(
-    reason="in the full suite `zoo playground --url` sometimes takes over 60 s to stop on SIGINT "
-    "(passes alone); under investigation, see the issue note"
-)
 def test_with_url_serves_the_page_on_loopback(
     running: list[Running], playground_triton: TritonServer, tmp_path: Path
 ) -> None:

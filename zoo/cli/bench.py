@@ -78,7 +78,7 @@ def bench_command(
         str,
         typer.Option(
             help="Comma-separated: torch, compile, onnxruntime, tensorrt, triton-http, "
-            "triton-grpc, litserve."
+            "triton-grpc, litserve, triton-perf (perf_analyzer as the load)."
         ),
     ] = "torch,onnxruntime,tensorrt,triton-http,triton-grpc,litserve",
     batch: Annotated[str, typer.Option(help="Images per request, comma-separated.")] = "1,8,64",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
 from pathlib import Path
@@ -56,7 +55,7 @@ def playground_command(
     def on_signal(signum: int, _frame: Any) -> None:
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_signal)}
     try:
         with console.status("starting") as status:
             playground = start_playground(
@@ -74,8 +73,12 @@ def playground_command(
                 "   Ctrl-C to stop",
                 highlight=False,
             )
-            with contextlib.suppress(KeyboardInterrupt):
-                wait_forever(playground, stop)
+            # Once serving, Ctrl-C takes SIGTERM's path: the wait loop ends, then the page, the
+            # client and any Triton it started close in order (also where a parent shell set
+            # SIGINT to be ignored). While starting, Ctrl-C interrupts the start.
+            previous[signal.SIGINT] = signal.signal(signal.SIGINT, on_signal)
+            wait_forever(playground, stop)
             console.print("stopping")
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
