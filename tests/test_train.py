@@ -66,6 +66,21 @@ def test_conditional_discriminator_learns_the_classes(tmp_path: Path) -> None:
     assert record["class"] > 0 and record["mode_seeking"] > 0
 
 
+def test_stylegan2_discriminator_judges_packs(tmp_path: Path) -> None:
+    """PacGAN: the discriminator scores pairs of images (a pair of copies reads as a fake)."""
+    from zoo.train import StyleGAN2Task
+
+    task = StyleGAN2Task(_cfg("stylegan2-mnist"))
+    assert task.pack == 2
+    x = torch.rand(6, 1, 32, 32) * 2 - 1
+    packed = task._packed(x)
+    assert packed.shape == (3, 2, 32, 32)
+    assert torch.equal(packed[1, 0], x[2, 0]) and torch.equal(packed[1, 1], x[3, 0])
+    assert task.nets["disc"](packed).shape == (3,)
+    with pytest.raises(InvalidInputError, match="multiple of 2"):
+        train(_cfg("stylegan2-mnist", batch_size=15), tmp_path)
+
+
 def _weights(run: Path) -> dict[str, torch.Tensor]:
     return load_file(str(run / "model" / "model.safetensors"))
 
