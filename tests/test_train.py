@@ -67,18 +67,18 @@ def test_conditional_discriminator_learns_the_classes(tmp_path: Path) -> None:
 
 
 def test_stylegan2_discriminator_judges_packs(tmp_path: Path) -> None:
-    """PacGAN: the discriminator scores pairs of images (a pair of copies reads as a fake)."""
+    """PacGAN: the discriminator scores packs of images (copies of one digit read as fakes)."""
     from zoo.train import StyleGAN2Task
 
     task = StyleGAN2Task(_cfg("stylegan2-mnist"))
-    assert task.pack == 2
-    x = torch.rand(6, 1, 32, 32) * 2 - 1
+    assert task.pack == 4
+    x = torch.rand(8, 1, 32, 32) * 2 - 1
     packed = task._packed(x)
-    assert packed.shape == (3, 2, 32, 32)
-    assert torch.equal(packed[1, 0], x[2, 0]) and torch.equal(packed[1, 1], x[3, 0])
-    assert task.nets["disc"](packed).shape == (3,)
-    with pytest.raises(InvalidInputError, match="multiple of 2"):
-        train(_cfg("stylegan2-mnist", batch_size=15), tmp_path)
+    assert packed.shape == (2, 4, 32, 32)
+    assert torch.equal(packed[1, 0], x[4, 0]) and torch.equal(packed[1, 3], x[7, 0])
+    assert task.nets["disc"](packed).shape == (2,)
+    with pytest.raises(InvalidInputError, match="multiple of 4"):
+        train(_cfg("stylegan2-mnist", batch_size=18), tmp_path)
 
 
 def _weights(run: Path) -> dict[str, torch.Tensor]:
