@@ -60,9 +60,17 @@ def _shown_image(tab: Any, selector: str) -> np.ndarray:
 def _upload(tab: Any, digit: np.ndarray, tmp_path: Path) -> None:
     path = tmp_path / "digit.png"
     Image.fromarray(digit).save(path)
-    tab.page.locator("#digit input[type=file]").set_input_files(str(path))
+    editor = tab.page.locator("#digit")
+    prompt = editor.get_by_text("Upload an image")
+    if not prompt.is_visible():  # a picture from before: clear it, the prompt comes back
+        editor.get_by_role("button", name="Clear canvas").click()
+        prompt.wait_for(state="visible")
+    # As a user does it: the editor's Upload button, then the browser's file chooser.
+    with tab.page.expect_file_chooser() as chooser:
+        editor.get_by_role("button", name="Upload", exact=True).click()
+    chooser.value.set_files(str(path))
     # The editor shows the picture once it has it: its "Upload an image" prompt goes away.
-    tab.page.locator("#digit").get_by_text("Upload an image").wait_for(state="hidden")
+    prompt.wait_for(state="hidden")
 
 
 def test_generate_grid_and_psi_match_the_sdk(tab: Any, sdk: ZooClient, tmp_path: Path) -> None:
@@ -107,11 +115,6 @@ def test_bad_input_shows_an_error_in_the_page(tab: Any) -> None:
     assert " ms" not in tab.page.inner_text("#status")  # no result was shown for it
 
 
-@pytest.mark.skip(
-    reason="Gradio 6.31's image editor ignores Playwright's set_input_files in Debian's current "
-    "chromium (the upload prompt never goes away); the translate/classify calls behind the page "
-    "are tested through PlaygroundCalls in test_playground_calls.py. Reopened in the issue note."
-)
 def test_uploaded_digit_translates_and_classifies_like_the_sdk(
     tab: Any, sdk: ZooClient, tmp_path: Path
 ) -> None:
