@@ -308,7 +308,7 @@ _CONFIG = {
         channels=1,
         config=_CONFIG,
         datasets=("mnist",),
-        sha256="0aee188a38812a290a72245c1df0f57008bfd7f8f0dade5025ec5d94c4058424",
+        sha256="39bfc76f6afcf076e5d57ca1eb9d333a9213aca250e64c9e6a1be0a540eff3a4",
         tags=("gan", "stylegan2", "unconditional-image-generation"),
         metric_targets={"precision": 0.7, "recall": 0.5, "class_ratio_max": 3.0},
     )
