@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup olah kserve-sdk chromium demo test lint typecheck check cards clean
+.PHONY: setup olah kserve-sdk chromium nginx demo test lint typecheck check cards clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,19 @@ chromium:  ## install Debian's chromium for the browser tests (apt-get, as root)
 	    echo "make chromium: not root or no apt-get; the browser tests will skip" >&2; \
 	  fi; }
 
+# The TLS reverse proxy of tests/serving/test_serving_tls.py: Debian's nginx-light (HTTP/2, gRPC
+# proxying, TLS). Instant when installed; without root or apt the TLS proxy tests skip.
+nginx:  ## install Debian's nginx-light for the TLS proxy tests (apt-get, as root)
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing nginx-light (apt-get)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends nginx-light) >/dev/null \
+	      || echo "make nginx: apt-get failed; the TLS proxy tests will skip" >&2; \
+	  else \
+	    echo "make nginx: not root or no apt-get; the TLS proxy tests will skip" >&2; \
+	  fi; }
+
 demo: setup  ## the main job, offline: pull → export → serve → generate → bench
 	$(VENV)/bin/zoo demo
 
@@ -65,7 +78,7 @@ typecheck: setup
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collected nothing: that fails too, with its own message.
-test: lint typecheck $(OLAH_STAMP) $(KSERVE_STAMP) chromium  ## lint, type-check and run the whole test suite
+test: lint typecheck $(OLAH_STAMP) $(KSERVE_STAMP) chromium nginx  ## lint, type-check and run the whole test suite
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=900 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$rc
 

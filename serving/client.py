@@ -15,19 +15,39 @@ The wire format (what ``zoo repo build`` writes into ``config.pbtxt``): generato
 float32. Every request uses binary tensors. A batch larger than the model's
 ``max_batch_size`` is split into several requests and the results concatenated.
 
+The URL says how to connect: ``host:port`` or ``http://`` (plain HTTP), ``https://`` (HTTP over
+TLS), ``grpc://`` and ``grpcs://`` (gRPC over TLS); ``ssl=True`` asks for TLS with a bare
+``host:port``. ``ca_cert`` trusts a private CA, ``client_cert``/``client_key`` authenticate the
+client (mutual TLS), ``headers`` go with every call (e.g. ``{"Authorization": "Bearer …"}`` for
+an ingress that wants a token; header values never appear in reprs or error messages). A
+scheme the client cannot honour is an error, never a quiet fall-back to plain text.
+
+``ZooClient(url, shared_memory="system")`` moves tensors through Triton's system shared memory
+instead of the socket (client and server on one host); ``"cuda"`` through CUDA shared memory on
+a GPU host. Regions are registered once per model and batch size, reused, and unregistered on
+:meth:`ZooClient.close` and after a failed call.
+
 Errors subclass builtins so callers can catch broadly: :class:`ServerUnavailableError`
 (``ConnectionError``), :class:`ModelNotFoundError` (``KeyError``, a ``LookupError``),
 :class:`InvalidInputError` (``ValueError``), :class:`RequestTimeoutError` (``TimeoutError``),
-:class:`ServerError` (``OSError``: the remote side failed).
+:class:`ServerError` (``OSError``: the remote side failed), :class:`AuthenticationError`
+(``PermissionError``: 401/403), :class:`TLSError` (``ConnectionError``: the handshake failed),
+:class:`SharedMemoryError` (``OSError``: a shared-memory region could not be used).
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import difflib
+import itertools
+import os
+import ssl as _ssl
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, TypeVar
@@ -41,12 +61,20 @@ MAX_SEED = 2**63 - 1
 NUM_CLASSES = 10
 #: Entry-point names that generate from seeds (GANs call it ``generate``, the VAE ``sample``).
 GENERATE_ENTRIES = ("generate", "sample")
-#: Default ports of a Triton server per protocol.
-DEFAULT_PORTS = {"http": 8000, "grpc": 8001}
-
 Protocol = Literal["http", "grpc"]
+#: Default ports of a Triton server per protocol (plain text); TLS defaults to 443 (an ingress).
+DEFAULT_PORTS = {"http": 8000, "grpc": 8001}
+TLS_PORT = 443
+#: URL schemes the client honours: scheme → (protocol, TLS).
+SCHEMES: dict[str, tuple[Protocol, bool]] = {
+    "http": ("http", False),
+    "https": ("http", True),
+    "grpc": ("grpc", False),
+    "grpcs": ("grpc", True),
+}
+
+SharedMemory = Literal["system", "cuda"]
 Array = npt.NDArray[Any]
-T = TypeVar("T")
 C = TypeVar("C", bound="BaseZooClient")
 
 _NP_DTYPES = {
@@ -84,6 +112,18 @@ class RequestTimeoutError(ZooClientError, TimeoutError):
 
 class ServerError(ZooClientError, OSError):
     """The server failed to run a request for another reason (its log has the details)."""
+
+
+class AuthenticationError(ZooClientError, PermissionError):
+    """The server or the proxy in front of it refused the call (HTTP 401/403, gRPC 16/7)."""
+
+
+class TLSError(ZooClientError, ConnectionError):
+    """The TLS handshake failed: an untrusted or mismatched certificate, or no TLS there."""
+
+
+class SharedMemoryError(ZooClientError, OSError):
+    """A shared-memory region could not be created, registered or read."""
 
 
 @dataclass(frozen=True)
@@ -282,14 +322,154 @@ def resolve_model(served: Iterable[str], model: str, entries: Sequence[str]) -> 
     )
 
 
-def _split_url(url: str, protocol: Protocol) -> str:
-    """``host:port`` for tritonclient (which takes no scheme); the protocol's port by default."""
-    if protocol not in DEFAULT_PORTS:
+@dataclass(frozen=True, repr=False)
+class Endpoint:
+    """Where and how to connect: protocol, ``host:port``, TLS files and per-call headers.
+
+    Built by :func:`parse_endpoint`; its repr and :attr:`display` name the header keys only, so
+    a token in ``headers`` never reaches a log or an error message.
+    """
+
+    protocol: Protocol
+    hostport: str  # what tritonclient takes: host:port, no scheme
+    tls: bool = False
+    ca_cert: str | None = None  # PEM bundle of the CAs to trust (None: the system's)
+    client_cert: str | None = None  # PEM certificate (chain) the client presents (mutual TLS)
+    client_key: str | None = None  # its private key (None: in client_cert's file)
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every call
+
+    @property
+    def display(self) -> str:
+        """The URL with its scheme, for messages (never the header values)."""
+        scheme = {("http", False): "http", ("http", True): "https"}.get(
+            (self.protocol, self.tls), "grpcs" if self.tls else "grpc"
+        )
+        return f"{scheme}://{self.hostport}"
+
+    def __repr__(self) -> str:
+        keys = [k for k, _ in self.headers]
+        return f"Endpoint({self.display!r}, headers={keys})"
+
+    def header_dict(self) -> dict[str, str] | None:
+        """The headers as tritonclient takes them (None when there are none)."""
+        return dict(self.headers) or None
+
+    def http_ssl_context(self, *, use_gevent: bool) -> Any:
+        """An SSL context that trusts ``ca_cert`` (or the system) and presents the client cert.
+
+        The blocking HTTP client runs on gevent sockets, so it needs gevent's ``SSLContext``.
+        """
+        if use_gevent:
+            import gevent.ssl as ssl_mod
+        else:
+            ssl_mod = _ssl
+        ctx = ssl_mod.create_default_context(cafile=self.ca_cert)
+        if self.client_cert:
+            ctx.load_cert_chain(self.client_cert, self.client_key)
+        return ctx
+
+    def client_kwargs(self, *, aio: bool) -> dict[str, Any]:
+        """tritonclient ``InferenceServerClient`` keyword arguments for TLS."""
+        if not self.tls:
+            return {}
+        if self.protocol == "grpc":
+            return {
+                "ssl": True,
+                "root_certificates": self.ca_cert,
+                "private_key": self.client_key or self.client_cert,
+                "certificate_chain": self.client_cert,
+            }
+        if aio:
+            return {"ssl": True, "ssl_context": self.http_ssl_context(use_gevent=False)}
+        return {
+            "ssl": True,
+            "ssl_options": {},
+            "ssl_context_factory": lambda: self.http_ssl_context(use_gevent=True),
+        }
+
+
+def parse_endpoint(
+    url: str,
+    protocol: Protocol | None = None,
+    *,
+    ssl: bool | None = None,
+    ca_cert: str | os.PathLike[str] | None = None,
+    client_cert: str | os.PathLike[str] | None = None,
+    client_key: str | os.PathLike[str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Endpoint:
+    """Check a URL and its connection options; anything that cannot be honoured is an error.
+
+    The scheme sets the protocol and TLS (``https``, ``grpcs``); a bare ``host:port`` takes
+    ``protocol`` (default ``"http"``) and ``ssl``. A scheme that disagrees with ``protocol`` or
+    ``ssl``, certificate options without TLS, or a missing certificate file, raise
+    :class:`InvalidInputError` rather than connect some other way.
+    """
+    if protocol is not None and protocol not in DEFAULT_PORTS:
         raise InvalidInputError(f"protocol must be 'http' or 'grpc', got {protocol!r}.")
-    hostport = url.split("://", 1)[-1].rstrip("/")
+    scheme, sep, hostport = url.partition("://")
+    if sep:
+        scheme = scheme.lower()
+        if scheme not in SCHEMES:
+            raise InvalidInputError(
+                f"the client cannot connect over {scheme}://: use http:// or https:// (HTTP), "
+                "grpc:// or grpcs:// (gRPC), or a bare host:port."
+            )
+        scheme_protocol, scheme_tls = SCHEMES[scheme]
+        if protocol is not None and protocol != scheme_protocol:
+            raise InvalidInputError(
+                f"{scheme}:// is {scheme_protocol}, but protocol={protocol!r}: drop one of them."
+            )
+        if ssl is not None and ssl != scheme_tls:
+            raise InvalidInputError(
+                f"{scheme}:// {'is' if scheme_tls else 'is not'} TLS, but ssl={ssl}: use "
+                f"{'https:// or grpcs://' if ssl else 'http:// or grpc://'} instead."
+            )
+        protocol, tls = scheme_protocol, scheme_tls
+    else:
+        hostport, protocol, tls = url, protocol or "http", bool(ssl)
+    hostport = hostport.rstrip("/")
     if not hostport or "/" in hostport:
-        raise InvalidInputError(f"url must look like 'host:port', got {url!r}.")
-    return hostport if ":" in hostport else f"{hostport}:{DEFAULT_PORTS[protocol]}"
+        raise InvalidInputError(
+            f"url must look like 'host:port' or 'https://host:port', got {url!r}."
+        )
+    if ":" not in hostport.rsplit("]", 1)[-1]:
+        hostport = f"{hostport}:{TLS_PORT if tls else DEFAULT_PORTS[protocol]}"
+    files = {"ca_cert": ca_cert, "client_cert": client_cert, "client_key": client_key}
+    given = {k: os.fspath(v) for k, v in files.items() if v is not None}
+    if given and not tls:
+        raise InvalidInputError(
+            f"{', '.join(given)} only apply over TLS: use an https:// or grpcs:// URL "
+            "(or ssl=True)."
+        )
+    for what, path in given.items():
+        if not os.path.isfile(path):
+            raise InvalidInputError(f"{what}: no PEM file at {path}.")
+    if "client_key" in given and "client_cert" not in given:
+        raise InvalidInputError("client_key needs client_cert (the certificate it belongs to).")
+    return Endpoint(
+        protocol=protocol,
+        hostport=hostport,
+        tls=tls,
+        headers=_check_headers(headers or {}, protocol),
+        **given,
+    )
+
+
+def _check_headers(headers: Mapping[str, str], protocol: Protocol) -> tuple[tuple[str, str], ...]:
+    """Header pairs, checked; gRPC metadata keys are lower-case, so they are lower-cased."""
+    out = []
+    for key, value in headers.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise InvalidInputError("headers must map strings to strings.")
+        if not key or any(c in key for c in " :\r\n") or any(c in value for c in "\r\n"):
+            # the value is left out of the message: it may be a token
+            raise InvalidInputError(
+                f"header {key!r}: names are non-empty without spaces or colons, and values "
+                "hold no line breaks."
+            )
+        out.append((key.lower() if protocol == "grpc" else key, value))
+    return tuple(out)
 
 
 def outputs_of(result: Any, sig: ModelSignature, url: str) -> dict[str, Array]:
@@ -319,20 +499,77 @@ def map_error(err: BaseException, url: str) -> ZooClientError:
     if isinstance(err, InferenceServerException):
         status = str(err.status() or "")
         msg = err.message() or str(err)
+        if status in ("401", "StatusCode.UNAUTHENTICATED"):
+            return AuthenticationError(
+                f"{url} wants credentials (it answered {_status_name(status)}): pass the token "
+                "as headers={'Authorization': 'Bearer <token>'} (CLI: --header, or ZOO_TOKEN)."
+            )
+        if status in ("403", "StatusCode.PERMISSION_DENIED"):
+            return AuthenticationError(
+                f"{url} refused the credentials sent (it answered {_status_name(status)}): "
+                "check the token in the Authorization header and what it grants."
+            )
         if "DEADLINE_EXCEEDED" in status or "Deadline Exceeded" in msg:
             return RequestTimeoutError(f"{url} did not answer in time: {msg}")
         if "UNAVAILABLE" in status:
+            if _looks_like_tls(msg):
+                return TLSError(_tls_failed(url, msg))
             return ServerUnavailableError(_unavailable(url))
         if "unknown model" in msg or "NOT_FOUND" in status:
             return ModelNotFoundError(f"{url}: {msg}")
         if status in ("400", "StatusCode.INVALID_ARGUMENT"):
             return InvalidInputError(msg)
         return ServerError(f"{url} failed the request: {msg}")
+    tls = _ssl_cause(err)
+    if tls is not None:
+        return TLSError(_tls_failed(url, str(tls)))
     if isinstance(err, TimeoutError | asyncio.TimeoutError) or "timed out" in str(err):
         return RequestTimeoutError(f"{url} did not answer in time.")
     if isinstance(err, OSError):
         return ServerUnavailableError(_unavailable(url))
     return ServerError(f"{url} failed the request: {type(err).__name__}: {err}")
+
+
+def _status_name(status: str) -> str:
+    names = {"401": "401 Unauthorized", "403": "403 Forbidden"}
+    return names.get(status, status.removeprefix("StatusCode."))
+
+
+def _ssl_cause(err: BaseException) -> BaseException | None:
+    """The ``ssl.SSLError`` behind ``err`` (itself, a cause, or aiohttp's ``os_error``)."""
+    seen: BaseException | None = err
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, _ssl.SSLError | _ssl.CertificateError):
+            return seen
+        inner = getattr(seen, "os_error", None)  # aiohttp.ClientSSLError keeps it here
+        seen = inner if isinstance(inner, BaseException) else seen.__cause__ or seen.__context__
+    return None
+
+
+def _looks_like_tls(msg: str) -> bool:
+    """Whether a gRPC UNAVAILABLE message is a failed TLS handshake."""
+    low = msg.lower()
+    return any(k in low for k in ("ssl", "handshake", "certificate"))
+
+
+def _tls_failed(url: str, detail: str) -> str:
+    low = detail.lower()
+    if "certificate" in low or "verify" in low:
+        why = (
+            "the server's certificate is not trusted or does not match the host name: pass "
+            "the CA bundle that signed it as ca_cert (CLI: --ca-cert), and connect by the name "
+            "the certificate carries."
+        )
+    elif "wrong version" in low or "record" in low or "packet length" in low:
+        why = "the server does not speak TLS on that port: use http:// or grpc://, or its TLS port."
+    else:
+        why = (
+            "check that the server's port speaks TLS, its certificate (ca_cert, --ca-cert) and, "
+            "if it asks for one, the client certificate (client_cert / client_key)."
+        )
+    return f"TLS handshake with {url} failed ({detail.strip()[:200]}): {why}"
 
 
 def _unavailable(url: str) -> str:
@@ -373,6 +610,198 @@ def _infer_args(mod: Any, protocol: Protocol, inputs: Mapping[str, Array], outpu
     else:
         wanted = [mod.InferRequestedOutput(o) for o in outputs]
     return tensors, wanted
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared memory: regions the client writes inputs into and Triton writes outputs into.
+# ---------------------------------------------------------------------------------------------
+
+_REGION_IDS = itertools.count()
+
+
+@dataclass(eq=False)
+class Region:
+    """One shared-memory region: Triton's name for it, its handle and size."""
+
+    kind: SharedMemory
+    name: str  # the name the server knows it by (unique per process and client)
+    key: str  # system: the POSIX shm key ("/name", a file in /dev/shm); cuda: unused
+    byte_size: int
+    handle: Any  # tritonclient's handle (ctypes pointer or CudaSharedMemoryRegion)
+    device: int = 0  # cuda: the GPU it lives on
+
+
+@dataclass
+class RegionSet:
+    """The input and output regions of one model at one batch size."""
+
+    model: str
+    batch: int
+    inputs: dict[str, Region]
+    outputs: dict[str, Region]
+
+    def __len__(self) -> int:
+        return self.batch
+
+    def all(self) -> list[Region]:
+        """Every region of the set."""
+        return [*self.inputs.values(), *self.outputs.values()]
+
+
+def _shm_module(kind: SharedMemory) -> Any:
+    """tritonclient's system or CUDA shared-memory utilities, with an install hint."""
+    try:
+        if kind == "system":
+            import tritonclient.utils.shared_memory as shm
+        else:
+            import tritonclient.utils.cuda_shared_memory as shm
+    except ImportError as e:
+        hint = (
+            "pip install 'setuptools<80' (tritonclient's shared-memory module imports "
+            "pkg_resources)"
+            if "pkg_resources" in str(e)
+            else "pip install 'tritonclient[all]' (CUDA shared memory also needs cuda-python "
+            "and a GPU)"
+        )
+        raise SharedMemoryError(f"{kind} shared memory is not available here ({e}): {hint}.") from e
+    return shm
+
+
+class SharedMemoryPool:
+    """Shared-memory regions of one client, registered once per model and batch size, reused.
+
+    A call checks a :class:`RegionSet` out (a free one of the right size, or new ones that are
+    created and registered), writes its inputs, and checks it back in after the response has
+    been read; concurrent calls get different sets. After a failed call its set is unregistered
+    and freed (the server may still hold it half-written); :meth:`close` frees the rest. A
+    finalizer frees the client's side if :meth:`close` is never called, so no file is left in
+    ``/dev/shm``.
+    """
+
+    def __init__(
+        self,
+        kind: SharedMemory,
+        *,
+        register: Callable[[Region], None],
+        unregister: Callable[[Region], None],
+        cuda_device: int = 0,
+    ) -> None:
+        if kind not in ("system", "cuda"):
+            raise InvalidInputError(f"shared_memory must be 'system' or 'cuda', got {kind!r}.")
+        self.kind: SharedMemory = kind
+        self._mod = _shm_module(kind)
+        self._register = register
+        self._unregister = unregister
+        self._device = int(cuda_device)
+        self._lock = threading.Lock()
+        self._free: dict[tuple[str, int], list[RegionSet]] = {}
+        self._live: list[Region] = []  # created and not yet destroyed
+        self._finalizer = weakref.finalize(self, _destroy_all, self._mod, self._live)
+
+    def checkout(self, sig: ModelSignature, chunk: Mapping[str, Array]) -> RegionSet:
+        """A free region set for ``chunk``'s batch size of ``sig``'s model (new if none is)."""
+        batch = len(next(iter(chunk.values())))
+        with self._lock:
+            free = self._free.get((sig.name, batch))
+            if free:
+                return free.pop()
+        sizes_in = {name: int(arr.nbytes) for name, arr in chunk.items()}
+        sizes_out = {}
+        for name, (dtype, dims) in sig.outputs.items():
+            if any(d < 0 for d in dims):
+                raise SharedMemoryError(
+                    f"{sig.name}'s output {name} has a variable shape {dims}; shared memory "
+                    "needs fixed output sizes: use the client without shared_memory."
+                )
+            sizes_out[name] = batch * int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+        regions = RegionSet(sig.name, batch, {}, {})
+        try:
+            for target, sizes in ((regions.inputs, sizes_in), (regions.outputs, sizes_out)):
+                for name, size in sizes.items():
+                    target[name] = self._create(max(size, 1))
+                    self._register(target[name])
+        except BaseException:
+            self._release(regions)
+            raise
+        return regions
+
+    def checkin(self, regions: RegionSet) -> None:
+        """Give a set back for the next call of the same model and batch size."""
+        with self._lock:
+            self._free.setdefault((regions.model, regions.batch), []).append(regions)
+
+    def discard(self, regions: RegionSet) -> None:
+        """Unregister and free a set (after a failed call)."""
+        self._release(regions)
+
+    def write(self, region: Region, arr: Array) -> None:
+        """Copy ``arr`` into ``region``."""
+        self._mod.set_shared_memory_region(region.handle, [np.ascontiguousarray(arr)])
+
+    def read(self, region: Region, dtype: np.dtype[Any], shape: tuple[int, ...]) -> Array:
+        """A copy of ``region``'s contents as an array (the region is reused by the next call)."""
+        return np.array(self._mod.get_contents_as_numpy(region.handle, dtype, list(shape)))
+
+    def close(self) -> None:
+        """Unregister and free every region."""
+        with self._lock:
+            sets = [r for sets in self._free.values() for r in sets]
+            self._free.clear()
+        for regions in sets:
+            self._release(regions)
+
+    def _create(self, byte_size: int) -> Region:
+        name = f"genzoo_{os.getpid()}_{next(_REGION_IDS)}_{uuid.uuid4().hex[:8]}"
+        try:
+            if self.kind == "system":
+                handle = self._mod.create_shared_memory_region(name, f"/{name}", byte_size)
+            else:
+                handle = self._mod.create_shared_memory_region(name, byte_size, self._device)
+        except Exception as e:
+            raise SharedMemoryError(
+                f"cannot create a {byte_size}-byte {self.kind} shared-memory region ({e}): "
+                + (
+                    "check the free space in /dev/shm (in a container: --shm-size)."
+                    if self.kind == "system"
+                    else f"check that CUDA device {self._device} exists and has memory free."
+                )
+            ) from e
+        region = Region(self.kind, name, f"/{name}", byte_size, handle, self._device)
+        with self._lock:
+            self._live.append(region)
+        return region
+
+    def _release(self, regions: RegionSet) -> None:
+        """Unregister (best effort: the server may be gone) and destroy each region."""
+        for region in regions.all():
+            # best effort: the server is gone or never had it; the local side is freed below
+            with contextlib.suppress(ZooClientError):
+                self._unregister(region)
+            with self._lock:
+                if region in self._live:
+                    self._live.remove(region)
+            self._mod.destroy_shared_memory_region(region.handle)
+
+
+def _destroy_all(mod: Any, live: list[Region]) -> None:
+    """Free what a client left behind (its finalizer: the server side dies with the process)."""
+    while live:
+        mod.destroy_shared_memory_region(live.pop().handle)
+
+
+def _shm_register_failed(url: str, region: Region, err: ZooClientError) -> str:
+    if region.kind == "system":
+        return (
+            f"{url} could not open the client's system shared-memory region {region.key} "
+            f"({err}): system shared memory needs the client and the server on one host, "
+            "sharing /dev/shm (in containers: --ipc=host). Over a network, leave "
+            "shared_memory unset."
+        )
+    return (
+        f"{url} could not open the client's CUDA shared-memory region on device "
+        f"{region.device} ({err}): CUDA shared memory needs a GPU server on the same host "
+        "with access to that device. Otherwise leave shared_memory unset."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,47 +887,95 @@ class BaseZooClient(abc.ABC):
 
 
 class ZooClient(BaseZooClient):
-    """Blocking client for a genzoo Triton server. Safe to share between threads."""
+    """Blocking client for a genzoo Triton server. Safe to share between threads.
+
+    ``url`` and the TLS and header options are checked by :func:`parse_endpoint`;
+    ``shared_memory`` ("system" or "cuda") moves tensors through shared memory instead of the
+    socket (see :class:`SharedMemoryPool`).
+    """
 
     def __init__(
-        self, url: str = "127.0.0.1:8000", *, protocol: Protocol = "http", timeout: float = 60.0
+        self,
+        url: str = "127.0.0.1:8000",
+        *,
+        protocol: Protocol | None = None,
+        timeout: float = 60.0,
+        ssl: bool | None = None,
+        ca_cert: str | os.PathLike[str] | None = None,
+        client_cert: str | os.PathLike[str] | None = None,
+        client_key: str | os.PathLike[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        shared_memory: SharedMemory | None = None,
+        cuda_device: int = 0,
     ):
-        self.protocol: Protocol = protocol
-        self.url = _split_url(url, protocol)
+        self.endpoint = parse_endpoint(
+            url,
+            protocol,
+            ssl=ssl,
+            ca_cert=ca_cert,
+            client_cert=client_cert,
+            client_key=client_key,
+            headers=headers,
+        )
+        self.protocol: Protocol = self.endpoint.protocol
+        self.url = self.endpoint.hostport
         self.timeout = float(timeout)
-        self._mod = _tritonclient(protocol, aio=False)
-        self._local = (
-            threading.local()
-        )  # one tritonclient per thread: the HTTP one is not thread-safe
+        self._mod = _tritonclient(self.protocol, aio=False)
+        # one tritonclient per thread: the HTTP one is not thread-safe
+        self._local = threading.local()
         self._clients: list[Any] = []
         self._lock = threading.Lock()
         self._sigs: dict[str, ModelSignature] = {}
+        self._shm: SharedMemoryPool | None = None
+        if shared_memory is not None:
+            self._shm = SharedMemoryPool(
+                shared_memory,
+                register=self._register_region,
+                unregister=self._unregister_region,
+                cuda_device=cuda_device,
+            )
+
+    def __repr__(self) -> str:
+        shm = f", shared_memory={self._shm.kind!r}" if self._shm else ""
+        keys = [k for k, _ in self.endpoint.headers]
+        return f"ZooClient({self.endpoint.display!r}, headers={keys}{shm})"
 
     # -- transport ------------------------------------------------------------------------
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)
         if client is None:
-            if self.protocol == "http":
-                client = self._mod.InferenceServerClient(
-                    self.url, connection_timeout=self.timeout, network_timeout=self.timeout
-                )
-            else:
-                client = self._mod.InferenceServerClient(self.url)
+            tls = self.endpoint.client_kwargs(aio=False)
+            try:
+                if self.protocol == "http":
+                    client = self._mod.InferenceServerClient(
+                        self.url,
+                        connection_timeout=self.timeout,
+                        network_timeout=self.timeout,
+                        **tls,
+                    )
+                else:
+                    client = self._mod.InferenceServerClient(self.url, **tls)
+            except Exception as e:
+                raise map_error(e, self.endpoint.display) from e
             self._local.client = client
             with self._lock:
                 self._clients.append(client)
         return client
 
-    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call tritonclient's ``method`` with this client's headers and timeout."""
         if self.protocol == "grpc":
             kwargs["client_timeout"] = self.timeout
+        kwargs["headers"] = self.endpoint.header_dict()
         try:
-            return fn(*args, **kwargs)
+            return getattr(self._client(), method)(*args, **kwargs)
         except Exception as e:
-            raise map_error(e, self.url) from e
+            raise map_error(e, self.endpoint.display) from e
 
     def close(self) -> None:
-        """Close every connection this client opened."""
+        """Unregister and free shared-memory regions; close every connection this client opened."""
+        if self._shm is not None:
+            self._shm.close()
         with self._lock:
             clients, self._clients = self._clients, []
         for c in clients:
@@ -507,17 +984,24 @@ class ZooClient(BaseZooClient):
 
     # -- server ---------------------------------------------------------------------------
     def ready(self) -> bool:
-        """Whether the server answers and is ready for requests (False when unreachable)."""
+        """Whether the server answers and is ready (False when unreachable).
+
+        Refused credentials and failed TLS handshakes raise: they are not "not ready".
+        """
         try:
-            return bool(self._call(self._client().is_server_ready))
-        except ZooClientError:
-            return False
+            if self._call("is_server_ready"):
+                return True
+            # tritonclient's HTTP health check only looks at the status code: ask again in a
+            # way that raises, so a refused token reads as such rather than as "not ready"
+            self._call("get_server_metadata")
+        except (ServerUnavailableError, RequestTimeoutError, ServerError):
+            pass
+        return False
 
     def list_models(self) -> list[str]:
         """Names of the Triton models that are loaded and ready, sorted."""
         kwargs = {"as_json": True} if self.protocol == "grpc" else {}
-        index = self._call(self._client().get_model_repository_index, **kwargs)
-        return _ready_names(index)
+        return _ready_names(self._call("get_model_repository_index", **kwargs))
 
     def signature(self, model: str, entries: Sequence[str] = ()) -> ModelSignature:
         """The signature of the Triton model serving ``entries`` of ``model`` (cached)."""
@@ -526,7 +1010,7 @@ class ZooClient(BaseZooClient):
             name = resolve_model(self.list_models(), model, entries) if entries else model
             kwargs = {"as_json": True} if self.protocol == "grpc" else {}
             self._sigs[key] = ModelSignature.from_config(
-                self._call(self._client().get_model_config, name, **kwargs)
+                self._call("get_model_config", name, **kwargs)
             )
         return self._sigs[key]
 
@@ -534,39 +1018,134 @@ class ZooClient(BaseZooClient):
         """Run wire ``inputs`` through ``sig``'s model, split into batches it accepts."""
         parts = []
         for chunk in split_batches(inputs, sig.max_batch_size):
+            if self._shm is not None:
+                parts.append(self._infer_shm(self._shm, sig, chunk))
+                continue
             tensors, wanted = _infer_args(self._mod, self.protocol, chunk, sig.outputs)
-            result = self._call(self._client().infer, sig.name, tensors, outputs=wanted)
-            parts.append(outputs_of(result, sig, self.url))
+            result = self._call("infer", sig.name, tensors, outputs=wanted)
+            parts.append(outputs_of(result, sig, self.endpoint.display))
         return join_batches(parts)
+
+    # -- shared memory --------------------------------------------------------------------
+    def _infer_shm(
+        self, pool: SharedMemoryPool, sig: ModelSignature, chunk: Mapping[str, Array]
+    ) -> dict[str, Array]:
+        """One request whose tensors travel through a (reused) set of shared-memory regions."""
+        from tritonclient.utils import np_to_triton_dtype
+
+        regions = pool.checkout(sig, chunk)
+        try:
+            tensors = []
+            for name, arr in chunk.items():
+                region = regions.inputs[name]
+                pool.write(region, arr)
+                t = self._mod.InferInput(name, list(arr.shape), np_to_triton_dtype(arr.dtype))
+                t.set_shared_memory(region.name, region.byte_size)
+                tensors.append(t)
+            wanted = []
+            for name in sig.outputs:
+                o = self._mod.InferRequestedOutput(name)
+                o.set_shared_memory(regions.outputs[name].name, regions.outputs[name].byte_size)
+                wanted.append(o)
+            result = self._call("infer", sig.name, tensors, outputs=wanted)
+            missing = [o for o in sig.outputs if result.get_output(o) is None]
+            if missing:
+                raise ServerError(
+                    f"{self.endpoint.display}: {sig.name} answered without "
+                    f"{', '.join(missing)}; check the inputs."
+                )
+            out = {
+                name: pool.read(regions.outputs[name], dtype, (len(regions), *dims))
+                for name, (dtype, dims) in sig.outputs.items()
+            }
+        except BaseException:
+            pool.discard(regions)  # a failed call may have left the regions half-written
+            raise
+        pool.checkin(regions)
+        return out
+
+    def _register_region(self, region: Region) -> None:
+        try:
+            if region.kind == "system":
+                self._call(
+                    "register_system_shared_memory", region.name, region.key, region.byte_size
+                )
+            else:
+                from tritonclient.utils import cuda_shared_memory as cudashm
+
+                self._call(
+                    "register_cuda_shared_memory",
+                    region.name,
+                    cudashm.get_raw_handle(region.handle),
+                    region.device,
+                    region.byte_size,
+                )
+        except (ServerError, InvalidInputError) as e:
+            raise SharedMemoryError(_shm_register_failed(self.endpoint.display, region, e)) from e
+
+    def _unregister_region(self, region: Region) -> None:
+        method = f"unregister_{region.kind}_shared_memory"
+        self._call(method, region.name)
 
 
 class AsyncZooClient:
-    """The asyncio twin of :class:`ZooClient`: same methods, awaited; chunks run concurrently."""
+    """The asyncio twin of :class:`ZooClient`: same methods, awaited; chunks run concurrently.
+
+    It takes the same URL, TLS and header options; tensors go through the socket.
+    """
 
     def __init__(
-        self, url: str = "127.0.0.1:8000", *, protocol: Protocol = "http", timeout: float = 60.0
+        self,
+        url: str = "127.0.0.1:8000",
+        *,
+        protocol: Protocol | None = None,
+        timeout: float = 60.0,
+        ssl: bool | None = None,
+        ca_cert: str | os.PathLike[str] | None = None,
+        client_cert: str | os.PathLike[str] | None = None,
+        client_key: str | os.PathLike[str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ):
-        self.protocol: Protocol = protocol
-        self.url = _split_url(url, protocol)
+        self.endpoint = parse_endpoint(
+            url,
+            protocol,
+            ssl=ssl,
+            ca_cert=ca_cert,
+            client_cert=client_cert,
+            client_key=client_key,
+            headers=headers,
+        )
+        self.protocol: Protocol = self.endpoint.protocol
+        self.url = self.endpoint.hostport
         self.timeout = float(timeout)
-        self._mod = _tritonclient(protocol, aio=True)
+        self._mod = _tritonclient(self.protocol, aio=True)
         self._client: Any = None
         self._sigs: dict[str, ModelSignature] = {}
+
+    def __repr__(self) -> str:
+        keys = [k for k, _ in self.endpoint.headers]
+        return f"AsyncZooClient({self.endpoint.display!r}, headers={keys})"
 
     def _get_client(self) -> Any:
         # Created lazily, inside the running event loop (aiohttp's session needs one).
         if self._client is None:
+            tls = self.endpoint.client_kwargs(aio=True)
             if self.protocol == "http":
-                self._client = self._mod.InferenceServerClient(self.url, conn_timeout=self.timeout)
+                self._client = self._mod.InferenceServerClient(
+                    self.url, conn_timeout=self.timeout, **tls
+                )
             else:
-                self._client = self._mod.InferenceServerClient(self.url)
+                self._client = self._mod.InferenceServerClient(self.url, **tls)
         return self._client
 
-    async def _call(self, make: Callable[[Any], Awaitable[T]]) -> T:
+    async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Await tritonclient's ``method`` with this client's headers, within the timeout."""
+        kwargs["headers"] = self.endpoint.header_dict()
         try:
-            return await asyncio.wait_for(make(self._get_client()), self.timeout)
+            call = getattr(self._get_client(), method)(*args, **kwargs)
+            return await asyncio.wait_for(call, self.timeout)
         except Exception as e:
-            raise map_error(e, self.url) from e
+            raise map_error(e, self.endpoint.display) from e
 
     async def close(self) -> None:
         """Close the connection."""
@@ -586,16 +1165,19 @@ class AsyncZooClient:
         await self.close()
 
     async def ready(self) -> bool:
-        """Whether the server answers and is ready for requests (False when unreachable)."""
+        """Whether the server answers and is ready (False when unreachable; TLS/auth raise)."""
         try:
-            return bool(await self._call(lambda c: c.is_server_ready()))
-        except ZooClientError:
-            return False
+            if await self._call("is_server_ready"):
+                return True
+            await self._call("get_server_metadata")  # raises on refused credentials (HTTP)
+        except (ServerUnavailableError, RequestTimeoutError, ServerError):
+            pass
+        return False
 
     async def list_models(self) -> list[str]:
         """Names of the Triton models that are loaded and ready, sorted."""
         kwargs = {"as_json": True} if self.protocol == "grpc" else {}
-        return _ready_names(await self._call(lambda c: c.get_model_repository_index(**kwargs)))
+        return _ready_names(await self._call("get_model_repository_index", **kwargs))
 
     async def signature(self, model: str, entries: Sequence[str] = ()) -> ModelSignature:
         """The signature of the Triton model serving ``entries`` of ``model`` (cached)."""
@@ -603,7 +1185,7 @@ class AsyncZooClient:
         if key not in self._sigs:
             name = resolve_model(await self.list_models(), model, entries) if entries else model
             kwargs = {"as_json": True} if self.protocol == "grpc" else {}
-            config = await self._call(lambda c: c.get_model_config(name, **kwargs))
+            config = await self._call("get_model_config", name, **kwargs)
             self._sigs[key] = ModelSignature.from_config(config)
         return self._sigs[key]
 
@@ -612,8 +1194,8 @@ class AsyncZooClient:
 
         async def one(chunk: Mapping[str, Array]) -> dict[str, Array]:
             tensors, wanted = _infer_args(self._mod, self.protocol, chunk, sig.outputs)
-            result = await self._call(lambda c: c.infer(sig.name, tensors, outputs=wanted))
-            return outputs_of(result, sig, self.url)
+            result = await self._call("infer", sig.name, tensors, outputs=wanted)
+            return outputs_of(result, sig, self.endpoint.display)
 
         chunks = split_batches(inputs, sig.max_batch_size)
         return join_batches(await asyncio.gather(*(one(c) for c in chunks)))

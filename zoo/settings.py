@@ -33,6 +33,11 @@ def debug() -> bool:
     return os.environ.get("ZOO_DEBUG", "") not in ("", "0", "false", "False")
 
 
+def zoo_token() -> str | None:
+    """``ZOO_TOKEN``: a bearer token the CLI sends to a Triton behind an authenticating proxy."""
+    return os.environ.get("ZOO_TOKEN") or None
+
+
 def model_repository_dir() -> Path:
     """The Triton model repository ``zoo export`` and ``zoo repo build`` write to.
 

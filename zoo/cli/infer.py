@@ -7,21 +7,34 @@ the NGC container, a remote host), through the same client interface.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
 import typer
 
 from serving.client import BaseZooClient
+from zoo.cli._client import (
+    CaCertOpt,
+    ClientCertOpt,
+    ClientKeyOpt,
+    HeaderOpt,
+    connection_options,
+)
 from zoo.cli._common import cli_errors, console, print_json
 from zoo.errors import InvalidInputError
 
 UrlOpt = Annotated[
     str | None,
-    typer.Option(help="A running Triton (host:port) to call instead of running in-process."),
+    typer.Option(
+        help="A running Triton to call instead of running in-process: host:port, http://, "
+        "https:// (TLS), grpc:// or grpcs:// (gRPC over TLS)."
+    ),
 ]
-ProtocolOpt = Annotated[str, typer.Option(help="Protocol with --url: http or grpc.")]
+ProtocolOpt = Annotated[
+    str | None,
+    typer.Option(help="Protocol with a bare host:port --url: http (default) or grpc."),
+]
 LocalOpt = Annotated[
     bool, typer.Option("--local", help="Run in-process (the default when no --url is given).")
 ]
@@ -51,16 +64,22 @@ def parse_ints(text: str, what: str = "seeds") -> list[int]:
     return out
 
 
-def open_zoo(url: str | None, protocol: str, local: bool, backend: str) -> BaseZooClient:
-    """A client for ``url``, or the in-process zoo."""
+def open_zoo(
+    url: str | None,
+    protocol: str | None,
+    local: bool,
+    backend: str,
+    connection: dict[str, Any] | None = None,
+) -> BaseZooClient:
+    """A client for ``url`` (``connection``: TLS files and headers), or the in-process zoo."""
     if url and local:
         raise InvalidInputError("pass either --url (a running Triton) or --local, not both.")
     if url:
         from serving.client import ZooClient
 
-        if protocol not in ("http", "grpc"):
+        if protocol not in (None, "http", "grpc"):
             raise InvalidInputError(f"--protocol must be http or grpc, got {protocol!r}.")
-        return ZooClient(url, protocol="grpc" if protocol == "grpc" else "http")
+        return ZooClient(url, protocol=protocol, **(connection or {}))  # type: ignore[arg-type]
     from serving.inprocess import InProcessZoo
 
     return InProcessZoo(backend)
@@ -113,7 +132,11 @@ def generate_command(
     ] = None,
     out: OutOpt = Path("out/generate.png"),
     url: UrlOpt = None,
-    protocol: ProtocolOpt = "http",
+    protocol: ProtocolOpt = None,
+    header: HeaderOpt = None,
+    ca_cert: CaCertOpt = None,
+    client_cert: ClientCertOpt = None,
+    client_key: ClientKeyOpt = None,
     local: LocalOpt = False,
     backend: BackendOpt = "torch",
 ) -> None:
@@ -124,7 +147,8 @@ def generate_command(
         labels = parse_ints(label, "labels")
         labels = labels * len(seed_list) if len(labels) == 1 else labels
     mix = None if mix_seed is None else [mix_seed] * len(seed_list)
-    with open_zoo(url, protocol, local, backend) as zoo:
+    conn = connection_options(header, ca_cert, client_cert, client_key)
+    with open_zoo(url, protocol, local, backend, conn) as zoo:
         images = zoo.generate(name, seed_list, labels=labels, psi=psi, mix_seeds=mix)
     _save(images, out)
 
@@ -136,7 +160,11 @@ def translate_command(
     direction: Annotated[str, typer.Option(help="a2b or b2a.")] = "a2b",
     out: OutOpt = Path("out/translate.png"),
     url: UrlOpt = None,
-    protocol: ProtocolOpt = "http",
+    protocol: ProtocolOpt = None,
+    header: HeaderOpt = None,
+    ca_cert: CaCertOpt = None,
+    client_cert: ClientCertOpt = None,
+    client_key: ClientKeyOpt = None,
     local: LocalOpt = False,
     backend: BackendOpt = "torch",
 ) -> None:
@@ -144,7 +172,8 @@ def translate_command(
     if direction not in ("a2b", "b2a"):
         raise InvalidInputError(f"--direction must be a2b or b2a, got {direction!r}.")
     x = read_images(images, *_spec_size(name))
-    with open_zoo(url, protocol, local, backend) as zoo:
+    conn = connection_options(header, ca_cert, client_cert, client_key)
+    with open_zoo(url, protocol, local, backend, conn) as zoo:
         _save(np.concatenate([x, zoo.translate(name, x, direction)]), out, ncols=len(x))
 
 
@@ -160,7 +189,11 @@ def inpaint_command(
     ] = "0,16,32,16",
     out: OutOpt = Path("out/inpaint.png"),
     url: UrlOpt = None,
-    protocol: ProtocolOpt = "http",
+    protocol: ProtocolOpt = None,
+    header: HeaderOpt = None,
+    ca_cert: CaCertOpt = None,
+    client_cert: ClientCertOpt = None,
+    client_key: ClientKeyOpt = None,
     local: LocalOpt = False,
     backend: BackendOpt = "torch",
 ) -> None:
@@ -177,7 +210,8 @@ def inpaint_command(
         left, top, width, height = box
         masks = np.ones((len(x), size, size, 1), dtype=np.uint8)
         masks[:, top : top + height, left : left + width] = 0
-    with open_zoo(url, protocol, local, backend) as zoo:
+    conn = connection_options(header, ca_cert, client_cert, client_key)
+    with open_zoo(url, protocol, local, backend, conn) as zoo:
         filled = zoo.inpaint(name, x, masks)
     _save(np.concatenate([x * masks, filled]), out, ncols=len(x))
 
@@ -187,14 +221,19 @@ def classify_command(
     name: Annotated[str, typer.Argument(help="Classifier, e.g. classifier-mnist.")],
     images: ImagesArg,
     url: UrlOpt = None,
-    protocol: ProtocolOpt = "http",
+    protocol: ProtocolOpt = None,
+    header: HeaderOpt = None,
+    ca_cert: CaCertOpt = None,
+    client_cert: ClientCertOpt = None,
+    client_key: ClientKeyOpt = None,
     local: LocalOpt = False,
     backend: BackendOpt = "torch",
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Classify images; prints the class and its probability per file."""
     x = read_images(images, *_spec_size(name))
-    with open_zoo(url, protocol, local, backend) as zoo:
+    conn = connection_options(header, ca_cert, client_cert, client_key)
+    with open_zoo(url, protocol, local, backend, conn) as zoo:
         logits = zoo.classify(name, x).astype(np.float64)
     probs = np.exp(logits - logits.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)
