@@ -451,6 +451,11 @@ def open_target(
     if backend == "triton-perf":
         http_url, grpc_url, server = servers.triton_urls()
         return PerfAnalyzerTarget(grpc_url, triton_name, stats_url=http_url, server=server)
+    if backend == "triton-shm":
+        http_url, grpc_url, server = servers.triton_urls()
+        return TritonTarget(
+            "grpc", grpc_url, triton_name, stats_url=http_url, server=server, shared_memory="system"
+        )
     if backend.startswith("triton-"):
         http_url, grpc_url, server = servers.triton_urls()
         protocol = backend.split("-", 1)[1]

@@ -5,6 +5,8 @@
   backend does (seeds → latents, uint8 NHWC out), so every backend does the same work;
 - ``triton-http``, ``triton-grpc``: the SDK (:class:`serving.client.ZooClient` /
   :class:`~serving.client.AsyncZooClient`) against the embedded Triton (or ``--url``);
+- ``triton-shm``: the blocking SDK over gRPC with ``shared_memory="system"``: tensors go
+  through registered ``/dev/shm`` regions instead of the socket (same host only);
 - ``litserve``: the same ONNX graph behind LitServe (:mod:`serving.bench.litserve_app`),
   JSON over HTTP;
 - ``triton-perf``: the same Triton loaded by ``perf_analyzer`` (C++), a yardstick showing
@@ -16,6 +18,7 @@ with the reason; the report lists it as skipped.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.client
 import json
@@ -54,13 +57,14 @@ BACKENDS = (
     "tensorrt",
     "triton-http",
     "triton-grpc",
+    "triton-shm",
     "litserve",
     "triton-perf",
 )
 #: Backends that run inside the bench process.
 IN_PROCESS = ("torch", "compile", "onnxruntime", "tensorrt")
 #: Backends that are servers reached over loopback.
-SERVERS = ("triton-http", "triton-grpc", "litserve", "triton-perf")
+SERVERS = ("triton-http", "triton-grpc", "triton-shm", "litserve", "triton-perf")
 
 Wire = dict[str, npt.NDArray[Any]]
 
@@ -203,7 +207,11 @@ def open_in_process(
 
 
 class TritonTarget(Target):
-    """The SDK against a Triton server, over HTTP or gRPC."""
+    """The SDK against a Triton server, over HTTP or gRPC, through the socket or shared memory.
+
+    With ``shared_memory`` the asyncio client is the blocking one run in worker threads (the
+    asyncio SDK has no shared-memory path).
+    """
 
     def __init__(
         self,
@@ -213,16 +221,22 @@ class TritonTarget(Target):
         *,
         stats_url: str,
         server: TritonServer | None = None,
+        shared_memory: str | None = None,
     ) -> None:
         from serving.client import ZooClient
 
-        self.name = f"triton-{protocol}"
+        self.name = "triton-shm" if shared_memory else f"triton-{protocol}"
         self.protocol = protocol
         self.url = url
         self.triton_model = triton_model
         self.stats_url = stats_url
         self.server = server
-        self.client = ZooClient(url, protocol=protocol)  # type: ignore[arg-type]
+        self.shared_memory = shared_memory
+        self.client = ZooClient(
+            url,
+            protocol=protocol,  # type: ignore[arg-type]
+            shared_memory=shared_memory,  # type: ignore[arg-type]
+        )
         self.sig = self.client.signature(triton_model)
         self._aclient: Any = None
 
@@ -234,10 +248,13 @@ class TritonTarget(Target):
         """An :class:`~serving.client.AsyncZooClient` on the running loop."""
         from serving.client import AsyncZooClient
 
-        self._aclient = AsyncZooClient(self.url, protocol=self.protocol)  # type: ignore[arg-type]
+        if self.shared_memory is None:
+            self._aclient = AsyncZooClient(self.url, protocol=self.protocol)  # type: ignore[arg-type]
 
     async def acall(self, wire: Wire) -> int:
-        """One inference through the asyncio SDK."""
+        """One inference through the asyncio SDK (shared memory: the blocking one, threaded)."""
+        if self._aclient is None:
+            return await asyncio.to_thread(self.call, wire)
         out = await self._aclient.infer(self.sig, wire)
         return len(next(iter(out.values())))
 

@@ -8,6 +8,7 @@ Figures are checked for shape and consistency only; no test asserts a timing.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def cli_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
             "bench",
             "dcgan-mnist",
             "--backends",
-            "onnxruntime,tensorrt,triton-grpc,litserve,triton-perf",
+            "onnxruntime,tensorrt,triton-grpc,triton-shm,litserve,triton-perf",
             "--batch",
             "1,4",
             "--concurrency",
@@ -82,6 +83,8 @@ def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
         ("tensorrt", 4, 1),
         ("triton-grpc", 1, 2),
         ("triton-grpc", 4, 2),
+        ("triton-shm", 1, 2),
+        ("triton-shm", 4, 2),
         ("litserve", 1, 2),
         ("litserve", 4, 2),
         ("triton-perf", 1, 2),
@@ -112,6 +115,10 @@ def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
         assert srv["compute_infer_ms"] > 0 and 1 <= srv["avg_batch"] <= 2 * key[1]
         assert cells[key]["server_cpu_cores"] is not None
     assert {g["id"] for g in report["goals"]} >= {"grpc64", "dynamic", "p50", "litserve", "peak"}
+    # triton-shm closed its client: no region of this process is left in /dev/shm
+    assert not [
+        p for p in Path("/dev/shm").iterdir() if p.name.startswith(f"genzoo_{os.getpid()}_")
+    ]
 
     md = (out / "bench.md").read_text()
     assert "| triton-grpc | 4 | 2 |" in md and "| litserve | 1 | 2 |" in md

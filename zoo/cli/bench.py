@@ -78,7 +78,8 @@ def bench_command(
         str,
         typer.Option(
             help="Comma-separated: torch, compile, onnxruntime, tensorrt, triton-http, "
-            "triton-grpc, litserve, triton-perf (perf_analyzer as the load)."
+            "triton-grpc, triton-shm (gRPC + system shared memory), litserve, triton-perf "
+            "(perf_analyzer as the load)."
         ),
     ] = "torch,onnxruntime,tensorrt,triton-http,triton-grpc,litserve",
     batch: Annotated[str, typer.Option(help="Images per request, comma-separated.")] = "1,8,64",
