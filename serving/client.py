@@ -341,9 +341,7 @@ class Endpoint:
     @property
     def display(self) -> str:
         """The URL with its scheme, for messages (never the header values)."""
-        scheme = {("http", False): "http", ("http", True): "https"}.get(
-            (self.protocol, self.tls), "grpcs" if self.tls else "grpc"
-        )
+        scheme = next(k for k, v in SCHEMES.items() if v == (self.protocol, self.tls))
         return f"{scheme}://{self.hostport}"
 
     def __repr__(self) -> str:
@@ -994,7 +992,9 @@ class ZooClient(BaseZooClient):
             # tritonclient's HTTP health check only looks at the status code: ask again in a
             # way that raises, so a refused token reads as such rather than as "not ready"
             self._call("get_server_metadata")
-        except (ServerUnavailableError, RequestTimeoutError, ServerError):
+        except (AuthenticationError, TLSError):
+            raise
+        except ZooClientError:
             pass
         return False
 
@@ -1170,7 +1170,9 @@ class AsyncZooClient:
             if await self._call("is_server_ready"):
                 return True
             await self._call("get_server_metadata")  # raises on refused credentials (HTTP)
-        except (ServerUnavailableError, RequestTimeoutError, ServerError):
+        except (AuthenticationError, TLSError):
+            raise
+        except ZooClientError:
             pass
         return False
 
