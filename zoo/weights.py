@@ -234,12 +234,28 @@ def safetensors_metadata(name: str) -> dict[str, str]:
 
 def save_safetensors(model: nn.Module, path: Path, name: str) -> str:
     """Write the state dict of ``model`` to ``path`` atomically, with metadata; return sha256."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    meta = safetensors_metadata(name)
-    write_atomic(path, lambda p: save_file(state, str(p), metadata=meta))
+    data = _sorted_metadata(save(state, metadata=safetensors_metadata(name)))
+    write_atomic(path, lambda p: p.write_bytes(data))
     return sha256_file(path)
+
+
+def _sorted_metadata(data: bytes) -> bytes:
+    """``data`` (a safetensors file) with its ``__metadata__`` keys in sorted order.
+
+    safetensors writes the metadata in hash-map order, which differs from run to run; sorted,
+    the same tensors and metadata always give the same bytes (and sha256). The header keeps
+    its length, so every data offset stays valid.
+    """
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + size])
+    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(text) > size:  # cannot happen: the same keys and values, reordered
+        raise ValueError("safetensors header grew while sorting its metadata")
+    return data[:8] + text.ljust(size, b" ") + data[8 + size :]
 
 
 def write_atomic(path: Path, write: Any) -> None:
