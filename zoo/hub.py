@@ -1,7 +1,9 @@
 """The Hub: pull weights by name, publish them, load them in one line.
 
 Pulling goes through ``huggingface_hub`` into the standard HF cache and honours
-``HF_ENDPOINT``, ``HF_TOKEN``, ``HF_HUB_OFFLINE`` and ``HF_HOME`` (read at call time). The
+``HF_ENDPOINT``, ``HF_TOKEN``, ``HF_HUB_OFFLINE`` and ``HF_HOME`` (read at call time). A pull
+resolves the revision to a commit once and downloads that commit's files together
+(``snapshot_download``), so a branch moving meanwhile cannot mix two commits. The
 weights are checked against a sha256 before anything loads them: the registry's digest for
 the revision it pins, else the Hub's own LFS metadata for that revision. When the Hub cannot
 be reached, the cache and then the copy bundled with the package stand in, after the same
@@ -63,8 +65,6 @@ M = TypeVar("M")
 #: Files of a model repo: what a pull fetches from one commit and a publish copies from its
 #: source folder (config and weights required, the card, eval and samples when present).
 REPO_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, EVAL_NAME, SAMPLES_NAME)
-PULL_FILES = REPO_FILES
-PUBLISH_FILES = REPO_FILES
 #: Files stored through Git LFS in a repo written by ``publish(to=...)``, as the Hub does.
 LFS_SUFFIXES = (".safetensors", ".png")
 
@@ -375,7 +375,7 @@ def pull_repo(
     token: str | bool | None = None,
     cache_dir: str | Path | None = None,
 ) -> PulledModel:
-    """Fetch the files of one commit of any Hub repo (:data:`PULL_FILES`), verified.
+    """Fetch the files of one commit of any Hub repo (:data:`REPO_FILES`), verified.
 
     ``revision`` is resolved to a commit once; every file then comes from that commit, so a
     branch that moves meanwhile cannot mix two commits. ``sha256`` is the expected digest of
@@ -420,7 +420,7 @@ def _resolve_commit(api: HfApi, repo_id: str, revision: str, cache: Path) -> str
 def _remote_files(api: HfApi, repo_id: str, commit: str) -> dict[str, Any]:
     """The Hub's metadata of the files a pull cares about at ``commit``, keyed by path."""
     infos = api.get_paths_info(
-        repo_id, [*PULL_FILES, *PICKLE_NAMES], revision=commit, repo_type="model"
+        repo_id, [*REPO_FILES, *PICKLE_NAMES], revision=commit, repo_type="model"
     )
     return {info.path: info for info in infos}
 
@@ -510,7 +510,7 @@ def _pull_online(
     if CONFIG_NAME not in files:
         raise WeightsNotFoundError(f"{where} has no {CONFIG_NAME}.")
     expected = sha256 or _expected_from_metadata(files[WEIGHTS_NAME], f"{where}/{WEIGHTS_NAME}")
-    present = tuple(f for f in PULL_FILES if f in files)
+    present = tuple(f for f in REPO_FILES if f in files)
     message = ""
     with _hub_errors(f"{where} on {_safe_url(hub_endpoint())}"):
         folder = _snapshot(repo_id, commit, present, force=force, token=token, cache=cache)
@@ -548,7 +548,7 @@ def _pull_cached(
 
     try:
         folder = _snapshot(
-            repo_id, revision, PULL_FILES, force=False, token=None, cache=cache, local_only=True
+            repo_id, revision, REPO_FILES, force=False, token=None, cache=cache, local_only=True
         )
     except LocalEntryNotFoundError:  # not cached, or a snapshot an interrupted pull left partial
         return None
@@ -766,7 +766,7 @@ def assemble_repo(name: str, folder: Path, *, source: Path | None = None) -> dic
     else:  # new weights: prove they are safetensors of this architecture
         load_model_from_dir(src, sha256=None)
     folder.mkdir(parents=True, exist_ok=True)
-    for fname in PUBLISH_FILES:
+    for fname in REPO_FILES:
         if (src / fname).is_file():
             shutil.copyfile(src / fname, folder / fname)
     if not (folder / CARD_NAME).is_file():
