@@ -413,8 +413,22 @@ def _api(token: str | bool | None) -> HfApi:
 
 
 def _resolve_commit(api: HfApi, repo_id: str, revision: str, cache: Path) -> str:
-    """The commit ``revision`` names now (cached in the HF cache's ``refs/``, for offline use)."""
-    return api.resolve_revision(repo_id, revision=revision, cache_dir=cache).resolved
+    """The commit ``revision`` names now (cached in the HF cache's ``refs/``, for offline use).
+
+    When the Hub cannot be reached, huggingface_hub answers from the cached ref and logs a
+    warning; the metadata request that follows fails the same way and the pull's own one-line
+    note says so, so huggingface_hub's log is held back for this call.
+    """
+    hf_log = logging.getLogger("huggingface_hub.hf_api")
+    hf_log.addFilter(_drop)
+    try:
+        return api.resolve_revision(repo_id, revision=revision, cache_dir=cache).resolved
+    finally:
+        hf_log.removeFilter(_drop)
+
+
+def _drop(record: logging.LogRecord) -> bool:
+    return False
 
 
 def _remote_files(api: HfApi, repo_id: str, commit: str) -> dict[str, Any]:

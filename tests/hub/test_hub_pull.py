@@ -115,9 +115,17 @@ def test_unknown_name_suggests_close_ones(hub_env: dict[str, str], zoo_cli: Cli)
 
 
 def test_unreachable_hub_uses_the_cache_for_a_cached_revision(
-    olah: Mirror, hub_env: dict[str, str], dead_endpoint: str, monkeypatch: pytest.MonkeyPatch
+    olah: Mirror,
+    hub_env: dict[str, str],
+    dead_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    zoo_cli: Cli,
 ) -> None:
     pull("dcgan-mnist", "v0.1")
+    result = zoo_cli("pull", "dcgan-mnist@v0.1", env={**hub_env, "HF_ENDPOINT": dead_endpoint})
+    assert result.returncode == 0, result.stderr
+    note = result.stderr.strip().splitlines()  # one line, not huggingface_hub's log as well
+    assert len(note) == 1 and "cannot be reached" in note[0] and "cached copy" in note[0]
     monkeypatch.setenv("HF_ENDPOINT", dead_endpoint)
     pulled = pull("dcgan-mnist", "v0.1")
     assert pulled.source == "cache"
