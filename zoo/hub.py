@@ -609,21 +609,14 @@ def load(
     expected_class: type[M] | None = None,
     **config_overrides: Any,
 ) -> M:
-    """The model ``name``: a zoo name or a Hub ``ORG/NAME`` (``@REV`` works), or a local folder.
+    """Pull ``name`` (a zoo name or a Hub ``ORG/NAME``, ``@REV`` works) and return the model.
 
-    The model is in eval mode on ``device`` (and ``dtype``); pulled weights passed the sha256
+    The model is in eval mode on ``device`` (and ``dtype``); its weights passed the sha256
     check twice (on pull and again right before loading). ``config_overrides`` replace
     constructor arguments; ``expected_class`` refuses a repo holding another architecture.
+    A local folder is never looked for here (it would skip the sha256 gate unasked): load one
+    with :func:`load_from_dir` or a class's ``from_pretrained``.
     """
-    if Path(name).is_dir():
-        return load_from_dir(
-            Path(name),
-            device=device,
-            dtype=dtype,
-            strict=strict,
-            expected_class=expected_class,
-            **config_overrides,
-        )
     if "/" in name:
         repo_id, _, rev = name.partition("@")
         rev = rev or revision or "main"

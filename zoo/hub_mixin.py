@@ -76,11 +76,22 @@ class HubMixin(ModelHubMixin, library_name="genzoo", tags=["genzoo"]):
     ) -> T:
         """Pull ``model_id`` through :mod:`zoo.hub` (sha256 gate, bundled fallback) and build it.
 
-        ``local_files_only`` (or ``HF_HUB_OFFLINE``) uses the cache and the bundled copy only.
-        A repo of another architecture is refused.
+        A local folder (``save_pretrained``'s) has no outside digest; its safetensors are read
+        as they are. ``local_files_only`` (or ``HF_HUB_OFFLINE``) uses the cache and the
+        bundled copy only. A repo of another architecture is refused.
         """
         from zoo import hub
 
+        if Path(model_id).is_dir():  # as huggingface_hub does: a folder first
+            folder: T = hub.load_from_dir(
+                Path(model_id),
+                device=map_location,
+                dtype=dtype,
+                strict=strict,
+                expected_class=cls,
+                **config_overrides,
+            )
+            return folder
         model: T = hub.load(
             model_id,
             revision,

@@ -16,7 +16,9 @@ from safetensors import safe_open
 from safetensors.torch import load, save_file
 
 import zoo
+import zoo.hub
 from zoo.errors import HubUnreachableError, InvalidNameError
+from zoo.hub import load_from_dir
 from zoo.hub_mixin import HubMixin
 from zoo.models.dcgan import DCGANGenerator
 from zoo.models.vae import ConvVAE
@@ -145,7 +147,7 @@ def test_a_folder_in_the_older_config_layout_still_loads(tmp_path: Path) -> None
     save_file(model.state_dict(), str(folder / "model.safetensors"))  # no metadata either
     config = {"model_name": "vae-mnist", "family": "vae", "config": get_spec("vae-mnist").config}
     (folder / "config.json").write_text(json.dumps(config))
-    for loaded in (ConvVAE.from_pretrained(folder), zoo.load(str(folder))):
+    for loaded in (ConvVAE.from_pretrained(folder), load_from_dir(folder)):
         assert loaded.zoo_name == "vae-mnist"
         assert _same_weights(loaded, (folder / "model.safetensors").read_bytes())
 
@@ -174,3 +176,16 @@ def inspect_defaults(cls: type) -> dict[str, object]:
 
     params = inspect.signature(cls.__init__).parameters.values()
     return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
+def test_zoo_load_by_name_never_picks_a_folder_of_that_name(
+    hub_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A folder has no outside digest: loading one must be asked for, not happen by name.
+    torch.manual_seed(4)
+    DCGANGenerator().save_pretrained(tmp_path / "dcgan-mnist", model_name="dcgan-mnist")
+    monkeypatch.chdir(tmp_path)
+    model = zoo.load("dcgan-mnist", offline=True)
+    bundled = zoo.hub.pull_bundled("dcgan-mnist")
+    assert _same_weights(model, bundled.weights.read_bytes())
+    assert not _same_weights(model, (tmp_path / "dcgan-mnist" / "model.safetensors").read_bytes())
