@@ -14,6 +14,7 @@ from zoo.weights import (
     bundled_dir,
     load_bundled,
     load_model_from_dir,
+    save_safetensors,
     save_weights,
     sha256_file,
 )
@@ -66,3 +67,26 @@ def test_save_then_load_round_trips(tmp_path: Path) -> None:
     for (k, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items(), strict=True):
         assert torch.equal(a, b), k
     assert not list(tmp_path.glob("*.tmp")), "no temp files left behind"
+
+
+def test_saved_weights_carry_metadata_and_the_same_tensors_give_the_same_bytes(
+    tmp_path: Path,
+) -> None:
+    from safetensors import safe_open
+
+    from zoo import __version__
+
+    torch.manual_seed(0)
+    model = create_model("dcgan-mnist")
+    # safetensors writes its metadata in hash-map order, which varies from save to save.
+    digests = {
+        save_safetensors(model, tmp_path / f"{i}.safetensors", "dcgan-mnist") for i in range(8)
+    }
+    assert len(digests) == 1
+    with safe_open(str(tmp_path / "0.safetensors"), "pt") as f:
+        assert f.metadata() == {
+            "format": "pt",
+            "model_name": "dcgan-mnist",
+            "genzoo_version": __version__,
+        }
+        assert all(torch.equal(f.get_tensor(k), v) for k, v in model.state_dict().items())

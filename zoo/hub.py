@@ -1,7 +1,9 @@
 """The Hub: pull weights by name, publish them, load them in one line.
 
 Pulling goes through ``huggingface_hub`` into the standard HF cache and honours
-``HF_ENDPOINT``, ``HF_TOKEN``, ``HF_HUB_OFFLINE`` and ``HF_HOME`` (read at call time). The
+``HF_ENDPOINT``, ``HF_TOKEN``, ``HF_HUB_OFFLINE`` and ``HF_HOME`` (read at call time). A pull
+resolves the revision to a commit once and downloads that commit's files together
+(``snapshot_download``), so a branch moving meanwhile cannot mix two commits. The
 weights are checked against a sha256 before anything loads them: the registry's digest for
 the revision it pins, else the Hub's own LFS metadata for that revision. When the Hub cannot
 be reached, the cache and then the copy bundled with the package stand in, after the same
@@ -15,7 +17,6 @@ weights in Git LFS layout, which any HF-compatible server (e.g. the olah mirror)
 from __future__ import annotations
 
 import hashlib
-import inspect
 import logging
 import os
 import re
@@ -24,9 +25,9 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, is_dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from zoo.errors import (
@@ -37,19 +38,23 @@ from zoo.errors import (
     UnsafeWeightsError,
     WeightsNotFoundError,
 )
-from zoo.registry import ModelSpec, check_model_name, get_spec
+from zoo.registry import check_model_name, get_spec
 from zoo.settings import CARD_NAME, CONFIG_NAME, EVAL_NAME, SAMPLES_NAME, WEIGHTS_NAME
 from zoo.weights import (
     PICKLE_NAMES,
+    build_model,
     bundled_dir,
     load_model_from_dir,
     read_config,
-    save_weights,
     sha256_file,
+    split_config,
     verify_sha256,
+    zoo_config,
 )
 
 if TYPE_CHECKING:
+    import torch
+    from huggingface_hub import HfApi
     from torch import nn
 
 logger = logging.getLogger(__name__)
@@ -57,10 +62,9 @@ logger = logging.getLogger(__name__)
 Source = Literal["hub", "cache", "bundled"]
 M = TypeVar("M")
 
-#: Files a pull fetches; the card is optional, the other two are required.
-PULL_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME)
-#: Files a publish copies from the source folder when present (config and weights required).
-PUBLISH_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, EVAL_NAME, SAMPLES_NAME)
+#: Files of a model repo: what a pull fetches from one commit and a publish copies from its
+#: source folder (config and weights required, the card, eval and samples when present).
+REPO_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, EVAL_NAME, SAMPLES_NAME)
 #: Files stored through Git LFS in a repo written by ``publish(to=...)``, as the Hub does.
 LFS_SUFFIXES = (".safetensors", ".png")
 
@@ -168,31 +172,74 @@ def _scrub(text: str) -> str:
     return text.replace(token, "***") if token else text
 
 
-def _is_network_error(e: BaseException) -> bool:
-    """Whether ``e`` means "the Hub cannot be reached" rather than "the Hub said no"."""
-    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+def _is_unreachable(e: BaseException) -> bool:
+    """Whether ``e`` means "the Hub cannot be reached" rather than "the Hub said no".
 
-    if isinstance(e, (OfflineModeIsEnabled, ConnectionError, TimeoutError)):
+    The types are huggingface_hub's own (and those of ``httpx2``, the HTTP client it speaks,
+    for a link that drops mid-download): offline mode, a revision that could be resolved
+    neither online nor from the cache, a snapshot the cache cannot complete, a server failure.
+    """
+    import httpx2
+    from huggingface_hub.errors import (
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RevisionResolutionError,
+    )
+
+    if isinstance(
+        e,
+        (
+            OfflineModeIsEnabled,
+            RevisionResolutionError,
+            LocalEntryNotFoundError,
+            httpx2.TransportError,
+        ),
+    ):
         return True
     if isinstance(e, HfHubHTTPError):  # a gateway or server failure is an outage, not a refusal
-        status = e.response.status_code if e.response is not None else 0
-        return status >= 500
-    # huggingface_hub speaks httpx (httpx2 in 2.x, requests before 1.0): match their transport
-    # errors by name so any of those versions works.
-    names = {"TransportError", "ConnectionError", "Timeout", "TimeoutException"}
-    return any(
-        c.__name__ in names and c.__module__.split(".")[0] in ("httpx", "httpx2", "requests")
-        for c in type(e).__mro__
-    )
+        return e.response is not None and e.response.status_code >= 500
+    return False
 
 
 def _unreachable_reason(e: BaseException | None) -> str:
     from huggingface_hub.errors import OfflineModeIsEnabled
 
-    if e is None or isinstance(e, OfflineModeIsEnabled):
+    # huggingface_hub chains the transport error under its own; the cause is the short story.
+    cause = e.__cause__ if e is not None and e.__cause__ is not None else e
+    if cause is None or isinstance(cause, OfflineModeIsEnabled):
         return "offline mode (HF_HUB_OFFLINE / --offline): the Hub is not contacted"
-    detail = _scrub(str(e).splitlines()[0]) if str(e) else type(e).__name__
+    detail = _scrub(str(cause).splitlines()[0]) if str(cause) else type(cause).__name__
     return f"the Hub at {_safe_url(hub_endpoint())} cannot be reached ({detail})"
+
+
+@contextmanager
+def _hub_errors(where: str) -> Iterator[None]:
+    """Turn huggingface_hub's errors for ``where`` into genzoo's, each one line with a fix."""
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    try:
+        yield
+    except Exception as e:
+        if _is_unreachable(e):
+            raise HubUnreachableError(_unreachable_reason(e)) from e
+        if isinstance(e, RevisionNotFoundError):
+            raise HubError(f"revision not found: {where}. Check the branch, tag or sha.") from None
+        if isinstance(e, GatedRepoError):
+            raise HubError(f"{where} is gated: accept its terms and set HF_TOKEN.") from None
+        if isinstance(e, RepositoryNotFoundError):
+            raise HubError(
+                f"not found: {where}. Check the repo id and revision; a private repo needs "
+                "HF_TOKEN set to a token that can read it."
+            ) from None
+        if isinstance(e, HfHubHTTPError):
+            raise HubError(f"the Hub refused {where}: {_scrub(str(e).splitlines()[0])}") from None
+        raise
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,7 +253,7 @@ class PulledModel:
     repo_id: str  # Hub repo id, e.g. "genzoo/dcgan-mnist"
     revision: str  # what was asked for: branch, tag or sha
     commit: str | None  # the commit sha it resolved to (None for the bundled copy)
-    path: Path  # folder holding config.json, model.safetensors (and README.md)
+    path: Path  # folder holding config.json, model.safetensors (and README.md, eval.json ...)
     source: Source  # "hub" (fetched/checked online), "cache" (HF cache, no network), "bundled"
     sha256: str  # verified digest of model.safetensors
     name: str | None = None  # registry name, when the repo is a zoo entry
@@ -229,21 +276,42 @@ class PulledModel:
         d["weights"] = str(self.weights)
         return d
 
-    def load(self, *, device: str = "cpu") -> nn.Module:
+    def load(
+        self,
+        *,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype | None = None,
+        strict: bool = True,
+        expected_class: type | None = None,
+        **config_overrides: Any,
+    ) -> nn.Module:
         """The model, built from ``config.json``, with these weights (checked again) loaded."""
-        model = load_model_from_dir(self.path, sha256=self.sha256, device=device)
-        object.__setattr__(model, "zoo_name", read_config(self.path).get("model_name"))
-        return model
+        return load_model_from_dir(
+            self.path,
+            sha256=self.sha256,
+            device=device,
+            dtype=dtype,
+            strict=strict,
+            overrides=config_overrides,
+            expected_class=expected_class,
+        )
 
 
 def pull(
-    name: str, revision: str | None = None, *, force: bool = False, offline: bool | None = None
+    name: str,
+    revision: str | None = None,
+    *,
+    force: bool = False,
+    offline: bool | None = None,
+    token: str | bool | None = None,
+    cache_dir: str | Path | None = None,
 ) -> PulledModel:
     """Fetch the zoo model ``name`` (``NAME@REV`` works too) and return where its files are.
 
     The sha256 is the registry's for the revision it pins, else the Hub's metadata. When the
     Hub cannot be reached (or ``offline``, default ``HF_HUB_OFFLINE``), the HF cache and then
-    the bundled copy stand in; the returned ``message`` says so.
+    the bundled copy stand in; the returned ``message`` says so. ``token`` and ``cache_dir``
+    mean what they mean to huggingface_hub (defaults ``HF_TOKEN``, the HF cache).
     """
     name, revision = parse_model_ref(name, revision)
     spec = get_spec(name)
@@ -256,6 +324,8 @@ def pull(
             sha256=spec.sha256 if pinned else None,
             force=force,
             offline=offline,
+            token=token,
+            cache_dir=cache_dir,
         )
     except HubUnreachableError as e:
         if rev != spec.revision:
@@ -302,59 +372,102 @@ def pull_repo(
     sha256: str | None = None,
     force: bool = False,
     offline: bool | None = None,
+    token: str | bool | None = None,
+    cache_dir: str | Path | None = None,
 ) -> PulledModel:
-    """Fetch ``config.json``, ``model.safetensors`` and the card of any Hub repo, verified.
+    """Fetch the files of one commit of any Hub repo (:data:`REPO_FILES`), verified.
 
-    ``sha256`` is the expected digest of the weights; ``None`` takes it from the Hub's LFS
-    metadata for ``revision`` (online) or from the cache's content-addressed blob name
-    (offline). Raises :class:`HubUnreachableError` when the Hub is out of reach and the
-    revision is not cached.
+    ``revision`` is resolved to a commit once; every file then comes from that commit, so a
+    branch that moves meanwhile cannot mix two commits. ``sha256`` is the expected digest of
+    the weights; ``None`` takes it from the Hub's LFS metadata of that commit (online) or from
+    the cache's content-addressed blob name (offline). Raises :class:`HubUnreachableError`
+    when the Hub is out of reach and the revision is not cached.
     """
     check_repo_id(repo_id)
     check_revision(revision)
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else hub_cache_dir()
     offline = hub_offline() if offline is None else offline
     reason: BaseException | None = None
     if not offline:
         try:
-            return _pull_online(repo_id, revision, sha256=sha256, force=force)
+            return _pull_online(
+                repo_id, revision, sha256=sha256, force=force, token=token, cache=cache
+            )
         except HubUnreachableError as e:
             reason = e.__cause__
-    cached = _pull_cached(repo_id, revision, sha256=sha256)
+    cached = _pull_cached(repo_id, revision, sha256=sha256, cache=cache)
     why = _unreachable_reason(reason)
     if cached is None:
         raise HubUnreachableError(why)
     return replace(cached, message=f"{why}; using the cached copy" if reason else "")
 
 
-def _remote_files(repo_id: str, revision: str) -> dict[str, Any]:
-    """The Hub's metadata of the files a pull cares about, keyed by path."""
+def _api(token: str | bool | None) -> HfApi:
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
+
+    from zoo import __version__
+
+    return HfApi(
+        endpoint=hub_endpoint(), token=token, library_name="genzoo", library_version=__version__
     )
 
-    api = HfApi(endpoint=hub_endpoint(), library_name="genzoo")
+
+def _resolve_commit(api: HfApi, repo_id: str, revision: str, cache: Path) -> str:
+    """The commit ``revision`` names now (cached in the HF cache's ``refs/``, for offline use).
+
+    When the Hub cannot be reached, huggingface_hub answers from the cached ref and logs a
+    warning; the metadata request that follows fails the same way and the pull's own one-line
+    note says so, so huggingface_hub's log is held back for this call.
+    """
+    hf_log = logging.getLogger("huggingface_hub.hf_api")
+    hf_log.addFilter(_drop)
     try:
-        infos = api.get_paths_info(
-            repo_id, [*PULL_FILES, *PICKLE_NAMES], revision=revision, repo_type="model"
-        )
-    except Exception as e:
-        if _is_network_error(e):
-            raise HubUnreachableError(_unreachable_reason(e)) from e
-        where = f"{repo_id}@{revision} on {_safe_url(hub_endpoint())}"
-        if isinstance(e, RevisionNotFoundError):
-            raise HubError(f"revision not found: {where}. Check the branch, tag or sha.") from None
-        if isinstance(e, GatedRepoError):
-            raise HubError(f"{where} is gated: accept its terms and set HF_TOKEN.") from None
-        if isinstance(e, RepositoryNotFoundError):
-            raise HubError(
-                f"not found: {where}. Check the repo id and revision; a private repo needs "
-                "HF_TOKEN set to a token that can read it."
-            ) from None
-        raise HubError(f"the Hub refused {where}: {_scrub(str(e).splitlines()[0])}") from None
+        return api.resolve_revision(repo_id, revision=revision, cache_dir=cache).resolved
+    finally:
+        hf_log.removeFilter(_drop)
+
+
+def _drop(record: logging.LogRecord) -> bool:
+    return False
+
+
+def _remote_files(api: HfApi, repo_id: str, commit: str) -> dict[str, Any]:
+    """The Hub's metadata of the files a pull cares about at ``commit``, keyed by path."""
+    infos = api.get_paths_info(
+        repo_id, [*REPO_FILES, *PICKLE_NAMES], revision=commit, repo_type="model"
+    )
     return {info.path: info for info in infos}
+
+
+def _snapshot(
+    repo_id: str,
+    revision: str,
+    files: tuple[str, ...],
+    *,
+    force: bool,
+    token: str | bool | None,
+    cache: Path,
+    local_only: bool = False,
+) -> Path:
+    """The snapshot folder of ``repo_id@revision`` in the HF cache, holding ``files`` (if any)."""
+    from huggingface_hub import snapshot_download
+
+    from zoo import __version__
+
+    path = snapshot_download(
+        repo_id,
+        revision=revision,
+        repo_type="model",
+        allow_patterns=list(files),
+        cache_dir=cache,
+        endpoint=hub_endpoint(),
+        force_download=force,
+        token=token,
+        local_files_only=local_only,
+        library_name="genzoo",
+        library_version=__version__,
+    )
+    return Path(path)
 
 
 def _expected_from_metadata(info: Any, where: str) -> str:
@@ -386,31 +499,20 @@ def git_blob_id(path: Path) -> str:
     return h.hexdigest()
 
 
-def _download(
-    repo_id: str, filename: str, revision: str, *, force: bool, local_only: bool = False
-) -> Path:
-    from huggingface_hub import hf_hub_download
-
-    from zoo import __version__
-
-    path = hf_hub_download(
-        repo_id,
-        filename,
-        revision=revision,
-        repo_type="model",
-        cache_dir=hub_cache_dir(),
-        endpoint=hub_endpoint(),
-        force_download=force,
-        local_files_only=local_only,
-        library_name="genzoo",
-        library_version=__version__,
-    )
-    return Path(path)
-
-
-def _pull_online(repo_id: str, revision: str, *, sha256: str | None, force: bool) -> PulledModel:
+def _pull_online(
+    repo_id: str,
+    revision: str,
+    *,
+    sha256: str | None,
+    force: bool,
+    token: str | bool | None,
+    cache: Path,
+) -> PulledModel:
     where = f"{repo_id}@{revision}"
-    files = _remote_files(repo_id, revision)
+    api = _api(token)
+    with _hub_errors(f"{where} on {_safe_url(hub_endpoint())}"):
+        commit = _resolve_commit(api, repo_id, revision, cache)
+        files = _remote_files(api, repo_id, commit)
     if WEIGHTS_NAME not in files:
         pickles = [p for p in PICKLE_NAMES if p in files]
         if pickles:
@@ -422,54 +524,50 @@ def _pull_online(repo_id: str, revision: str, *, sha256: str | None, force: bool
     if CONFIG_NAME not in files:
         raise WeightsNotFoundError(f"{where} has no {CONFIG_NAME}.")
     expected = sha256 or _expected_from_metadata(files[WEIGHTS_NAME], f"{where}/{WEIGHTS_NAME}")
-    try:
-        weights = _download(repo_id, WEIGHTS_NAME, revision, force=force)
-        message = ""
-        if not _matches(weights, expected):
+    present = tuple(f for f in REPO_FILES if f in files)
+    message = ""
+    with _hub_errors(f"{where} on {_safe_url(hub_endpoint())}"):
+        folder = _snapshot(repo_id, commit, present, force=force, token=token, cache=cache)
+        if not _matches(folder / WEIGHTS_NAME, expected):
             # A corrupt (or tampered) cache blob: fetch it again rather than load it.
             logger.warning(
                 "cached %s of %s failed its sha256 check; re-fetching", WEIGHTS_NAME, where
             )
             message = f"the cached {WEIGHTS_NAME} of {where} was corrupt; fetched it again"
-            weights = _download(repo_id, WEIGHTS_NAME, revision, force=True)
-        if not _matches(weights, expected):
-            source = "the registry" if sha256 else "the Hub's metadata"
-            raise IntegrityError(
-                f"{WEIGHTS_NAME} of {where} from {_safe_url(hub_endpoint())} does not match the "
-                f"digest {expected[:12]}… from {source}: the file was changed or tampered with. "
-                "Pull a revision you trust (`zoo pull NAME@SHA`)."
-            )
-        for name in (CONFIG_NAME, CARD_NAME):
-            if name in files:
-                _download(repo_id, name, revision, force=force)
-    except Exception as e:
-        if _is_network_error(e):
-            raise HubUnreachableError(_unreachable_reason(e)) from e
-        raise
+            _snapshot(repo_id, commit, (WEIGHTS_NAME,), force=True, token=token, cache=cache)
+    weights = folder / WEIGHTS_NAME
+    if not _matches(weights, expected):
+        source = "the registry" if sha256 else "the Hub's metadata"
+        raise IntegrityError(
+            f"{WEIGHTS_NAME} of {where} from {_safe_url(hub_endpoint())} does not match the "
+            f"digest {expected[:12]}… from {source}: the file was changed or tampered with. "
+            "Pull a revision you trust (`zoo pull NAME@SHA`)."
+        )
     return PulledModel(
         repo_id=repo_id,
         revision=revision,
-        commit=_commit_of(weights),
-        path=weights.parent,
+        commit=commit,
+        path=folder,
         source="hub",
         sha256=sha256_file(weights),
         message=message,
     )
 
 
-def _commit_of(snapshot_file: Path) -> str | None:
-    commit = snapshot_file.parent.name
-    return commit if _HEX40.fullmatch(commit) else None
-
-
-def _pull_cached(repo_id: str, revision: str, *, sha256: str | None) -> PulledModel | None:
+def _pull_cached(
+    repo_id: str, revision: str, *, sha256: str | None, cache: Path
+) -> PulledModel | None:
     """The cached copy of ``repo_id@revision``, verified, or ``None`` when it is not cached."""
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        weights = _download(repo_id, WEIGHTS_NAME, revision, force=False, local_only=True)
-        _download(repo_id, CONFIG_NAME, revision, force=False, local_only=True)
-    except (LocalEntryNotFoundError, FileNotFoundError):
+        folder = _snapshot(
+            repo_id, revision, REPO_FILES, force=False, token=None, cache=cache, local_only=True
+        )
+    except LocalEntryNotFoundError:  # not cached, or a snapshot an interrupted pull left partial
+        return None
+    weights = folder / WEIGHTS_NAME
+    if not weights.is_file() or not (folder / CONFIG_NAME).is_file():
         return None
     # The cache names each blob after its Hub etag (the LFS sha256, or the git blob id).
     blob_name = weights.resolve().name
@@ -482,11 +580,12 @@ def _pull_cached(repo_id: str, revision: str, *, sha256: str | None) -> PulledMo
             "or was tampered with, so it was not loaded. Run `zoo pull NAME --force` with the "
             "Hub reachable to fetch it again."
         )
+    commit = folder.name
     return PulledModel(
         repo_id=repo_id,
         revision=revision,
-        commit=_commit_of(weights),
-        path=weights.parent,
+        commit=commit if _HEX40.fullmatch(commit) else None,
+        path=folder,
         source="cache",
         sha256=sha256_file(weights),
     )
@@ -502,14 +601,21 @@ def load(
     offline: bool | None = None,
     *,
     force: bool = False,
-    device: str = "cpu",
+    token: str | bool | None = None,
+    cache_dir: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype | None = None,
+    strict: bool = True,
     expected_class: type[M] | None = None,
+    **config_overrides: Any,
 ) -> M:
-    """Pull ``name`` (a zoo name, ``NAME@REV``, or a Hub ``ORG/NAME``) and return the model.
+    """Pull ``name`` (a zoo name or a Hub ``ORG/NAME``, ``@REV`` works) and return the model.
 
-    The model is in eval mode on ``device``; its weights passed the sha256 check twice (on
-    pull and again right before loading). ``expected_class`` refuses a repo holding another
-    architecture.
+    The model is in eval mode on ``device`` (and ``dtype``); its weights passed the sha256
+    check twice (on pull and again right before loading). ``config_overrides`` replace
+    constructor arguments; ``expected_class`` refuses a repo holding another architecture.
+    A local folder is never looked for here (it would skip the sha256 gate unasked): load one
+    with :func:`load_from_dir` or a class's ``from_pretrained``.
     """
     if "/" in name:
         repo_id, _, rev = name.partition("@")
@@ -520,33 +626,49 @@ def load(
             sha256=_registry_sha256(repo_id, rev),
             force=force,
             offline=offline,
+            token=token,
+            cache_dir=cache_dir,
         )
     else:
-        pulled = pull(name, revision, force=force, offline=offline)
+        pulled = pull(
+            name, revision, force=force, offline=offline, token=token, cache_dir=cache_dir
+        )
     if pulled.message:
         logger.warning(pulled.message)
-    return _as_class(pulled.load(device=device), expected_class, pulled.repo_id)
+    model = pulled.load(
+        device=device,
+        dtype=dtype,
+        strict=strict,
+        expected_class=expected_class,
+        **config_overrides,
+    )
+    return cast(M, model)
 
 
-def load_from_dir(folder: Path, *, device: str = "cpu", expected_class: type[M] | None = None) -> M:
+def load_from_dir(
+    folder: Path,
+    *,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype | None = None,
+    strict: bool = True,
+    expected_class: type[M] | None = None,
+    **config_overrides: Any,
+) -> M:
     """A model saved with ``save_pretrained`` in a local folder (safetensors only).
 
     A local folder has no outside digest to check against; its weights are read with
     safetensors, never unpickled, and must fit the architecture in its ``config.json``.
     """
-    model = load_model_from_dir(folder, sha256=None, device=device)
-    object.__setattr__(model, "zoo_name", read_config(folder).get("model_name"))
-    return _as_class(model, expected_class, str(folder))
-
-
-def _as_class(model: Any, expected_class: type[M] | None, where: str) -> M:
-    if expected_class is not None and not isinstance(model, expected_class):
-        raise InvalidNameError(
-            f"{where} holds a {type(model).__name__}, not a {expected_class.__name__}: load it "
-            f"with {type(model).__name__}.from_pretrained or zoo.load."
-        )
-    result: M = model
-    return result
+    model = load_model_from_dir(
+        folder,
+        sha256=None,
+        device=device,
+        dtype=dtype,
+        strict=strict,
+        overrides=config_overrides,
+        expected_class=expected_class,
+    )
+    return cast(M, model)
 
 
 def _registry_sha256(repo_id: str, revision: str) -> str | None:
@@ -560,43 +682,43 @@ def _registry_sha256(repo_id: str, revision: str) -> str | None:
     return None
 
 
-def save_pretrained(model: nn.Module, folder: Path, *, model_name: str | None = None) -> Path:
-    """Write ``config.json`` and ``model.safetensors`` of ``model`` (a zoo class) to ``folder``.
-
-    ``model_name`` is the registry entry it belongs to; a model loaded with ``zoo.load`` or
-    ``from_pretrained`` remembers it.
-    """
+def zoo_name_of(model: Any, model_name: str | None = None) -> str:
+    """The zoo entry ``model`` belongs to: ``model_name``, else the name it was loaded by."""
     name = model_name or getattr(model, "zoo_name", None)
     if not name:
         raise InvalidNameError(
             "this model does not know its zoo name: pass model_name=... (see `zoo list`)."
         )
-    spec = get_spec(check_model_name(name))
-    config = _config_for(spec, getattr(model, "_hub_config", None), type(model))
-    save_weights(model, Path(folder), spec.name, config)
-    return Path(folder)
+    return get_spec(check_model_name(name)).name
 
 
-def _config_for(spec: ModelSpec, init_args: dict[str, Any] | None, cls: type) -> dict[str, Any]:
-    """The registry config of a model from its captured constructor arguments."""
-    if init_args is None:
-        return dict(spec.config)
-    params = inspect.signature(cls).parameters
-    odd = {
-        k: v
-        for k, v in init_args.items()
-        if k not in spec.config and (k not in params or params[k].default != v)
-    }
-    if odd:
-        raise InvalidNameError(
-            f"this {cls.__name__} ({', '.join(f'{k}={v!r}' for k, v in odd.items())}) is not a "
-            f"{spec.name} model; pass the model_name it was built as."
-        )
-    return {k: v for k, v in init_args.items() if k in spec.config}
+def model_config_of(model: Any, name: str, config: Any = None) -> dict[str, Any]:
+    """The ``config.json`` of ``model`` saved as zoo entry ``name``, after checking it is one.
+
+    ``config`` (constructor arguments as a dict or a dataclass, as ``save_pretrained`` takes
+    it) defaults to the arguments the model captured when it was built.
+    """
+    if config is None:
+        config = getattr(model, "_hub_mixin_config", None) or {}
+    if is_dataclass(config) and not isinstance(config, type):
+        config = asdict(config)
+    _, args = split_config(dict(config))
+    # Building a fresh one proves the arguments make this zoo entry, of this class.
+    build_model(name, args, expected_class=type(model), where=f"this {type(model).__name__}")
+    return zoo_config(name, args)
 
 
 # ---------------------------------------------------------------------------------------------
 # Publish
+
+
+@dataclass(frozen=True)
+class UploadPatterns:
+    """``upload_folder``'s file filters (glob patterns), as ``push_to_hub`` takes them."""
+
+    allow_patterns: list[str] | str | None = None  # upload only files matching one of these
+    ignore_patterns: list[str] | str | None = None  # never upload files matching these
+    delete_patterns: list[str] | str | None = None  # delete remote files matching these
 
 
 @dataclass(frozen=True)
@@ -651,26 +773,27 @@ def assemble_repo(name: str, folder: Path, *, source: Path | None = None) -> dic
     else:  # new weights: prove they are safetensors of this architecture
         load_model_from_dir(src, sha256=None)
     folder.mkdir(parents=True, exist_ok=True)
-    for fname in PUBLISH_FILES:
+    for fname in REPO_FILES:
         if (src / fname).is_file():
             shutil.copyfile(src / fname, folder / fname)
     if not (folder / CARD_NAME).is_file():
-        (folder / CARD_NAME).write_text(_minimal_card(spec, sha256_file(folder / WEIGHTS_NAME)))
+        (folder / CARD_NAME).write_text(minimal_card(name, sha256_file(folder / WEIGHTS_NAME)))
     if source is None:  # the copy, not just the source, must be the registered bytes
         verify_sha256(folder / WEIGHTS_NAME, spec.sha256)
     return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-def _minimal_card(spec: ModelSpec, sha256: str) -> str:
-    """A model card from the registry alone, for a folder that has none yet."""
+def minimal_card(name: str, sha256: str | None = None) -> str:
+    """A model card of zoo entry ``name`` from the registry alone, for a folder without one."""
+    spec = get_spec(name)
     tags = "\n".join(f"- {t}" for t in ("genzoo", spec.family, *spec.tags))
     datasets = "\n".join(f"- {d}" for d in spec.datasets)
+    digest = f"- weights sha256: `{sha256}`\n" if sha256 else ""
     return (
         f"---\nlicense: {spec.license}\nlibrary_name: genzoo\ntags:\n{tags}\n"
         f"datasets:\n{datasets}\n---\n\n# {spec.name}\n\n{spec.description}\n\n"
         f"- family: {spec.family}\n- resolution: {spec.resolution}×{spec.resolution}, "
-        f"{spec.channels} channel(s)\n- entry points: {', '.join(spec.tasks)}\n"
-        f"- weights sha256: `{sha256}`\n\n"
+        f"{spec.channels} channel(s)\n- entry points: {', '.join(spec.tasks)}\n{digest}\n"
         f"```python\nimport zoo\nmodel = zoo.load({spec.name!r})\n```\n"
     )
 
@@ -686,12 +809,17 @@ def publish(
     dry_run: bool = False,
     to: Path | None = None,
     source: Path | None = None,
+    token: str | None = None,
+    create_pr: bool = False,
+    patterns: UploadPatterns | None = None,
 ) -> PublishResult:
     """Publish the weights of ``name`` as the Hub repo ``repo_id``.
 
     Uploads with :class:`huggingface_hub.HfApi` (``create_repo``, ``upload_folder``,
-    ``create_tag``; ``HF_TOKEN`` authenticates). ``to`` writes a local git repository
-    (weights in Git LFS layout) instead; ``dry_run`` only assembles and reports.
+    ``create_tag``; ``token``, default ``HF_TOKEN``, authenticates; ``create_pr`` opens a
+    pull request against ``revision`` instead of committing to it; ``patterns`` filter what
+    goes up and what is deleted, as in ``upload_folder``). ``to`` writes a local git
+    repository (weights in Git LFS layout) instead; ``dry_run`` only assembles and reports.
     """
     check_repo_id(repo_id)
     check_revision(revision)
@@ -700,7 +828,7 @@ def publish(
     if dry_run and to is not None:
         raise InvalidNameError("give either --dry-run or --to DIR, not both.")
     message = commit_message or f"Publish {name} with genzoo"
-    with _tempdir() as staging:
+    with staging_dir() as staging:
         files = assemble_repo(name, staging, source=source)
         if dry_run:
             return PublishResult(repo_id, revision, "dry-run", files, tag=tag)
@@ -714,12 +842,16 @@ def publish(
             tag=tag,
             private=private,
             commit_message=message,
+            token=token,
+            create_pr=create_pr,
+            patterns=patterns,
         )
         return PublishResult(repo_id, revision, "upload", files, commit, tag, url=url)
 
 
 @contextmanager
-def _tempdir() -> Iterator[Path]:
+def staging_dir() -> Iterator[Path]:
+    """A temporary folder to assemble a repo in, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="genzoo-publish-") as tmp:
         yield Path(tmp)
 
@@ -732,14 +864,16 @@ def upload_folder(
     tag: str | None = None,
     private: bool | None = None,
     commit_message: str,
+    token: str | None = None,
+    create_pr: bool = False,
+    patterns: UploadPatterns | None = None,
 ) -> tuple[str, str]:
-    """Upload ``folder`` to ``repo_id@revision`` with ``HfApi``; return (commit sha, URL).
+    """Upload ``folder`` to ``repo_id@revision`` with ``HfApi`` in one commit; (sha, URL).
 
     Creates the repo (and the branch) when missing; tags the new commit when ``tag`` is set.
+    With ``create_pr`` the commit goes to a new pull request against ``revision``.
     """
-    from huggingface_hub import HfApi
-
-    api = HfApi(endpoint=hub_endpoint(), library_name="genzoo")
+    api = _api(token)
     where = f"{repo_id}@{revision} on {_safe_url(hub_endpoint())}"
     try:
         api.create_repo(repo_id, private=private, repo_type="model", exist_ok=True)
@@ -751,11 +885,13 @@ def upload_folder(
             revision=revision,
             repo_type="model",
             commit_message=commit_message,
+            create_pr=create_pr,
+            **asdict(patterns or UploadPatterns()),
         )
         if tag is not None:
             api.create_tag(repo_id, tag=tag, revision=info.oid, repo_type="model")
     except Exception as e:
-        if _is_network_error(e):
+        if _is_unreachable(e):
             raise HubUnreachableError(f"cannot publish {where}: {_unreachable_reason(e)}") from e
         detail = _scrub(str(e).splitlines()[0]) if str(e) else type(e).__name__
         response = getattr(e, "response", None)
@@ -767,31 +903,6 @@ def upload_folder(
         )
         raise HubError(f"the Hub refused the upload to {where}: {detail}. {hint}.") from None
     return info.oid, info.commit_url
-
-
-def push_to_hub(
-    model: nn.Module,
-    repo_id: str,
-    *,
-    model_name: str | None = None,
-    revision: str = "main",
-    tag: str | None = None,
-    private: bool | None = None,
-    commit_message: str | None = None,
-) -> PublishResult:
-    """Save ``model`` (a zoo class) and upload it as ``repo_id``; see :func:`publish`."""
-    with _tempdir() as tmp:
-        saved = save_pretrained(model, tmp / "saved", model_name=model_name)
-        name = read_config(saved)["model_name"]
-        return publish(
-            name,
-            repo_id,
-            revision=revision,
-            tag=tag,
-            private=private,
-            commit_message=commit_message,
-            source=saved,
-        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -916,6 +1027,7 @@ def _git_rev(repo: Path, ref: str) -> str | None:
 __all__ = [
     "PublishResult",
     "PulledModel",
+    "UploadPatterns",
     "assemble_repo",
     "check_repo_id",
     "check_revision",
@@ -925,13 +1037,15 @@ __all__ = [
     "hub_offline",
     "load",
     "load_from_dir",
+    "minimal_card",
+    "model_config_of",
     "parse_model_ref",
     "publish",
     "pull",
     "pull_bundled",
     "pull_repo",
-    "push_to_hub",
-    "save_pretrained",
+    "staging_dir",
     "upload_folder",
     "write_git_repo",
+    "zoo_name_of",
 ]

@@ -5,8 +5,10 @@ built here with plain git and the Git LFS object layout, independently of ``zoo.
 writer, so the pull tests do not rest on the publish code:
 
 - ``genzoo/dcgan-mnist``: ``v0.1`` (tag) → ``main`` (two commits), plus a ``dev`` branch off
-  ``v0.1``. ``main`` carries the bundled trained weights once they are committed (so the
-  registry's sha256 applies), random weights until then.
+  ``v0.1`` and a ``legacy`` branch whose ``config.json`` has the layout before constructor
+  arguments moved to the top level (``{"model_name", "family", "config": {...}}``). ``main``
+  carries the bundled folder (trained weights, card, eval.json, samples.png) once the weights
+  are committed (so the registry's sha256 applies), random weights until then.
 - ``genzoo/cgan-mnist``: one commit, the weights stored as a plain git blob (no LFS).
 - ``genzoo/classifier-mnist``: only a ``pytorch_model.bin``, which pulls must refuse.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -95,6 +98,13 @@ def model_files(name: str, seed: int, folder: Path) -> dict[str, bytes]:
     return {n: (folder / n).read_bytes() for n in (CONFIG_NAME, WEIGHTS_NAME)}
 
 
+def legacy_config(name: str) -> bytes:
+    """A ``config.json`` of ``name`` in the layout genzoo wrote before the Hub mixin."""
+    spec = get_spec(name)
+    cfg = {"model_name": name, "family": spec.family, "config": dict(spec.config)}
+    return (json.dumps(cfg, indent=2, sort_keys=True) + "\n").encode()
+
+
 def bundled_files(name: str) -> dict[str, bytes] | None:
     """The bundled folder of ``name`` when its trained weights are committed and registered."""
     spec = get_spec(name)
@@ -119,6 +129,21 @@ class Mirror:
         """Where the git repo of ``repo_id`` lives in the mirror."""
         return self.root / "models" / repo_id
 
+    def git(self, repo_id: str, *args: str) -> str:
+        """Run git in the mirror's repo of ``repo_id`` (the server sees the change at once)."""
+        return git(self.repo_dir(repo_id), *args)
+
+    def commit_on_branch(
+        self, repo_id: str, branch: str, start: str, files: dict[str, bytes]
+    ) -> str:
+        """Commit ``files`` on ``branch`` (created at ``start``); the checkout goes back to main."""
+        repo = self.repo_dir(repo_id)
+        git(repo, "checkout", "-q", "-B", branch, start)
+        try:
+            return commit_files(repo, files, f"on {branch}")
+        finally:
+            git(repo, "checkout", "-q", "main")
+
 
 def _build_repos(root: Path, work: Path) -> Mirror:
     mirror = Mirror(url="", root=root)
@@ -133,11 +158,16 @@ def _build_repos(root: Path, work: Path) -> Mirror:
     git(dcgan, "checkout", "-q", "-b", "dev", c1)
     c3_files = model_files("dcgan-mnist", 3, work / "c3")
     c3 = commit_files(dcgan, c3_files, "experiment")
+    git(dcgan, "checkout", "-q", "-b", "legacy", c1)
+    c4_files = model_files("dcgan-mnist", 6, work / "c4")
+    c4_files[CONFIG_NAME] = legacy_config("dcgan-mnist")
+    c4 = commit_files(dcgan, c4_files, "config.json in the older layout")
     git(dcgan, "checkout", "-q", "main")
     for label, sha, files in (
         ("v0.1", c1, c1_files),
         ("main", c2, c2_files),
         ("dev", c3, c3_files),
+        ("legacy", c4, c4_files),
     ):
         mirror.commits[label] = sha
         mirror.weights[sha] = files[WEIGHTS_NAME]

@@ -6,14 +6,16 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from subprocess import CompletedProcess
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import torch
+from safetensors.torch import load
 
 from zoo.errors import HubUnreachableError, IntegrityError
 from zoo.hub import pull
-from zoo.registry import get_spec
-from zoo.weights import bundled_dir, sha256_file
+from zoo.registry import create_model, get_spec
+from zoo.weights import bundled_dir, save_weights, sha256_file
 
 TRAINED = (
     bool(get_spec("dcgan-mnist").sha256)
@@ -113,9 +115,17 @@ def test_unknown_name_suggests_close_ones(hub_env: dict[str, str], zoo_cli: Cli)
 
 
 def test_unreachable_hub_uses_the_cache_for_a_cached_revision(
-    olah: Mirror, hub_env: dict[str, str], dead_endpoint: str, monkeypatch: pytest.MonkeyPatch
+    olah: Mirror,
+    hub_env: dict[str, str],
+    dead_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    zoo_cli: Cli,
 ) -> None:
     pull("dcgan-mnist", "v0.1")
+    result = zoo_cli("pull", "dcgan-mnist@v0.1", env={**hub_env, "HF_ENDPOINT": dead_endpoint})
+    assert result.returncode == 0, result.stderr
+    note = result.stderr.strip().splitlines()  # one line, not huggingface_hub's log as well
+    assert len(note) == 1 and "cannot be reached" in note[0] and "cached copy" in note[0]
     monkeypatch.setenv("HF_ENDPOINT", dead_endpoint)
     pulled = pull("dcgan-mnist", "v0.1")
     assert pulled.source == "cache"
@@ -163,3 +173,63 @@ def test_offline_flag_goes_to_cache_then_bundled(hub_env: dict[str, str], zoo_cl
         assert result.returncode == 1
         assert "no trained weights" in result.stderr
     assert not (Path(hub_env["HF_HOME"]) / "hub" / "models--genzoo--dcgan-mnist").exists()
+
+
+def test_a_branch_moved_during_a_pull_still_gives_one_commits_files(
+    olah: Mirror, hub_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The branch moves on the real server right after the pull resolved it, before any file is
+    # fetched: a pull that asked for files by branch name would mix (or refuse) two commits.
+    # The hook wraps zoo.hub's resolution step only to hit that window deterministically.
+    import zoo.hub
+
+    repo_id = "genzoo/dcgan-mnist"
+    first = olah.commits["v0.1"]
+    torch.manual_seed(11)
+    save_weights(create_model("dcgan-mnist"), tmp_path, "dcgan-mnist", {})
+    newer = {n: (tmp_path / n).read_bytes() for n in ("config.json", "model.safetensors")}
+    moved = olah.commit_on_branch(repo_id, "race-next", first, {**newer, "README.md": b"# moved\n"})
+    olah.git(repo_id, "branch", "-f", "race", first)
+    resolve = zoo.hub._resolve_commit
+
+    def resolve_then_move(*args: Any, **kwargs: Any) -> str:
+        commit = resolve(*args, **kwargs)
+        olah.git(repo_id, "update-ref", "refs/heads/race", moved)
+        return commit
+
+    monkeypatch.setattr(zoo.hub, "_resolve_commit", resolve_then_move)
+    try:
+        pulled = pull("dcgan-mnist", "race")
+        monkeypatch.setattr(zoo.hub, "_resolve_commit", resolve)
+        assert pulled.commit == first
+        assert pulled.weights.read_bytes() == olah.weights[first]
+        assert (pulled.path / "README.md").read_text() == "# dcgan-mnist v0.1\n"
+        config_then = olah.git(repo_id, "show", f"{first}:config.json")
+        assert (pulled.path / "config.json").read_text().strip() == config_then
+        again = pull("dcgan-mnist", "race")  # the branch did move: the next pull sees it
+        assert again.commit == moved
+        assert again.weights.read_bytes() == newer["model.safetensors"]
+        assert (again.path / "README.md").read_text() == "# moved\n"
+    finally:
+        olah.git(repo_id, "branch", "-D", "race", "race-next")
+
+
+def test_the_card_picture_and_eval_json_come_along(olah: Mirror, hub_env: dict[str, str]) -> None:
+    if not (TRAINED and olah.bundled_main):
+        pytest.skip(NOT_TRAINED)
+    pulled = pull("dcgan-mnist")
+    for name in ("config.json", "README.md", "eval.json", "samples.png"):
+        assert (pulled.path / name).read_bytes() == (bundled_dir("dcgan-mnist") / name).read_bytes()
+    assert not (pulled.path / "training.json").exists()  # only the repo files a pull asks for
+
+
+def test_a_repo_in_the_older_config_layout_still_loads(
+    olah: Mirror, hub_env: dict[str, str]
+) -> None:
+    commit = olah.commits["legacy"]
+    pulled = pull("dcgan-mnist", "legacy")
+    assert "config" in json.loads((pulled.path / "config.json").read_text())
+    model = pulled.load()
+    assert model.zoo_name == "dcgan-mnist"
+    expected = load(olah.weights[commit])
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in expected.items())

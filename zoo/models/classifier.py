@@ -81,7 +81,7 @@ _CONFIG = {"width": 32, "resolution": 32, "channels": 1, "num_classes": 10, "fea
         channels=1,
         config=_CONFIG,
         datasets=("mnist", "uci-digits"),
-        sha256="1cd790fa5e75e33bfa4b46960d6cf1f780fdd74fef7c880a095a0e08dfb1610f",
+        sha256="8a291f2289354e2ee16d63ed2d83211687ed26d981f247f7cd7712a604ee0b27",
         tags=("image-classification",),
         metric_targets={"accuracy": 0.97},
     )

@@ -141,7 +141,7 @@ _CONFIG = {"channels": 1, "width": 16, "n_down": 2, "n_blocks": 4, "resolution":
         channels=1,
         config=_CONFIG,
         datasets=("uci-digits", "mnist"),
-        sha256="b4e90574e89f1a62d45118b804d63b0610d2c3f6712fc28d1a9ec02725a7d66c",
+        sha256="ac9f37901a5336f6182091e135998868a1a353d4efb561070497619ae3395e12",
         tags=("cyclegan", "image-to-image"),
         metric_targets={"label_preservation_a2b": 0.8, "label_preservation_b2a": 0.8},
     )

@@ -121,7 +121,7 @@ _DCGAN = {"z_dim": 64, "width": 32, "resolution": 32, "channels": 1}
         channels=1,
         config=_DCGAN,
         datasets=("mnist",),
-        sha256="4b9284380abde49c3046a34d7782db5530a73ef58768fd9c41d7f15021e72299",
+        sha256="f964045147b3fda6ffd85c373d144bf56656fec6b44a366a58270fea4bea3954",
         tags=("gan", "dcgan", "unconditional-image-generation"),
         metric_targets={"precision": 0.7, "recall": 0.5, "class_ratio_max": 3.0},
     )
@@ -148,7 +148,7 @@ _CGAN = {**_DCGAN, "num_classes": 10, "embed_dim": 16}
         channels=1,
         config=_CGAN,
         datasets=("mnist",),
-        sha256="9f50a99dcc182e7d4aee9096f9a12b560844bf38e3743dce9f209ce02e9d2776",
+        sha256="e2c9b10530d6496695e206a123315c224b0a523a836f942377e7beca00cb4d72",
         tags=("gan", "conditional-image-generation"),
         metric_targets={"label_accuracy": 0.95},
     )

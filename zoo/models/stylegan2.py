@@ -308,7 +308,7 @@ _CONFIG = {
         channels=1,
         config=_CONFIG,
         datasets=("mnist",),
-        sha256="39bfc76f6afcf076e5d57ca1eb9d333a9213aca250e64c9e6a1be0a540eff3a4",
+        sha256="f93fd293613d94ff03ba5abd3b0b6d2d0bcf85b4a55828d0a775cba5647cc489",
         tags=("gan", "stylegan2", "unconditional-image-generation"),
         metric_targets={"precision": 0.7, "recall": 0.5, "class_ratio_max": 3.0},
     )

@@ -119,7 +119,7 @@ _LAT = latent("latent", 16, "posterior mean (the compressed code)")
         channels=1,
         config=_CONFIG,
         datasets=("mnist",),
-        sha256="bb7f8001acefd83f8a8044b914f3c2f8f0f300d0be2471f694228c8b75e9bd39",
+        sha256="0c5408310daeef4d42fa60e372aa5d00ed6d952be2a883043caf2ee96594477d",
         tags=("vae", "image-inpainting"),
         metric_targets={"psnr_db": 18.0, "inpaint_gain_db": 3.0},
     )
