@@ -19,12 +19,13 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from zoo.errors import InvalidNameError, UnknownModelError
+from zoo.errors import InvalidInputError, InvalidNameError, UnknownModelError
 from zoo.settings import HUB_ORG
 
 if TYPE_CHECKING:
@@ -234,6 +235,23 @@ def spec_of_module(name: str, module: object) -> ModelSpec:
     spec = get_spec(name)
     built = getattr(module, "_hub_config", None) or {}
     return spec.with_config(**{k: built[k] for k in spec.config if k in built})
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """``--set`` options ``["width=128", "resolution=64"]`` → ``{"width": 128, "resolution": 64}``.
+
+    Values are read as JSON (numbers, booleans) and kept as strings otherwise.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInputError(f"--set takes key=value (e.g. width=128), got {item!r}.")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
 
 
 def network_class(spec: ModelSpec) -> Callable[..., nn.Module]:

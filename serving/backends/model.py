@@ -2,7 +2,11 @@
 
 ``zoo repo build`` copies this file to ``<triton model>/1/model.py``. Its ``config.pbtxt``
 parameters say which entry point to run and how: ``zoo_model``, ``zoo_entry``, ``zoo_backend``
-(``onnxruntime`` by default, ``torch`` or ``tensorrt``) and ``zoo_threads``. Requests arrive
+(``onnxruntime`` by default, ``torch`` or ``tensorrt``), ``zoo_threads`` and, for a variant,
+``zoo_config`` (its config overrides, JSON). With ONNX Runtime the process imports NumPy,
+onnxruntime and genzoo's torch-free modules only; torch loads for the torch backends.
+
+Requests arrive
 in the wire form of :mod:`serving.wire` (seeds, uint8 NHWC images); the seed → latent rule runs
 here, so a client never sends latents.
 
@@ -54,6 +58,7 @@ class TritonPythonModel:
             module=module,
             artifact=artifact,
             threads=threads,
+            overrides=json.loads(params.get("zoo_config", "{}")),
         )
         self.inputs = [w.name for w in wire_inputs(self.runner.entry)]
         self.outputs = [w.name for w in wire_outputs(self.runner.entry)]
