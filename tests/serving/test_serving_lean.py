@@ -1,4 +1,4 @@
-"""Variants end to end against a real Triton."""
+"""Lean backends and variants end to end, against a real Triton."""
 
 from __future__ import annotations
 
@@ -20,6 +20,18 @@ if TYPE_CHECKING:
 
 #: A StyleGAN2 variant at 64² (small widths, so export stays quick on two cores).
 VARIANT = {"resolution": 64, "width": 8, "max_channels": 16}
+
+
+def test_onnxruntime_backends_never_map_libtorch(triton: TritonServer, proc: ProcessTools) -> None:
+    """Every Python-backend stub of the session server (ONNX Runtime runner) is torch-free."""
+    assert triton.pid is not None
+    stubs = [p for p in proc.group(triton.pid) if p != triton.pid]
+    assert len(stubs) >= 11  # one per Triton model
+    for pid in stubs:
+        with open(f"/proc/{pid}/maps") as f:
+            maps = f.read()
+        assert "onnxruntime" in maps, f"stub {pid} has no ONNX Runtime mapped: not a model stub?"
+        assert "libtorch" not in maps, f"stub {pid} mapped libtorch"
 
 
 def test_a_variant_is_served_with_its_own_signature(tmp_path: Path, proc: ProcessTools) -> None:

@@ -158,12 +158,15 @@ def serve_command(
 
     previous = signal.signal(signal.SIGTERM, on_signal)
     try:
+        started = time.monotonic()
         with console.status("starting Triton"):
             server.start()
+        ready_s = time.monotonic() - started
         console.print(
             f"[green]Triton ready[/]  HTTP {server.http_url}  gRPC {server.grpc_url}  "
             f"metrics {server.metrics_url}\nlog: {server.log_file}   Ctrl-C to stop"
         )
+        _print_footprint(server, ready_s)
         _print_models(server)
 
         def notify(message: str) -> None:
@@ -179,6 +182,17 @@ def serve_command(
         if server.is_running():
             console.print("stopping Triton")
         server.stop()
+
+
+def _print_footprint(server: Any, ready_s: float) -> None:
+    """One line: how long the server took to be ready and the memory it and its stubs hold."""
+    from serving.soak import server_rss_mib
+
+    rss = server_rss_mib(server.pid) if server.pid else 0.0
+    console.print(
+        f"ready in {ready_s:.1f} s; RSS {rss / 1024:.2f} GiB (tritonserver + backend stubs)",
+        highlight=False,
+    )
 
 
 def _print_models(server: Any) -> None:
