@@ -17,7 +17,10 @@ backend). Two layouts:
 Every config is built as the ``ModelConfig`` protobuf that ``tritonclient`` ships, written in
 protobuf text format and parsed back before it is kept, so a config Triton would reject is
 never written. Seed-driven models enable Triton's response cache (the server starts with
-``--cache-config local,size=...``).
+``--cache-config local,size=...``). Optional wire inputs (ψ, the mixing seed) are marked
+``optional: true``. Every model but an ensemble gets a ``model_warmup`` of one batch-1 request
+of zeros (required inputs only), so the first client request does not pay for the runner's
+first call.
 
 A variant (``overrides``, e.g. ``{"stylegan2-mnist": {"resolution": 256}}``) gets the wire
 signature its config derives, and its embedded config records the overrides as the parameter
@@ -123,6 +126,25 @@ def _add_tensor(msg: Any, t: WireTensor, *, scalar: bool = False) -> None:
     msg.dims.extend(t.dims)
     if scalar:
         msg.reshape.SetInParent()  # dims [1] on the wire, shape () per item in the graph
+    if t.optional:
+        msg.optional = True
+
+
+def _warmup(cfg: Any, inputs: Sequence[WireTensor]) -> None:
+    """Warm the model up at load: one batch-1 request of zeros in its required inputs.
+
+    Zeros are valid everywhere (seed 0, label 0, a black image, a zero latent); an optional
+    input is left out, so the warm-up also takes the default path a plain client takes.
+    """
+    warmup = cfg.model_warmup.add()
+    warmup.name = "zeros"
+    warmup.batch_size = 1
+    for t in inputs:
+        if not t.optional:
+            data = warmup.inputs[t.name]
+            data.data_type = _pb().DataType.Value(t.triton_dtype)
+            data.dims.extend(t.dims)
+            data.zero_data = True
 
 
 def _graph_tensor(t: TensorSpec) -> WireTensor:
@@ -173,6 +195,7 @@ def embedded_config(
         _params(cfg, zoo_sha256=sha256)
     if overrides:
         _params(cfg, zoo_config=json.dumps(dict(overrides), sort_keys=True))
+    _warmup(cfg, wire_inputs(entry))
     if options.response_cache and is_seeded(entry):
         cfg.response_cache.enable = True
     return cfg
@@ -200,6 +223,7 @@ def native_configs(model: str, entry: EntryPoint, options: RepositoryOptions) ->
         _add_tensor(net.input.add(), _graph_tensor(t), scalar=t.name in scalars)
     for g in graph.outputs:
         _add_tensor(net.output.add(), _graph_tensor(g), scalar=not g.shape)
+    _warmup(net, [_graph_tensor(t) for t in graph.inputs])
     if not (pre_needed or renamed):
         if options.response_cache and is_seeded(entry):
             net.response_cache.enable = True
@@ -225,6 +249,7 @@ def native_configs(model: str, entry: EntryPoint, options: RepositoryOptions) ->
         for t in entry.inputs:
             _add_tensor(pre.output.add(), _graph_tensor(t))
         _params(pre, zoo_entry=entry.name, zoo_scalar_inputs=",".join(scalars))
+        _warmup(pre, wire_inputs(entry))
         step = ens.ensemble_scheduling.step.add()
         step.model_name, step.model_version = pre.name, -1
         for w in wire_inputs(entry):

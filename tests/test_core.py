@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from zoo.errors import InvalidNameError
+from serving.wire import graph_inputs, wire_inputs
+from zoo.errors import InvalidInputError, InvalidNameError
 from zoo.pipeline import generator_inputs
 from zoo.registry import create_model, get_spec, list_models, spec_of_module
 from zoo.runners import TorchRunner
@@ -128,3 +129,16 @@ def test_variant_overrides_accumulate_and_unknown_keys_are_refused() -> None:
     assert spec.config["resolution"] == 64 and spec.resolution == 64
     with pytest.raises(InvalidNameError, match="valid keys"):
         get_spec("stylegan2-mnist", depth=3)
+
+
+def test_psi_and_mix_seed_are_optional_on_the_wire() -> None:
+    entry = get_spec("stylegan2-mnist").entry_point()
+    wires = {w.name: w for w in wire_inputs(entry)}
+    assert [n for n, w in wires.items() if w.optional] == ["psi", "mix_seed"]
+    seeds = np.array([[3], [5]], dtype=np.int64)
+    left_out = graph_inputs(entry, {"seed": seeds})
+    explicit = generator_inputs(entry, [3, 5], psi=1.0, mix_seeds=[3, 5])
+    for a, b in zip(left_out, explicit, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(InvalidInputError, match="seed"):
+        graph_inputs(entry, {"psi": np.ones((2, 1), np.float32)})

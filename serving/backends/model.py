@@ -76,9 +76,10 @@ class TritonPythonModel:
         wires = [request_wire(request, self.inputs) for request in requests]
         good: list[tuple[int, int]] = []  # (request index, images in it)
         joined: list[np.ndarray] | None = None
-        if len(wires) > 1 and all(len(w) == len(self.inputs) for w in wires):
+        # Requests that send the same tensors (optional ones may be left out) join one batch.
+        if len(wires) > 1 and all(w.keys() == wires[0].keys() for w in wires):
             try:
-                together = {k: np.concatenate([w[k] for w in wires]) for k in self.inputs}
+                together = {k: np.concatenate([w[k] for w in wires]) for k in wires[0]}
                 joined = list(graph_inputs(entry, together))
                 good = [(i, len(w[self.inputs[0]])) for i, w in enumerate(wires)]
             except (ZooError, ValueError):

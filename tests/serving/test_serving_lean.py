@@ -1,8 +1,9 @@
-"""Lean backends and variants end to end, against a real Triton."""
+"""Lean backends, variants end to end, and plain KServe v2 clients, against a real Triton."""
 
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,3 +66,44 @@ def test_a_variant_is_served_with_its_own_signature(tmp_path: Path, proc: Proces
     expected = local.generate("stylegan2-mnist", range(6), psi=0.7)
     assert served.shape == expected.shape == (6, 64, 64, 1)
     assert np.abs(served.astype(int) - expected.astype(int)).max() <= 1
+
+
+def _infer_json(server: TritonServer, model: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """A KServe v2 JSON request with urllib, as any HTTP client would send it; the image back."""
+    body = {
+        "inputs": [
+            {"name": k, "shape": list(v.shape), "datatype": "INT64", "data": v.ravel().tolist()}
+            for k, v in inputs.items()
+        ],
+        "outputs": [{"name": "image"}],
+    }
+    request = urllib.request.Request(
+        f"http://{server.http_url}/v2/models/{model}/infer",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        (out,) = json.load(response)["outputs"]
+    assert out["datatype"] == "UINT8"
+    return np.asarray(out["data"], dtype=np.uint8).reshape(out["shape"])
+
+
+def test_plain_json_requests_need_only_seeds(triton: TritonServer) -> None:
+    """ψ and mix_seed are optional: a seed-only request gets the SDK's bytes (ψ 1, no mixing)."""
+    seeds = np.arange(100, 104, dtype=np.int64).reshape(-1, 1)
+    labels = np.array([[3], [1], [4], [1]], dtype=np.int64)
+    with ZooClient(triton.http_url) as zoo:
+        sdk = {
+            "dcgan-mnist": zoo.generate("dcgan-mnist", seeds[:, 0]),
+            "cgan-mnist": zoo.generate("cgan-mnist", seeds[:, 0], labels=labels[:, 0]),
+            "stylegan2-mnist": zoo.generate("stylegan2-mnist", seeds[:, 0]),
+            "vae-mnist_sample": zoo.generate("vae-mnist", seeds[:, 0]),
+        }
+        mixed = zoo.generate("stylegan2-mnist", seeds[:, 0], mix_seeds=seeds[::-1, 0])
+    for name, expected in sdk.items():
+        inputs = {"seed": seeds, **({"label": labels} if name == "cgan-mnist" else {})}
+        np.testing.assert_array_equal(_infer_json(triton, name, inputs), expected, err_msg=name)
+    # An optional input that is sent still counts.
+    sent = _infer_json(triton, "stylegan2-mnist", {"seed": seeds, "mix_seed": seeds[::-1]})
+    np.testing.assert_array_equal(sent, mixed)
+    assert not np.array_equal(sent, sdk["stylegan2-mnist"])
