@@ -127,6 +127,8 @@ def test_variant_overrides_accumulate_and_unknown_keys_are_refused() -> None:
     spec = get_spec("stylegan2-mnist", resolution=64).with_config(width=8)
     assert spec.overrides == {"resolution": 64, "width": 8}
     assert spec.config["resolution"] == 64 and spec.resolution == 64
+    assert spec.with_config(resolution=32).overrides == {"width": 8}
+    assert spec.with_config(resolution=32, width=16) is get_spec("stylegan2-mnist")
     with pytest.raises(InvalidNameError, match="valid keys"):
         get_spec("stylegan2-mnist", depth=3)
 

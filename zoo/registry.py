@@ -124,12 +124,12 @@ class ModelSpec:
         changed = {k: v for k, v in overrides.items() if self.config[k] != v}
         if not changed:
             return self
-        return replace(
-            self,
-            config={**self.config, **changed},
-            overrides={**self.overrides, **changed},
-            sha256="",
-        )
+        config = {**self.config, **changed}
+        default = _SPECS.get(self.name, self)  # overrides are relative to the registered entry
+        if config == default.config:
+            return default
+        diff = {k: v for k, v in config.items() if default.config.get(k) != v}
+        return replace(self, config=config, overrides=diff, sha256="")
 
     def entry_point(self, name: str | None = None) -> EntryPoint:
         """The entry point called ``name`` (the default one when ``None``)."""

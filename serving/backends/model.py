@@ -6,9 +6,9 @@ parameters say which entry point to run and how: ``zoo_model``, ``zoo_entry``, `
 ``zoo_config`` (its config overrides, JSON). With ONNX Runtime the process imports NumPy,
 onnxruntime and genzoo's torch-free modules only; torch loads for the torch backends.
 
-Requests arrive
-in the wire form of :mod:`serving.wire` (seeds, uint8 NHWC images); the seed → latent rule runs
-here, so a client never sends latents.
+Requests arrive in the wire form of :mod:`serving.wire` (seeds, uint8 NHWC images; ψ and the
+mixing seed may be left out); the seed → latent rule runs here, so a client never sends
+latents.
 
 Doing the pre-processing here rather than in a Triton ensemble keeps one stub process and no
 extra tensor copies per request: on a CPU host the latents are one vectorised NumPy call,
