@@ -73,6 +73,7 @@ demo: setup  ## the main job, offline: pull → export → serve → generate �
 lint: setup
 	$(VENV)/bin/ruff check zoo export serving tests
 	$(VENV)/bin/ruff format --check zoo export serving tests
+	$(VENV)/bin/lint-imports  # layer contracts in pyproject.toml ([tool.importlinter])
 
 typecheck: setup
 	$(VENV)/bin/mypy

@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from zoo.latent import seed_to_latent
 from zoo.pipeline import generator_inputs, is_seeded, to_uint8_nhwc
-from zoo.registry import EntryPoint, get_spec
+from zoo.registry import EntryPoint, spec_of_module
 
 if TYPE_CHECKING:
     from torch import nn
@@ -197,7 +197,7 @@ def parity_check(
     """Run ``onnx_path`` in ONNX Runtime and ``module`` in torch float32 on ``n`` fixed inputs."""
     from export.runners import OrtRunner
 
-    ep = get_spec(model_name).entry_point(entry)
+    ep = spec_of_module(model_name, module).entry_point(entry)  # a variant has its own
     runner = OrtRunner(model_name, ep.name, onnx_path, threads=threads, check_meta=False)
     return check_runner(module, ep, runner, n=n, fp16=fp16, uint8_output=uint8_output)
 

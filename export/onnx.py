@@ -31,7 +31,7 @@ from export.artifacts import FAILED_ONNX_NAME, META_NAME, ONNX_NAME, version_dir
 from export.gates import PARITY_N, ParityReport, parity_check, parity_inputs
 from export.wrappers import EntryModule, graph_signature
 from zoo.errors import MissingDependencyError
-from zoo.registry import EntryPoint, get_spec
+from zoo.registry import EntryPoint, get_spec, spec_of_module
 from zoo.weights import sha256_file, write_atomic
 
 if TYPE_CHECKING:
@@ -169,16 +169,17 @@ def export_onnx(
     import torch
 
     t_start = time.perf_counter()
-    spec = get_spec(model_name)
-    ep = spec.entry_point(entry)
-    out = version_dir(model_name, ep.name) if out_dir is None else Path(out_dir)
     if module is None:
         from zoo.weights import load_bundled
 
         module = load_bundled(model_name)
-        weights = {"source": "bundled", "sha256": spec.sha256}
+        weights = {"source": "bundled", "sha256": get_spec(model_name).sha256}
     else:
         weights = {"source": "module", "sha256": weights_digest(module)}
+    # A variant (e.g. resolution=256) is exported with the signature its config derives.
+    spec = spec_of_module(model_name, module)
+    ep = spec.entry_point(entry)
+    out = version_dir(model_name, ep.name) if out_dir is None else Path(out_dir)
     reference = copy.deepcopy(module).float().eval().requires_grad_(False)
     exported = copy.deepcopy(reference)
     if fp16:
@@ -247,6 +248,7 @@ def export_onnx(
         "format": "onnx",
         "model": model_name,
         "entry": ep.name,
+        "overrides": dict(spec.overrides),
         "onnx_file": final.name,
         "sha256": digest,
         "opset": opset,

@@ -15,7 +15,8 @@ import numpy as np
 
 from serving.client import BaseZooClient, ModelSignature, resolve_model
 from serving.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
-from zoo.registry import EntryPoint, get_spec, list_models, triton_model_name
+from zoo.errors import ExportGateError
+from zoo.registry import EntryPoint, get_spec, list_models, spec_of_module, triton_model_name
 from zoo.runners import Runner
 
 if TYPE_CHECKING:
@@ -64,8 +65,13 @@ def open_runner(
     module: nn.Module | None = None,
     artifact: Path | None = None,
     threads: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Runner:
-    """A runner for one entry point: torch here, the others from :mod:`export.runners`."""
+    """A runner for one entry point: torch here, the others from :mod:`export.runners`.
+
+    ``overrides`` name the variant an artifact was exported from (its ``runner.entry`` is that
+    variant's); a ``module`` brings its own config. Only the torch backends import torch.
+    """
     if backend not in BACKENDS:
         from zoo.errors import InvalidNameError
 
@@ -76,9 +82,23 @@ def open_runner(
         return TorchRunner(model, module or load_module(model), entry, threads=threads)
     from export.runners import make_runner
 
-    return make_runner(
+    runner = make_runner(
         backend, model, entry, module=module, artifact=artifact, threads=threads, device="cpu"
     )
+    spec = spec_of_module(model, module) if module is not None else get_spec(model)
+    spec = spec.with_config(**(overrides or {}))
+    if artifact is not None:
+        from export.artifacts import read_meta
+
+        meta = read_meta(artifact) if artifact.suffix == ".onnx" else None
+        if meta is not None and meta.get("overrides", {}) != spec.overrides:
+            raise ExportGateError(
+                f"{artifact} was exported with config overrides {meta.get('overrides', {})}, "
+                f"not {spec.overrides}; rebuild it (`zoo repo build --set ...`)."
+            )
+    # export.runners reads the default spec; a variant's graph has the variant's signature.
+    runner.entry = spec.entry_point(runner.entry.name)
+    return runner
 
 
 class InProcessZoo(BaseZooClient):
@@ -119,7 +139,9 @@ class InProcessZoo(BaseZooClient):
         """The wire signature of the entry point ``entries`` names for ``model``."""
         name = resolve_model(self._entries, model, entries) if entries else model
         zoo_model, entry = self._entries[name]
-        return signature_of(name, get_spec(zoo_model).entry_point(entry))
+        module = self._modules.get(zoo_model)
+        spec = get_spec(zoo_model) if module is None else spec_of_module(zoo_model, module)
+        return signature_of(name, spec.entry_point(entry))
 
     def _runner(self, name: str) -> Runner:
         if name not in self._runners:

@@ -17,11 +17,19 @@ backend). Two layouts:
 Every config is built as the ``ModelConfig`` protobuf that ``tritonclient`` ships, written in
 protobuf text format and parsed back before it is kept, so a config Triton would reject is
 never written. Seed-driven models enable Triton's response cache (the server starts with
-``--cache-config local,size=...``).
+``--cache-config local,size=...``). Optional wire inputs (ψ, the mixing seed) are marked
+``optional: true``. Every model but an ensemble gets a ``model_warmup`` of one batch-1 request
+of zeros (required inputs only), so the first client request does not pay for the runner's
+first call.
+
+A variant (``overrides``, e.g. ``{"stylegan2-mnist": {"resolution": 256}}``) gets the wire
+signature its config derives, and its embedded config records the overrides as the parameter
+``zoo_config`` (JSON), so the backend and the client read the variant's signature.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +45,15 @@ from zoo.errors import (
     MissingDependencyError,
 )
 from zoo.pipeline import is_seeded
-from zoo.registry import EntryPoint, TensorSpec, get_spec, list_models, triton_model_name
+from zoo.registry import (
+    EntryPoint,
+    ModelSpec,
+    TensorSpec,
+    get_spec,
+    list_models,
+    spec_of_module,
+    triton_model_name,
+)
 from zoo.settings import model_repository_dir
 
 if TYPE_CHECKING:
@@ -110,6 +126,25 @@ def _add_tensor(msg: Any, t: WireTensor, *, scalar: bool = False) -> None:
     msg.dims.extend(t.dims)
     if scalar:
         msg.reshape.SetInParent()  # dims [1] on the wire, shape () per item in the graph
+    if t.optional:
+        msg.optional = True
+
+
+def _warmup(cfg: Any, inputs: Sequence[WireTensor]) -> None:
+    """Warm the model up at load: one batch-1 request of zeros in its required inputs.
+
+    Zeros are valid everywhere (seed 0, label 0, a black image, a zero latent); an optional
+    input is left out, so the warm-up also takes the default path a plain client takes.
+    """
+    warmup = cfg.model_warmup.add()
+    warmup.name = "zeros"
+    warmup.batch_size = 1
+    for t in inputs:
+        if not t.optional:
+            data = warmup.inputs[t.name]
+            data.data_type = _pb().DataType.Value(t.triton_dtype)
+            data.dims.extend(t.dims)
+            data.zero_data = True
 
 
 def _graph_tensor(t: TensorSpec) -> WireTensor:
@@ -134,9 +169,14 @@ def _params(cfg: Any, **values: str) -> None:
 
 
 def embedded_config(
-    model: str, entry: EntryPoint, options: RepositoryOptions, *, sha256: str = ""
+    model: str,
+    entry: EntryPoint,
+    options: RepositoryOptions,
+    *,
+    sha256: str = "",
+    overrides: Mapping[str, Any] | None = None,
 ) -> Any:
-    """The Python-backend ``ModelConfig`` serving ``entry`` of ``model``."""
+    """The Python-backend ``ModelConfig`` serving ``entry`` of ``model`` (or of its variant)."""
     cfg = _pb().ModelConfig()
     _common(cfg, triton_model_name(model, entry.name), options, gpu=False)
     cfg.backend = "python"
@@ -153,6 +193,9 @@ def embedded_config(
     )
     if sha256:
         _params(cfg, zoo_sha256=sha256)
+    if overrides:
+        _params(cfg, zoo_config=json.dumps(dict(overrides), sort_keys=True))
+    _warmup(cfg, wire_inputs(entry))
     if options.response_cache and is_seeded(entry):
         cfg.response_cache.enable = True
     return cfg
@@ -180,6 +223,7 @@ def native_configs(model: str, entry: EntryPoint, options: RepositoryOptions) ->
         _add_tensor(net.input.add(), _graph_tensor(t), scalar=t.name in scalars)
     for g in graph.outputs:
         _add_tensor(net.output.add(), _graph_tensor(g), scalar=not g.shape)
+    _warmup(net, [_graph_tensor(t) for t in graph.inputs])
     if not (pre_needed or renamed):
         if options.response_cache and is_seeded(entry):
             net.response_cache.enable = True
@@ -205,6 +249,7 @@ def native_configs(model: str, entry: EntryPoint, options: RepositoryOptions) ->
         for t in entry.inputs:
             _add_tensor(pre.output.add(), _graph_tensor(t))
         _params(pre, zoo_entry=entry.name, zoo_scalar_inputs=",".join(scalars))
+        _warmup(pre, wire_inputs(entry))
         step = ens.ensemble_scheduling.step.add()
         step.model_name, step.model_version = pre.name, -1
         for w in wire_inputs(entry):
@@ -241,23 +286,32 @@ def parse_config(text: str) -> Any:
     return text_format.Parse(text, _pb().ModelConfig())
 
 
+#: Config overrides per zoo model, for variants: ``{"stylegan2-mnist": {"resolution": 256}}``.
+Overrides = Mapping[str, Mapping[str, Any]]
+
+
 def model_configs(
     models: Sequence[str] | None = None,
     options: RepositoryOptions | None = None,
     *,
     sha256: Mapping[str, str] | None = None,
+    overrides: Overrides | None = None,
 ) -> dict[str, tuple[str, str, Any]]:
-    """Triton model name → (zoo model, entry, ``ModelConfig``) for every entry of ``models``."""
+    """Triton model name → (zoo model, entry, ``ModelConfig``) for every entry of ``models``.
+
+    A model in ``overrides`` is configured as that variant (its own signature).
+    """
     opts = options or RepositoryOptions()
     out: dict[str, tuple[str, str, Any]] = {}
     for model in models or list_models():
-        for entry in get_spec(model).entry_points:
+        spec = get_spec(model, **(overrides or {}).get(model, {}))
+        for entry in spec.entry_points:
             if opts.native:
                 for name, cfg in native_configs(model, entry, opts).items():
                     out[name] = (model, entry.name, cfg)
             else:
                 digest = (sha256 or {}).get(model, "")
-                cfg = embedded_config(model, entry, opts, sha256=digest)
+                cfg = embedded_config(model, entry, opts, sha256=digest, overrides=spec.overrides)
                 out[cfg.name] = (model, entry.name, cfg)
     return out
 
@@ -268,11 +322,13 @@ def write_configs(
     options: RepositoryOptions | None = None,
     *,
     sha256: Mapping[str, str] | None = None,
+    overrides: Overrides | None = None,
 ) -> list[Path]:
     """Write ``config.pbtxt`` for every Triton model of ``models``; return their paths."""
     root = Path(out_dir or model_repository_dir())
     paths = []
-    for name, (_, _, cfg) in model_configs(models, options, sha256=sha256).items():
+    configs = model_configs(models, options, sha256=sha256, overrides=overrides)
+    for name, (_, _, cfg) in configs.items():
         path = root / name / "config.pbtxt"
         path.parent.mkdir(parents=True, exist_ok=True)
         text = render_config(cfg)
@@ -301,7 +357,8 @@ Progress = Callable[[str], None]
 
 
 def export_is_current(onnx_path: Path, model: str, entry: str, module: nn.Module) -> bool:
-    """Whether ``onnx_path`` is a passing uint8-output export of exactly ``module``'s weights."""
+    """Whether ``onnx_path`` is a passing uint8-output export of exactly ``module``'s weights
+    and config (a variant's export is not current for the default, nor the reverse)."""
     from export.artifacts import check_onnx_artifact
     from export.onnx import weights_digest
 
@@ -313,6 +370,7 @@ def export_is_current(onnx_path: Path, model: str, entry: str, module: nn.Module
         meta is not None
         and bool(meta.get("uint8_output"))
         and meta.get("weights", {}).get("sha256") == weights_digest(module)
+        and meta.get("overrides", {}) == spec_of_module(model, module).overrides
     )
 
 
@@ -322,6 +380,7 @@ def build_repository(
     out_dir: Path | None = None,
     options: RepositoryOptions | None = None,
     modules: Mapping[str, nn.Module] | None = None,
+    overrides: Overrides | None = None,
     parity: bool = True,
     parity_n: int = 64,
     force: bool = False,
@@ -330,7 +389,9 @@ def build_repository(
     """Export every entry point of ``models`` and write a complete Triton repository.
 
     ``modules`` supplies the torch modules to export (tests pass random-weight ones); by
-    default each model's trained weights are pulled (bundled copy when offline). For
+    default each model's trained weights are pulled (bundled copy when offline). A model in
+    ``overrides`` is built as that variant with random weights (seed 0; trained weights fit
+    the default config only); a module passed in ``modules`` brings its own config. For
     ``backend="tensorrt"`` the engines come from ``zoo export --backend tensorrt`` on a GPU
     host; this writes the configs and the ONNX they are built from. An ONNX export is redone
     only when it is missing, stale (other weights, not uint8 output, failed its gate) or
@@ -343,14 +404,23 @@ def build_repository(
         get_spec(n)  # unknown names fail before anything is written
     say = progress or (lambda _msg: None)
     loaded: dict[str, nn.Module] = dict(modules or {})
+    variants: dict[str, ModelSpec] = {
+        n: get_spec(n, **dict((overrides or {}).get(n, {}))) for n in names
+    }
 
     def module_of(model: str) -> nn.Module:
         if model not in loaded:
-            from serving.inprocess import load_module
+            if variants[model].overrides:
+                loaded[model] = _random_variant(variants[model])
+            else:
+                from serving.inprocess import load_module
 
-            say(f"loading {model} weights")
-            loaded[model] = load_module(model)
+                say(f"loading {model} weights")
+                loaded[model] = load_module(model)
         return loaded[model]
+
+    for n, module in loaded.items():
+        variants[n] = spec_of_module(n, module)
 
     sha256: dict[str, str] = {}
     built: list[BuiltModel] = []
@@ -358,14 +428,16 @@ def build_repository(
         from zoo.weights import save_weights
 
         for model in names:
-            spec = get_spec(model)
+            spec = variants[model]
             module = module_of(model)
             for entry in spec.entry_points:
                 version = root / triton_model_name(model, entry.name) / VERSION
                 say(f"saving {model} weights for {entry.name}")
                 sha256[model] = save_weights(module, version, model, dict(spec.config))
 
-    configs = model_configs(names, opts, sha256=sha256)
+    configs = model_configs(
+        names, opts, sha256=sha256, overrides={n: s.overrides for n, s in variants.items()}
+    )
     _remove_stale(root, names, set(configs))
     for name, (model, entry_name, cfg) in configs.items():
         folder = root / name
@@ -412,3 +484,13 @@ def build_repository(
         built.append(item)
     say(f"repository ready: {root} ({len(built)} models)")
     return built
+
+
+def _random_variant(spec: ModelSpec) -> nn.Module:
+    """A variant's network with random weights, the same for every build (seed 0)."""
+    import torch
+
+    from zoo.registry import create_model
+
+    torch.manual_seed(0)
+    return create_model(spec.name, **spec.overrides).eval()

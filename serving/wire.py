@@ -11,6 +11,8 @@ Rules, per graph tensor (shapes exclude the batch axis):
 - latent ``z`` → ``seed`` int64 ``[1]``; ``mix_z`` → ``mix_seed`` int64 ``[1]``; the latents are
   computed server-side by :func:`zoo.latent.seed_to_latent` (via :func:`generator_inputs`);
 - a scalar ``label`` / ``psi`` → the same name with shape ``[1]``;
+- ``psi`` and ``mix_seed`` are optional (Triton ``optional: true``): left out, ψ is 1 and the
+  mixing seed is the seed itself (no mixing), so a plain KServe v2 request sends only ``seed``;
 - a float32 image ``(C, H, W)`` → uint8 ``[H, W, C]`` (for ``mask``: nonzero = known pixel);
 - anything else (latent codes, logits) travels as it is.
 
@@ -33,6 +35,9 @@ from zoo.registry import EntryPoint, TensorSpec
 #: Wire names of the graph's seed-driven latents.
 SEED_INPUTS = {"z": "seed", "mix_z": "mix_seed"}
 
+#: Graph inputs whose wire tensor a request may leave out, and what stands in for it.
+OPTIONAL_INPUTS = {"psi": "ψ = 1 (no truncation)", "mix_z": "the seed itself (no mixing)"}
+
 #: Triton's names of the NumPy dtypes used here.
 TRITON_DTYPES = {"float32": "TYPE_FP32", "int64": "TYPE_INT64", "uint8": "TYPE_UINT8"}
 
@@ -44,6 +49,7 @@ class WireTensor:
     name: str  # tensor name in config.pbtxt and in requests
     dtype: str  # NumPy dtype name: float32, int64 or uint8
     dims: tuple[int, ...]  # per-item shape on the wire
+    optional: bool = False  # a request may leave it out (see OPTIONAL_INPUTS)
 
     @property
     def triton_dtype(self) -> str:
@@ -58,12 +64,13 @@ def is_image(t: TensorSpec) -> bool:
 
 def wire_tensor(t: TensorSpec) -> WireTensor:
     """The wire form of one graph tensor."""
+    optional = t.name in OPTIONAL_INPUTS
     if t.name in SEED_INPUTS:
-        return WireTensor(SEED_INPUTS[t.name], "int64", (1,))
+        return WireTensor(SEED_INPUTS[t.name], "int64", (1,), optional)
     if is_image(t):
         c, h, w = t.shape
-        return WireTensor(t.name, "uint8", (h, w, c))
-    return WireTensor(t.name, t.dtype, t.shape or (1,))
+        return WireTensor(t.name, "uint8", (h, w, c), optional)
+    return WireTensor(t.name, t.dtype, t.shape or (1,), optional)
 
 
 def wire_inputs(entry: EntryPoint) -> tuple[WireTensor, ...]:
@@ -90,7 +97,7 @@ def graph_inputs(
     entry: EntryPoint, wire: Mapping[str, npt.NDArray[np.generic]]
 ) -> tuple[npt.NDArray[np.generic], ...]:
     """The graph inputs of ``entry`` (signature order) for one batch of wire inputs."""
-    missing = [w.name for w in wire_inputs(entry) if w.name not in wire]
+    missing = [w.name for w in wire_inputs(entry) if not w.optional and w.name not in wire]
     if missing:
         raise InvalidInputError(f"missing input(s) {', '.join(missing)} for {entry.name!r}.")
     if is_seeded(entry):
@@ -99,8 +106,10 @@ def graph_inputs(
             entry,
             _column(wire["seed"]),
             labels=_column(wire["label"]) if "label" in names else None,
-            psi=_column(wire["psi"]) if "psi" in names else None,
-            mix_seeds=_column(wire["mix_seed"]) if "mix_z" in names else None,
+            psi=_column(wire["psi"]) if "psi" in names and "psi" in wire else None,
+            mix_seeds=(
+                _column(wire["mix_seed"]) if "mix_z" in names and "mix_seed" in wire else None
+            ),
         )
     out: list[npt.NDArray[np.generic]] = []
     for t in entry.inputs:

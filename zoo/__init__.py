@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from zoo._version import __version__
 from zoo.registry import create_model, get_spec, list_models
 
-__version__ = "0.1.0"
 __all__ = ["__version__", "create_model", "get_spec", "list_models", "load", "pull"]
 
 

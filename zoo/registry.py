@@ -5,19 +5,27 @@ a model is tested, exported and served the moment it is registered.
 
 Each spec names the model's *entry points*: the calls a user makes (``generate``,
 ``encode``, ``translate_a2b`` ...). An entry point has a tensor signature without the batch
-axis; export, the Triton repository writer and the client all read it from here.
+axis; export, the Triton repository writer and the client all read it from here. Entry points
+are derived from the config by the family's rule (``ModelSpec.entry_points_of``), so a variant
+(``get_spec(name, resolution=256)``) has the signature of the network it builds.
+
+This module, the family spec modules (``zoo.models.<family>``) and everything a spec holds
+import without torch: a spec names its network class as ``"module:attribute"``, imported only
+when :func:`create_model` builds one. A Triton backend running ONNX Runtime never loads torch.
 """
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
+import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from zoo.errors import InvalidNameError, UnknownModelError
+from zoo.errors import InvalidInputError, InvalidNameError, UnknownModelError
 from zoo.settings import HUB_ORG
 
 if TYPE_CHECKING:
@@ -49,17 +57,24 @@ class EntryPoint:
     doc: str = ""  # one line for users
 
 
+#: A family's signature rule: config → its entry points (the first is the default).
+EntryPointsOf = Callable[[Mapping[str, Any]], tuple[EntryPoint, ...]]
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """Everything known about one zoo entry: what it is, how to build it, where its weights live."""
+    """Everything known about one zoo entry: what it is, how to build it, where its weights live.
+
+    ``config`` is the full constructor config; ``overrides`` are the entries in which a variant
+    (:meth:`with_config`) differs from the registered default, empty for the default itself.
+    """
 
     name: str  # registry name, e.g. "dcgan-mnist"
     family: str  # architecture family, e.g. "dcgan"
     description: str  # one line
-    entry_points: tuple[EntryPoint, ...]  # the calls it serves; the first is the default
-    resolution: int  # image side in pixels
-    channels: int  # image channels
-    config: dict[str, Any]  # default constructor config (widths, depths, latent size)
+    builder: str  # network class as "module:attribute", imported when a model is built
+    entry_points_of: EntryPointsOf  # the family's rule config → entry points
+    config: dict[str, Any]  # constructor config (widths, depths, latent size, resolution)
     datasets: tuple[str, ...]  # data it was trained on
     sha256: str  # digest of the shipped model.safetensors ("" until trained)
     revision: str = "main"  # Hub revision the registry pins
@@ -67,6 +82,22 @@ class ModelSpec:
     hub_repo: str = ""  # Hub repo id; defaults to "<HUB_ORG>/<name>"
     tags: tuple[str, ...] = ()  # extra Hub tags
     metric_targets: dict[str, float] = field(default_factory=dict)  # goals the weights must meet
+    overrides: dict[str, Any] = field(default_factory=dict)  # where a variant differs from default
+    entry_points: tuple[EntryPoint, ...] = field(init=False)  # derived: entry_points_of(config)
+
+    def __post_init__(self) -> None:
+        # Derived once: the signature always follows the config it was built from.
+        object.__setattr__(self, "entry_points", self.entry_points_of(self.config))
+
+    @property
+    def resolution(self) -> int:
+        """Image side in pixels."""
+        return int(self.config["resolution"])
+
+    @property
+    def channels(self) -> int:
+        """Image channels."""
+        return int(self.config["channels"])
 
     @property
     def repo_id(self) -> str:
@@ -77,6 +108,28 @@ class ModelSpec:
     def tasks(self) -> tuple[str, ...]:
         """Names of the entry points, default first."""
         return tuple(e.name for e in self.entry_points)
+
+    def with_config(self, **overrides: Any) -> ModelSpec:
+        """This spec with config entries replaced (a variant), its entry points derived anew.
+
+        Unknown keys are refused; overriding an entry with the value it has changes nothing.
+        Variants have random weights: ``sha256`` is kept only for the default.
+        """
+        unknown = set(overrides) - set(self.config)
+        if unknown:
+            raise InvalidNameError(
+                f"unknown config key(s) for {self.name}: {', '.join(sorted(unknown))}; "
+                f"valid keys: {', '.join(sorted(self.config))}."
+            )
+        changed = {k: v for k, v in overrides.items() if self.config[k] != v}
+        if not changed:
+            return self
+        config = {**self.config, **changed}
+        default = _SPECS.get(self.name, self)  # overrides are relative to the registered entry
+        if config == default.config:
+            return default
+        diff = {k: v for k, v in config.items() if default.config.get(k) != v}
+        return replace(self, config=config, overrides=diff, sha256="")
 
     def entry_point(self, name: str | None = None) -> EntryPoint:
         """The entry point called ``name`` (the default one when ``None``)."""
@@ -121,28 +174,23 @@ def _tensor_dict(t: TensorSpec) -> dict[str, Any]:
     return {"name": t.name, "dtype": t.dtype, "shape": list(t.shape), "doc": t.doc}
 
 
-Builder = Callable[..., "nn.Module"]
-
 _SPECS: dict[str, ModelSpec] = {}
-_BUILDERS: dict[str, Builder] = {}
 
 
-def register_model(spec: ModelSpec) -> Callable[[Builder], Builder]:
-    """Register ``spec`` with the decorated builder ``fn(**config) -> nn.Module``."""
+def register_model(spec: ModelSpec) -> ModelSpec:
+    """Add ``spec`` to the registry (a family's spec module calls this at import) and return it."""
     check_model_name(spec.name)
-
-    def decorator(fn: Builder) -> Builder:
-        if spec.name in _SPECS:
-            raise ValueError(f"model {spec.name!r} is registered twice")
-        _SPECS[spec.name] = spec
-        _BUILDERS[spec.name] = fn
-        return fn
-
-    return decorator
+    if spec.name in _SPECS:
+        raise ValueError(f"model {spec.name!r} is registered twice")
+    module, sep, attribute = spec.builder.partition(":")
+    if not (module and sep and attribute):
+        raise ValueError(f"builder of {spec.name!r} must read 'module:attribute'")
+    _SPECS[spec.name] = spec
+    return spec
 
 
 def _ensure_loaded() -> None:
-    # Importing the families runs their @register_model decorators.
+    # Importing the family spec modules registers every entry; none of them imports torch.
     import zoo.models  # noqa: F401
 
 
@@ -166,24 +214,57 @@ def list_models(pattern: str = "*", *, family: str | None = None) -> list[str]:
     )
 
 
-def get_spec(name: str) -> ModelSpec:
-    """The :class:`ModelSpec` registered as ``name``; unknown names suggest close ones."""
+def get_spec(name: str, **overrides: Any) -> ModelSpec:
+    """The :class:`ModelSpec` registered as ``name``, or its variant with ``overrides``.
+
+    Unknown names suggest close ones; unknown config keys are refused.
+    """
     _ensure_loaded()
-    if name in _SPECS:
-        return _SPECS[name]
-    raise UnknownModelError(name, difflib.get_close_matches(str(name), list(_SPECS), n=3))
+    if name not in _SPECS:
+        raise UnknownModelError(name, difflib.get_close_matches(str(name), list(_SPECS), n=3))
+    spec = _SPECS[name]
+    return spec.with_config(**overrides) if overrides else spec
+
+
+def spec_of_module(name: str, module: object) -> ModelSpec:
+    """The spec (default or variant) whose config built ``module``, a zoo model class.
+
+    Zoo models record their constructor config (``zoo.hub_mixin.HubMixin``); a module that
+    records none is taken to be the default.
+    """
+    spec = get_spec(name)
+    built = getattr(module, "_hub_mixin_config", None) or {}
+    return spec.with_config(**{k: built[k] for k in spec.config if k in built})
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """``--set`` options ``["width=128", "resolution=64"]`` → ``{"width": 128, "resolution": 64}``.
+
+    Values are read as JSON (numbers, booleans) and kept as strings otherwise.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInputError(f"--set takes key=value (e.g. width=128), got {item!r}.")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def network_class(spec: ModelSpec) -> Callable[..., nn.Module]:
+    """The network class ``spec.builder`` names, imported now (this imports torch)."""
+    module, _, attribute = spec.builder.partition(":")
+    cls: Callable[..., nn.Module] = getattr(importlib.import_module(module), attribute)
+    return cls
 
 
 def create_model(name: str, **overrides: Any) -> nn.Module:
     """Build the model ``name`` with random weights; ``overrides`` replace config entries."""
-    spec = get_spec(name)
-    unknown = set(overrides) - set(spec.config)
-    if unknown:
-        raise InvalidNameError(
-            f"unknown config key(s) for {name}: {', '.join(sorted(unknown))}; "
-            f"valid keys: {', '.join(sorted(spec.config))}."
-        )
-    return _BUILDERS[name](**{**spec.config, **overrides})
+    spec = get_spec(name, **overrides)
+    return network_class(spec)(**spec.config)
 
 
 def triton_model_name(model: str, entry: str | None = None) -> str:

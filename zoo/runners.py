@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from zoo.registry import EntryPoint, get_spec
+from zoo.registry import EntryPoint, spec_of_module
 
 if TYPE_CHECKING:
     from torch import nn
@@ -48,7 +48,8 @@ class TorchRunner:
         import torch
 
         self.model_name = model_name
-        self.entry = get_spec(model_name).entry_point(entry)
+        # A variant (e.g. resolution=256) has its own signature: read it from the module's config.
+        self.entry = spec_of_module(model_name, module).entry_point(entry)
         if threads is not None:
             torch.set_num_threads(threads)
         self.device = torch.device(device)

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo._version import __version__
 from zoo.errors import (
     IntegrityError,
     InvalidNameError,
@@ -116,7 +117,6 @@ def split_config(cfg: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
 
 def zoo_config(name: str, args: dict[str, Any]) -> dict[str, Any]:
     """The ``config.json`` of zoo model ``name`` built with constructor arguments ``args``."""
-    from zoo import __version__
 
     clash = sorted(set(args) & set(GENZOO_KEYS))
     if clash:
@@ -227,7 +227,6 @@ def save_weights(model: nn.Module, folder: Path, name: str, config: dict[str, An
 
 def safetensors_metadata(name: str) -> dict[str, str]:
     """The ``__metadata__`` genzoo writes into a ``model.safetensors`` of model ``name``."""
-    from zoo import __version__
 
     return {"format": "pt", "model_name": name, "genzoo_version": __version__}
 

@@ -2,9 +2,13 @@
 
 ``zoo repo build`` copies this file to ``<triton model>/1/model.py``. Its ``config.pbtxt``
 parameters say which entry point to run and how: ``zoo_model``, ``zoo_entry``, ``zoo_backend``
-(``onnxruntime`` by default, ``torch`` or ``tensorrt``) and ``zoo_threads``. Requests arrive
-in the wire form of :mod:`serving.wire` (seeds, uint8 NHWC images); the seed → latent rule runs
-here, so a client never sends latents.
+(``onnxruntime`` by default, ``torch`` or ``tensorrt``), ``zoo_threads`` and, for a variant,
+``zoo_config`` (its config overrides, JSON). With ONNX Runtime the process imports NumPy,
+onnxruntime and genzoo's torch-free modules only; torch loads for the torch backends.
+
+Requests arrive in the wire form of :mod:`serving.wire` (seeds, uint8 NHWC images; ψ and the
+mixing seed may be left out); the seed → latent rule runs here, so a client never sends
+latents.
 
 Doing the pre-processing here rather than in a Triton ensemble keeps one stub process and no
 extra tensor copies per request: on a CPU host the latents are one vectorised NumPy call,
@@ -54,6 +58,7 @@ class TritonPythonModel:
             module=module,
             artifact=artifact,
             threads=threads,
+            overrides=json.loads(params.get("zoo_config", "{}")),
         )
         self.inputs = [w.name for w in wire_inputs(self.runner.entry)]
         self.outputs = [w.name for w in wire_outputs(self.runner.entry)]
@@ -71,9 +76,10 @@ class TritonPythonModel:
         wires = [request_wire(request, self.inputs) for request in requests]
         good: list[tuple[int, int]] = []  # (request index, images in it)
         joined: list[np.ndarray] | None = None
-        if len(wires) > 1 and all(len(w) == len(self.inputs) for w in wires):
+        # Requests that send the same tensors (optional ones may be left out) join one batch.
+        if len(wires) > 1 and all(w.keys() == wires[0].keys() for w in wires):
             try:
-                together = {k: np.concatenate([w[k] for w in wires]) for k in self.inputs}
+                together = {k: np.concatenate([w[k] for w in wires]) for k in wires[0]}
                 joined = list(graph_inputs(entry, together))
                 good = [(i, len(w[self.inputs[0]])) for i, w in enumerate(wires)]
             except (ZooError, ValueError):

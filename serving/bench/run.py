@@ -15,14 +15,13 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import ipaddress
-import json
 import os
 import platform
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +46,8 @@ from serving.bench.targets import (
     triton_version,
 )
 from zoo.errors import InvalidInputError, InvalidNameError, WeightsNotFoundError
-from zoo.registry import get_spec, triton_model_name
+from zoo.registry import get_spec, spec_of_module, triton_model_name
+from zoo.registry import parse_overrides as parse_overrides  # re-exported for zoo.cli.bench
 
 if TYPE_CHECKING:
     from torch import nn
@@ -95,23 +95,6 @@ def check_loopback(url: str) -> str:
             "(use 127.0.0.1:PORT)."
         )
     return hostport
-
-
-def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
-    """``["width=128", "max_channels=512"]`` → ``{"width": 128, "max_channels": 512}``.
-
-    Values are read as JSON (numbers, booleans) and kept as strings otherwise.
-    """
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidInputError(f"--set takes key=value (e.g. width=128), got {item!r}.")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
 
 
 @dataclass
@@ -236,10 +219,10 @@ class BenchSettings:
 def load_bench_module(model: str, overrides: dict[str, Any]) -> tuple[nn.Module, str]:
     """The module to bench and what its weights are.
 
-    With ``overrides``: a random-weight variant ``create_model(model, **overrides)``, which
-    must keep the entry points' signatures (widen or deepen it; resolution and channels are
-    part of the served signature). Without: the bundled trained weights, or random ones
-    (throughput does not depend on the values) while none are bundled.
+    With ``overrides``: a random-weight variant ``create_model(model, **overrides)``, whose
+    entry points follow its config (``get_spec(model, **overrides)``; e.g. resolution=256).
+    Without: the bundled trained weights, or random ones (throughput does not depend on the
+    values) while none are bundled.
     """
     import torch
 
@@ -260,12 +243,12 @@ def load_bench_module(model: str, overrides: dict[str, Any]) -> tuple[nn.Module,
 
 
 def check_signature(model: str, module: nn.Module) -> None:
-    """Raise if ``module`` does not produce the output shapes the registry serves."""
+    """Raise if ``module`` does not return the output shapes its spec derives from its config."""
     import torch
 
     from export.gates import parity_inputs
 
-    spec = get_spec(model)
+    spec = spec_of_module(model, module)
     for ep in spec.entry_points:
         args = [torch.from_numpy(a.copy()) for a in parity_inputs(ep, 1)]
         with torch.inference_mode():
@@ -274,10 +257,10 @@ def check_signature(model: str, module: nn.Module) -> None:
         got = [tuple(o.shape[1:]) for o in outs]
         want = [t.shape for t in ep.outputs]
         if got != want:
+            shown = ", ".join(f"{k}={v}" for k, v in spec.overrides.items()) or "defaults"
             raise InvalidInputError(
-                f"this variant of {model} changes what {ep.name} returns ({got} instead of "
-                f"{want}); the served signature is fixed, so bench variants may change widths "
-                f"and depths (e.g. --set width=...) but not the resolution or channels."
+                f"{model} built with {shown} returns {got} from {ep.name}, but its signature "
+                f"says {want}; the family's entry points do not follow this config key."
             )
 
 
@@ -434,7 +417,7 @@ def open_target(
     module: nn.Module,
 ) -> Target:
     """Open ``backend``'s target (servers start on first use)."""
-    ep = get_spec(settings.model).entry_point(settings.entry)
+    ep = get_spec(settings.model, **settings.overrides).entry_point(settings.entry)
     triton_name = triton_model_name(settings.model, ep.name)
     onnx = None
     if servers.repository is not None:
@@ -575,7 +558,7 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> d
     from serving.bench.report import evaluate_goals
 
     say = progress or (lambda _done, _total, _what: None)
-    spec = get_spec(settings.model)
+    spec = get_spec(settings.model, **settings.overrides)
     ep = spec.entry_point(settings.entry)
     cells = plan_cells(settings)
     total = len(cells) + 2

@@ -16,11 +16,18 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from serving.bench.run import BenchSettings, check_loopback, load_bench_module, parse_overrides
+from serving.bench.run import (
+    BenchSettings,
+    check_loopback,
+    check_signature,
+    load_bench_module,
+    parse_overrides,
+)
 from serving.bench.tune import TuneConfig, TuneSettings, tune_triton
 from serving.repository import parse_config
 from zoo.cli.main import app
 from zoo.errors import InvalidInputError, InvalidNameError
+from zoo.registry import spec_of_module
 
 runner = CliRunner()
 
@@ -191,7 +198,7 @@ def test_settings_validation() -> None:
         check_loopback("example.com:8000")
 
 
-def test_variants_keep_the_signature() -> None:
+def test_variants_follow_their_config() -> None:
     assert parse_overrides(["width=8", "n_blocks=1", "name=x"]) == {
         "width": 8,
         "n_blocks": 1,
@@ -200,5 +207,9 @@ def test_variants_keep_the_signature() -> None:
     module, weights = load_bench_module("cyclegan-digits", {"width": 8, "n_blocks": 1})
     assert "variant: width=8, n_blocks=1" in weights
     assert sum(p.numel() for p in module.parameters()) > 0
-    with pytest.raises(InvalidInputError, match="resolution"):
-        load_bench_module("dcgan-mnist", {"resolution": 64})  # 64² images: another signature
+    big, _ = load_bench_module("dcgan-mnist", {"resolution": 64})  # 64² images: its own signature
+    assert spec_of_module("dcgan-mnist", big).entry_point().outputs[0].shape == (1, 64, 64)
+    # A module whose recorded config disagrees with what it computes is refused.
+    object.__setattr__(big, "_hub_mixin_config", {**big._hub_mixin_config, "resolution": 32})
+    with pytest.raises(InvalidInputError, match=r"resolution|defaults"):
+        check_signature("dcgan-mnist", big)

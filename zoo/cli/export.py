@@ -11,7 +11,17 @@ from rich.markup import escape
 
 from zoo.cli._common import cli_errors, console, err_console, print_json
 from zoo.errors import ExportGateError
-from zoo.registry import get_spec
+from zoo.registry import get_spec, parse_overrides
+
+#: ``--set key=value``: a random-weight variant of the model (its entry points follow the config).
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Config override of a random-weight variant, key=value (repeat), "
+        "e.g. --set resolution=256; its signature follows the config.",
+    ),
+]
 
 
 class Format(str, Enum):
@@ -48,6 +58,7 @@ def export_command(
     random_weights: Annotated[
         bool, typer.Option("--random-weights", help="Export random-init weights (benchmarks).")
     ] = False,
+    set_: SetOpt = None,
     min_batch: Annotated[int, typer.Option(help="TensorRT profile: smallest batch.")] = 1,
     opt_batch: Annotated[int, typer.Option(help="TensorRT profile: batch tuned for.")] = 16,
     max_batch: Annotated[int, typer.Option(help="TensorRT profile: largest batch.")] = 64,
@@ -61,12 +72,14 @@ def export_command(
 
     Writes <repository>/<model>[_<entry>]/1/model.onnx (+ export.json) or model.plan
     (+ engine.json). A graph that fails the parity gate is kept as model.failed.onnx, never
-    served, and the command exits 1.
+    served, and the command exits 1. --set exports a random-weight variant (export.json
+    records its overrides).
     """
     from export.artifacts import version_dir
     from export.onnx import export_onnx
 
-    spec = get_spec(name)
+    overrides = parse_overrides(set_ or [])
+    spec = get_spec(name, **overrides)
     entries = [spec.entry_point(entry).name] if entry else list(spec.tasks)
     results: list[dict[str, Any]] = []
     failed: list[str] = []
@@ -74,7 +87,7 @@ def export_command(
         folder = version_dir(name, ep, repository=out)
         label = f"{name}:{ep}"
         with err_console.status(f"exporting {label} → {fmt.value}…"):
-            module = _module(name, random_weights)
+            module = _module(name, random_weights, overrides)
             if fmt is Format.onnx:
                 res = export_onnx(
                     name,
@@ -123,16 +136,17 @@ def export_command(
         )
 
 
-def _module(name: str, random_weights: bool) -> Any:
-    """Random-init weights on request; ``None`` lets export load the bundled trained ones."""
-    if not random_weights:
+def _module(name: str, random_weights: bool, overrides: dict[str, Any]) -> Any:
+    """Random-init weights on request or for a variant (trained weights fit the default only);
+    ``None`` lets export load the bundled trained ones."""
+    if not (random_weights or overrides):
         return None
     import torch
 
     from zoo.registry import create_model
 
     torch.manual_seed(0)
-    return create_model(name)
+    return create_model(name, **overrides)
 
 
 def _tensorrt(

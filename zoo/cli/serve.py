@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from zoo.cli._common import cli_errors, console, err_console, print_json
+from zoo.cli.export import SetOpt
 
 repo_app = typer.Typer(help="Build the Triton model repository.", no_args_is_help=True)
 
@@ -52,9 +53,13 @@ def repo_build_command(
         bool, typer.Option("--configs-only", help="Write config.pbtxt files only; no export.")
     ] = False,
     force: Annotated[bool, typer.Option(help="Re-export even when up to date.")] = False,
+    set_: SetOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Export every entry point and write a Triton model repository (config.pbtxt + files)."""
+    """Export every entry point and write a Triton model repository (config.pbtxt + files).
+
+    --set builds random-weight variants of the models (--models) with their own signatures.
+    """
     from serving.repository import RepositoryOptions, build_repository, write_configs
 
     options = RepositoryOptions(
@@ -65,8 +70,9 @@ def repo_build_command(
         instances=instances,
         threads=threads,
     )
+    overrides = _variants(_split(models), set_)
     if configs_only:
-        paths = write_configs(out, _split(models), options)
+        paths = write_configs(out, _split(models), options, overrides=overrides)
         if as_json:
             print_json([str(p) for p in paths])
         else:
@@ -74,7 +80,12 @@ def repo_build_command(
         return
     with console.status("building the repository") as status:
         built = build_repository(
-            _split(models), out_dir=out, options=options, force=force, progress=status.update
+            _split(models),
+            out_dir=out,
+            options=options,
+            overrides=overrides,
+            force=force,
+            progress=status.update,
         )
     if as_json:
         print_json([{"name": b.name, "path": str(b.path)} for b in built])
@@ -106,23 +117,26 @@ def serve_command(
     max_restarts: Annotated[
         int, typer.Option(help="Restarts in a row (with backoff) if Triton dies; 0 = none.")
     ] = 5,
+    set_: SetOpt = None,
 ) -> None:
     """Run the embedded Triton server in the foreground until Ctrl-C or SIGTERM.
 
     Models that fail to load are reported and the others served; if Triton dies it is
-    restarted, with a doubling wait, at most --max-restarts times in a row.
+    restarted, with a doubling wait, at most --max-restarts times in a row. --set first
+    builds random-weight variants of --models into the repository (like `zoo repo build --set`).
     """
     from serving.repository import RepositoryOptions, build_repository
     from serving.server import RestartPolicy, ServerConfig, TritonServer, supervise
     from zoo.settings import model_repository_dir
 
     repo = repository or model_repository_dir()
-    if backend is not None:
+    if backend is not None or set_:
         with console.status("building the repository") as status:
             build_repository(
                 _split(models),
                 out_dir=repo,
-                options=RepositoryOptions(backend=backend),
+                options=RepositoryOptions(backend=backend or "onnxruntime"),
+                overrides=_variants(_split(models), set_),
                 progress=status.update,
             )
     config = ServerConfig(
@@ -144,12 +158,15 @@ def serve_command(
 
     previous = signal.signal(signal.SIGTERM, on_signal)
     try:
+        started = time.monotonic()
         with console.status("starting Triton"):
             server.start()
+        ready_s = time.monotonic() - started
         console.print(
             f"[green]Triton ready[/]  HTTP {server.http_url}  gRPC {server.grpc_url}  "
             f"metrics {server.metrics_url}\nlog: {server.log_file}   Ctrl-C to stop"
         )
+        _print_footprint(server, ready_s)
         _print_models(server)
 
         def notify(message: str) -> None:
@@ -167,6 +184,17 @@ def serve_command(
         server.stop()
 
 
+def _print_footprint(server: Any, ready_s: float) -> None:
+    """One line: how long the server took to be ready and the memory it and its stubs hold."""
+    from serving.soak import server_rss_mib
+
+    rss = server_rss_mib(server.pid) if server.pid else 0.0
+    console.print(
+        f"ready in {ready_s:.1f} s; RSS {rss / 1024:.2f} GiB (tritonserver + backend stubs)",
+        highlight=False,
+    )
+
+
 def _print_models(server: Any) -> None:
     """Which models are up, and why the others are not (Triton's repository index)."""
     states = server.model_states()
@@ -179,6 +207,19 @@ def _print_models(server: Any) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
+
+
+def _variants(models: list[str] | None, items: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``--set`` overrides for each of ``models`` (which --set needs, so no model is a surprise)."""
+    if not items:
+        return {}
+    from zoo.errors import InvalidInputError
+    from zoo.registry import parse_overrides
+
+    if not models:
+        raise InvalidInputError("--set builds a variant: name its model(s) with --models.")
+    overrides = parse_overrides(items)
+    return {m: overrides for m in models}
 
 
 def _triton_names(models: list[str] | None) -> list[str]:

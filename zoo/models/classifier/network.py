@@ -11,8 +11,6 @@ import torch
 from torch import nn
 
 from zoo.hub_mixin import HubMixin
-from zoo.models.signatures import image
-from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
 
 
 def _block(c_in: int, c_out: int) -> list[nn.Module]:
@@ -59,33 +57,3 @@ class DigitClassifier(nn.Module, HubMixin):
     def classify(self, image: torch.Tensor) -> torch.Tensor:
         """The ``classify`` entry point: logits."""
         return self(image)
-
-
-_CONFIG = {"width": 32, "resolution": 32, "channels": 1, "num_classes": 10, "feature_dim": 128}
-
-
-@register_model(
-    ModelSpec(
-        name="classifier-mnist",
-        family="classifier",
-        description="Small CNN digit classifier; the evaluator behind every zoo metric.",
-        entry_points=(
-            EntryPoint(
-                "classify",
-                (image("image", 1, 32),),
-                (TensorSpec("logits", "float32", (10,), "class scores"),),
-                "digit → class logits",
-            ),
-        ),
-        resolution=32,
-        channels=1,
-        config=_CONFIG,
-        datasets=("mnist", "uci-digits"),
-        sha256="8a291f2289354e2ee16d63ed2d83211687ed26d981f247f7cd7712a604ee0b27",
-        tags=("image-classification",),
-        metric_targets={"accuracy": 0.97},
-    )
-)
-def classifier_mnist(**config: int) -> DigitClassifier:
-    """Digit classifier for MNIST (and upsampled UCI digits)."""
-    return DigitClassifier(**config)

@@ -11,8 +11,6 @@ import torch
 from torch import nn
 
 from zoo.hub_mixin import HubMixin
-from zoo.models.signatures import image
-from zoo.registry import EntryPoint, ModelSpec, register_model
 
 
 class ResidualBlock(nn.Module):
@@ -119,33 +117,3 @@ class CycleGAN(nn.Module, HubMixin):
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """Same as :meth:`translate_a2b`."""
         return self.g_ab(image)
-
-
-_CONFIG = {"channels": 1, "width": 16, "n_down": 2, "n_blocks": 4, "resolution": 32}
-
-
-@register_model(
-    ModelSpec(
-        name="cyclegan-digits",
-        family="cyclegan",
-        description="CycleGAN translating UCI 8×8 digits (upsampled) ↔ MNIST digits.",
-        entry_points=(
-            EntryPoint(
-                "translate_a2b", (image("image", 1, 32),), (image("image", 1, 32),), "UCI → MNIST"
-            ),
-            EntryPoint(
-                "translate_b2a", (image("image", 1, 32),), (image("image", 1, 32),), "MNIST → UCI"
-            ),
-        ),
-        resolution=32,
-        channels=1,
-        config=_CONFIG,
-        datasets=("uci-digits", "mnist"),
-        sha256="ac9f37901a5336f6182091e135998868a1a353d4efb561070497619ae3395e12",
-        tags=("cyclegan", "image-to-image"),
-        metric_targets={"label_preservation_a2b": 0.8, "label_preservation_b2a": 0.8},
-    )
-)
-def cyclegan_digits(**config: int) -> CycleGAN:
-    """CycleGAN between UCI digits and MNIST."""
-    return CycleGAN(**config)

@@ -16,8 +16,6 @@ from torch import nn
 
 from zoo.hub_mixin import HubMixin
 from zoo.models.layers import num_doublings
-from zoo.models.signatures import image, latent
-from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
 
 
 class ConvVAE(nn.Module, HubMixin):
@@ -86,44 +84,3 @@ class ConvVAE(nn.Module, HubMixin):
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """Reconstruction (same as :meth:`reconstruct`)."""
         return self.reconstruct(image)
-
-
-_CONFIG = {"latent_dim": 16, "width": 32, "resolution": 32, "channels": 1}
-_IMG = image("image", 1, 32)
-_LAT = latent("latent", 16, "posterior mean (the compressed code)")
-
-
-@register_model(
-    ModelSpec(
-        name="vae-mnist",
-        family="vae",
-        description="Convolutional VAE for MNIST: sample, encode/decode (16 floats), inpaint.",
-        entry_points=(
-            EntryPoint("sample", (latent("z", 16),), (image("image", 1, 32),), "seed → digit"),
-            EntryPoint(
-                "encode",
-                (_IMG,),
-                (_LAT, TensorSpec("logvar", "float32", (16,), "posterior log-variance")),
-                "digit → latent code",
-            ),
-            EntryPoint("decode", (_LAT,), (image("image", 1, 32),), "latent code → digit"),
-            EntryPoint("reconstruct", (_IMG,), (image("image", 1, 32),), "digit → digit"),
-            EntryPoint(
-                "inpaint",
-                (_IMG, TensorSpec("mask", "float32", (1, 32, 32), "1 = known pixel, 0 = fill")),
-                (image("image", 1, 32),),
-                "digit with holes + mask → completed digit",
-            ),
-        ),
-        resolution=32,
-        channels=1,
-        config=_CONFIG,
-        datasets=("mnist",),
-        sha256="0c5408310daeef4d42fa60e372aa5d00ed6d952be2a883043caf2ee96594477d",
-        tags=("vae", "image-inpainting"),
-        metric_targets={"psnr_db": 18.0, "inpaint_gain_db": 3.0},
-    )
-)
-def vae_mnist(**config: int) -> ConvVAE:
-    """Convolutional VAE for MNIST."""
-    return ConvVAE(**config)

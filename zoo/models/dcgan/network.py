@@ -14,8 +14,6 @@ from torch import nn
 
 from zoo.hub_mixin import HubMixin
 from zoo.models.layers import num_doublings
-from zoo.models.signatures import generate_entry
-from zoo.registry import ModelSpec, TensorSpec, register_model
 
 
 class DCGANGenerator(nn.Module, HubMixin):
@@ -106,53 +104,3 @@ class DCGANDiscriminator(nn.Module):
         if label is None:
             raise ValueError("this discriminator is conditional: pass labels")
         return out + (self.project(label) * h).sum(1), self.classifier(h)
-
-
-_DCGAN = {"z_dim": 64, "width": 32, "resolution": 32, "channels": 1}
-
-
-@register_model(
-    ModelSpec(
-        name="dcgan-mnist",
-        family="dcgan",
-        description="DCGAN generating 32×32 MNIST digits from a seed.",
-        entry_points=(generate_entry(64, 1, 32, doc="seed latent → digit"),),
-        resolution=32,
-        channels=1,
-        config=_DCGAN,
-        datasets=("mnist",),
-        sha256="f964045147b3fda6ffd85c373d144bf56656fec6b44a366a58270fea4bea3954",
-        tags=("gan", "dcgan", "unconditional-image-generation"),
-        metric_targets={"precision": 0.7, "recall": 0.5, "class_ratio_max": 3.0},
-    )
-)
-def dcgan_mnist(**config: int) -> DCGANGenerator:
-    """DCGAN generator for MNIST."""
-    return DCGANGenerator(**config)
-
-
-_CGAN = {**_DCGAN, "num_classes": 10, "embed_dim": 16}
-
-
-@register_model(
-    ModelSpec(
-        name="cgan-mnist",
-        family="cgan",
-        description="Class-conditional DCGAN: a seed and a digit class → that digit.",
-        entry_points=(
-            generate_entry(
-                64, 1, 32, TensorSpec("label", "int64", (), "class 0–9"), doc="seed + class → digit"
-            ),
-        ),
-        resolution=32,
-        channels=1,
-        config=_CGAN,
-        datasets=("mnist",),
-        sha256="e2c9b10530d6496695e206a123315c224b0a523a836f942377e7beca00cb4d72",
-        tags=("gan", "conditional-image-generation"),
-        metric_targets={"label_accuracy": 0.95},
-    )
-)
-def cgan_mnist(**config: int) -> DCGANGenerator:
-    """Conditional DCGAN generator for MNIST."""
-    return DCGANGenerator(**config)

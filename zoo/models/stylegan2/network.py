@@ -26,13 +26,9 @@ from torch import nn
 from zoo.hub_mixin import HubMixin
 from zoo.latent import seed_to_latent
 from zoo.models.layers import EqualConv2d, EqualLinear, num_doublings
-from zoo.models.signatures import generate_entry, latent
-from zoo.registry import ModelSpec, TensorSpec, register_model
+from zoo.models.stylegan2 import NOISE_STREAM
 
 NoiseMode = Literal["const", "random", "none"]
-
-#: Stream of the seed rule used for the noise buffers (apart from latents, stream 0).
-NOISE_STREAM = 7
 
 
 class MappingNetwork(nn.Module):
@@ -274,45 +270,3 @@ class StyleGAN2Discriminator(nn.Module):
         y = y.repeat(group)[:, None, None, None].expand(-1, 1, 4, 4)
         x = self.conv(torch.cat([x, y], dim=1))
         return self.out(self.fc(x.flatten(1))).squeeze(1)
-
-
-_CONFIG = {
-    "z_dim": 64,
-    "w_dim": 64,
-    "mapping_layers": 4,
-    "width": 16,
-    "max_channels": 64,
-    "resolution": 32,
-    "channels": 1,
-    "mix_cutoff": 4,
-    "noise_seed": 0,
-}
-
-
-@register_model(
-    ModelSpec(
-        name="stylegan2-mnist",
-        family="stylegan2",
-        description="Reduced StyleGAN2 for MNIST with truncation ψ and style mixing.",
-        entry_points=(
-            generate_entry(
-                64,
-                1,
-                32,
-                TensorSpec("psi", "float32", (), "truncation ψ (1 = none, 0 = mean digit)"),
-                latent("mix_z", 64, "latent of the mixing seed (pass z for no mixing)"),
-                doc="seed (+ ψ, mixing seed) → digit",
-            ),
-        ),
-        resolution=32,
-        channels=1,
-        config=_CONFIG,
-        datasets=("mnist",),
-        sha256="f93fd293613d94ff03ba5abd3b0b6d2d0bcf85b4a55828d0a775cba5647cc489",
-        tags=("gan", "stylegan2", "unconditional-image-generation"),
-        metric_targets={"precision": 0.7, "recall": 0.5, "class_ratio_max": 3.0},
-    )
-)
-def stylegan2_mnist(**config: int) -> StyleGAN2Generator:
-    """Reduced StyleGAN2 generator for MNIST."""
-    return StyleGAN2Generator(**config)

@@ -1,0 +1,146 @@
+"""The torch-free core: registry, specs, signatures, seed rule and wire format import without
+torch, and each spec's signature follows its config (variants included)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from serving.wire import graph_inputs, wire_inputs
+from zoo.errors import InvalidInputError, InvalidNameError
+from zoo.pipeline import generator_inputs
+from zoo.registry import create_model, get_spec, list_models, spec_of_module
+from zoo.runners import TorchRunner
+
+#: What a Triton backend running ONNX Runtime imports (besides numpy and onnxruntime).
+CORE_MODULES = (
+    "zoo",
+    "zoo.registry",
+    "zoo.errors",
+    "zoo.settings",
+    "zoo.latent",
+    "zoo.pipeline",
+    "zoo.runners",
+    "zoo.models",
+    "serving.wire",
+    "serving.inprocess",
+    "export.runners",
+)
+
+
+def _run_isolated(code: str) -> str:
+    """Run ``code`` in a fresh interpreter (this one has torch loaded); return its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_core_imports_without_torch() -> None:
+    out = _run_isolated(
+        f"""
+        import importlib, sys
+        for name in {CORE_MODULES!r}:
+            importlib.import_module(name)
+        from zoo.registry import get_spec, list_models
+        from serving.wire import wire_inputs
+        entry = get_spec("stylegan2-mnist", resolution=256).entry_point()
+        print(len(list_models()), entry.outputs[0].shape, wire_inputs(entry)[0].name)
+        print("torch" in sys.modules)
+        """
+    )
+    assert out.split("\n")[:2] == ["6 (1, 256, 256) seed", "False"]
+
+
+def test_network_classes_load_on_first_use() -> None:
+    out = _run_isolated(
+        """
+        import sys
+        import zoo.models.dcgan as dcgan
+        before = "torch" in sys.modules
+        from zoo.models.dcgan import DCGANGenerator
+        from zoo.models.stylegan2 import NOISE_STREAM
+        print(before, "torch" in sys.modules, DCGANGenerator.__module__, NOISE_STREAM)
+        """
+    )
+    assert out.split() == ["False", "True", "zoo.models.dcgan.network", "7"]
+
+
+def test_unknown_family_attribute_is_an_attribute_error() -> None:
+    import zoo.models.vae as vae
+
+    with pytest.raises(AttributeError, match="Encoder"):
+        vae.Encoder  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("model", "overrides"),
+    [
+        ("stylegan2-mnist", {"resolution": 64, "z_dim": 32}),
+        ("dcgan-mnist", {"resolution": 64, "channels": 3}),
+        ("cgan-mnist", {"num_classes": 4}),
+        ("vae-mnist", {"resolution": 16, "latent_dim": 8}),
+        ("cyclegan-digits", {"resolution": 48}),
+        ("classifier-mnist", {"resolution": 64, "num_classes": 5}),
+    ],
+)
+def test_variant_signatures_follow_the_config(model: str, overrides: dict[str, int]) -> None:
+    """Every entry point of a variant runs and returns exactly its derived output shapes."""
+    spec = get_spec(model, **overrides)
+    assert spec.overrides == overrides
+    assert spec.sha256 == ""  # random weights: no pinned digest
+    torch.manual_seed(0)
+    module = create_model(model, **overrides)
+    assert spec_of_module(model, module) == spec
+    rng = np.random.default_rng(0)
+    for entry in spec.entry_points:
+        runner = TorchRunner(model, module, entry.name)
+        assert runner.entry == entry
+        if entry.inputs[0].name == "z":
+            labels = [0, 1] if any(t.name == "label" for t in entry.inputs) else None
+            args = generator_inputs(entry, [0, 1], labels=labels)
+        else:
+            args = tuple(rng.uniform(-1, 1, (2, *t.shape)).astype(np.float32) for t in entry.inputs)
+        outs = runner(*args)
+        assert [o.shape[1:] for o in outs] == [t.shape for t in entry.outputs]
+
+
+def test_default_specs_are_their_own_variant() -> None:
+    for name in list_models():
+        spec = get_spec(name)
+        assert spec.overrides == {}
+        assert spec.with_config(**spec.config) is spec
+        assert spec_of_module(name, create_model(name)) is spec
+
+
+def test_variant_overrides_accumulate_and_unknown_keys_are_refused() -> None:
+    spec = get_spec("stylegan2-mnist", resolution=64).with_config(width=8)
+    assert spec.overrides == {"resolution": 64, "width": 8}
+    assert spec.config["resolution"] == 64 and spec.resolution == 64
+    assert spec.with_config(resolution=32).overrides == {"width": 8}
+    assert spec.with_config(resolution=32, width=16) is get_spec("stylegan2-mnist")
+    with pytest.raises(InvalidNameError, match="valid keys"):
+        get_spec("stylegan2-mnist", depth=3)
+
+
+def test_psi_and_mix_seed_are_optional_on_the_wire() -> None:
+    entry = get_spec("stylegan2-mnist").entry_point()
+    wires = {w.name: w for w in wire_inputs(entry)}
+    assert [n for n, w in wires.items() if w.optional] == ["psi", "mix_seed"]
+    seeds = np.array([[3], [5]], dtype=np.int64)
+    left_out = graph_inputs(entry, {"seed": seeds})
+    explicit = generator_inputs(entry, [3, 5], psi=1.0, mix_seeds=[3, 5])
+    for a, b in zip(left_out, explicit, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(InvalidInputError, match="seed"):
+        graph_inputs(entry, {"psi": np.ones((2, 1), np.float32)})

@@ -1,0 +1,64 @@
+"""CycleGAN between UCI digits and MNIST: the registry entry (torch-free).
+
+The networks (:class:`CycleGAN`, :class:`ResnetGenerator`, :class:`PatchDiscriminator`) live
+in :mod:`zoo.models.cyclegan.network`, imported on first use or when a model is built.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from zoo.models.signatures import image
+from zoo.registry import EntryPoint, ModelSpec, register_model
+
+if TYPE_CHECKING:
+    from zoo.models.cyclegan.network import (
+        CycleGAN,
+        PatchDiscriminator,
+        ResidualBlock,
+        ResnetGenerator,
+    )
+
+__all__ = [
+    "CycleGAN",
+    "PatchDiscriminator",
+    "ResidualBlock",
+    "ResnetGenerator",
+    "entry_points",
+]
+
+_NETWORK = "zoo.models.cyclegan.network"
+
+
+def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
+    """translate_a2b and translate_b2a: image → image of the same size."""
+    img = image("image", config["channels"], config["resolution"])
+    return (
+        EntryPoint("translate_a2b", (img,), (img,), "UCI → MNIST"),
+        EntryPoint("translate_b2a", (img,), (img,), "MNIST → UCI"),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    # The network classes import torch: load them only when asked for.
+    if name in __all__:
+        return getattr(importlib.import_module(_NETWORK), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+register_model(
+    ModelSpec(
+        name="cyclegan-digits",
+        family="cyclegan",
+        description="CycleGAN translating UCI 8×8 digits (upsampled) ↔ MNIST digits.",
+        builder=f"{_NETWORK}:CycleGAN",
+        entry_points_of=entry_points,
+        config={"channels": 1, "width": 16, "n_down": 2, "n_blocks": 4, "resolution": 32},
+        datasets=("uci-digits", "mnist"),
+        sha256="ac9f37901a5336f6182091e135998868a1a353d4efb561070497619ae3395e12",
+        tags=("cyclegan", "image-to-image"),
+        metric_targets={"label_preservation_a2b": 0.8, "label_preservation_b2a": 0.8},
+    )
+)

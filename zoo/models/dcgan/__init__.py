@@ -1,0 +1,75 @@
+"""DCGAN and its class-conditional variant: the registry entries (torch-free).
+
+The networks (:class:`DCGANGenerator`, :class:`DCGANDiscriminator`) live in
+:mod:`zoo.models.dcgan.network`, imported on first use of either name or when a model is built.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from zoo.models.signatures import generate_entry
+from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
+
+if TYPE_CHECKING:
+    from zoo.models.dcgan.network import DCGANDiscriminator, DCGANGenerator
+
+__all__ = ["DCGANDiscriminator", "DCGANGenerator", "entry_points"]
+
+_NETWORK = "zoo.models.dcgan.network"
+
+
+def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
+    """``generate``: latent (+ class label when conditional) → image."""
+    if config.get("num_classes", 0):
+        label = TensorSpec("label", "int64", (), f"class 0–{config['num_classes'] - 1}")
+        extra: tuple[TensorSpec, ...] = (label,)
+        doc = "seed + class → digit"
+    else:
+        extra, doc = (), "seed latent → digit"
+    entry = generate_entry(
+        config["z_dim"], config["channels"], config["resolution"], *extra, doc=doc
+    )
+    return (entry,)
+
+
+def __getattr__(name: str) -> Any:
+    # The network classes import torch: load them only when asked for.
+    if name in ("DCGANGenerator", "DCGANDiscriminator"):
+        return getattr(importlib.import_module(_NETWORK), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_DCGAN = {"z_dim": 64, "width": 32, "resolution": 32, "channels": 1}
+
+register_model(
+    ModelSpec(
+        name="dcgan-mnist",
+        family="dcgan",
+        description="DCGAN generating 32×32 MNIST digits from a seed.",
+        builder=f"{_NETWORK}:DCGANGenerator",
+        entry_points_of=entry_points,
+        config=_DCGAN,
+        datasets=("mnist",),
+        sha256="f964045147b3fda6ffd85c373d144bf56656fec6b44a366a58270fea4bea3954",
+        tags=("gan", "dcgan", "unconditional-image-generation"),
+        metric_targets={"precision": 0.7, "recall": 0.5, "class_ratio_max": 3.0},
+    )
+)
+
+register_model(
+    ModelSpec(
+        name="cgan-mnist",
+        family="cgan",
+        description="Class-conditional DCGAN: a seed and a digit class → that digit.",
+        builder=f"{_NETWORK}:DCGANGenerator",
+        entry_points_of=entry_points,
+        config={**_DCGAN, "num_classes": 10, "embed_dim": 16},
+        datasets=("mnist",),
+        sha256="e2c9b10530d6496695e206a123315c224b0a523a836f942377e7beca00cb4d72",
+        tags=("gan", "conditional-image-generation"),
+        metric_targets={"label_accuracy": 0.95},
+    )
+)
