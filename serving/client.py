@@ -35,6 +35,8 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from serving.ports import GRPC_PORT, HTTP_PORT
+
 #: Largest seed: seeds are non-negative int64 values (the server's seed → latent rule).
 MAX_SEED = 2**63 - 1
 #: Classes of the zoo's class-conditional models (MNIST digits).
@@ -42,7 +44,7 @@ NUM_CLASSES = 10
 #: Entry-point names that generate from seeds (GANs call it ``generate``, the VAE ``sample``).
 GENERATE_ENTRIES = ("generate", "sample")
 #: Default ports of a Triton server per protocol.
-DEFAULT_PORTS = {"http": 8000, "grpc": 8001}
+DEFAULT_PORTS = {"http": HTTP_PORT, "grpc": GRPC_PORT}
 
 Protocol = Literal["http", "grpc"]
 Array = npt.NDArray[Any]
