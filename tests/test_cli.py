@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +150,27 @@ def test_every_command_uses_the_one_definition_of_the_default_ports() -> None:
     assert ports.default_grpc_url("127.0.0.1:9000") == "127.0.0.1:8001"
     bench = BenchSettings(model="dcgan-mnist", url="127.0.0.1:9000")
     assert bench.grpc_url == "127.0.0.1:8001"
+
+
+@pytest.fixture
+def umask(request: pytest.FixtureRequest) -> Iterator[int]:
+    """Run the test under the umask it is parametrized with (restored afterwards)."""
+    old = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640)], indirect=["umask"])
+def test_written_files_get_the_users_umask(umask: int, mode: int, tmp_path: Path) -> None:
+    grid = tmp_path / "grid.png"
+    result = runner.invoke(app, ["generate", "dcgan-mnist", "--seeds", "0-3", "--out", str(grid)])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(grid.stat().st_mode) == mode
+    from zoo.weights import write_atomic
+
+    text = tmp_path / "sub" / "note.txt"
+    write_atomic(text, lambda p: p.write_text("x"))
+    assert stat.S_IMODE(text.stat().st_mode) == mode
+    assert [p.name for p in text.parent.iterdir()] == ["note.txt"]  # no temporary file left
