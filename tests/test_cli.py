@@ -128,6 +128,18 @@ def test_bench_refuses_the_old_json_path_spelling_with_a_hint(args: list[str]) -
     assert "no longer takes a path" in flat and "--json-out PATH" in flat
 
 
+def test_bench_json_prints_the_report_alone_and_json_out_writes_it(tmp_path: Path) -> None:
+    path = tmp_path / "bench.json"
+    args = ["bench", "dcgan-mnist", "--backends", "onnxruntime", "--batch", "1"]
+    args += ["--concurrency", "1", "--duration", "0.2", "--warmup", "0", "--threads", "1"]
+    result = runner.invoke(app, [*args, "--json", "--json-out", str(path)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)  # stdout is the JSON document and nothing else
+    assert report["schema"] == "genzoo.bench/1"
+    assert [c["backend"] for c in report["results"]] == ["onnxruntime"]
+    assert json.loads(path.read_text()) == report
+
+
 def test_every_command_uses_the_one_definition_of_the_default_ports() -> None:
     from serving import ports
     from serving.bench.run import BenchSettings
