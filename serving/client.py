@@ -55,6 +55,8 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from serving.ports import GRPC_PORT, HTTP_PORT
+
 #: Largest seed: seeds are non-negative int64 values (the server's seed → latent rule).
 MAX_SEED = 2**63 - 1
 #: Classes of the zoo's class-conditional models (MNIST digits).
@@ -63,7 +65,7 @@ NUM_CLASSES = 10
 GENERATE_ENTRIES = ("generate", "sample")
 Protocol = Literal["http", "grpc"]
 #: Default ports of a Triton server per protocol (plain text); TLS defaults to 443 (an ingress).
-DEFAULT_PORTS = {"http": 8000, "grpc": 8001}
+DEFAULT_PORTS = {"http": HTTP_PORT, "grpc": GRPC_PORT}
 TLS_PORT = 443
 #: URL schemes the client honours: scheme → (protocol, TLS).
 SCHEMES: dict[str, tuple[Protocol, bool]] = {

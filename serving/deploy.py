@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from serving.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
 from serving.storage import triton_repository_path, triton_s3_environment
 from zoo import __version__
 from zoo.errors import InvalidInputError, InvalidNameError, MissingDependencyError
@@ -40,7 +41,6 @@ TRITON_VERSION = "2.51.0"
 NGC_IMAGE = f"nvcr.io/nvidia/tritonserver:{TRITON_RELEASE}-py3"
 #: The image the manifests run by default: NGC Triton + genzoo (built from :func:`dockerfile`).
 DEFAULT_IMAGE = f"genzoo-triton:{__version__}"
-HTTP_PORT, GRPC_PORT, METRICS_PORT = 8000, 8001, 8002
 READY_PATH, LIVE_PATH = "/v2/health/ready", "/v2/health/live"
 #: Triton's gauge of requests waiting in a model's queue; the HPA's per-pod metric.
 PENDING_METRIC = "nv_inference_pending_request_count"

@@ -10,7 +10,12 @@ machine would. Pick a model and the page shows what its family takes:
   inpaint it with a mask painted over the digit.
 
 Every call shows its latency (the SDK call alone, measured around it). Input the SDK refuses
-appears in the page as one error message (``gr.Error``), never as a traceback.
+appears in the page as one error message (``gr.Error``), never as a traceback. Up to
+:data:`MAX_CONCURRENT_CALLS` calls run side by side, so several people can use one page.
+
+Each server call is also a named API endpoint, for ``gradio_client`` or any HTTP client:
+``/generate``, ``/translate``, ``/classify``, ``/encode_decode`` and ``/inpaint``, taking the
+page's inputs in order and returning what the page shows.
 
 Images leave the page as they left the server: grids are PNG (lossless) at the model's
 resolution, tiled by :func:`zoo.images.make_grid`, and enlarged on screen by CSS only.
@@ -58,6 +63,11 @@ DIGIT_FILL = 20 / 28
 MASK_COVER = 0.25
 #: Shown on screen, each model pixel takes this many screen pixels.
 ZOOM = 8
+#: Calls to the server the page runs at once, all visitors and buttons together (Gradio's
+#: default is one at a time per button); more wait in Gradio's queue.
+MAX_CONCURRENT_CALLS = 8
+#: Gradio concurrency group of every button that calls the server (shares that limit).
+_SERVER_CALLS = "triton"
 
 Image = npt.NDArray[np.uint8]
 T = TypeVar("T")
@@ -578,31 +588,51 @@ def build_app(calls: PlaygroundCalls, *, server_note: str = "") -> Any:
                 result,
                 status,
             ],
+            api_visibility="private",
         )
+        server_call = {"concurrency_limit": MAX_CONCURRENT_CALLS, "concurrency_id": _SERVER_CALLS}
         generate.click(
-            _user_errors(calls.generate), [model, seed, count, label, psi, mix], [grid, status]
+            _user_errors(calls.generate),
+            [model, seed, count, label, psi, mix],
+            [grid, status],
+            api_name="generate",
+            **server_call,
         )
         translate.click(
             _user_errors(calls.translate),
             [model, digit, direction],
             [result, status],
+            api_name="translate",
+            **server_call,
         )
-        classify.click(_user_errors(calls.classify), [model, digit], [classes, status])
+        classify.click(
+            _user_errors(calls.classify),
+            [model, digit],
+            [classes, status],
+            api_name="classify",
+            **server_call,
+        )
         encode.click(
             _user_errors(calls.encode_decode),
             [model, digit],
             [result, latent, status],
+            api_name="encode_decode",
+            **server_call,
         )
 
         def masked_canvas(name: str, picture: Any) -> dict[str, Any]:
             x = digit_from_image(editor_image(picture), calls.model(name).resolution)
             return {"background": enlarge(x)[..., 0], "layers": [], "composite": None}
 
-        to_mask.click(_user_errors(masked_canvas), [model, digit], mask_editor)
+        to_mask.click(
+            _user_errors(masked_canvas), [model, digit], mask_editor, api_visibility="private"
+        )
         inpaint.click(
             _user_errors(calls.inpaint),
             [model, mask_editor],
             [result, status],
+            api_name="inpaint",
+            **server_call,
         )
     return app
 

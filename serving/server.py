@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from serving.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
 from zoo.errors import (
     MissingDependencyError,
     PortInUseError,
@@ -58,11 +59,11 @@ class ServerConfig:
     # --model-repository: a folder, or an object-store URI Triton reads itself (s3://...)
     model_repository: Path | str = field(default_factory=model_repository_dir)
     http_address: str = LOOPBACK  # --http-address
-    http_port: int = 8000  # --http-port
+    http_port: int = HTTP_PORT  # --http-port
     grpc_address: str = LOOPBACK  # --grpc-address
-    grpc_port: int = 8001  # --grpc-port
+    grpc_port: int = GRPC_PORT  # --grpc-port
     metrics_address: str = LOOPBACK  # --metrics-address
-    metrics_port: int = 8002  # --metrics-port
+    metrics_port: int = METRICS_PORT  # --metrics-port
     allow_metrics: bool = True  # --allow-metrics
     cache_size: int = 64 * 2**20  # --cache-config local,size=<bytes>; 0 disables the cache
     load_models: tuple[str, ...] = ()  # --model-control-mode explicit + --load-model each; () = all

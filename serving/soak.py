@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from serving.client import GENERATE_ENTRIES, ZooClient, ZooClientError
+from serving.ports import HTTP_PORT, default_grpc_url
 from zoo.errors import InvalidInputError
 from zoo.registry import get_spec, list_models
 
@@ -214,7 +215,7 @@ def _image_call(name: str, entry: str, shape: tuple[int, int, int]) -> Call:
 def run_soak(
     models: Sequence[str] | None = None,
     *,
-    url: str = "127.0.0.1:8000",
+    url: str = f"127.0.0.1:{HTTP_PORT}",
     grpc_url: str | None = None,
     duration_s: float = 60.0,
     concurrency: int = 4,
@@ -226,7 +227,7 @@ def run_soak(
     """Load the Triton at ``url`` (HTTP) / ``grpc_url`` for ``duration_s`` and report.
 
     ``models`` default to every zoo model the server serves. ``grpc_url`` defaults to the HTTP
-    host with the port after the HTTP one (Triton's 8000/8001 convention). ``server_pid``
+    host on the default gRPC port (:func:`serving.ports.default_grpc_url`). ``server_pid``
     (default: the process listening on the HTTP port, when visible) is whose RSS is tracked.
     """
     if not 0 < duration_s <= MAX_DURATION_S:
@@ -236,8 +237,7 @@ def run_soak(
     if interval_s <= 0:
         raise InvalidInputError("--interval must be positive.")
     http = ZooClient(url, timeout=timeout_s)
-    host, _, port = http.url.rpartition(":")
-    grpc_url = grpc_url or f"{host}:{int(port) + 1}"
+    grpc_url = grpc_url or default_grpc_url(http.url)
     grpc = ZooClient(grpc_url, protocol="grpc", timeout=timeout_s)
     with http, grpc:
         served = set(http.list_models())  # raises ServerUnavailableError when nobody answers
@@ -251,7 +251,11 @@ def run_soak(
                 call(grpc, 0, 1)
             except ZooClientError as e:
                 raise InvalidInputError(f"{label} cannot be soaked: {e}") from e
-        pid = server_pid if server_pid is not None else find_server_pid(int(port))
+        pid = (
+            server_pid
+            if server_pid is not None
+            else find_server_pid(int(http.url.rpartition(":")[2]))
+        )
         report = SoakReport(http.url, grpc.url, names, duration_s, concurrency, server_pid=pid)
         _drive(report, calls, (http, grpc), interval_s, on_interval)
     return report

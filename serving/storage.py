@@ -208,6 +208,17 @@ def s3_client(endpoint_url: str | None = None, region: str | None = None) -> Any
     return session.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
 
 
+def create_bucket_args(bucket: str, region: str | None) -> dict[str, Any]:
+    """``CreateBucket`` arguments for ``bucket`` in ``region``.
+
+    Outside us-east-1, S3 refuses a bucket without a ``LocationConstraint`` naming the region
+    the request was sent to; in us-east-1 (S3's default region) it refuses one that names it.
+    """
+    if not region or region == DEFAULT_REGION:
+        return {"Bucket": bucket}
+    return {"Bucket": bucket, "CreateBucketConfiguration": {"LocationConstraint": region}}
+
+
 def storage_error(err: BaseException, location: str, endpoint_url: str | None) -> StorageError:
     """A :class:`StorageError` that says what to check, for a botocore failure."""
     from botocore import exceptions as bx
@@ -283,7 +294,7 @@ def push_repository(
                 if str(e.response.get("Error", {}).get("Code")) not in ("404", "NoSuchBucket"):
                     raise
                 say(f"creating bucket {loc.bucket}")
-                client.create_bucket(Bucket=loc.bucket)
+                client.create_bucket(**create_bucket_args(loc.bucket, client.meta.region_name))
         existing = _existing(client, loc)
         for rel, path in files:
             key = loc.key(rel)

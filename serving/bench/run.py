@@ -45,6 +45,7 @@ from serving.bench.targets import (
     stats_delta,
     triton_version,
 )
+from serving.ports import default_grpc_url
 from zoo.errors import InvalidInputError, InvalidNameError, WeightsNotFoundError
 from zoo.registry import get_spec, spec_of_module, triton_model_name
 from zoo.registry import parse_overrides as parse_overrides  # re-exported for zoo.cli.bench
@@ -110,7 +111,7 @@ class BenchSettings:
     warmup: float = 1.0  # unmeasured seconds before each cell
     overrides: dict[str, Any] = field(default_factory=dict)  # config of a random-weight variant
     url: str | None = None  # Triton HTTP host:port to use instead of starting one
-    grpc_url: str | None = None  # its gRPC host:port (default: the HTTP host, port 8001)
+    grpc_url: str | None = None  # its gRPC host:port (default: serving.ports.default_grpc_url)
     client: str = DEFAULT_CLIENT  # "threads" or "asyncio"
     threads: int = field(default_factory=cores)  # intra-op threads: in-process, LitServe
     instances: int = 1  # Triton model instances
@@ -155,7 +156,7 @@ class BenchSettings:
         if self.url is not None:
             self.url = check_loopback(self.url)
             if self.grpc_url is None:
-                self.grpc_url = f"{self.url.rsplit(':', 1)[0]}:8001"
+                self.grpc_url = default_grpc_url(self.url)
         if self.grpc_url is not None:
             self.grpc_url = check_loopback(self.grpc_url)
 

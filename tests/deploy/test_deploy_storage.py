@@ -159,3 +159,54 @@ def test_triton_repository_path(uri: str, endpoint: str | None, expected: str) -
 def test_bad_locations_are_refused(uri: str) -> None:
     with pytest.raises(InvalidNameError):
         S3Location.parse(uri)
+
+
+@pytest.mark.parametrize("how", ["environment", "argument"])
+def test_create_bucket_outside_us_east_1_names_its_region(
+    how: str,
+    deploy_repo: Path,
+    s3_endpoint: str,
+    aws_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    region = "eu-central-1"
+    if how == "environment":
+        monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    regional = boto3.client("s3", endpoint_url=s3_endpoint, region_name=region)
+    # What S3 does with a CreateBucket that names no region, sent to a regional endpoint:
+    with pytest.raises(ClientError, match="IllegalLocationConstraint"):
+        regional.create_bucket(Bucket="zoo-no-constraint")
+    name = f"zoo-{how}-bucket"
+    result = push_repository(
+        deploy_repo,
+        f"s3://{name}/repo",
+        endpoint_url=s3_endpoint,
+        region=region if how == "argument" else None,
+        create_bucket=True,
+    )
+    assert result.uploaded and _objects(regional, name)
+    assert regional.get_bucket_location(Bucket=name)["LocationConstraint"] == region
+
+
+def test_create_bucket_in_us_east_1_names_no_region(
+    deploy_repo: Path, s3_endpoint: str, aws_env: dict[str, str], s3: Any
+) -> None:
+    from botocore.exceptions import ClientError
+
+    # S3 refuses us-east-1 as an explicit LocationConstraint: the default region takes none.
+    with pytest.raises(ClientError, match="InvalidLocationConstraint"):
+        s3.create_bucket(
+            Bucket="zoo-explicit-default",
+            CreateBucketConfiguration={"LocationConstraint": "us-east-1"},
+        )
+    push_repository(
+        deploy_repo,
+        "s3://zoo-default-region/repo",
+        endpoint_url=s3_endpoint,
+        region="us-east-1",
+        create_bucket=True,
+    )
+    assert s3.get_bucket_location(Bucket="zoo-default-region")["LocationConstraint"] is None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from huggingface_hub import ModelCard
+from huggingface_hub import ModelCard, ModelCardData
 from PIL import Image
 from torch import nn
 
@@ -16,6 +16,26 @@ from zoo.evaluate import EvalReport
 from zoo.registry import get_spec
 from zoo.settings import CARD_NAME, SAMPLES_NAME
 from zoo.weights import bundled_dir
+
+#: The Hub's task ids for images (its pipeline tags: huggingface.js, packages/tasks/src/
+#: pipelines.ts, modality "cv"); a card's pipeline tag and model-index task types must be one.
+HUB_IMAGE_TASKS = {
+    "depth-estimation",
+    "image-classification",
+    "image-feature-extraction",
+    "image-segmentation",
+    "image-to-image",
+    "image-to-text",
+    "image-to-video",
+    "mask-generation",
+    "object-detection",
+    "text-to-image",
+    "unconditional-image-generation",
+    "zero-shot-image-classification",
+}
+#: Hub dataset ids of the zoo's data sets: MNIST is https://huggingface.co/datasets/ylecun/mnist;
+#: the UCI optical digits have no canonical Hub copy, so their figures stay out of model-index.
+HUB_DATASET_IDS = {"mnist": "ylecun/mnist"}
 
 
 def _front_matter(text: str) -> dict[str, object]:
@@ -35,10 +55,25 @@ def _check_card(folder: Path, report: EvalReport) -> None:
     assert spec.family in meta["tags"]  # type: ignore[operator]
     # Parse the model-index the way the Hub does and compare it with eval.json.
     card = ModelCard(text)
+    assert isinstance(card.data, ModelCardData)
     results = card.data.eval_results or []
     assert card.data.model_name == spec.name
+    # Hub ids only: a task from the Hub's list, data sets that resolve on the Hub.
+    assert card.data.pipeline_tag in HUB_IMAGE_TASKS
+    assert set(card.data.datasets or []) == {
+        HUB_DATASET_IDS[d] for d in spec.datasets if d in HUB_DATASET_IDS
+    }
+    for r in results:
+        assert r.task_type == card.data.pipeline_tag, r
+        assert r.dataset_type in HUB_DATASET_IDS.values(), r
+    dataset_of = {m.name: m.dataset for m in report.metrics}
+    assert all(r.dataset_type == HUB_DATASET_IDS[dataset_of[r.metric_type]] for r in results)
     from_card = {r.metric_type: r.metric_value for r in results}
-    expected = {m.name: m.value for m in report.metrics if m.value is not None}
+    expected = {
+        m.name: m.value
+        for m in report.metrics
+        if m.value is not None and m.dataset in HUB_DATASET_IDS
+    }
     assert from_card.keys() == expected.keys()
     for name, value in expected.items():
         assert from_card[name] == pytest.approx(value, rel=1e-5, abs=1e-9), name

@@ -1,4 +1,9 @@
-"""What every command shares: the console, one-line errors, JSON output."""
+"""What every command shares: the console, one-line errors, JSON output.
+
+The exit rule, in one place: a usage error (unknown option, missing argument) exits 2 with
+click's message; a failure exits 1 with one line on stderr, and under ``--json`` also with
+``{"error": message, "type": name}`` on stdout, so a script reading stdout always gets JSON.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import json
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,6 +26,10 @@ err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: The ``--json`` flag every command that has machine output takes, as its ``as_json``
+#: parameter (the name :func:`cli_errors` reads).
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+
 #: Errors a user can fix; anything else is a bug and keeps its traceback.
 _USER_ERRORS: tuple[type[BaseException], ...] = (
     ZooError,
@@ -31,20 +40,43 @@ _USER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def error_json(e: BaseException) -> dict[str, str]:
+    """The JSON object a failure prints on stdout under ``--json``."""
+    return {"error": _message(e), "type": type(e).__name__}
+
+
+def _message(e: BaseException) -> str:
+    return str(e) if isinstance(e, ZooError) else f"{type(e).__name__}: {e}"
+
+
 def cli_errors(fn: F) -> F:
-    """Print a user-fixable error as one line and exit 1; ``ZOO_DEBUG=1`` shows the traceback."""
+    """Print a user-fixable error as one line and exit 1; ``ZOO_DEBUG=1`` shows the traceback.
+
+    Under ``--json`` (the command's ``as_json`` parameter) the error is also printed on stdout
+    as :func:`error_json`; so is a bug's, whose traceback still follows on stderr.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = kwargs.get("as_json") is True
         try:
             return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.BadParameter):
+            raise  # an exit the command chose, Ctrl-C, a usage error (exit 2): typer's handling
         except _USER_ERRORS as e:
             if debug():
                 traceback.print_exc()
-            msg = str(e) if isinstance(e, ZooError) else f"{type(e).__name__}: {e}"
+            if as_json:
+                print_json(error_json(e))
             # escape: "pip install 'genzoo[export]'" must not lose its brackets to rich markup
-            err_console.print(f"[bold red]error:[/] {escape(msg)}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]error:[/] {escape(_message(e))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(1) from None
+        except Exception as e:
+            if as_json:
+                print_json(error_json(e))
+            raise
 
     return wrapper  # type: ignore[return-value]
 

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from zoo.cli._common import cli_errors, console
+from serving.ports import GRPC_PORT
+from zoo.cli._common import JsonFlag, cli_errors, console, err_console, print_json
 
 
 def _ints(text: str, what: str) -> tuple[int, ...]:
@@ -26,13 +28,13 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
     return values
 
 
-def _progress() -> Progress:
+def _progress(out: Console) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total} cells"),
         TimeElapsedColumn(),
-        console=console,
+        console=out,
         transient=True,
     )
 
@@ -73,6 +75,7 @@ def _print_goals(report: dict[str, Any]) -> None:
 
 @cli_errors
 def bench_command(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Zoo model, e.g. dcgan-mnist.")],
     backends: Annotated[
         str,
@@ -123,10 +126,11 @@ def bench_command(
         typer.Option(help="Bench a running Triton (loopback HTTP host:port) instead of one."),
     ] = None,
     grpc_url: Annotated[
-        str | None, typer.Option(help="Its gRPC host:port (default: same host, 8001).")
+        str | None, typer.Option(help=f"Its gRPC host:port (default: same host, {GRPC_PORT}).")
     ] = None,
-    as_json: Annotated[
-        Path | None, typer.Option("--json", help="Write the full JSON report here.")
+    as_json: JsonFlag = False,
+    json_file: Annotated[
+        Path | None, typer.Option("--json-out", help="Also write the full JSON report here.")
     ] = None,
     report: Annotated[
         Path | None,
@@ -151,9 +155,23 @@ def bench_command(
     from serving.bench.run import BenchSettings, cores, parse_overrides, run_bench
     from serving.bench.targets import LitServeOptions
 
+    if ctx.args:  # the command allows extra arguments only to explain them
+        raise _extra_arguments(ctx, as_json)
     command = "zoo " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    show = err_console if as_json else console  # under --json, stdout holds the JSON alone
     if tune:
-        _tune(name, batch, concurrency, duration, warmup, p99_ms, repository, client, as_json)
+        _tune(
+            name,
+            batch,
+            concurrency,
+            duration,
+            warmup,
+            p99_ms,
+            repository,
+            client,
+            as_json,
+            json_file,
+        )
         return
     settings = BenchSettings(
         model=name,
@@ -176,7 +194,7 @@ def bench_command(
         max_queue_delay_us=queue_delay_us,
         litserve=LitServeOptions(batch_timeout=litserve_timeout),
     )
-    with _progress() as progress:
+    with _progress(show) as progress:
         task = progress.add_task("starting", total=None)
 
         def step(done: int, total: int, what: str) -> None:
@@ -184,14 +202,32 @@ def bench_command(
 
         result = run_bench(settings, progress=step)
     result["command"] = command
-    console.print(summary_table(result, title=f"{name}: {result['model']['weights']}"))
-    _print_goals(result)
-    if as_json is not None:
-        write_json(result, as_json)
-        console.print(f"JSON: {as_json}")
+    if as_json:
+        print_json(result)
+    else:
+        console.print(summary_table(result, title=f"{name}: {result['model']['weights']}"))
+        _print_goals(result)
+    if json_file is not None:
+        write_json(result, json_file)
+        show.print(f"JSON: {json_file}")
     if report is not None:
         paths = write_report(result, report)
-        console.print(f"report: {paths['markdown']} (+ JSON and PNG plots in {report}/)")
+        show.print(f"report: {paths['markdown']} (+ JSON and PNG plots in {report}/)")
+
+
+def _extra_arguments(ctx: typer.Context, as_json: bool) -> typer.BadParameter:
+    """The usage error (exit 2) for arguments beyond the model name: the old ``--json PATH``."""
+    extra = " ".join(ctx.args)
+    if as_json:
+        return typer.BadParameter(
+            "it no longer takes a path: it is a flag that prints the report on stdout. "
+            "Write the file with `--json-out PATH`.",
+            ctx=ctx,
+            param_hint="'--json'",
+        )
+    return typer.BadParameter(
+        f"unexpected extra argument ({extra}); `zoo bench` takes one model name.", ctx=ctx
+    )
 
 
 def _tune(
@@ -203,7 +239,8 @@ def _tune(
     p99_ms: float | None,
     repository: Path | None,
     client: str,
-    as_json: Path | None,
+    as_json: bool,
+    json_file: Path | None,
 ) -> None:
     from serving.bench.report import write_json
     from serving.bench.tune import TuneSettings, tune_triton
@@ -227,13 +264,21 @@ def _tune(
         repository=repository,
         client=client,
     )
-    with _progress() as progress:
+    show = err_console if as_json else console
+    with _progress(show) as progress:
         task = progress.add_task("starting", total=None)
 
         def step(done: int, total: int, what: str) -> None:
             progress.update(task, completed=done, total=total, description=what)
 
         result = tune_triton(settings, progress=step)
+    if json_file is not None:
+        write_json(result, json_file)
+    if as_json:
+        print_json(result)
+        for path in result["written"]:
+            err_console.print(f"wrote {path}")
+        return
     table = Table("instances × threads", "preferred", "delay µs", "img/s", "p99 ms", "")
     best = result["best"]
     for m in result["measurements"]:
@@ -250,8 +295,6 @@ def _tune(
             mark,
         )
     console.print(table)
-    if as_json is not None:
-        write_json(result, as_json)
     c = best["config"]
     console.print(
         f"[bold green]best under p99 ≤ {p99_ms} ms:[/] instances {c['instances']}, threads "

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from zoo import __version__
 from zoo.cli import bench as bench_cli
 from zoo.cli import deploy as deploy_cli
 from zoo.cli import evaluate as evaluate_cli
@@ -23,6 +26,25 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"genzoo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """genzoo: pull, train, evaluate, export and serve image generative models."""
+
+
 app.command("list")(models.list_command)
 app.command("info")(models.info_command)
 app.command("pull")(hub_cli.pull_command)
@@ -37,7 +59,8 @@ serve_cli.repo_app.command("push")(deploy_cli.repo_push_command)
 app.add_typer(deploy_cli.deploy_app, name="deploy")
 app.command("demo")(serve_cli.demo_command)
 app.command("soak")(soak_cli.soak_command)
-app.command("bench")(bench_cli.bench_command)
+# Extra arguments reach the command only so that it can explain the old `--json PATH`.
+app.command("bench", context_settings={"allow_extra_args": True})(bench_cli.bench_command)
 app.command("playground")(playground_cli.playground_command)
 app.command("generate")(infer_cli.generate_command)
 app.command("translate")(infer_cli.translate_command)

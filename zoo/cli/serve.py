@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from serving.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
 from zoo.cli._common import cli_errors, console, err_console, print_json
 from zoo.cli.export import SetOpt
 
@@ -105,9 +106,9 @@ def serve_command(
     host: Annotated[
         str, typer.Option(help="Address to bind (all three ports); 0.0.0.0 exposes the server.")
     ] = "127.0.0.1",
-    http_port: Annotated[int, typer.Option(help="HTTP port.")] = 8000,
-    grpc_port: Annotated[int, typer.Option(help="gRPC port.")] = 8001,
-    metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port.")] = 8002,
+    http_port: Annotated[int, typer.Option(help="HTTP port.")] = HTTP_PORT,
+    grpc_port: Annotated[int, typer.Option(help="gRPC port.")] = GRPC_PORT,
+    metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port.")] = METRICS_PORT,
     backend: Annotated[
         str | None,
         typer.Option(help="Rebuild the repository for this runner first (onnxruntime|torch)."),

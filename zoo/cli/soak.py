@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from serving.ports import GRPC_PORT
 from zoo.cli._common import cli_errors, console, err_console, print_json
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def soak_command(
         typer.Option(help="HTTP host:port of a running Triton; default: start one on loopback."),
     ] = None,
     grpc_url: Annotated[
-        str | None, typer.Option(help="gRPC host:port (default: the HTTP port + 1).")
+        str | None, typer.Option(help=f"gRPC host:port (default: the HTTP host, port {GRPC_PORT}).")
     ] = None,
     pid: Annotated[
         int | None, typer.Option(help="Server pid whose RSS to track (default: found by port).")

@@ -32,7 +32,7 @@ def train_command(
         float | None, typer.Option(help="StyleGAN2 R1 penalty weight (default 0.05).")
     ] = None,
     threads: Annotated[int | None, typer.Option(help="torch intra-op threads.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Train NAME; the shipped weights land in RUN/model/ (config.json, model.safetensors)."""
     import torch
@@ -63,7 +63,7 @@ def train_command(
         TextColumn("{task.fields[losses]}"),
         TimeRemainingColumn(),
         console=console,
-        disable=json_out,
+        disable=as_json,
     ) as progress:
         bar = progress.add_task(f"train {spec.name}", total=None, losses="")
 
@@ -72,7 +72,7 @@ def train_command(
             progress.update(bar, completed=step, total=total, losses=text)
 
         result = train(cfg, run_dir, resume=resume, on_step=on_step)
-    if json_out:
+    if as_json:
         print_json(
             {
                 "model": spec.name,
