@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from zoo.cli._common import cli_errors, console, err_console, print_json
+from zoo.cli._signals import stop_on_signals
 
 repo_app = typer.Typer(help="Build the Triton model repository.", no_args_is_help=True)
 
@@ -113,7 +114,7 @@ def serve_command(
     restarted, with a doubling wait, at most --max-restarts times in a row.
     """
     from serving.repository import RepositoryOptions, build_repository
-    from serving.server import RestartPolicy, ServerConfig, TritonServer, supervise
+    from serving.server import ServerConfig, TritonServer
     from zoo.settings import model_repository_dir
 
     repo = repository or model_repository_dir()
@@ -138,33 +139,42 @@ def serve_command(
     )
     server = TritonServer(config, log_file=log_file)
     stop = threading.Event()
+    with stop_on_signals(stop) as serving:
+        try:
+            _serve(server, stop, serving, max_restarts=max_restarts)
+        except KeyboardInterrupt:
+            pass  # a signal while starting: what started is stopped below
+        finally:
+            if server.is_running():
+                console.print("stopping Triton")
+            server.stop()
 
-    def on_signal(signum: int, _frame: Any) -> None:
-        stop.set()
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
-    try:
-        with console.status("starting Triton"):
-            server.start()
-        console.print(
-            f"[green]Triton ready[/]  HTTP {server.http_url}  gRPC {server.grpc_url}  "
-            f"metrics {server.metrics_url}\nlog: {server.log_file}   Ctrl-C to stop"
-        )
-        _print_models(server)
+def _serve(
+    server: Any,
+    stop: threading.Event,
+    serving: Callable[[], None],
+    *,
+    max_restarts: int,
+) -> None:
+    """Start ``server``, say where it serves, and keep it up until ``stop`` is set."""
+    from serving.server import RestartPolicy, supervise
 
-        def notify(message: str) -> None:
-            err_console.print(f"[yellow]{escape(message)}[/]", highlight=False, soft_wrap=True)
-            if message.startswith("tritonserver restarted"):
-                _print_models(server)
+    with console.status("starting Triton"):
+        server.start()
+    serving()
+    console.print(
+        f"[green]Triton ready[/]  HTTP {server.http_url}  gRPC {server.grpc_url}  "
+        f"metrics {server.metrics_url}\nlog: {server.log_file}   Ctrl-C to stop"
+    )
+    _print_models(server)
 
-        supervise(server, stop, policy=RestartPolicy(max_restarts=max_restarts), notify=notify)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        if server.is_running():
-            console.print("stopping Triton")
-        server.stop()
+    def notify(message: str) -> None:
+        err_console.print(f"[yellow]{escape(message)}[/]", highlight=False, soft_wrap=True)
+        if message.startswith("tritonserver restarted"):
+            _print_models(server)
+
+    supervise(server, stop, policy=RestartPolicy(max_restarts=max_restarts), notify=notify)
 
 
 def _print_models(server: Any) -> None:
