@@ -128,6 +128,8 @@ class BenchSettings:
     overrides: dict[str, Any] = field(default_factory=dict)  # config of a random-weight variant
     url: str | None = None  # Triton HTTP host:port to use instead of starting one
     grpc_url: str | None = None  # its gRPC host:port (default: the HTTP host, port 8001)
+    # with url: the key to its restricted statistics API (never written to the report)
+    admin_key: str | None = field(default=None, repr=False)
     client: str = DEFAULT_CLIENT  # "threads" or "asyncio"
     threads: int = field(default_factory=cores)  # intra-op threads: in-process, LitServe
     instances: int = 1  # Triton model instances
@@ -686,6 +688,7 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> d
                     continue
                 try:
                     if isinstance(target, TritonTarget | PerfAnalyzerTarget):
+                        target.admin_key = settings.admin_key
                         stats_url = target.stats_url
                         report["environment"]["versions"]["tritonserver"] = triton_version(
                             stats_url

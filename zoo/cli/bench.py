@@ -124,6 +124,13 @@ def bench_command(
     grpc_url: Annotated[
         str | None, typer.Option(help="Its gRPC host:port (default: same host, 8001).")
     ] = None,
+    admin_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --url: file holding the server's admin key, for Triton's statistics "
+            "(`zoo serve` prints it); default: ZOO_ADMIN_KEY."
+        ),
+    ] = None,
     as_json: Annotated[
         Path | None, typer.Option("--json", help="Write the full JSON report here.")
     ] = None,
@@ -149,6 +156,7 @@ def bench_command(
     from serving.bench.report import write_json, write_report
     from serving.bench.run import BenchSettings, cores, parse_overrides, run_bench
     from serving.bench.targets import LitServeOptions
+    from serving.server import read_admin_key
 
     command = "zoo " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if tune:
@@ -165,6 +173,7 @@ def bench_command(
         overrides=parse_overrides(set_ or []),
         url=url,
         grpc_url=grpc_url,
+        admin_key=read_admin_key(admin_key_file),
         client=client,
         threads=threads or cores(),
         instances=instances,

@@ -107,15 +107,38 @@ def serve_command(
     max_restarts: Annotated[
         int, typer.Option(help="Restarts in a row (with backoff) if Triton dies; 0 = none.")
     ] = 5,
+    restrict_apis: Annotated[
+        bool,
+        typer.Option(
+            "--restrict-apis",
+            help="Admin APIs (model control, shared memory, statistics, trace, logging) need "
+            "the admin key on loopback too; always so on any other --host.",
+        ),
+    ] = False,
+    admin_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the generated admin key (0600; implies --restrict-apis); "
+            "default $ZOO_HOME/serve/admin-key-<http-port>. ZOO_ADMIN_KEY gives the key instead.",
+        ),
+    ] = None,
 ) -> None:
     """Run the embedded Triton server in the foreground until Ctrl-C or SIGTERM.
 
     Models that fail to load are reported and the others served; if Triton dies it is
-    restarted, with a doubling wait, at most --max-restarts times in a row.
+    restarted, with a doubling wait, at most --max-restarts times in a row. Bound to anything
+    but loopback, Triton's admin APIs answer only requests carrying the admin key.
     """
     from serving.repository import RepositoryOptions, build_repository
-    from serving.server import ServerConfig, TritonServer
-    from zoo.settings import model_repository_dir
+    from serving.server import (
+        ADMIN_KEY_HEADER,
+        ServerConfig,
+        TritonServer,
+        is_loopback,
+        read_admin_key,
+        write_admin_key,
+    )
+    from zoo.settings import model_repository_dir, zoo_home
 
     repo = repository or model_repository_dir()
     if backend is not None:
@@ -137,17 +160,28 @@ def serve_command(
         cache_size=cache_mb * 2**20,
         load_models=tuple(_triton_names(_split(models))),
     )
+    key_file: Path | None = None  # a key file this run wrote (removed when it stops)
+    key_note = ""
+    if restrict_apis or admin_key_file is not None or not is_loopback(host):
+        config.admin_key = read_admin_key()  # ZOO_ADMIN_KEY, when set
+        if config.admin_key is None:
+            key_file = admin_key_file or zoo_home() / "serve" / f"admin-key-{http_port}"
+            config.admin_key = write_admin_key(key_file)
+        source = f"key in {key_file} (0600)" if key_file else "key from ZOO_ADMIN_KEY"
+        key_note = f"\nadmin APIs: header {ADMIN_KEY_HEADER}, {source}"
     server = TritonServer(config, log_file=log_file)
     stop = threading.Event()
     with stop_on_signals(stop) as serving:
         try:
-            _serve(server, stop, serving, max_restarts=max_restarts)
+            _serve(server, stop, serving, max_restarts=max_restarts, key_note=key_note)
         except KeyboardInterrupt:
             pass  # a signal while starting: what started is stopped below
         finally:
             if server.is_running():
                 console.print("stopping Triton")
             server.stop()
+            if key_file is not None:
+                key_file.unlink(missing_ok=True)
 
 
 def _serve(
@@ -156,6 +190,7 @@ def _serve(
     serving: Callable[[], None],
     *,
     max_restarts: int,
+    key_note: str,
 ) -> None:
     """Start ``server``, say where it serves, and keep it up until ``stop`` is set."""
     from serving.server import RestartPolicy, supervise
@@ -165,7 +200,9 @@ def _serve(
     serving()
     console.print(
         f"[green]Triton ready[/]  HTTP {server.http_url}  gRPC {server.grpc_url}  "
-        f"metrics {server.metrics_url}\nlog: {server.log_file}   Ctrl-C to stop"
+        f"metrics {server.metrics_url}\nlog: {server.log_file}   Ctrl-C to stop{key_note}",
+        highlight=False,
+        soft_wrap=True,
     )
     _print_models(server)
 
