@@ -18,18 +18,19 @@ def stop_on_signals(stop: threading.Event) -> Iterator[Callable[[], None]]:
 
     Both get an explicit handler, because a process started with ``&`` from a
     non-interactive shell inherits SIGINT as ignored and Python then never raises
-    KeyboardInterrupt (DESIGN.md). Until the caller calls ``serving()``, either signal
-    interrupts the start with KeyboardInterrupt, so what was half started is cleaned up on
-    the way out; after it, either signal sets ``stop``: the caller's wait loop ends and it
-    shuts down in order, and a second signal cannot cut that shutdown short. The previous
-    handlers come back when the block ends.
+    KeyboardInterrupt (DESIGN.md). Either signal sets ``stop``: the caller's wait loop ends and
+    it shuts down in order, so a signal cannot cut that shutdown short. One that comes while
+    starting lets the start finish and the caller then stops at once (what a supervisor's
+    SIGTERM expects); a second one before the caller calls ``serving()`` interrupts the start
+    with KeyboardInterrupt (a second Ctrl-C when a start takes long). The previous handlers
+    come back when the block ends.
     """
     started = threading.Event()
 
     def on_signal(_signum: int, _frame: Any) -> None:
-        stop.set()
-        if not started.is_set():
+        if stop.is_set() and not started.is_set():
             raise KeyboardInterrupt
+        stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     try:

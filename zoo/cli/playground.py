@@ -69,7 +69,7 @@ def playground_command(
                 highlight=False,
             )
             # From here Ctrl-C and SIGTERM end the wait loop, then the page, the client and
-            # any Triton it started close in order; while starting, either interrupts the start.
+            # any Triton it started close in order (see stop_on_signals for one while starting).
             serving()
             wait_forever(playground, stop)
             console.print("stopping")

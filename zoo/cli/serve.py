@@ -175,7 +175,7 @@ def serve_command(
         try:
             _serve(server, stop, serving, max_restarts=max_restarts, key_note=key_note)
         except KeyboardInterrupt:
-            pass  # a signal while starting: what started is stopped below
+            pass  # a second signal while starting: what started is stopped below
         finally:
             if server.is_running():
                 console.print("stopping Triton")
