@@ -81,6 +81,14 @@ class OrtRunner:
         if threads is not None:
             opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
+        # No spin-waiting. By default ORT's intra-op threads spin after each parallel section
+        # and after Run returns; inside Triton's Python backend that spin takes the cores from
+        # the stub's own Python (wire conversion, responses) and from Triton's front end. On
+        # the shared 2-core host, dcgan-mnist batch 64 with 2 threads cost 25-31 ms of CPU per
+        # batch spinning and 13-17 ms without, in-process and in the stub alike, and the
+        # stub's time outside the ORT call fell from ~11 ms to ~1 ms per batch (BENCHMARKS.md,
+        # "Where the served time goes").
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ["CPUExecutionProvider"]
         if device.startswith("cuda"):
             if "CUDAExecutionProvider" not in ort.get_available_providers():

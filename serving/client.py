@@ -306,14 +306,19 @@ def join_batches(parts: Sequence[Mapping[str, Array]]) -> dict[str, Array]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def resolve_model(served: Iterable[str], model: str, entries: Sequence[str]) -> str:
-    """The Triton model serving one of ``entries`` of zoo ``model``.
+def model_candidates(model: str, entries: Sequence[str]) -> list[str]:
+    """Triton names that may serve one of ``entries`` of zoo ``model``, in the order tried.
 
     Multi-entry models are served as ``<model>_<entry>``, single-entry ones under their own
     name; a Triton model name is accepted as it is.
     """
+    return [f"{model}_{e}" for e in entries] + [model]
+
+
+def resolve_model(served: Iterable[str], model: str, entries: Sequence[str]) -> str:
+    """The Triton model in ``served`` serving one of ``entries`` of zoo ``model``."""
     names = set(served)
-    for candidate in [f"{model}_{e}" for e in entries] + [model]:
+    for candidate in model_candidates(model, entries):
         if candidate in names:
             return candidate
     close = difflib.get_close_matches(model, sorted(names), n=3)
@@ -499,6 +504,10 @@ def map_error(err: BaseException, url: str) -> ZooClientError:
     if isinstance(err, InferenceServerException):
         status = str(err.status() or "")
         msg = err.message() or str(err)
+        if "is restricted, expecting header" in msg:  # before UNAVAILABLE: gRPC refuses so
+            return ServerError(
+                f"{url}: {msg}: this server keeps its admin APIs for callers with its admin key."
+            )
         if status in ("401", "StatusCode.UNAUTHENTICATED"):
             return AuthenticationError(
                 f"{url} wants credentials (it answered {_status_name(status)}): pass the token "
@@ -1009,12 +1018,24 @@ class ZooClient(BaseZooClient):
         """The signature of the Triton model serving ``entries`` of ``model`` (cached)."""
         key = f"{model}|{','.join(entries)}"
         if key not in self._sigs:
-            name = resolve_model(self.list_models(), model, entries) if entries else model
+            name = self._resolve(model, entries) if entries else model
             kwargs = {"as_json": True} if self.protocol == "grpc" else {}
             self._sigs[key] = ModelSignature.from_config(
                 self._call("get_model_config", name, **kwargs)
             )
         return self._sigs[key]
+
+    def _resolve(self, model: str, entries: Sequence[str]) -> str:
+        # By readiness, which a server with restricted admin APIs leaves open (its repository
+        # index needs the admin key); the index only gives the error its close names.
+        for candidate in model_candidates(model, entries):
+            if self._call("is_model_ready", candidate):
+                return candidate
+        try:
+            served = self.list_models()
+        except ZooClientError:
+            served = []
+        return resolve_model(served, model, entries)
 
     def infer(self, sig: ModelSignature, inputs: Mapping[str, Array]) -> dict[str, Array]:
         """Run wire ``inputs`` through ``sig``'s model, split into batches it accepts."""
@@ -1187,11 +1208,22 @@ class AsyncZooClient:
         """The signature of the Triton model serving ``entries`` of ``model`` (cached)."""
         key = f"{model}|{','.join(entries)}"
         if key not in self._sigs:
-            name = resolve_model(await self.list_models(), model, entries) if entries else model
+            name = await self._resolve(model, entries) if entries else model
             kwargs = {"as_json": True} if self.protocol == "grpc" else {}
             config = await self._call("get_model_config", name, **kwargs)
             self._sigs[key] = ModelSignature.from_config(config)
         return self._sigs[key]
+
+    async def _resolve(self, model: str, entries: Sequence[str]) -> str:
+        # As ZooClient._resolve: by readiness, open on a server with restricted admin APIs.
+        for candidate in model_candidates(model, entries):
+            if await self._call("is_model_ready", candidate):
+                return candidate
+        try:
+            served = await self.list_models()
+        except ZooClientError:
+            served = []
+        return resolve_model(served, model, entries)
 
     async def infer(self, sig: ModelSignature, inputs: Mapping[str, Array]) -> dict[str, Array]:
         """Run wire ``inputs`` through ``sig``'s model; chunks are sent concurrently."""

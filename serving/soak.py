@@ -26,7 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from serving.client import GENERATE_ENTRIES, ZooClient, ZooClientError
+from serving.client import (
+    GENERATE_ENTRIES,
+    ModelNotFoundError,
+    ServerUnavailableError,
+    ZooClient,
+    ZooClientError,
+)
 from serving.ports import HTTP_PORT, default_grpc_url
 from zoo.errors import InvalidInputError
 from zoo.registry import get_spec, list_models
@@ -156,14 +162,19 @@ def _calls(models: Sequence[str]) -> list[tuple[str, Call]]:
     calls: list[tuple[str, Call]] = []
     for name in models:
         spec = get_spec(name)
-        tasks = set(spec.tasks)
-        if tasks & set(GENERATE_ENTRIES):
+        entries = _soaked_entries(name)
+        if entries == GENERATE_ENTRIES:
             calls.append((f"{name}:generate", _generate_call(name)))
         else:
-            entry = spec.tasks[0]
             shape = (spec.resolution, spec.resolution, spec.channels)
-            calls.append((f"{name}:{entry}", _image_call(name, entry, shape)))
+            calls.append((f"{name}:{entries[0]}", _image_call(name, entries[0], shape)))
     return calls
+
+
+def _soaked_entries(name: str) -> tuple[str, ...]:
+    """The entry points a soak calls ``name`` through: generation, else its first task."""
+    tasks = get_spec(name).tasks
+    return GENERATE_ENTRIES if set(tasks) & set(GENERATE_ENTRIES) else (tasks[0],)
 
 
 def _generate_call(name: str) -> Call:
@@ -240,8 +251,8 @@ def run_soak(
     grpc_url = grpc_url or default_grpc_url(http.url)
     grpc = ZooClient(grpc_url, protocol="grpc", timeout=timeout_s)
     with http, grpc:
-        served = set(http.list_models())  # raises ServerUnavailableError when nobody answers
-        names = list(models) if models else [m for m in list_models() if _served(m, served)]
+        # Raises ServerUnavailableError when nobody answers.
+        names = list(models) if models else [m for m in list_models() if _served(http, m)]
         if not names:
             raise InvalidInputError(f"the server at {http.url} serves no zoo model to soak.")
         calls = _calls(names)
@@ -249,6 +260,8 @@ def run_soak(
             try:
                 call(http, 0, 1)
                 call(grpc, 0, 1)
+            except ServerUnavailableError:
+                raise  # nobody answers: not the mix's fault
             except ZooClientError as e:
                 raise InvalidInputError(f"{label} cannot be soaked: {e}") from e
         pid = (
@@ -261,9 +274,17 @@ def run_soak(
     return report
 
 
-def _served(model: str, served: set[str]) -> bool:
-    """Whether the server serves some entry point of zoo ``model``."""
-    return any(n == model or n.startswith(f"{model}_") for n in served)
+def _served(zoo: ZooClient, model: str) -> bool:
+    """Whether the server serves what a soak calls ``model`` through.
+
+    Asked through the model's readiness, not the repository index: a server that restricts
+    its admin APIs (``zoo serve`` off loopback) answers it without the admin key.
+    """
+    try:
+        zoo.signature(model, _soaked_entries(model))
+    except ModelNotFoundError:
+        return False
+    return True
 
 
 def _drive(

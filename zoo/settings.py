@@ -44,3 +44,8 @@ def model_repository_dir() -> Path:
     ``ZOO_MODEL_REPOSITORY`` when set, else ``model_repository/`` in the working directory.
     """
     return Path(os.environ.get("ZOO_MODEL_REPOSITORY", "model_repository"))
+
+
+def admin_key_env() -> str | None:
+    """``ZOO_ADMIN_KEY``: the key to a Triton's restricted admin APIs (serve, bench, soak)."""
+    return os.environ.get("ZOO_ADMIN_KEY") or None

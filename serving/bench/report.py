@@ -21,6 +21,15 @@ TRITON = ("triton-grpc", "triton-http")
 Cell = Mapping[str, Any]
 
 
+def describe_gpus(found: list[dict[str, Any]] | None) -> str:
+    """One line for a report: "NVIDIA H100 80GB HBM3 (81559 MiB, driver 580.82.07)", or "no GPU"."""
+    if not found:
+        return "no GPU"
+    return ", ".join(
+        f"{g['name']} ({g['memory_mib'] or '?'} MiB, driver {g['driver'] or '?'})" for g in found
+    )
+
+
 def ok_cells(report: Mapping[str, Any]) -> list[Cell]:
     """The measured cells of a report (skipped and failed ones left out)."""
     return [c for c in report.get("results", []) if c.get("status") == "ok"]
@@ -212,9 +221,7 @@ def markdown(report: Mapping[str, Any]) -> str:
     if report.get("command"):
         out.append(f"- command: `{report['command']}`")
     out += [
-        f"- machine: {env['cpu']}, {env['cores']} cores, no GPU"
-        if not env.get("gpu")
-        else f"- machine: {env['cpu']}, {env['cores']} cores, GPU {env['gpu']}",
+        f"- machine: {env['cpu']}, {env['cores']} cores, {describe_gpus(env.get('gpu'))}",
         f"- load average (1/5/15 min) at start: {_loads(load)}; at end: {_loads(load_end)}",
         f"- versions: torch {v.get('torch')}, onnxruntime {v.get('onnxruntime')}, "
         f"tritonserver {v.get('tritonserver') or '–'} "

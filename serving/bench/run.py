@@ -112,6 +112,8 @@ class BenchSettings:
     overrides: dict[str, Any] = field(default_factory=dict)  # config of a random-weight variant
     url: str | None = None  # Triton HTTP host:port to use instead of starting one
     grpc_url: str | None = None  # its gRPC host:port (default: serving.ports.default_grpc_url)
+    # with url: the key to its restricted statistics API (never written to the report)
+    admin_key: str | None = field(default=None, repr=False)
     client: str = DEFAULT_CLIENT  # "threads" or "asyncio"
     threads: int = field(default_factory=cores)  # intra-op threads: in-process, LitServe
     instances: int = 1  # Triton model instances
@@ -305,8 +307,57 @@ def _git_commit() -> dict[str, Any]:
     return {"commit": sha, "dirty": bool(dirty)}
 
 
+#: The GPU facts a report records, as nvidia-smi prints them: CSV, no header, memory in MiB.
+NVIDIA_SMI_QUERY = (
+    "nvidia-smi",
+    "--query-gpu=name,memory.total,driver_version",
+    "--format=csv,noheader,nounits",
+)
+
+
+def parse_nvidia_smi(text: str) -> list[dict[str, Any]]:
+    """The GPUs in the output of :data:`NVIDIA_SMI_QUERY`: name, memory (MiB), driver each."""
+    found = []
+    for line in text.splitlines():
+        fields = [f.strip() for f in line.rsplit(",", 2)]
+        if len(fields) != 3 or not fields[0]:
+            continue  # not a GPU line (blank, or a message)
+        name, memory, driver = fields
+        found.append(
+            {
+                "name": name,
+                "memory_mib": int(memory) if memory.isdigit() else None,  # "[N/A]" on some
+                "driver": None if driver.startswith("[") else driver,
+            }
+        )
+    return found
+
+
+def gpus() -> list[dict[str, Any]] | None:
+    """This machine's GPUs (name, memory in MiB, driver), or ``None`` where it has none.
+
+    nvidia-smi answers where the driver's tools are installed; otherwise torch gives the name
+    and memory of each CUDA device (not the driver).
+    """
+    try:
+        out = subprocess.run(
+            NVIDIA_SMI_QUERY, capture_output=True, text=True, timeout=20, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    found = parse_nvidia_smi(out)
+    if found:
+        return found
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    props = [torch.cuda.get_device_properties(i) for i in range(torch.cuda.device_count())]
+    return [{"name": p.name, "memory_mib": p.total_memory // 2**20, "driver": None} for p in props]
+
+
 def environment() -> dict[str, Any]:
-    """CPU, cores, load, versions and git commit of this run."""
+    """CPU, cores, GPUs, load, versions and git commit of this run."""
     import numpy
     import torch
 
@@ -315,7 +366,7 @@ def environment() -> dict[str, Any]:
         "cores": cores(),
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "gpu": None,
+        "gpu": gpus(),
         "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "versions": {
             "genzoo": _version("genzoo"),
@@ -626,6 +677,7 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> d
                     continue
                 try:
                     if isinstance(target, TritonTarget | PerfAnalyzerTarget):
+                        target.admin_key = settings.admin_key
                         stats_url = target.stats_url
                         report["environment"]["versions"]["tritonserver"] = triton_version(
                             stats_url

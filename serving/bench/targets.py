@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from serving.bench.payload import decode_tensors, encode_tensors
-from serving.server import LOOPBACK, free_port
+from serving.server import LOOPBACK, admin_headers, free_port
 from serving.wire import graph_inputs, wire_inputs, wire_results
 from zoo.errors import ServerStartError, ZooError
 from zoo.pipeline import is_seeded
@@ -132,6 +132,7 @@ class Target:
 
     name: str = ""
     in_process: bool = False
+    admin_key: str | None = None  # key to a restricted server's statistics (zoo serve's)
 
     def call(self, wire: Wire) -> int:
         """Send one request; return the number of images it carried."""
@@ -266,7 +267,7 @@ class TritonTarget(Target):
 
     def server_stats(self) -> dict[str, Any] | None:
         """Triton's statistics extension for the model (cumulative counters)."""
-        return triton_statistics(self.stats_url, self.triton_model)
+        return triton_statistics(self.stats_url, self.triton_model, admin_key=self.admin_key)
 
     def server_pgid(self) -> int | None:
         """Process group of the embedded server (``None`` for ``--url``)."""
@@ -277,11 +278,17 @@ class TritonTarget(Target):
         self.client.close()
 
 
-def triton_statistics(http_url: str, triton_model: str) -> dict[str, Any]:
-    """``GET /v2/models/<name>/stats`` of the server at ``http_url`` (host:port)."""
-    with urllib.request.urlopen(
-        f"http://{http_url}/v2/models/{triton_model}/stats", timeout=10
-    ) as r:
+def triton_statistics(
+    http_url: str, triton_model: str, *, admin_key: str | None = None
+) -> dict[str, Any]:
+    """``GET /v2/models/<name>/stats`` of the server at ``http_url`` (host:port).
+
+    ``admin_key``: the key of a server whose statistics API is restricted (``zoo serve``).
+    """
+    request = urllib.request.Request(
+        f"http://{http_url}/v2/models/{triton_model}/stats", headers=admin_headers(admin_key)
+    )
+    with urllib.request.urlopen(request, timeout=10) as r:
         stats: dict[str, Any] = json.loads(r.read())
     for entry in stats.get("model_stats", []):
         if entry.get("name") == triton_model:
@@ -678,7 +685,7 @@ class PerfAnalyzerTarget(Target):
 
     def server_stats(self) -> dict[str, Any] | None:
         """Triton's statistics for the model."""
-        return triton_statistics(self.stats_url, self.triton_model)
+        return triton_statistics(self.stats_url, self.triton_model, admin_key=self.admin_key)
 
     def server_pgid(self) -> int | None:
         """Process group of the embedded server (``None`` for ``--url``)."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import textwrap
@@ -135,3 +137,67 @@ def test_server_dies_with_its_parent(
         time.sleep(0.1)
     assert not proc.alive(pid), "tritonserver outlived its parent"
     assert not proc.group(pid), "Python-backend stubs outlived their server"
+
+
+def test_serve_stops_on_sigint_inherited_as_ignored(serving_repo: Path, tmp_path: Path) -> None:
+    """`zoo serve` started as `&` starts it (SIGINT ignored), restricted on loopback: SIGINT stops
+    it cleanly, and the admin key it wrote is private, required and gone afterwards."""
+    import psutil
+    import tritonclient.http as thttp
+    from tritonclient.utils import InferenceServerException
+
+    from serving.server import admin_headers, free_port
+
+    ports = [free_port() for _ in range(3)]
+    cmd = [str(Path(sys.executable).parent / "zoo"), "serve", "--repository", str(serving_repo)]
+    cmd += ["--models", "dcgan-mnist", "--restrict-apis", "--log-file", str(tmp_path / "t.log")]
+    for flag, port in zip(("--http-port", "--grpc-port", "--metrics-port"), ports, strict=True):
+        cmd += [flag, str(port)]
+    env = {**os.environ, "ZOO_HOME": str(tmp_path / "home"), "COLUMNS": "300"}
+    env.pop("ZOO_ADMIN_KEY", None)
+    out = tmp_path / "out.txt"
+    with open(out, "wb") as o:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=o,
+            stderr=subprocess.STDOUT,
+            env=env,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )
+    try:
+        deadline = time.monotonic() + 300
+        while "models up" not in out.read_text():
+            assert proc.poll() is None, out.read_text()
+            assert time.monotonic() < deadline, out.read_text()
+            time.sleep(0.3)
+        ignored = int(
+            Path(f"/proc/{proc.pid}/status").read_text().split("SigIgn:")[1].split()[0], 16
+        )
+        assert not ignored & (1 << (signal.SIGINT - 1)), "zoo serve must handle SIGINT itself"
+        tritons = [p for p in psutil.Process(proc.pid).children() if p.name() == "tritonserver"]
+        assert len(tritons) == 1
+        match = re.search(r"key in (\S+) \(0600\)", out.read_text())
+        assert match, out.read_text()
+        key_file = Path(match.group(1))
+        assert key_file.parent == tmp_path / "home" / "serve"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        key = key_file.read_text().strip()
+        with ZooClient(f"127.0.0.1:{ports[0]}") as zoo:
+            assert zoo.generate("dcgan-mnist", [7]).shape == (1, 32, 32, 1)  # no key needed
+        raw = thttp.InferenceServerClient(f"127.0.0.1:{ports[0]}")
+        with pytest.raises(InferenceServerException, match="restricted"):
+            raw.get_inference_statistics("dcgan-mnist")
+        assert raw.get_inference_statistics("dcgan-mnist", headers=admin_headers(key))
+        raw.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0, out.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = out.read_text()
+    assert "stopping Triton" in text
+    assert key not in text and key not in (tmp_path / "t.log").read_text()
+    assert not key_file.exists()
+    gone = psutil.wait_procs(tritons, timeout=15)[1]
+    assert not gone, "tritonserver outlived zoo serve"

@@ -128,6 +128,13 @@ def bench_command(
     grpc_url: Annotated[
         str | None, typer.Option(help=f"Its gRPC host:port (default: same host, {GRPC_PORT}).")
     ] = None,
+    admin_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --url: file holding the server's admin key, for Triton's statistics "
+            "(`zoo serve` prints it); default: ZOO_ADMIN_KEY."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
     json_file: Annotated[
         Path | None, typer.Option("--json-out", help="Also write the full JSON report here.")
@@ -154,6 +161,7 @@ def bench_command(
     from serving.bench.report import write_json, write_report
     from serving.bench.run import BenchSettings, cores, parse_overrides, run_bench
     from serving.bench.targets import LitServeOptions
+    from serving.server import read_admin_key
 
     if ctx.args:  # the command allows extra arguments only to explain them
         raise _extra_arguments(ctx, as_json)
@@ -184,6 +192,7 @@ def bench_command(
         overrides=parse_overrides(set_ or []),
         url=url,
         grpc_url=grpc_url,
+        admin_key=read_admin_key(admin_key_file),
         client=client,
         threads=threads or cores(),
         instances=instances,

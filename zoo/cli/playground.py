@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from zoo.cli._common import cli_errors, console
+from zoo.cli._signals import stop_on_signals
 
 
 @cli_errors
@@ -51,12 +51,7 @@ def playground_command(
         )
     names = [m for arg in models or [] for m in arg.split(",") if m] or None
     stop = threading.Event()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        stop.set()
-
-    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_signal)}
-    try:
+    with stop_on_signals(stop) as serving:
         with console.status("starting") as status:
             playground = start_playground(
                 url,
@@ -73,12 +68,8 @@ def playground_command(
                 "   Ctrl-C to stop",
                 highlight=False,
             )
-            # Once serving, Ctrl-C takes SIGTERM's path: the wait loop ends, then the page, the
-            # client and any Triton it started close in order (also where a parent shell set
-            # SIGINT to be ignored). While starting, Ctrl-C interrupts the start.
-            previous[signal.SIGINT] = signal.signal(signal.SIGINT, on_signal)
+            # From here Ctrl-C and SIGTERM end the wait loop, then the page, the client and
+            # any Triton it started close in order (see stop_on_signals for one while starting).
+            serving()
             wait_forever(playground, stop)
             console.print("stopping")
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +14,7 @@ from rich.table import Table
 
 from serving.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
 from zoo.cli._common import cli_errors, console, err_console, print_json
+from zoo.cli._signals import stop_on_signals
 from zoo.cli.export import SetOpt
 
 repo_app = typer.Typer(help="Build the Triton model repository.", no_args_is_help=True)
@@ -119,16 +120,40 @@ def serve_command(
         int, typer.Option(help="Restarts in a row (with backoff) if Triton dies; 0 = none.")
     ] = 5,
     set_: SetOpt = None,
+    restrict_apis: Annotated[
+        bool,
+        typer.Option(
+            "--restrict-apis",
+            help="Admin APIs (model control, shared memory, statistics, trace, logging) need "
+            "the admin key on loopback too; always so on any other --host.",
+        ),
+    ] = False,
+    admin_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the generated admin key (0600; implies --restrict-apis); "
+            "default $ZOO_HOME/serve/admin-key-<http-port>. ZOO_ADMIN_KEY gives the key instead.",
+        ),
+    ] = None,
 ) -> None:
     """Run the embedded Triton server in the foreground until Ctrl-C or SIGTERM.
 
     Models that fail to load are reported and the others served; if Triton dies it is
     restarted, with a doubling wait, at most --max-restarts times in a row. --set first
     builds random-weight variants of --models into the repository (like `zoo repo build --set`).
+    Bound to anything but loopback, Triton's admin APIs answer only requests carrying the admin
+    key.
     """
     from serving.repository import RepositoryOptions, build_repository
-    from serving.server import RestartPolicy, ServerConfig, TritonServer, supervise
-    from zoo.settings import model_repository_dir
+    from serving.server import (
+        ADMIN_KEY_HEADER,
+        ServerConfig,
+        TritonServer,
+        is_loopback,
+        read_admin_key,
+        write_admin_key,
+    )
+    from zoo.settings import model_repository_dir, zoo_home
 
     repo = repository or model_repository_dir()
     if backend is not None or set_:
@@ -151,38 +176,61 @@ def serve_command(
         cache_size=cache_mb * 2**20,
         load_models=tuple(_triton_names(_split(models))),
     )
+    key_file: Path | None = None  # a key file this run wrote (removed when it stops)
+    key_note = ""
+    if restrict_apis or admin_key_file is not None or not is_loopback(host):
+        config.admin_key = read_admin_key()  # ZOO_ADMIN_KEY, when set
+        if config.admin_key is None:
+            key_file = admin_key_file or zoo_home() / "serve" / f"admin-key-{http_port}"
+            config.admin_key = write_admin_key(key_file)
+        source = f"key in {key_file} (0600)" if key_file else "key from ZOO_ADMIN_KEY"
+        key_note = f"\nadmin APIs: header {ADMIN_KEY_HEADER}, {source}"
     server = TritonServer(config, log_file=log_file)
     stop = threading.Event()
+    with stop_on_signals(stop) as serving:
+        try:
+            _serve(server, stop, serving, max_restarts=max_restarts, key_note=key_note)
+        except KeyboardInterrupt:
+            pass  # a second signal while starting: what started is stopped below
+        finally:
+            if server.is_running():
+                console.print("stopping Triton")
+            server.stop()
+            if key_file is not None:
+                key_file.unlink(missing_ok=True)
 
-    def on_signal(signum: int, _frame: Any) -> None:
-        stop.set()
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
-    try:
-        started = time.monotonic()
-        with console.status("starting Triton"):
-            server.start()
-        ready_s = time.monotonic() - started
-        console.print(
-            f"[green]Triton ready[/]  HTTP {server.http_url}  gRPC {server.grpc_url}  "
-            f"metrics {server.metrics_url}\nlog: {server.log_file}   Ctrl-C to stop"
-        )
-        _print_footprint(server, ready_s)
-        _print_models(server)
+def _serve(
+    server: Any,
+    stop: threading.Event,
+    serving: Callable[[], None],
+    *,
+    max_restarts: int,
+    key_note: str,
+) -> None:
+    """Start ``server``, say where it serves, and keep it up until ``stop`` is set."""
+    from serving.server import RestartPolicy, supervise
 
-        def notify(message: str) -> None:
-            err_console.print(f"[yellow]{escape(message)}[/]", highlight=False, soft_wrap=True)
-            if message.startswith("tritonserver restarted"):
-                _print_models(server)
+    started = time.monotonic()
+    with console.status("starting Triton"):
+        server.start()
+    ready_s = time.monotonic() - started
+    serving()
+    console.print(
+        f"[green]Triton ready[/]  HTTP {server.http_url}  gRPC {server.grpc_url}  "
+        f"metrics {server.metrics_url}\nlog: {server.log_file}   Ctrl-C to stop{key_note}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    _print_footprint(server, ready_s)
+    _print_models(server)
 
-        supervise(server, stop, policy=RestartPolicy(max_restarts=max_restarts), notify=notify)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        if server.is_running():
-            console.print("stopping Triton")
-        server.stop()
+    def notify(message: str) -> None:
+        err_console.print(f"[yellow]{escape(message)}[/]", highlight=False, soft_wrap=True)
+        if message.startswith("tritonserver restarted"):
+            _print_models(server)
+
+    supervise(server, stop, policy=RestartPolicy(max_restarts=max_restarts), notify=notify)
 
 
 def _print_footprint(server: Any, ready_s: float) -> None:
