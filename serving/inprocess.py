@@ -64,8 +64,14 @@ def open_runner(
     module: nn.Module | None = None,
     artifact: Path | None = None,
     threads: int | None = None,
+    device: str = "cpu",
+    half: bool = False,
 ) -> Runner:
-    """A runner for one entry point: torch here, the others from :mod:`export.runners`."""
+    """A runner for one entry point: torch here, the others from :mod:`export.runners`.
+
+    ``device`` is where it runs (``"cuda"`` on a GPU host); ``half`` runs the torch backend in
+    float16, NHWC in memory (what a GPU's tensor cores want).
+    """
     if backend not in BACKENDS:
         from zoo.errors import InvalidNameError
 
@@ -73,11 +79,19 @@ def open_runner(
     if backend == "torch":
         from zoo.runners import TorchRunner
 
-        return TorchRunner(model, module or load_module(model), entry, threads=threads)
+        return TorchRunner(
+            model,
+            module or load_module(model),
+            entry,
+            threads=threads,
+            device=device,
+            half=half,
+            channels_last=half,
+        )
     from export.runners import make_runner
 
     return make_runner(
-        backend, model, entry, module=module, artifact=artifact, threads=threads, device="cpu"
+        backend, model, entry, module=module, artifact=artifact, threads=threads, device=device
     )
 
 

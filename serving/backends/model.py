@@ -2,9 +2,10 @@
 
 ``zoo repo build`` copies this file to ``<triton model>/1/model.py``. Its ``config.pbtxt``
 parameters say which entry point to run and how: ``zoo_model``, ``zoo_entry``, ``zoo_backend``
-(``onnxruntime`` by default, ``torch`` or ``tensorrt``) and ``zoo_threads``. Requests arrive
-in the wire form of :mod:`serving.wire` (seeds, uint8 NHWC images); the seed → latent rule runs
-here, so a client never sends latents.
+(``onnxruntime`` by default, ``torch`` or ``tensorrt``) and ``zoo_threads``; on a GPU host
+also ``zoo_device`` (``cuda``) and ``zoo_half`` (``true``: the torch runner in float16).
+Requests arrive in the wire form of :mod:`serving.wire` (seeds, uint8 NHWC images); the
+seed → latent rule runs here, so a client never sends latents.
 
 Doing the pre-processing here rather than in a Triton ensemble keeps one stub process and no
 extra tensor copies per request: on a CPU host the latents are one vectorised NumPy call,
@@ -54,6 +55,8 @@ class TritonPythonModel:
             module=module,
             artifact=artifact,
             threads=threads,
+            device=params.get("zoo_device", "cpu"),
+            half=params.get("zoo_half", "false") == "true",
         )
         self.inputs = [w.name for w in wire_inputs(self.runner.entry)]
         self.outputs = [w.name for w in wire_outputs(self.runner.entry)]
