@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
+import io
 import json
 import shutil
 import subprocess
@@ -47,6 +48,10 @@ PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x8
 #: What a device call carries in all (working tree + carried folders).
 TRAVEL_LIMIT_MIB = 64.0
 MIB = 2**20
+#: ``pytriton/__init__.py`` in the bundle.
+PYTRITON_INIT = '''"""The server part of nvidia-pytriton (tritonserver, its Python backend), as
+carried by genzoo's GPU bundle (`make gpu-bundle`); pytriton's Python API is not included."""
+'''
 
 
 def pytriton_site() -> Path:
@@ -57,10 +62,10 @@ def pytriton_site() -> Path:
     return Path(next(iter(spec.submodule_search_locations))).resolve().parent
 
 
-def triton_files(site: Path) -> list[Path]:
-    """The embedded Triton's files the launcher uses, relative to ``site``."""
+def triton_files(site: Path, python: str) -> list[Path]:
+    """The embedded Triton's files the launcher uses with ``python``, relative to ``site``."""
     server = Path("pytriton") / "tritonserver"
-    stub = server / "python_backend_stubs" / DEVICE_PYTHON / "triton_python_backend_stub"
+    stub = server / "python_backend_stubs" / python / "triton_python_backend_stub"
     files = [
         server / "bin" / "tritonserver",
         server / "backends" / "python" / "libtriton_python.so",
@@ -69,7 +74,7 @@ def triton_files(site: Path) -> list[Path]:
         *(p.relative_to(site) for p in sorted((site / server / "caches").rglob("*.so"))),
     ]
     # Every library the wheel bundles, except the interpreter it carries for another
-    # Python's stub: the 3.12 stub links the device's own libpython3.12.
+    # Python's stub: the stub used links the device's own libpython3.X.
     libs = sorted((site / "nvidia_pytriton.libs").iterdir())
     files += [p.relative_to(site) for p in libs if not p.name.startswith("libpython")]
     missing = [str(f) for f in files if not (site / f).is_file()]
@@ -78,13 +83,19 @@ def triton_files(site: Path) -> list[Path]:
     return files
 
 
-def pack_triton(site: Path, dest: Path) -> None:
+def pack_triton(site: Path, dest: Path, python: str) -> None:
     """``triton.tar.xz`` of :func:`triton_files` (xz on every core, Python's lzma reads it)."""
     with tempfile.TemporaryDirectory() as tmp:
         tar_path = Path(tmp) / "triton.tar"
         with tarfile.open(tar_path, "w") as tar:
-            for rel in triton_files(site):
+            for rel in triton_files(site, python):
                 tar.add(site / rel, arcname=str(rel))
+            # A regular package, so that it wins over a pytriton later on sys.path (a folder
+            # without __init__.py would lose to it); pytriton's Python API is not carried.
+            init = PYTRITON_INIT.encode()
+            info = tarfile.TarInfo("pytriton/__init__.py")
+            info.size, info.mode = len(init), 0o644
+            tar.addfile(info, io.BytesIO(init))
         subprocess.run(["xz", "-9e", "-T0", "-f", str(tar_path)], check=True)
         shutil.move(str(tar_path) + ".xz", dest)
 
@@ -107,8 +118,9 @@ def slim_wheel(wheel: Path) -> None:
     tmp.replace(wheel)
 
 
-def download_wheels(dest: Path) -> None:
-    """The cp312 wheels of :data:`WHEELS`, without dependencies (the image has the rest)."""
+def download_wheels(dest: Path, python: str) -> None:
+    """The wheels of :data:`WHEELS` for ``python``, without dependencies (the image has the
+    rest)."""
     dest.mkdir(parents=True, exist_ok=True)
     platforms = [a for p in PLATFORMS for a in ("--platform", p)]
     subprocess.run(
@@ -121,7 +133,7 @@ def download_wheels(dest: Path) -> None:
             "--no-deps",
             "--only-binary=:all:",
             "--python-version",
-            DEVICE_PYTHON,
+            python,
             "--implementation",
             "cp",
             *platforms,
@@ -163,21 +175,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(".gpu-bundle"), help="bundle folder")
     parser.add_argument("--max-mib", type=float, default=60.0, help="size limit of the bundle")
+    parser.add_argument(
+        "--python", default=DEVICE_PYTHON, help="the device's Python (3.12; another to rehearse)"
+    )
     args = parser.parse_args(argv)
     out: Path = args.out
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     site = pytriton_site()
-    pack_triton(site, out / "triton.tar.xz")
-    download_wheels(out / "wheels")
+    pack_triton(site, out / "triton.tar.xz", args.python)
+    download_wheels(out / "wheels", args.python)
     files = sorted(p for p in out.rglob("*") if p.is_file())
     contents: dict[str, dict[str, Any]] = {
         str(p.relative_to(out)): {"bytes": p.stat().st_size, "sha256": sha256(p)} for p in files
     }
     manifest = {
         "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "python": DEVICE_PYTHON,
+        "python": args.python,
         "wheels": list(WHEELS),
         "triton_from": str(site / "pytriton"),
         "files": contents,

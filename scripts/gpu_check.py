@@ -87,6 +87,8 @@ GPU_VARIANTS = (
     ("torch-fp16-cl", True, True, None, False),
     ("compile-graphs", True, True, "reduce-overhead", True),
 )
+#: The in-process variants that run in float16.
+FP16 = frozenset(name for name, half, *_ in GPU_VARIANTS if half)
 #: On a CPU: float32 only (CPU half convolutions are slow or missing), no compile (minutes).
 CPU_VARIANTS = (
     ("torch-fp32", False, False, None, False),
@@ -414,6 +416,8 @@ def bench_workload(run: Run, w: Workload, device: str, quick: bool) -> dict[str,
                 cell.update(backend=name, batch=batch, concurrency=1)
                 out["cells"].append(cell)
             del runner, target
+            if compiled:
+                torch._dynamo.reset()  # let go of the compiled graphs and their CUDA graph pools
         except Exception as e:  # one variant failing must not cost the others
             out["cells"].append({"backend": name, "status": "error", "reason": repr(e)})
             run.say(f"{w.label}: {name} failed: {e!r}")
@@ -547,16 +551,14 @@ def evaluate_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         for w in rows:
             local = _best(w["cells"], served=False)
             if tid == "fp16_peak":
-                fp16 = [
-                    c
-                    for c in w["cells"]
-                    if c.get("status") == "ok" and c["backend"] != "torch-fp32"
-                ]
+                fp16 = [c for c in w["cells"] if c.get("status") == "ok" and c["backend"] in FP16]
                 top = max(fp16, key=lambda c: c.get("gflops", 0), default=None)
                 if top and peak16:
                     ratios.append(top["gflops"] / peak16)
                     details.append(
-                        f"{top['backend']} {top['gflops']:,.0f} of {peak16:,.0f} GFLOP/s"
+                        f"{top['backend']} {top['gflops']:,.0f} of {peak16:,.0f} GFLOP/s "
+                        f"({w['gflop_per_image']:.1f} GFLOP/image, {top['throughput']:,.0f} img/s "
+                        f"at batch {top['batch']})"
                     )
                 continue
             served = _best(w["cells"], served=True)
@@ -746,11 +748,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.bundle is not None:
         t0 = time.monotonic()
         py = setup_from_bundle(args.bundle.resolve(), args.venv)
-        rest = [a for a in (argv if argv is not None else sys.argv[1:])]
-        i = rest.index("--bundle")
-        rest = rest[:i] + rest[i + 2 :]
         budget = args.budget_s - (time.monotonic() - t0)
-        rest += ["--budget-s", f"{budget:.0f}"]
+        rest = ["--device", args.device, "--out", str(args.out), "--budget-s", f"{budget:.0f}"]
+        rest += ["--quick"] * args.quick + ["--skip-tests"] * args.skip_tests
         print(f"venv ready in {time.monotonic() - t0:.0f} s: {py}", flush=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONNOUSERSITE": "1"}
         return subprocess.run([str(py), __file__, *rest], env=env, check=False).returncode

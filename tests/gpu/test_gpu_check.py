@@ -109,6 +109,7 @@ def test_targets_are_ratios_of_the_best_cells_and_say_what_holds_them_back() -> 
                 "large": True,
                 "status": "ok",
                 "label": "sg2",
+                "gflop_per_image": 0.875,
                 "cells": [
                     _cell("torch-fp32", 100, gflops=200.0),
                     _cell("torch-fp16-cl", 400, batch=32, gflops=350.0),
@@ -127,6 +128,10 @@ def test_targets_are_ratios_of_the_best_cells_and_say_what_holds_them_back() -> 
     assert "infer 2.00 ms" in detail and "7.00 ms of it outside the server" in detail
     assert "in-process torch-fp16-cl: 80.00 ms per batch of 32" in detail
     assert goals["fp16_peak"]["value"] == pytest.approx(0.35)  # fp16 cells only
+    assert (
+        "350 of 1,000 GFLOP/s (0.9 GFLOP/image, 400 img/s at batch 32)"
+        in goals["fp16_peak"]["detail"]
+    )
     assert goals["fp16_peak"]["met"] is True
 
 
@@ -148,3 +153,68 @@ def test_slim_wheel_drops_the_programs_and_their_record_lines(tmp_path: Path) ->
             "pkg/__init__.py,sha256=x,1\npkg-1.0.dist-info/RECORD,,\n"
         )
         assert z.read("pkg/__init__.py") == b"x = 1\n"
+
+
+def _wheel(path: Path, name: str) -> None:
+    """A minimal pure-Python wheel of package ``name`` (version 1.0)."""
+    dist = f"{name}-1.0.dist-info"
+    files = {
+        f"{name}/__init__.py": "WHERE = 'bundle'\n",
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+        f"{dist}/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    files[f"{dist}/RECORD"] = "".join(f"{f},,\n" for f in [*files, f"{dist}/RECORD"])
+    with zipfile.ZipFile(path / f"{name}-1.0-py3-none-any.whl", "w") as z:
+        for f, text in files.items():
+            z.writestr(f, text)
+
+
+@pytest.mark.slow
+def test_setup_from_bundle_puts_the_bundle_first_then_the_host(tmp_path: Path) -> None:
+    import tarfile
+
+    gpu_check, builder = _script("gpu_check"), _script("build_gpu_bundle")
+    bundle = tmp_path / "bundle"
+    (bundle / "wheels").mkdir(parents=True)
+    ver = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    (bundle / "bundle.json").write_text(json.dumps({"python": ver}))
+    _wheel(bundle / "wheels", "genzoo_bundle_probe")
+    site = tmp_path / "site"  # the wheel's layout, with placeholder files
+    for rel in [
+        "bin/tritonserver",
+        "backends/python/libtriton_python.so",
+        "backends/python/triton_python_backend_utils.py",
+        f"python_backend_stubs/{ver}/triton_python_backend_stub",
+        "caches/local/libtritoncache_local.so",
+    ]:
+        (site / "pytriton" / "tritonserver" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / "pytriton" / "tritonserver" / rel).write_text("placeholder\n")
+    (site / "nvidia_pytriton.libs").mkdir()
+    for lib in ("libtritonserver-1.so", "libpython3-2.13.so.1.0"):
+        (site / "nvidia_pytriton.libs" / lib).write_text("placeholder\n")
+    builder.pack_triton(site, bundle / "triton.tar.xz", ver)
+    with tarfile.open(bundle / "triton.tar.xz") as tar:
+        names = tar.getnames()
+    assert "nvidia_pytriton.libs/libtritonserver-1.so" in names and "pytriton/__init__.py" in names
+    assert not any("libpython" in n for n in names)  # another Python's interpreter stays behind
+
+    py = gpu_check.setup_from_bundle(bundle, tmp_path / "venv")
+    probe = (
+        "import json, genzoo_bundle_probe, torch, serving.server as s; "
+        "print(json.dumps([genzoo_bundle_probe.__file__, torch.__file__, s.__file__, "
+        "str(s.wheel_dir())]))"
+    )
+    out = subprocess.run([str(py), "-c", probe], capture_output=True, text=True, check=True)
+    probe_file, torch_file, server_file, wheel_dir = json.loads(out.stdout)
+    venv = str(tmp_path / "venv")
+    assert probe_file.startswith(venv)  # the bundle's wheels, installed into the venv
+    assert not torch_file.startswith(venv)  # the host's torch, through the .pth file
+    assert server_file == str(ROOT / "serving" / "server.py")  # the working tree
+    assert wheel_dir.startswith(venv) and wheel_dir.endswith("pytriton/tritonserver")
+    assert Path(wheel_dir, "bin", "tritonserver").is_file()
+
+    (bundle / "bundle.json").write_text(json.dumps({"python": "2.7"}))
+    with pytest.raises(SystemExit, match=r"the bundle is for Python 2\.7"):
+        gpu_check.setup_from_bundle(bundle, tmp_path / "venv2")
