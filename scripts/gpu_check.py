@@ -267,8 +267,11 @@ def stub_missing_libraries() -> list[str] | None:
     return [line.split()[0] for line in out.splitlines() if "not found" in line]
 
 
-def run_pytest(run: Run, quick: bool) -> dict[str, Any]:
-    """``pytest -m gpu tests/gpu`` in a subprocess; its summary line and exit code."""
+def run_pytest(run: Run, device: str) -> dict[str, Any]:
+    """``pytest -m gpu tests/gpu`` in a subprocess; its summary line and exit code.
+
+    With ``--device cpu`` the GPU is hidden from it (the CUDA tests skip) even where there is one.
+    """
     log = run.out / "pytest.log"
     cmd = [
         sys.executable,
@@ -284,11 +287,20 @@ def run_pytest(run: Run, quick: bool) -> dict[str, Any]:
         str(ROOT / "tests" / "gpu"),
     ]
     timeout = max(30.0, min(240.0, run.left() - 60))
+    env = dict(os.environ)
+    if not device.startswith("cuda"):
+        env["CUDA_VISIBLE_DEVICES"] = ""
     run.say(f"pytest -m gpu tests/gpu (up to {timeout:.0f} s)")
     try:
         with open(log, "w") as f:
             proc = subprocess.run(
-                cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, timeout=timeout, check=False
+                cmd,
+                cwd=ROOT,
+                env=env,
+                stdout=f,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
             )
         code: int | None = proc.returncode
     except subprocess.TimeoutExpired:
@@ -701,7 +713,7 @@ def check(args: argparse.Namespace) -> int:
     code = 0
     try:
         if not args.skip_tests:
-            run.result["pytest"] = run_pytest(run, args.quick)
+            run.result["pytest"] = run_pytest(run, device)
             code = 0 if run.result["pytest"]["exit_code"] in (0, 5) else 1
         run.result["peak"] = matmul_peak(device, args.quick)
         run.say(
