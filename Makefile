@@ -75,8 +75,8 @@ demo: setup  ## the main job, offline: pull → export → serve → generate �
 	$(VENV)/bin/zoo demo
 
 lint: setup
-	$(VENV)/bin/ruff check zoo export serving tests
-	$(VENV)/bin/ruff format --check zoo export serving tests
+	$(VENV)/bin/ruff check zoo export serving tests scripts
+	$(VENV)/bin/ruff format --check zoo export serving tests scripts
 
 typecheck: setup
 	$(VENV)/bin/mypy
