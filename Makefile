@@ -7,14 +7,31 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup olah kserve-sdk chromium nginx demo test lint typecheck check cards clean
+.PHONY: setup olah kserve-sdk chromium nginx demo test lint typecheck check cards gpu-bundle clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv and install genzoo with every extra
+# TensorRT's API for mypy (tensorrt-stubs: TensorRT 10.13's signatures), in its own folder on
+# mypy_path: the library itself cannot be installed here. --no-deps: the stubs name the real
+# tensorrt as a dependency. Its tensorrt/ is an empty namespace package if put on sys.path.
+# Two slips there are Python syntax errors, at which mypy stops: four plugin methods name a
+# parameter `in` (a keyword), and add_scale_nd has a required parameter after defaults. The sed
+# renames the one and gives the other a default; neither is called by this project.
+TYPINGS := .typings
+TYPINGS_STAMP := $(TYPINGS)/.installed
+TENSORRT_STUBS_VERSION := 10.13.0.35.1
+
+$(TYPINGS_STAMP): | $(STAMP)
+	rm -rf $(TYPINGS)
+	$(PIP) install -q --no-deps --target $(TYPINGS) tensorrt-stubs==$(TENSORRT_STUBS_VERSION)
+	sed -i -e 's/\([(,] *\)in: /\1in_: /' -e 's/\(= None, channel_axis: int\))/\1 = ...)/' \
+	  $(TYPINGS)/tensorrt_bindings/tensorrt.pyi
+	touch $(TYPINGS_STAMP)
+
+setup: $(STAMP) $(TYPINGS_STAMP)  ## create .venv and install genzoo with every extra (+ type stubs)
 
 # The olah HF mirror the hub tests pull from. Its own venv: its pins clash with ours (~20 s).
 OLAH_VENV := .venv-olah
@@ -71,8 +88,8 @@ demo: setup  ## the main job, offline: pull → export → serve → generate �
 	$(VENV)/bin/zoo demo
 
 lint: setup
-	$(VENV)/bin/ruff check zoo export serving tests
-	$(VENV)/bin/ruff format --check zoo export serving tests
+	$(VENV)/bin/ruff check zoo export serving tests scripts
+	$(VENV)/bin/ruff format --check zoo export serving tests scripts
 	$(VENV)/bin/lint-imports  # layer contracts in pyproject.toml ([tool.importlinter])
 
 typecheck: setup
@@ -83,10 +100,19 @@ test: lint typecheck $(OLAH_STAMP) $(KSERVE_STAMP) chromium nginx  ## lint, type
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=900 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$rc
 
+# What travels to a GPU machine with no network (scripts/build_gpu_bundle.py): the embedded
+# Triton cut to what runs (xz) and cp312 wheels the device image lacks. Fails over 60 MiB, or
+# when it and the working tree exceed the 64 MiB a device call carries. On the device:
+# `python3 scripts/gpu_check.py --bundle .gpu-bundle --out "$$OUT"` (BENCHMARKS.md, GPU).
+GPU_BUNDLE := .gpu-bundle
+
+gpu-bundle: setup  ## build .gpu-bundle/ for scripts/gpu_check.py on a GPU machine (≤ 60 MiB)
+	$(PY) scripts/build_gpu_bundle.py --out $(GPU_BUNDLE) --max-mib 60
+
 # After new weights (their sha256 changed): re-run `zoo eval` and rewrite each model's
 # eval.json, samples.png and README.md (the model card) in zoo/weights/<name>/.
 cards: setup  ## regenerate the metrics and model card of every trained model
 	$(VENV)/bin/zoo card --all --eval
 
 clean:
-	rm -rf $(VENV) .venv-olah .kserve-sdk out .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-olah .kserve-sdk $(TYPINGS) $(GPU_BUNDLE) out .mypy_cache .ruff_cache

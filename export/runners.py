@@ -136,7 +136,9 @@ class TensorRTRunner:
 
         from export.tensorrt import load_engine, require_tensorrt
 
-        self._trt = trt = require_tensorrt()
+        require_tensorrt()
+        import tensorrt as trt
+
         self.model_name = model_name
         self.entry = get_spec(model_name).entry_point(entry)
         self.engine_path = Path(engine_path)
@@ -149,9 +151,10 @@ class TensorRTRunner:
         self.output_names = [n for n in names if self.engine.get_tensor_mode(n) != mode]
 
     def _torch_dtype(self, name: str) -> Any:
+        import tensorrt as trt
         import torch
 
-        np_dtype = np.dtype(self._trt.nptype(self.engine.get_tensor_dtype(name)))
+        np_dtype = np.dtype(trt.nptype(self.engine.get_tensor_dtype(name)))
         return torch.from_numpy(np.empty(0, dtype=np_dtype)).dtype
 
     def __call__(self, *inputs: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic], ...]:
@@ -168,7 +171,7 @@ class TensorRTRunner:
             keep.append(t)
         outs = []
         for name in self.output_names:
-            shape = tuple(self.context.get_tensor_shape(name))
+            shape = self.context.get_tensor_shape(name)[:]  # Dims → tuple
             t = torch.empty(shape, dtype=self._torch_dtype(name), device=self.device)
             self.context.set_tensor_address(name, t.data_ptr())
             outs.append(t)

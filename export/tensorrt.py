@@ -13,9 +13,11 @@ whose types TensorRT follows exactly; if that engine fails the parity gate, the 
 is built with the FP16 flag under precision constraints, and :func:`find_fp32_layers` bisects
 over its layers for the few that must stay float32 for the gate to pass.
 
-TensorRT is not installable on the CPU machines this project is developed on: this module's
-GPU paths are unverified there; its pure-Python parts (manifest, staleness, bisection) are
-tested.
+TensorRT is not installable on the CPU machines this project is developed on, so this module
+has not run against the real library. Its calls are type-checked against TensorRT 10.13's API
+(``tensorrt-stubs``, which ``make setup`` puts on mypy's path), and its logic (profile shapes,
+flags, precision constraints, the timing cache, the fp16 gate and bisection, rebuilds on a
+stale manifest) is tested against a stand-in for that API (``tests/export/tensorrt_standin.py``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ from zoo.settings import zoo_home
 from zoo.weights import sha256_file, write_atomic
 
 if TYPE_CHECKING:
+    # Typed against TensorRT's real API (``tensorrt-stubs``, TensorRT 10.13), so a misspelt
+    # method or a wrong argument fails mypy on machines where TensorRT cannot be installed.
+    import tensorrt as trt
     from torch import nn
 
 log = logging.getLogger(__name__)
@@ -47,12 +52,27 @@ FP16_ONNX_DIR = "fp16"
 
 
 def require_tensorrt() -> ModuleType:
-    """The ``tensorrt`` module, or :class:`MissingDependencyError` with the install hint."""
+    """The ``tensorrt`` module, or :class:`MissingDependencyError` with the install hint.
+
+    Only the real library counts: ``tensorrt-stubs`` (installed for type checking) leaves an
+    importable but empty ``tensorrt`` namespace package, so the test is for its API.
+    """
     try:
         import tensorrt
     except ImportError:
         raise MissingDependencyError("tensorrt", "tensorrt") from None
+    if not hasattr(tensorrt, "Builder"):
+        raise MissingDependencyError("tensorrt", "tensorrt")
     return tensorrt
+
+
+def tensorrt_available() -> bool:
+    """Whether the real TensorRT library can be imported here (see :func:`require_tensorrt`)."""
+    try:
+        require_tensorrt()
+    except MissingDependencyError:
+        return False
+    return True
 
 
 def default_timing_cache() -> Path:
@@ -134,7 +154,9 @@ def host_fingerprint(device: int = 0) -> dict[str, str]:
     """TensorRT, CUDA and driver versions and the GPU an engine here would be built for."""
     import torch
 
-    trt = require_tensorrt()
+    require_tensorrt()
+    import tensorrt as trt
+
     if not torch.cuda.is_available():
         raise ExportGateError("TensorRT engines need a CUDA GPU; none is visible here.")
     major, minor = torch.cuda.get_device_capability(device)
@@ -173,8 +195,10 @@ def stale_reasons(
     return reasons
 
 
-def _float_layers(network: Any, trt: ModuleType) -> list[str]:
+def _float_layers(network: trt.INetworkDefinition) -> list[str]:
     """Names of the layers whose outputs are floating point (the fp16 candidates)."""
+    import tensorrt as trt
+
     names = []
     for i in range(network.num_layers):
         layer = network.get_layer(i)
@@ -185,8 +209,12 @@ def _float_layers(network: Any, trt: ModuleType) -> list[str]:
 
 
 def _parse(
-    trt: ModuleType, builder: Any, logger: Any, onnx_path: Path, strongly_typed: bool
-) -> Any:
+    builder: trt.Builder, logger: trt.ILogger, onnx_path: Path, strongly_typed: bool
+) -> tuple[trt.INetworkDefinition, trt.OnnxParser]:
+    """The network TensorRT's ONNX parser builds from ``onnx_path`` (and the parser, which
+    must outlive it)."""
+    import tensorrt as trt
+
     flags = 0
     if strongly_typed:
         flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
@@ -200,11 +228,13 @@ def _parse(
 
 def network_layers(onnx_path: Path) -> list[str]:
     """The floating-point layer names of ``onnx_path`` as TensorRT parses it."""
-    trt = require_tensorrt()
+    require_tensorrt()
+    import tensorrt as trt
+
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    network, _parser = _parse(trt, builder, logger, onnx_path, strongly_typed=False)
-    return _float_layers(network, trt)
+    network, _parser = _parse(builder, logger, onnx_path, strongly_typed=False)
+    return _float_layers(network)
 
 
 def build_engine(
@@ -216,23 +246,27 @@ def build_engine(
     notes: Sequence[str] = (),
 ) -> EngineManifest:
     """Build ``engine_path`` from ``onnx_path``; write the engine and its manifest atomically."""
-    trt = require_tensorrt()
+    require_tensorrt()
+    import tensorrt as trt
+
     onnx_path, engine_path = Path(onnx_path), Path(engine_path)
     if not onnx_path.is_file():
         raise ArtifactNotFoundError(f"no ONNX graph at {onnx_path} to build an engine from.")
     host = host_fingerprint()
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    network, _parser = _parse(trt, builder, logger, onnx_path, options.strongly_typed)
+    network, _parser = _parse(builder, logger, onnx_path, options.strongly_typed)
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_mib << 20)
 
     profile = builder.create_optimization_profile()
     for i in range(network.num_inputs):
         tensor = network.get_input(i)
-        rest = tuple(tensor.shape)[1:]
-        b = (options.min_batch, options.opt_batch, options.max_batch)
-        profile.set_shape(tensor.name, *((n, *rest) for n in b))
+        rest = list(tensor.shape[1:])  # every axis but the batch, as exported
+        low, opt, high = (
+            trt.Dims([n, *rest]) for n in (options.min_batch, options.opt_batch, options.max_batch)
+        )
+        profile.set_shape(tensor.name, low, opt, high)
     config.add_optimization_profile(profile)
 
     if options.fp16 and not options.strongly_typed:
@@ -290,13 +324,15 @@ def _onnx_of(engine_path: Path, manifest: EngineManifest) -> Path:
     return p if p.is_absolute() else Path(engine_path).parent / p
 
 
-def load_engine(engine_path: Path, *, options: BuildOptions | None = None) -> Any:
+def load_engine(engine_path: Path, *, options: BuildOptions | None = None) -> trt.ICudaEngine:
     """Deserialise ``engine_path``, rebuilding it first when its manifest does not match.
 
     A rebuild uses the manifest's ONNX graph and build options (or ``options``); without a
     readable manifest or graph it raises :class:`ExportGateError` saying to re-export.
     """
-    trt = require_tensorrt()
+    require_tensorrt()
+    import tensorrt as trt
+
     engine_path = Path(engine_path)
     manifest = read_manifest(engine_path)
     onnx_path = _onnx_of(engine_path, manifest) if manifest else None

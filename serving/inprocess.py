@@ -66,11 +66,15 @@ def open_runner(
     artifact: Path | None = None,
     threads: int | None = None,
     overrides: Mapping[str, Any] | None = None,
+    device: str = "cpu",
+    half: bool = False,
 ) -> Runner:
     """A runner for one entry point: torch here, the others from :mod:`export.runners`.
 
     ``overrides`` name the variant an artifact was exported from (its ``runner.entry`` is that
     variant's); a ``module`` brings its own config. Only the torch backends import torch.
+    ``device`` is where it runs (``"cuda"`` on a GPU host); ``half`` runs the torch backend in
+    float16, NHWC in memory (what a GPU's tensor cores want).
     """
     if backend not in BACKENDS:
         from zoo.errors import InvalidNameError
@@ -79,11 +83,19 @@ def open_runner(
     if backend == "torch":
         from zoo.runners import TorchRunner
 
-        return TorchRunner(model, module or load_module(model), entry, threads=threads)
+        return TorchRunner(
+            model,
+            module or load_module(model),
+            entry,
+            threads=threads,
+            device=device,
+            half=half,
+            channels_last=half,
+        )
     from export.runners import make_runner
 
     runner = make_runner(
-        backend, model, entry, module=module, artifact=artifact, threads=threads, device="cpu"
+        backend, model, entry, module=module, artifact=artifact, threads=threads, device=device
     )
     spec = spec_of_module(model, module) if module is not None else get_spec(model)
     spec = spec.with_config(**(overrides or {}))

@@ -84,6 +84,8 @@ class RepositoryOptions:
     instances: int = 1  # model instances per model (KIND_CPU embedded, KIND_GPU native)
     threads: int = 1  # intra-op threads of each instance's runner
     response_cache: bool = True  # cache the responses of seed-driven models
+    device: str = "cpu"  # where the embedded runner runs: cpu, or cuda on a GPU host
+    half: bool = False  # the embedded torch runner in float16, channels_last (GPU hosts)
 
     def __post_init__(self) -> None:
         allowed = tuple(NATIVE_PLATFORMS) if self.native else EMBEDDED_BACKENDS
@@ -93,6 +95,8 @@ class RepositoryOptions:
                 f"backend {self.backend!r} is not available for the {layout} repository; "
                 f"choose one of {', '.join(allowed)}."
             )
+        if self.half and self.backend != "torch":
+            raise InvalidInputError("half (float16) is an option of the torch backend only.")
         if self.max_batch_size < 1 or self.instances < 1 or self.threads < 1:
             raise InvalidInputError("max_batch_size, instances and threads must be at least 1.")
         if any(b < 1 or b > self.max_batch_size for b in self.preferred_batch_sizes):
@@ -195,6 +199,10 @@ def embedded_config(
         _params(cfg, zoo_sha256=sha256)
     if overrides:
         _params(cfg, zoo_config=json.dumps(dict(overrides), sort_keys=True))
+    if options.device != "cpu":
+        _params(cfg, zoo_device=options.device)
+    if options.half:
+        _params(cfg, zoo_half="true")
     _warmup(cfg, wire_inputs(entry))
     if options.response_cache and is_seeded(entry):
         cfg.response_cache.enable = True

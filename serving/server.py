@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import json
 import os
 import re
@@ -214,12 +215,15 @@ def repository_argument(repository: Path | str) -> str:
 
 
 def wheel_dir() -> Path:
-    """The ``tritonserver`` folder inside the ``nvidia-pytriton`` wheel."""
-    try:
-        import pytriton
-    except ImportError as e:
-        raise MissingDependencyError("nvidia-pytriton", "serve") from e
-    return Path(pytriton.__file__).resolve().parent / "tritonserver"
+    """The ``tritonserver`` folder inside the ``nvidia-pytriton`` wheel.
+
+    Found without importing ``pytriton`` (which imports its whole client stack): the GPU
+    bundle (``make gpu-bundle``) carries only the server part of the wheel.
+    """
+    spec = importlib.util.find_spec("pytriton")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError("nvidia-pytriton", "serve")
+    return Path(next(iter(spec.submodule_search_locations))).resolve() / "tritonserver"
 
 
 def find_binary() -> Path:

@@ -10,7 +10,7 @@ with a leading batch axis; outputs are a tuple in the signature's output order.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +33,14 @@ class Runner(Protocol):
 
 
 class TorchRunner:
-    """Runs an entry point with PyTorch, eagerly or through ``torch.compile``."""
+    """Runs an entry point with PyTorch, eagerly or through ``torch.compile``.
+
+    ``half`` runs weights and floating-point inputs in float16 (outputs come back float32);
+    ``channels_last`` stores weights and image inputs NHWC in memory, which the tensor-core
+    convolutions of a GPU prefer. ``compile_mode`` is ``torch.compile``'s ``mode``:
+    ``"reduce-overhead"`` replays CUDA graphs, which needs fixed shapes (``dynamic=False``,
+    one graph per batch size); without a mode the graph is compiled for dynamic batches.
+    """
 
     def __init__(
         self,
@@ -44,6 +51,9 @@ class TorchRunner:
         device: str = "cpu",
         compile: bool = False,
         threads: int | None = None,
+        half: bool = False,
+        channels_last: bool = False,
+        compile_mode: str | None = None,
     ) -> None:
         import torch
 
@@ -53,14 +63,34 @@ class TorchRunner:
         if threads is not None:
             torch.set_num_threads(threads)
         self.device = torch.device(device)
-        self.module = module.to(self.device).eval()
+        self.dtype = torch.float16 if half else torch.float32
+        self.channels_last = channels_last
+        self.module = module.to(self.device, self.dtype).eval()
+        if channels_last:
+            # Documented (nn.Module.to) but missing from torch's overloads for type checkers.
+            self.module = self.module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         fn = getattr(self.module, self.entry.name)
-        self._fn = torch.compile(fn, dynamic=True) if compile else fn
+        if compile:
+            fn = torch.compile(fn, dynamic=compile_mode is None, mode=compile_mode)
+        self._fn = fn
+
+    def _tensor(self, a: npt.NDArray[np.generic]) -> Any:
+        import torch
+
+        t = torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
+        if not t.is_floating_point():
+            return t
+        t = t.to(self.dtype)
+        return (
+            t.contiguous(memory_format=torch.channels_last)
+            if self.channels_last and t.dim() == 4
+            else t
+        )
 
     def __call__(self, *inputs: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic], ...]:
         import torch
 
-        args = [torch.from_numpy(np.ascontiguousarray(a)).to(self.device) for a in inputs]
+        args = [self._tensor(a) for a in inputs]
         with torch.inference_mode():
             out = self._fn(*args)
         outs = out if isinstance(out, tuple) else (out,)

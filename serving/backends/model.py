@@ -3,8 +3,9 @@
 ``zoo repo build`` copies this file to ``<triton model>/1/model.py``. Its ``config.pbtxt``
 parameters say which entry point to run and how: ``zoo_model``, ``zoo_entry``, ``zoo_backend``
 (``onnxruntime`` by default, ``torch`` or ``tensorrt``), ``zoo_threads`` and, for a variant,
-``zoo_config`` (its config overrides, JSON). With ONNX Runtime the process imports NumPy,
-onnxruntime and genzoo's torch-free modules only; torch loads for the torch backends.
+``zoo_config`` (its config overrides, JSON); on a GPU host also ``zoo_device`` (``cuda``) and
+``zoo_half`` (``true``: the torch runner in float16). With ONNX Runtime the process imports
+NumPy, onnxruntime and genzoo's torch-free modules only; torch loads for the torch backends.
 
 Requests arrive in the wire form of :mod:`serving.wire` (seeds, uint8 NHWC images; ψ and the
 mixing seed may be left out); the seed → latent rule runs here, so a client never sends
@@ -59,6 +60,8 @@ class TritonPythonModel:
             artifact=artifact,
             threads=threads,
             overrides=json.loads(params.get("zoo_config", "{}")),
+            device=params.get("zoo_device", "cpu"),
+            half=params.get("zoo_half", "false") == "true",
         )
         self.inputs = [w.name for w in wire_inputs(self.runner.entry)]
         self.outputs = [w.name for w in wire_outputs(self.runner.entry)]

@@ -93,11 +93,9 @@ def test_bad_names_give_one_line_and_exit_1(args: tuple[str, ...], message: str)
 
 
 def test_tensorrt_without_tensorrt_gives_the_install_hint(tmp_path: Path) -> None:
-    try:
-        import tensorrt  # noqa: F401
-    except ImportError:
-        pass
-    else:
+    from export.tensorrt import tensorrt_available
+
+    if tensorrt_available():
         pytest.skip("TensorRT is installed here; this checks the hint where it is not")
     code, _, err = _invoke(
         "export", "dcgan-mnist", "--format", "tensorrt", "--random-weights", "--out", str(tmp_path)
