@@ -11,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from typer.testing import CliRunner
 
 from serving.client import ZooClient
-from serving.demo import make_pictures, run_demo
+from serving.demo import make_pictures
 from serving.inprocess import InProcessZoo
 from serving.server import TritonServer, free_port
 from zoo.cli.main import app
@@ -228,27 +227,33 @@ def test_serve_runs_in_the_foreground_until_sigterm(serving_repo: Path, tmp_path
         assert not zoo.ready()
 
 
-def test_demo_end_to_end(tmp_path: Path) -> None:
-    """The main job on two models with random weights (the full zoo runs in `make demo`)."""
-    torch.manual_seed(0)
-    from zoo.registry import create_model
-
-    models = ["dcgan-mnist", "classifier-mnist"]
-    messages: list[str] = []
-    result = run_demo(
-        out_dir=tmp_path / "out",
-        models=models,
-        repository=tmp_path / "repo",
-        modules={m: create_model(m).eval() for m in models},
-        bench_seconds=0.2,
-        progress=messages.append,
+@pytest.mark.slow
+def test_demo_command_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`zoo demo` on two models (the full zoo runs in `make demo`), offline, trained weights."""
+    monkeypatch.setenv("ZOO_MODEL_REPOSITORY", str(tmp_path / "repo"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # empty cache: the bundled copies
+    out = tmp_path / "out"
+    args = ["demo", "--models", "dcgan-mnist,classifier-mnist", "--bench-seconds", "0.2"]
+    result = runner.invoke(app, [*args, "--out", str(out)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "pulled dcgan-mnist (bundled" in text and "Triton ready" in text
+    assert "stopping Triton" in text and f"pictures in {out}/" in text
+    assert "Started HTTPService" in (out / "tritonserver.log").read_text()
+    # The picture is the trained model's, served: compare it with the same seeds in-process.
+    modules = {m: load_bundled(m) for m in ("dcgan-mnist", "classifier-mnist")}
+    local = InProcessZoo("torch", modules=modules)
+    want = local.generate("dcgan-mnist", range(64))
+    got = grid_tiles(out / "dcgan-mnist.png", 64, ncols=8)
+    assert np.abs(got.astype(np.int16) - want.astype(np.int16)).max() <= 1  # ORT vs torch
+    # The classifier's note counts the classes of the 100 digits the demo generated.
+    counts = np.bincount(
+        local.classify("classifier-mnist", local.generate("dcgan-mnist", range(100))).argmax(1),
+        minlength=10,
     )
-    assert set(result.pictures) == {"dcgan-mnist"} and result.pictures["dcgan-mnist"].is_file()
-    assert [r.path for r in result.bench] == [
-        "in-process ONNX Runtime",
-        "Triton HTTP",
-        "Triton gRPC",
-    ]
-    assert all(r.images >= 64 and r.images_per_second > 0 for r in result.bench)
-    assert any("Triton ready" in m for m in messages) and messages[-1] == "stopping Triton"
-    assert "Started HTTPService" in (tmp_path / "out" / "tritonserver.log").read_text()
+    assert f"classifier-mnist classes of the generated digits: {counts.tolist()}" in text
+    report = json.loads((out / "bench" / "bench.json").read_text())
+    cells = [(c["backend"], c["status"]) for c in report["results"]]
+    assert [status for _, status in cells] == ["ok"] * len(cells) and len(cells) == 3
+    assert all(c["images"] >= 64 for c in report["results"])
+    assert "short zoo bench, dcgan-mnist" in text
