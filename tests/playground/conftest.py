@@ -43,6 +43,16 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``ZOO_SKIP_BROWSER=1``: skip the browser tests before any of their fixtures start."""
+    if os.environ.get(SKIP_BROWSER) != "1":
+        return
+    skip = pytest.mark.skip(reason=f"{SKIP_BROWSER}=1: the browser tests are switched off")
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def playground_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Triton repository of the playground's models with seeded random weights."""
@@ -99,8 +109,6 @@ def browser(missing_component: Callable[[str], NoReturn]) -> Iterator[Any]:
     Module-scoped: Playwright's sync API runs an asyncio loop in this thread while it is open,
     and a loop left running makes every later ``asyncio.run`` in the session fail.
     """
-    if os.environ.get(SKIP_BROWSER) == "1":
-        pytest.skip(f"{SKIP_BROWSER}=1: the browser tests are switched off")
     path = chromium_path()
     if path is None:
         missing_component(
