@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from serving.bench.run import (
     load_bench_module,
     parse_overrides,
 )
-from serving.bench.tune import TuneConfig, TuneSettings, tune_triton
+from serving.bench.tune import TuneSettings
 from serving.repository import parse_config
 from zoo.cli.main import app
 from zoo.errors import InvalidInputError, InvalidNameError
@@ -32,31 +33,35 @@ from zoo.registry import spec_of_module
 runner = CliRunner()
 
 
+#: The arguments of the short `zoo bench` run every report test reads.
+BENCH_ARGS = [
+    "bench",
+    "dcgan-mnist",
+    "--backends",
+    "onnxruntime,tensorrt,triton-grpc,triton-shm,litserve,triton-perf",
+    "--batch",
+    "1,4",
+    "--concurrency",
+    "2",
+    "--duration",
+    "1",
+    "--warmup",
+    "0.2",
+    "--threads",
+    "1",
+]
+
+
 @pytest.fixture(scope="module")
 def cli_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     """``zoo bench`` for one second per cell, report written to a temp folder."""
     out = tmp_path_factory.mktemp("bench")
-    result = runner.invoke(
-        app,
-        [
-            "bench",
-            "dcgan-mnist",
-            "--backends",
-            "onnxruntime,tensorrt,triton-grpc,triton-shm,litserve,triton-perf",
-            "--batch",
-            "1,4",
-            "--concurrency",
-            "2",
-            "--duration",
-            "1",
-            "--warmup",
-            "0.2",
-            "--threads",
-            "1",
-            "--report",
-            str(out),
-        ],
-    )
+    args = [*BENCH_ARGS, "--report", str(out)]
+    # The report records the command line (sys.argv) that produced it; make it the one a user
+    # would have typed rather than pytest's.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "argv", ["/usr/local/bin/zoo", *args])
+        result = runner.invoke(app, args)
     return out, result
 
 
@@ -73,7 +78,7 @@ def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads((out / "bench.json").read_text())
     assert report["schema"] == "genzoo.bench/1"
-    assert report["command"].startswith("zoo ") or report["command"]
+    assert report["command"] == "zoo " + " ".join([*BENCH_ARGS, "--report", str(out)])
     env = report["environment"]
     assert env["cores"] >= 1 and env["cpu"]
     assert env["versions"]["tritonserver"] not in (None, "unknown")
@@ -134,31 +139,56 @@ def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
             assert im.format == "PNG"
 
 
-def test_tune_writes_the_winner(tmp_path: Path) -> None:
-    fast = TuneConfig(instances=1, threads=1, preferred_batch_sizes=(), max_queue_delay_us=0)
-    slow = TuneConfig(instances=1, threads=1, preferred_batch_sizes=(4,), max_queue_delay_us=700)
-    result = tune_triton(
-        TuneSettings(
-            model="dcgan-mnist",
-            p99_ms=60_000,  # every candidate fits: the test checks the plumbing, not the figures
-            batch=1,
-            concurrency=2,
-            duration=0.5,
-            warmup=0.1,
-            repository=tmp_path / "repo",
-            candidates=[fast, slow],
-        )
+@pytest.mark.slow
+def test_cli_tune_writes_the_winner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A successful ``zoo bench --tune``: every candidate measured, the best one written."""
+    # As on a one-core host: three candidates (one instance; three batching settings), three
+    # Triton starts instead of six.
+    monkeypatch.setattr("serving.bench.tune.cores", lambda: 1)
+    report = tmp_path / "tune.json"
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            "dcgan-mnist",
+            "--tune",
+            "--p99-ms",
+            "60000",  # every candidate fits: the test checks the plumbing, not the figures
+            "--batch",
+            "1",
+            "--concurrency",
+            "2",
+            "--duration",
+            "0.5",
+            "--warmup",
+            "0.1",
+            "--repository",
+            str(tmp_path / "repo"),
+            "--json",
+            str(report),
+        ],
     )
-    assert len(result["measurements"]) == 2
-    best = result["best"]
-    assert best["throughput"] == max(m["throughput"] for m in result["measurements"])
-    cfg = parse_config((tmp_path / "repo" / "dcgan-mnist" / "config.pbtxt").read_text())
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    assert [m["config"] for m in data["measurements"]] == [
+        {"instances": 1, "threads": 1, "preferred_batch_sizes": [], "max_queue_delay_us": 0},
+        {"instances": 1, "threads": 1, "preferred_batch_sizes": [1, 2], "max_queue_delay_us": 500},
+        {"instances": 1, "threads": 1, "preferred_batch_sizes": [2], "max_queue_delay_us": 2000},
+    ]
+    assert all(m["error_count"] == 0 and m["throughput"] > 0 for m in data["measurements"])
+    best = data["best"]
+    assert best["throughput"] == max(m["throughput"] for m in data["measurements"])
+    config_path = tmp_path / "repo" / "dcgan-mnist" / "config.pbtxt"
+    assert data["written"] == [str(config_path)]
+    cfg = parse_config(config_path.read_text())
     want = best["config"]
     assert cfg.instance_group[0].count == want["instances"]
     assert list(cfg.dynamic_batching.preferred_batch_size) == want["preferred_batch_sizes"]
     assert cfg.dynamic_batching.max_queue_delay_microseconds == want["max_queue_delay_us"]
     assert cfg.parameters["zoo_threads"].string_value == str(want["threads"])
-    assert result["written"] == [str(tmp_path / "repo" / "dcgan-mnist" / "config.pbtxt")]
+    assert cfg.response_cache.enable  # the measurement ran without it; the served config has it
+    printed = "".join(result.output.split())  # rich wraps long lines at the terminal width
+    assert "bestunderp99≤60000.0ms" in printed and f"wrote{config_path}" in printed
 
 
 def test_tune_refuses_an_impossible_bound(tmp_path: Path) -> None:

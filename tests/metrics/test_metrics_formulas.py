@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NoReturn
 
 import numpy as np
 import pytest
@@ -41,8 +43,13 @@ def test_frechet_distance_of_diagonal_gaussians() -> None:
     assert got == pytest.approx(expected)
 
 
-def test_frechet_distance_matches_the_sqrtm_form_for_general_covariances() -> None:
-    linalg = pytest.importorskip("scipy.linalg")
+def test_frechet_distance_matches_the_sqrtm_form_for_general_covariances(
+    missing_component: Callable[[str], NoReturn],
+) -> None:
+    try:  # the reference sqrtm: SciPy, installed with scikit-learn (genzoo[train])
+        from scipy import linalg
+    except ImportError:
+        missing_component("scipy is not installed: `make setup` installs genzoo[train]")
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=(6, 6)), rng.normal(size=(6, 6))
     s1, s2 = a @ a.T + 0.1 * np.eye(6), b @ b.T + 0.1 * np.eye(6)

@@ -91,6 +91,24 @@ def test_with_url_serves_the_page_on_loopback(
     assert ZooClient(playground_triton.http_url).ready()  # a server it did not start keeps going
 
 
+def test_grpc_protocol_calls_triton_over_grpc(
+    running: list[Running], playground_triton: TritonServer, tmp_path: Path
+) -> None:
+    """``--protocol grpc --url`` the gRPC port: the page's client checks the server over gRPC
+    before it says ready (the same port spoken to over HTTP would answer nothing).
+    """
+    url = playground_triton.grpc_url
+    r = Running(["--url", url, "--protocol", "grpc", "--port", str(free_port())], tmp_path)
+    running.append(r)
+    page, triton = r.wait_for(READY).groups()
+    assert triton == url
+    with urllib.request.urlopen(page, timeout=30) as answer:
+        assert answer.status == 200 and "genzoo playground" in answer.read().decode()
+    assert r.stop(signal.SIGINT) == 0
+    assert not ZooClient(url, protocol="http", timeout=5).ready()  # HTTP there: no answer
+    assert ZooClient(url, protocol="grpc").ready()
+
+
 def test_without_url_starts_triton_and_stops_it_on_exit(
     running: list[Running], playground_repo: Path, tmp_path: Path
 ) -> None:

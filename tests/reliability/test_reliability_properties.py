@@ -29,7 +29,7 @@ from serving.repository import (
 )
 from serving.wire import graph_inputs, wire_inputs
 from zoo import latent, pipeline
-from zoo.errors import InvalidInputError, InvalidNameError, UnknownModelError, ZooError
+from zoo.errors import InvalidInputError, InvalidNameError, UnknownModelError
 from zoo.hub import check_repo_id, check_revision, parse_model_ref
 from zoo.registry import check_model_name, get_spec, list_models, triton_model_name
 
@@ -58,57 +58,136 @@ def _contained(root: Path, *parts: str) -> bool:
 
 
 # -- names → paths and URLs -----------------------------------------------------------------
+#
+# Random text is almost never a valid name, so each strategy mixes well-formed names in and
+# each property counts both outcomes: it must see accepted and refused inputs, or it has not
+# tested what it claims.
+
+#: Least number of examples of each outcome (accepted, refused) a property must see.
+MIN_EACH = 5
+
+names_st = st.one_of(
+    hostile,
+    st.sampled_from(list_models()),
+    st.from_regex(r"[a-z0-9][a-z0-9-]{0,30}", fullmatch=True),
+)
+_segment = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,12}"
+revisions_st = st.one_of(
+    hostile,
+    st.from_regex(rf"{_segment}(/{_segment}){{0,2}}", fullmatch=True),
+    st.from_regex(r"[0-9a-f]{40}", fullmatch=True),
+)
+_part = r"[A-Za-z0-9][A-Za-z0-9._-]{0,12}"
+repo_ids_st = st.one_of(hostile, st.from_regex(rf"{_part}/{_part}", fullmatch=True))
 
 
-@FAST
-@given(name=hostile)
-def test_model_names_never_leave_their_folder(name: str) -> None:
-    if _accepted(check_model_name, name):
-        assert "/" not in name and "\\" not in name and not name.startswith(".")
-        assert _contained(Path("/zoo/weights"), name)
+def _both_outcomes(outcomes: list[bool]) -> None:
+    accepted = sum(outcomes)
+    assert accepted >= MIN_EACH, f"only {accepted} of {len(outcomes)} inputs were accepted"
+    assert len(outcomes) - accepted >= MIN_EACH, f"only {len(outcomes) - accepted} were refused"
 
 
-@FAST
-@given(revision=hostile)
-def test_revisions_never_leave_the_cache_or_the_url_path(revision: str) -> None:
-    if _accepted(check_revision, revision):
-        assert ".." not in revision and not revision.startswith("/") and "\\" not in revision
-        assert "%" not in revision and "?" not in revision and "#" not in revision
-        assert _contained(Path("/cache/snapshots"), revision)
+def test_model_names_never_leave_their_folder() -> None:
+    outcomes: list[bool] = []
+
+    @FAST
+    @given(name=names_st)
+    def check(name: str) -> None:
+        outcomes.append(_accepted(check_model_name, name))
+        if outcomes[-1]:
+            assert "/" not in name and "\\" not in name and not name.startswith(".")
+            assert _contained(Path("/zoo/weights"), name)
+
+    check()
+    _both_outcomes(outcomes)
 
 
-@FAST
-@given(repo_id=hostile)
-def test_repo_ids_are_two_plain_parts(repo_id: str) -> None:
-    if _accepted(check_repo_id, repo_id):
-        org, name = repo_id.split("/")
-        assert "--" not in repo_id  # the cache folder is models--ORG--NAME: no ambiguity
-        assert _contained(Path("/cache"), f"models--{org}--{name}")
+def test_revisions_never_leave_the_cache_or_the_url_path() -> None:
+    outcomes: list[bool] = []
+
+    @FAST
+    @given(revision=revisions_st)
+    def check(revision: str) -> None:
+        outcomes.append(_accepted(check_revision, revision))
+        if outcomes[-1]:
+            assert ".." not in revision and not revision.startswith("/") and "\\" not in revision
+            assert "%" not in revision and "?" not in revision and "#" not in revision
+            assert _contained(Path("/cache/snapshots"), revision)
+
+    check()
+    _both_outcomes(outcomes)
 
 
-@FAST
-@given(ref=hostile)
-def test_model_refs_are_checked_as_a_whole(ref: str) -> None:
+def test_repo_ids_are_two_plain_parts() -> None:
+    outcomes: list[bool] = []
+
+    @FAST
+    @given(repo_id=repo_ids_st)
+    def check(repo_id: str) -> None:
+        outcomes.append(_accepted(check_repo_id, repo_id))
+        if outcomes[-1]:
+            org, name = repo_id.split("/")
+            assert "--" not in repo_id  # the cache folder is models--ORG--NAME: no ambiguity
+            assert _contained(Path("/cache"), f"models--{org}--{name}")
+
+    check()
+    _both_outcomes(outcomes)
+
+
+def test_model_refs_are_checked_as_a_whole() -> None:
     """``zoo pull NAME@REV``: either both parts pass their checks, or it is refused."""
-    try:
-        name, rev = parse_model_ref(ref)
-    except InvalidNameError:
-        return
-    assert _accepted(check_model_name, name)
-    assert rev is None or _accepted(check_revision, rev)
+    outcomes: list[bool] = []
+
+    @FAST
+    @given(
+        ref=st.one_of(
+            hostile,
+            names_st,
+            st.builds(lambda n, r: f"{n}@{r}", names_st, revisions_st),
+        )
+    )
+    def check(ref: str) -> None:
+        name, _, rev = ref.partition("@")
+        parts_ok = _accepted(check_model_name, name) and (
+            "@" not in ref or _accepted(check_revision, rev)
+        )
+        try:
+            got = parse_model_ref(ref)
+        except InvalidNameError:
+            outcomes.append(False)
+            assert not parts_ok
+            return
+        outcomes.append(True)
+        assert parts_ok and got == (name, rev if "@" in ref else None)
+
+    check()
+    _both_outcomes(outcomes)
 
 
-@FAST
-@given(name=hostile, entry=st.one_of(st.none(), hostile))
-def test_export_out_paths_stay_in_the_repository(name: str, entry: str | None) -> None:
+def test_export_out_paths_stay_in_the_repository() -> None:
     """``zoo export NAME --entry E --out ROOT`` writes only below ROOT, for any NAME and E."""
     root = Path("/repo")
-    try:
-        folder = version_dir(name, entry, repository=root)
-    except (UnknownModelError, InvalidNameError):
-        return
-    assert name in list_models()
-    assert folder.parent.parent == root and _contained(root, str(folder.relative_to(root)))
+    outcomes: list[bool] = []
+
+    @FAST
+    @given(data=st.data(), real=st.booleans())
+    def check(data: st.DataObject, real: bool) -> None:
+        # Half the time a real model and one of its entry points (or none): the valid case.
+        name = data.draw(st.sampled_from(list_models()) if real else hostile)
+        tasks = get_spec(name).tasks if name in list_models() else ("generate",)
+        entry = data.draw(st.one_of(st.none(), st.sampled_from(tasks)) if real else hostile)
+        try:
+            folder = version_dir(name, entry, repository=root)
+        except (UnknownModelError, InvalidNameError):
+            outcomes.append(False)
+            assert name not in list_models() or entry not in (None, *get_spec(name).tasks)
+            return
+        outcomes.append(True)
+        assert name in list_models()
+        assert folder.parent.parent == root and _contained(root, str(folder.relative_to(root)))
+
+    check()
+    _both_outcomes(outcomes)
 
 
 @SLOW
@@ -207,17 +286,28 @@ def test_image_and_mask_checks_accept_only_model_sized_input(arr: np.ndarray) ->
     assert masks.shape == (n, 32, 32, 1) and set(np.unique(masks)) <= {0, 1}
 
 
-@FAST
-@given(data=st.data(), model=st.sampled_from(list_models()))
-def test_server_conversion_only_raises_typed_errors(data: st.DataObject, model: str) -> None:
-    """What Triton lets through (right dtype and shape) is converted or refused, never a crash.
+def _valid_wire(data: st.DataObject, entry: Any, batch: int) -> dict[str, np.ndarray]:
+    """Wire inputs the SDK would send: seeds in range, labels 0–9, finite ψ, any pixels."""
+    wire: dict[str, np.ndarray] = {}
+    for w in wire_inputs(entry):
+        shape = (batch, *w.dims)
+        if w.name in ("seed", "mix_seed"):
+            elements: Any = st.integers(min_value=0, max_value=latent.MAX_SEED)
+        elif w.name == "label":
+            elements = st.integers(min_value=0, max_value=9)
+        elif w.name == "psi":
+            elements = st.floats(min_value=-10, max_value=10, width=32)
+        elif w.dtype == "float32":  # latent codes
+            elements = st.floats(min_value=-1e3, max_value=1e3, width=32)
+        else:
+            elements = None  # uint8 pixels: any byte
+        wire[w.name] = data.draw(hnp.arrays(np.dtype(w.dtype), shape, elements=elements))
+    return wire
 
-    The backend answers ZooError/ValueError with INVALID_ARG for that request alone; any other
-    exception would fail every request batched with it.
-    """
-    entry = data.draw(st.sampled_from(get_spec(model).entry_points))
-    batch = data.draw(st.integers(min_value=1, max_value=3))
-    wire = {}
+
+def _any_wire(data: st.DataObject, entry: Any, batch: int) -> dict[str, np.ndarray]:
+    """What Triton lets through: the right dtype and shape, any values."""
+    wire: dict[str, np.ndarray] = {}
     for w in wire_inputs(entry):
         elements: Any = None
         if w.dtype == "int64":
@@ -225,11 +315,35 @@ def test_server_conversion_only_raises_typed_errors(data: st.DataObject, model: 
         elif w.dtype == "float32":
             elements = st.floats(width=32, allow_nan=True, allow_infinity=True)
         wire[w.name] = data.draw(hnp.arrays(np.dtype(w.dtype), (batch, *w.dims), elements=elements))
-    try:
-        out = graph_inputs(entry, wire)
-    except (ZooError, ValueError):
-        return
-    assert all(len(a) == batch for a in out)
+    return wire
+
+
+def test_server_conversion_only_raises_typed_errors() -> None:
+    """What Triton lets through (right dtype and shape) is converted or refused, never a crash.
+
+    The backend answers ZooError/ValueError with INVALID_ARG for that request alone; any other
+    exception would fail every request batched with it. Valid requests must be converted.
+    """
+    outcomes: list[bool] = []
+
+    @FAST
+    @given(data=st.data(), model=st.sampled_from(list_models()), valid=st.booleans())
+    def check(data: st.DataObject, model: str, valid: bool) -> None:
+        entry = data.draw(st.sampled_from(get_spec(model).entry_points))
+        batch = data.draw(st.integers(min_value=1, max_value=3))
+        wire = (_valid_wire if valid else _any_wire)(data, entry, batch)
+        try:
+            out = graph_inputs(entry, wire)
+        except InvalidInputError:
+            assert not valid, f"a valid request for {entry.name} was refused"
+            outcomes.append(False)
+            return
+        outcomes.append(True)
+        assert len(out) == len(entry.inputs) and all(len(a) == batch for a in out)
+
+    check()
+    # Pixels are valid whatever their values, so refusals are rare here: count conversions.
+    assert sum(outcomes) >= MIN_EACH, f"only {sum(outcomes)} of {len(outcomes)} were converted"
 
 
 # -- the repository writer: any valid options give configs that round-trip -------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -10,31 +11,51 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from typer.testing import CliRunner
 
 from serving.client import ZooClient
-from serving.demo import make_pictures, run_demo
+from serving.demo import make_pictures
 from serving.inprocess import InProcessZoo
 from serving.server import TritonServer, free_port
 from zoo.cli.main import app
 from zoo.registry import get_spec, list_models
+from zoo.weights import load_bundled
 
 runner = CliRunner()
 
 
+#: ``zoo.images.save_grid``'s layout: 2 pixels of padding around every tile, then enlarged 2×.
+PAD, SCALE = 2, 2
+
+
+def grid_tiles(path: Path, n: int, ncols: int, size: int = 32) -> np.ndarray:
+    """The ``n`` grey ``size``² images of a PNG grid the CLI wrote, as uint8 NHWC."""
+    grid = np.asarray(Image.open(path))[::SCALE, ::SCALE]
+    tiles = []
+    for i in range(n):
+        row, col = divmod(i, ncols)
+        y, x = PAD + row * (size + PAD), PAD + col * (size + PAD)
+        tiles.append(grid[y : y + size, x : x + size])
+    return np.stack(tiles)[..., None]
+
+
 @pytest.fixture(scope="module")
-def digit_files(tmp_path_factory: pytest.TempPathFactory, serving_modules: dict) -> list[Path]:
-    """Three digit PNGs (28×28, resized by the CLI) from the random-weight cGAN."""
-    digits = InProcessZoo("torch", modules=serving_modules).generate(
+def digits(serving_modules: dict) -> np.ndarray:
+    """Three 32×32 digits (uint8 NHWC) from the random-weight cGAN."""
+    return InProcessZoo("torch", modules=serving_modules).generate(
         "cgan-mnist", [1, 2, 3], labels=[1, 2, 3]
     )
+
+
+@pytest.fixture(scope="module")
+def digit_files(tmp_path_factory: pytest.TempPathFactory, digits: np.ndarray) -> list[Path]:
+    """The digits as PNG files at the models' size, so the CLI reads exactly these pixels."""
     folder = tmp_path_factory.mktemp("digits")
     paths = []
     for i, d in enumerate(digits):
         paths.append(folder / f"digit{i}.png")
-        Image.fromarray(d[..., 0]).resize((28, 28)).save(paths[-1])
+        Image.fromarray(d[..., 0]).save(paths[-1])
     return paths
 
 
@@ -68,68 +89,83 @@ def test_cli_errors_are_one_red_line(triton: TritonServer, tmp_path: Path) -> No
     assert result.exit_code == 1 and "zoo serve" in result.output
 
 
-def test_translate_inpaint_classify(
-    triton: TritonServer, digit_files: list[Path], tmp_path: Path
+def test_translate_matches_the_sdk(
+    triton: TritonServer, digits: np.ndarray, digit_files: list[Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "t.png"
+    args = ["translate", "cyclegan-digits", *map(str, digit_files), "--direction", "b2a"]
+    result = runner.invoke(app, [*args, "--url", triton.http_url, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with ZooClient(triton.http_url) as zoo:
+        want = zoo.translate("cyclegan-digits", digits, direction="b2a")
+        other = zoo.translate("cyclegan-digits", digits, direction="a2b")
+    tiles = grid_tiles(out, 6, ncols=3)  # inputs above outputs
+    np.testing.assert_array_equal(tiles[:3], digits)
+    np.testing.assert_array_equal(tiles[3:], want)
+    assert not np.array_equal(want, other)  # so the check above tells the directions apart
+
+
+def test_translate_refuses_an_unknown_direction(digit_files: list[Path]) -> None:
+    result = runner.invoke(
+        app,
+        ["translate", "cyclegan-digits", str(digit_files[0]), "--direction", "sideways"],
+    )
+    assert result.exit_code == 1
+    assert "--direction must be a2b or b2a, got 'sideways'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_inpaint_matches_the_sdk(
+    triton: TritonServer, digits: np.ndarray, digit_files: list[Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "i.png"
+    args = ["inpaint", "vae-mnist", *map(str, digit_files), "--hole", "0,0,32,10"]
+    args += ["--url", triton.grpc_url, "--protocol", "grpc", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    mask = np.ones((3, 32, 32, 1), np.uint8)
+    mask[:, :10, :] = 0  # x 0, y 0, 32 wide, 10 high: the top ten rows are filled in
+    with ZooClient(triton.grpc_url, protocol="grpc") as zoo:
+        want = zoo.inpaint("vae-mnist", digits, mask)
+    tiles = grid_tiles(out, 6, ncols=3)  # inputs with the hole above the filled images
+    np.testing.assert_array_equal(tiles[:3], digits * mask)
+    np.testing.assert_array_equal(tiles[3:], want)
+
+
+def test_classify_matches_the_sdk(
+    triton: TritonServer, digits: np.ndarray, digit_files: list[Path]
 ) -> None:
     files = [str(p) for p in digit_files]
-    out = tmp_path / "t.png"
-    result = runner.invoke(
-        app,
-        [
-            "translate",
-            "cyclegan-digits",
-            *files,
-            "--direction",
-            "b2a",
-            "--url",
-            triton.http_url,
-            "--out",
-            str(out),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert np.asarray(Image.open(out)).shape == (
-        2 * (2 * 34 + 2),
-        2 * (3 * 34 + 2),
-    )  # inputs above outputs
-    out = tmp_path / "i.png"
-    result = runner.invoke(
-        app,
-        [
-            "inpaint",
-            "vae-mnist",
-            *files,
-            "--hole",
-            "0,0,32,10",
-            "--url",
-            triton.grpc_url,
-            "--protocol",
-            "grpc",
-            "--out",
-            str(out),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert out.is_file()
     result = runner.invoke(
         app, ["classify", "classifier-mnist", *files, "--url", triton.http_url, "--json"]
     )
     assert result.exit_code == 0, result.output
-    import json
-
-    rows = json.loads(result.output)
-    assert [r["file"] for r in rows] == files
-    assert all(0 <= r["class"] <= 9 and 0.1 <= r["probability"] <= 1 for r in rows)
+    with ZooClient(triton.http_url) as zoo:
+        logits = zoo.classify("classifier-mnist", digits).astype(np.float64)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)  # softmax, by hand
+    assert json.loads(result.output) == [
+        {"file": f, "class": int(p.argmax()), "probability": round(float(p.max()), 4)}
+        for f, p in zip(files, probs, strict=True)
+    ]
 
 
 @pytest.mark.skipif(
     not get_spec("dcgan-mnist").sha256, reason="dcgan-mnist has no trained weights yet"
 )
-def test_generate_local_uses_the_trained_weights(tmp_path: Path) -> None:
+def test_generate_local_uses_the_trained_weights(
+    tmp_path: Path, serving_modules: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the bundled copy, after its sha256 check
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     out = tmp_path / "local.png"
     result = runner.invoke(app, ["generate", "dcgan-mnist", "--seeds", "0-15", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert np.asarray(Image.open(out)).shape == (2 * (4 * 34 + 2), 2 * (4 * 34 + 2))
+    trained = load_bundled("dcgan-mnist")
+    local = InProcessZoo("torch", modules={"dcgan-mnist": trained})
+    want = local.generate("dcgan-mnist", range(16))
+    np.testing.assert_array_equal(grid_tiles(out, 16, ncols=4), want)
+    random = InProcessZoo("torch", modules=serving_modules).generate("dcgan-mnist", range(16))
+    assert not np.array_equal(want, random)  # the weights decide the picture
 
 
 def test_repo_build_configs_only(tmp_path: Path) -> None:
@@ -191,27 +227,33 @@ def test_serve_runs_in_the_foreground_until_sigterm(serving_repo: Path, tmp_path
         assert not zoo.ready()
 
 
-def test_demo_end_to_end(tmp_path: Path) -> None:
-    """The main job on two models with random weights (the full zoo runs in `make demo`)."""
-    torch.manual_seed(0)
-    from zoo.registry import create_model
-
-    models = ["dcgan-mnist", "classifier-mnist"]
-    messages: list[str] = []
-    result = run_demo(
-        out_dir=tmp_path / "out",
-        models=models,
-        repository=tmp_path / "repo",
-        modules={m: create_model(m).eval() for m in models},
-        bench_seconds=0.2,
-        progress=messages.append,
+@pytest.mark.slow
+def test_demo_command_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`zoo demo` on two models (the full zoo runs in `make demo`), offline, trained weights."""
+    monkeypatch.setenv("ZOO_MODEL_REPOSITORY", str(tmp_path / "repo"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # empty cache: the bundled copies
+    out = tmp_path / "out"
+    args = ["demo", "--models", "dcgan-mnist,classifier-mnist", "--bench-seconds", "0.2"]
+    result = runner.invoke(app, [*args, "--out", str(out)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "pulled dcgan-mnist (bundled" in text and "Triton ready" in text
+    assert "stopping Triton" in text and f"pictures in {out}/" in text
+    assert "Started HTTPService" in (out / "tritonserver.log").read_text()
+    # The picture is the trained model's, served: compare it with the same seeds in-process.
+    modules = {m: load_bundled(m) for m in ("dcgan-mnist", "classifier-mnist")}
+    local = InProcessZoo("torch", modules=modules)
+    want = local.generate("dcgan-mnist", range(64))
+    got = grid_tiles(out / "dcgan-mnist.png", 64, ncols=8)
+    assert np.abs(got.astype(np.int16) - want.astype(np.int16)).max() <= 1  # ORT vs torch
+    # The classifier's note counts the classes of the 100 digits the demo generated.
+    counts = np.bincount(
+        local.classify("classifier-mnist", local.generate("dcgan-mnist", range(100))).argmax(1),
+        minlength=10,
     )
-    assert set(result.pictures) == {"dcgan-mnist"} and result.pictures["dcgan-mnist"].is_file()
-    assert [r.path for r in result.bench] == [
-        "in-process ONNX Runtime",
-        "Triton HTTP",
-        "Triton gRPC",
-    ]
-    assert all(r.images >= 64 and r.images_per_second > 0 for r in result.bench)
-    assert any("Triton ready" in m for m in messages) and messages[-1] == "stopping Triton"
-    assert "Started HTTPService" in (tmp_path / "out" / "tritonserver.log").read_text()
+    assert f"classifier-mnist classes of the generated digits: {counts.tolist()}" in text
+    report = json.loads((out / "bench" / "bench.json").read_text())
+    cells = [(c["backend"], c["status"]) for c in report["results"]]
+    assert [status for _, status in cells] == ["ok"] * len(cells) and len(cells) == 3
+    assert all(c["images"] >= 64 for c in report["results"])
+    assert "short zoo bench, dcgan-mnist" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,6 @@ from serving.repository import (
 )
 from serving.wire import graph_inputs, wire_inputs, wire_results
 from zoo.errors import InvalidInputError, InvalidNameError
-from zoo.pipeline import generator_inputs, to_uint8_nhwc
 from zoo.registry import get_spec, list_models, triton_model_name
 
 if TYPE_CHECKING:
@@ -118,35 +118,76 @@ def test_options_are_validated() -> None:
         RepositoryOptions(max_batch_size=8, preferred_batch_sizes=(16,))
 
 
-def test_wire_conversion_matches_the_pipeline(model_name: str) -> None:
-    """graph_inputs(wire) is exactly what zoo.pipeline feeds the graph in-process."""
+_M64 = 2**64 - 1
+
+
+def _splitmix64(x: int) -> int:
+    z = (x + 0x9E3779B97F4A7C15) & _M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def latent_by_hand(seed: int, dim: int) -> list[float]:
+    """The seed → latent rule as zoo.latent's docstring states it, in plain Python integers."""
+    key = _splitmix64(seed) ^ _splitmix64(0)  # stream 0: generator latents
+    u = [((_splitmix64((key + j) & _M64) >> 11) + 0.5) / 2**53 for j in range(2 * dim)]
+    return [
+        math.sqrt(-2 * math.log(u[2 * k])) * math.cos(2 * math.pi * u[2 * k + 1])
+        for k in range(dim)
+    ]
+
+
+def test_wire_conversion_follows_the_rules(model_name: str) -> None:
+    """graph_inputs(wire) against values worked out from serving.wire's rules by hand."""
     rng = np.random.default_rng(0)
+    seeds, mix_seeds = [0, 7, 2**63 - 1], [5, 5, 123456789]
     for entry in get_spec(model_name).entry_points:
-        wire = {}
-        for w in wire_inputs(entry):
-            if w.name in ("seed", "mix_seed", "label"):
-                wire[w.name] = rng.integers(0, 10, (3, 1)).astype(np.int64)
-            elif w.dtype == "uint8":
-                wire[w.name] = rng.integers(0, 256, (3, *w.dims)).astype(np.uint8)
-            else:
+        wire: dict[str, np.ndarray] = {}
+        want: dict[str, np.ndarray] = {}  # per graph input
+        for t, w in zip(entry.inputs, wire_inputs(entry), strict=True):
+            if t.name == "z":
+                wire[w.name] = np.array([[s] for s in seeds], np.int64)
+                want[t.name] = np.array([latent_by_hand(s, t.shape[0]) for s in seeds])
+            elif t.name == "mix_z":
+                wire[w.name] = np.array([[s] for s in mix_seeds], np.int64)
+                want[t.name] = np.array([latent_by_hand(s, t.shape[0]) for s in mix_seeds])
+            elif t.name == "label":
+                wire[w.name] = np.array([[3], [0], [9]], np.int64)
+                want[t.name] = np.array([3, 0, 9])
+            elif t.name == "psi":
+                wire[w.name] = np.array([[0.5], [1.0], [-2.0]], np.float32)
+                want[t.name] = np.array([0.5, 1.0, -2.0])
+            elif t.name == "mask":  # uint8 NHWC, nonzero = known → float NCHW 0/1
+                wire[w.name] = np.resize(np.array([0, 1, 7, 255], np.uint8), (3, *w.dims))
+                want[t.name] = np.resize([0.0, 1.0, 1.0, 1.0], (3, *w.dims)).transpose(0, 3, 1, 2)
+            elif w.dtype == "uint8":  # image: uint8 NHWC → float NCHW, 0 → -1, 255 → 1
+                wire[w.name] = np.resize(np.array([0, 51, 204, 255], np.uint8), (3, *w.dims))
+                want[t.name] = np.resize([-1.0, -0.6, 0.6, 1.0], (3, *w.dims)).transpose(0, 3, 1, 2)
+            else:  # latent codes travel as they are
                 wire[w.name] = rng.standard_normal((3, *w.dims)).astype(np.float32)
+                want[t.name] = wire[w.name]
         graph = graph_inputs(entry, wire)
-        assert [a.shape[1:] for a in graph] == [t.shape for t in entry.inputs]
-        if "seed" in wire:
-            expected = generator_inputs(
-                entry,
-                wire["seed"][:, 0],
-                labels=wire["label"][:, 0] if "label" in wire else None,
-                psi=wire["psi"][:, 0] if "psi" in wire else None,
-                mix_seeds=wire["mix_seed"][:, 0] if "mix_seed" in wire else None,
-            )
-            for a, b in zip(graph, expected, strict=True):
-                np.testing.assert_array_equal(a, b)
-        # Float image outputs become the uint8 NHWC bytes users get.
-        outs = [rng.uniform(-1, 1, (3, *t.shape)).astype(np.float32) for t in entry.outputs]
-        for t, a, r in zip(entry.outputs, outs, wire_results(entry, outs), strict=True):
-            if len(t.shape) == 3:
-                np.testing.assert_array_equal(r, to_uint8_nhwc(a))
+        assert len(graph) == len(entry.inputs)
+        for t, got in zip(entry.inputs, graph, strict=True):
+            assert got.shape == (3, *t.shape) and got.dtype == np.dtype(t.dtype), t.name
+            np.testing.assert_allclose(got, want[t.name], rtol=1e-6, atol=1e-6, err_msg=t.name)
+
+
+def test_wire_results_turn_float_images_into_bytes() -> None:
+    """Float NCHW in [-1, 1] → uint8 NHWC, round((x + 1) * 127.5) clipped; others unchanged."""
+    vae = get_spec("vae-mnist")
+    entry = vae.entry_point("decode")  # one float image output (1, 32, 32)
+    floats = np.resize(np.array([-1, -0.6, 0, 0.6, 1, 2, -3], np.float32), (2, 1, 32, 32))
+    (got,) = wire_results(entry, [floats])
+    want = np.resize(np.array([0, 51, 128, 204, 255, 255, 0], np.uint8), (2, 1, 32, 32))
+    np.testing.assert_array_equal(got, want.transpose(0, 2, 3, 1))
+    assert got.dtype == np.uint8
+    uint8 = np.arange(2 * 32 * 32, dtype=np.uint8).reshape(2, 32, 32, 1)
+    assert wire_results(entry, [uint8])[0] is uint8  # a uint8 graph already returns the bytes
+    encode = vae.entry_point("encode")
+    codes = np.arange(2 * 16, dtype=np.float32).reshape(2, 16)
+    np.testing.assert_array_equal(wire_results(encode, [codes, -codes])[1], -codes)
 
 
 def test_torch_backend_serves_checked_weights(
