@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from zoo import registry
 from zoo._version import __version__
-from zoo.registry import create_model, get_spec, list_models
+from zoo.registry import get_spec, list_models
 
 __all__ = ["__version__", "create_model", "get_spec", "list_models", "load", "pull"]
+
+
+def create_model(name: str, *, pretrained: bool = False, **overrides: Any) -> Any:
+    """Build the zoo model ``name``, as ``timm.create_model`` does.
+
+    With ``pretrained=False`` (the default) the network has random weights and ``overrides``
+    replace config entries (a variant: ``create_model("stylegan2-mnist", resolution=256)``).
+    With ``pretrained=True`` it is :func:`zoo.load`: the trained weights, pulled and sha256
+    checked (the bundled copy when the Hub cannot be reached), in eval mode.
+    """
+    if pretrained:
+        from zoo.hub import load
+
+        return load(name, **overrides)
+    return registry.create_model(name, **overrides)
 
 
 def __getattr__(name: str) -> Any:

@@ -189,3 +189,16 @@ def test_zoo_load_by_name_never_picks_a_folder_of_that_name(
     bundled = zoo.hub.pull_bundled("dcgan-mnist")
     assert _same_weights(model, bundled.weights.read_bytes())
     assert not _same_weights(model, (tmp_path / "dcgan-mnist" / "model.safetensors").read_bytes())
+
+
+def test_create_model_pretrained_has_the_shipped_weights(hub_env: dict[str, str]) -> None:
+    # As timm: pretrained=True is the sha256-checked trained weights, the default random ones.
+    shipped = zoo.hub.pull_bundled("dcgan-mnist").weights.read_bytes()
+    trained = zoo.create_model("dcgan-mnist", pretrained=True, offline=True)
+    assert not trained.training
+    assert _same_weights(trained, shipped)
+    torch.manual_seed(0)
+    random = zoo.create_model("dcgan-mnist")
+    assert random.training and not _same_weights(random, shipped)
+    # A variant stays a random-weight network with its own signature.
+    assert zoo.create_model("dcgan-mnist", resolution=64)(torch.zeros(1, 64)).shape[-1] == 64
