@@ -338,6 +338,8 @@ class TritonServer:
             else zoo_home() / "logs" / f"tritonserver-{self.config.http_port}.log"
         )
         self.process: subprocess.Popen[bytes] | None = None
+        #: Exit status of the last process :meth:`stop` reaped (``None`` before any).
+        self.exit_code: int | None = None
         self._workdir: Path | None = None
 
     # -- addresses --------------------------------------------------------------------------
@@ -501,7 +503,7 @@ class TritonServer:
             # Whatever is left of the group (the server, Python-backend stubs) is killed.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            code = proc.wait()
+            code = self.exit_code = proc.wait()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
@@ -569,8 +571,10 @@ def supervise(
             if attempts and time.monotonic() - up_since >= policy.stable_s:
                 attempts = 0
             continue
-        code = server.process.returncode if server.process else None
-        server.stop(grace=0)  # reap it and kill what is left of its group (backend stubs)
+        # Reap it and kill what is left of its group (backend stubs). A restart that failed
+        # during start-up was reaped already: its status is the one recorded then.
+        server.stop(grace=0)
+        code = server.exit_code
         if attempts >= policy.max_restarts:
             raise ServerStartError(
                 f"tritonserver exited (code {code}) after {attempts} restarts in a row; giving "
