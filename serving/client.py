@@ -1033,6 +1033,8 @@ class ZooClient(BaseZooClient):
                 return candidate
         try:
             served = self.list_models()
+        except (AuthenticationError, TLSError):
+            raise  # tritonclient's HTTP readiness reads a refused token as "not ready"
         except ZooClientError:
             served = []
         return resolve_model(served, model, entries)
@@ -1221,6 +1223,8 @@ class AsyncZooClient:
                 return candidate
         try:
             served = await self.list_models()
+        except (AuthenticationError, TLSError):
+            raise  # tritonclient's HTTP readiness reads a refused token as "not ready"
         except ZooClientError:
             served = []
         return resolve_model(served, model, entries)
