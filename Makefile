@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup olah kserve-sdk chromium nginx demo test lint typecheck check cards gpu-bundle clean
+.PHONY: setup olah kserve-sdk chromium nginx demo test lint typecheck check cards gpu-bundle mutation clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -120,5 +120,55 @@ gpu-bundle: setup  ## build .gpu-bundle/ for scripts/gpu_check.py on a GPU machi
 cards: setup  ## regenerate the metrics and model card of every trained model
 	$(VENV)/bin/zoo card --all --eval
 
+# Mutation testing of the torch-free core (docs/testing.md): the seed → latent rule, input
+# validation, the wire format, the SDK's request building and error mapping, the config writer.
+# mutmut mutates those functions (these mutant names) and runs the fast tests of
+# [tool.mutmut] in pyproject.toml on each; about 30 min on 2 cores, so not part of `make test`.
+MUTATION_SCOPE := \
+  'zoo.latent.*' \
+  'zoo.pipeline.*' \
+  'serving.wire.*' \
+  'serving.client.x__per_item__*' \
+  'serving.client.x_check_seeds__*' \
+  'serving.client.x_generate_request__*' \
+  'serving.client.x_check_images__*' \
+  'serving.client.x_check_masks__*' \
+  'serving.client.x_check_latents__*' \
+  'serving.client.x__require__*' \
+  'serving.client.x_split_batches__*' \
+  'serving.client.x_join_batches__*' \
+  'serving.client.x_resolve_model__*' \
+  'serving.client.x_parse_endpoint__*' \
+  'serving.client.x_outputs_of__*' \
+  'serving.client.x_map_error__*' \
+  'serving.client.x__unavailable__*' \
+  'serving.client.x__ready_names__*' \
+  'serving.client.xǁModelSignatureǁfrom_config__*' \
+  'serving.client.xǁModelNotFoundErrorǁ__str____*' \
+  'serving.repository.xǁRepositoryOptionsǁ__post_init____*' \
+  'serving.repository.x__pb__*' \
+  'serving.repository.x__add_tensor__*' \
+  'serving.repository.x__graph_tensor__*' \
+  'serving.repository.x__common__*' \
+  'serving.repository.x__params__*' \
+  'serving.repository.x_embedded_config__*' \
+  'serving.repository.x_native_configs__*' \
+  'serving.repository.x_render_config__*' \
+  'serving.repository.x_parse_config__*' \
+  'serving.repository.x_model_configs__*' \
+  'serving.repository.x_write_configs__*' \
+  'serving.repository.x__remove_stale__*'
+
+mutation: setup  ## mutation score of the torch-free core (docs/testing.md); fails under 85%
+	rm -rf mutants
+	@echo "mutmut run: progress in mutants/mutmut.log"
+	@# A mutant that loses its out_dir writes to the default repository: point that at scratch
+	@# space, or it would add folders to the tracked copy that later mutants are tested against.
+	@mkdir -p mutants/scratch-repository && ZOO_MODEL_REPOSITORY=$(CURDIR)/mutants/scratch-repository \
+	  $(VENV)/bin/mutmut run $(MUTATION_SCOPE) >mutants/mutmut.log 2>&1 \
+	  || { tail -n 40 mutants/mutmut.log; exit 1; }
+	@grep -a "mutations/second" mutants/mutmut.log || true
+	$(PY) tests/mutation_report.py $(MUTATION_SCOPE)
+
 clean:
-	rm -rf $(VENV) .venv-olah .kserve-sdk $(TYPINGS) $(GPU_BUNDLE) out .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-olah .kserve-sdk $(TYPINGS) $(GPU_BUNDLE) out .mypy_cache .ruff_cache mutants

@@ -20,9 +20,6 @@ from serving.repository import RepositoryOptions, build_repository
 from serving.server import ServerConfig, TritonServer, free_port
 from zoo.registry import create_model, list_models
 
-#: Options the session repository is built with (the defaults, made explicit).
-OPTIONS = RepositoryOptions(backend="onnxruntime", instances=1, threads=1)
-
 
 @pytest.fixture(scope="session")
 def serving_modules() -> dict[str, torch.nn.Module]:
@@ -37,7 +34,10 @@ def serving_repo(
 ) -> Path:
     """A complete Triton repository (ONNX exports + configs) in a temp folder."""
     root = tmp_path_factory.mktemp("model_repository")
-    build_repository(out_dir=root, options=OPTIONS, modules=serving_modules, parity_n=4)
+    # The defaults, made explicit. Built here, not at import: `make mutation` imports this file
+    # with every mutated function raising, and an import error would stop the whole run.
+    options = RepositoryOptions(backend="onnxruntime", instances=1, threads=1)
+    build_repository(out_dir=root, options=options, modules=serving_modules, parity_n=4)
     return root
 
 

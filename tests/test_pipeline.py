@@ -1,0 +1,168 @@
+"""zoo.pipeline: uint8 conversions, label and ψ checks, and seeds → generator graph inputs.
+
+Entry points are written out here rather than taken from the registry, so each test states the
+signature it relies on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from zoo.errors import InvalidInputError
+from zoo.latent import seed_to_latent
+from zoo.pipeline import (
+    NUM_CLASSES,
+    check_labels,
+    check_psi,
+    from_uint8_nhwc,
+    generator_inputs,
+    is_seeded,
+    to_uint8_nhwc,
+)
+from zoo.registry import EntryPoint, TensorSpec
+
+IMAGE = TensorSpec("image", "float32", (1, 4, 4))
+Z = TensorSpec("z", "float32", (6,))
+DCGAN = EntryPoint("generate", (Z,), (IMAGE,))
+CGAN = EntryPoint("generate", (Z, TensorSpec("label", "int64", ())), (IMAGE,))
+STYLEGAN = EntryPoint(
+    "generate",
+    (Z, TensorSpec("psi", "float32", ()), TensorSpec("mix_z", "float32", (5,))),
+    (IMAGE,),
+)
+ENCODE = EntryPoint("encode", (IMAGE,), (TensorSpec("latent", "float32", (6,)),))
+
+
+def test_to_uint8_nhwc_rounds_clips_and_moves_channels() -> None:
+    # (x + 1) * 127.5 by hand: -1 → 0, 1 → 255, 0 → 127.5 → 128 (half to even), -0.5 → 63.75 → 64,
+    # 0.004 → 128.01 → 128, -0.996 → 0.51 → 1; beyond [-1, 1] clips.
+    x = np.array([-1.0, 1.0, 0.0, -0.5, 0.004, -0.996, 3.0, -7.0], np.float32)
+    images = np.stack([x.reshape(2, 4), -x.reshape(2, 4)])[None]  # (1, 2 channels, 2, 4)
+    out = to_uint8_nhwc(images)
+    assert out.dtype == np.uint8 and out.shape == (1, 2, 4, 2)
+    assert out[0, :, :, 0].ravel().tolist() == [0, 255, 128, 64, 128, 1, 255, 0]
+    assert out[0, :, :, 1].ravel().tolist() == [255, 0, 128, 191, 127, 254, 0, 255]
+
+
+def test_to_uint8_nhwc_computes_in_float32_like_the_exported_graph() -> None:
+    # (x + 1) * 127.5 is 0.5000000001 for this float64 x (which would round up to 1), but x in
+    # float32 gives 0.49999997 → 0, which is what a uint8-output ONNX graph (float32) returns.
+    x = np.full((1, 1, 1, 1), -0.9960784313715491, np.float64)
+    assert to_uint8_nhwc(x).item() == to_uint8_nhwc(x.astype(np.float32)).item() == 0
+
+
+def test_from_uint8_nhwc_scales_to_minus_one_one() -> None:
+    pixels = np.array([0, 255, 51, 204], np.uint8).reshape(1, 2, 2)  # NHW: one channel
+    out = from_uint8_nhwc(pixels)
+    assert out.dtype == np.float32 and out.shape == (1, 1, 2, 2)
+    np.testing.assert_allclose(out.ravel(), [-1.0, 1.0, -0.6, 0.6], atol=1e-6)
+    rgb = np.arange(24, dtype=np.uint8).reshape(1, 2, 4, 3)
+    nchw = from_uint8_nhwc(rgb)
+    assert nchw.shape == (1, 3, 2, 4) and nchw.flags["C_CONTIGUOUS"]
+    np.testing.assert_allclose(nchw[0, 2, 1, 3], 23 / 127.5 - 1, atol=1e-6)  # pixel (1, 3), C=2
+
+
+def test_from_uint8_nhwc_refuses_other_input() -> None:
+    with pytest.raises(InvalidInputError, match=r"^images must be uint8, got float32\.$"):
+        from_uint8_nhwc(np.zeros((1, 2, 2, 1), np.float32))
+    with pytest.raises(
+        InvalidInputError, match=r"\(N, H, W\) or \(N, H, W, C\), got shape \(4, 4\)"
+    ):
+        from_uint8_nhwc(np.zeros((4, 4), np.uint8))
+    with pytest.raises(InvalidInputError, match=r"got shape \(1, 1, 2, 2, 1\)"):
+        from_uint8_nhwc(np.zeros((1, 1, 2, 2, 1), np.uint8))
+
+
+def test_check_labels() -> None:
+    assert check_labels(3, 4).tolist() == [3, 3, 3, 3]
+    out = check_labels(np.array([0, 9], np.uint8), 2)
+    assert out.dtype == np.int64 and out.tolist() == [0, NUM_CLASSES - 1]
+    assert check_labels(np.array([], np.int64), 0).shape == (0,)
+    with pytest.raises(InvalidInputError, match=r"expected 3 labels \(one per seed\), got shape"):
+        check_labels([1, 2], 3)
+    with pytest.raises(InvalidInputError, match=r"^labels must be integers, got dtype float64\.$"):
+        check_labels([1.0, 2.0], 2)
+    with pytest.raises(InvalidInputError, match=r"^labels must lie in 0\.\.9, got \[0, 10\]\.$"):
+        check_labels([0, 10], 2)
+    with pytest.raises(InvalidInputError, match=r"0\.\.9, got \[-1, 9\]"):
+        check_labels([-1, 9], 2)
+
+
+def test_check_psi() -> None:
+    out = check_psi(0.7, 3)
+    assert out.dtype == np.float32 and out.shape == (3,)
+    np.testing.assert_allclose(out, [0.7, 0.7, 0.7], rtol=1e-6)
+    assert check_psi([-10, 10], 2).tolist() == [-10.0, 10.0]  # the bounds are allowed
+    assert check_psi([], 0).shape == (0,)
+    with pytest.raises(InvalidInputError, match=r"expected 2 ψ values \(one per seed\)"):
+        check_psi([1.0, 1.0, 1.0], 2)
+    for bad in (np.nan, np.inf, -np.inf):
+        with pytest.raises(
+            InvalidInputError,
+            match=r"^ψ must be a finite number \(1 = no truncation, 0\.5–0\.8 is typical\)\.$",
+        ):
+            check_psi([1.0, bad], 2)
+    with pytest.raises(
+        InvalidInputError, match=r"^ψ must lie in \[-10, 10\] \(1 = no truncation\)\.$"
+    ):
+        check_psi([1.0, 10.5], 2)
+    with pytest.raises(InvalidInputError, match=r"\[-10, 10\]"):
+        check_psi([-10.5], 1)
+    with pytest.raises(InvalidInputError, match=r"\[-10, 10\]"):
+        check_psi(2**70, 1)  # read as a number (float64), not as a Python object
+
+
+def test_generator_inputs_follow_the_signature() -> None:
+    seeds = [4, 0, 17]
+    (z,) = generator_inputs(DCGAN, seeds)
+    np.testing.assert_array_equal(z, seed_to_latent(seeds, 6))
+    z, labels = generator_inputs(CGAN, np.array(seeds), labels=[1, 2, 9])
+    np.testing.assert_array_equal(z, seed_to_latent(seeds, 6))
+    assert labels.dtype == np.int64 and labels.tolist() == [1, 2, 9]
+    _, labels = generator_inputs(CGAN, seeds, labels=5)
+    assert labels.tolist() == [5, 5, 5]
+
+
+def test_stylegan_inputs_take_psi_and_mixing_seeds() -> None:
+    seeds = [4, 0, 17]
+    z, psi, mix = generator_inputs(STYLEGAN, seeds, psi=[0.5, 0.6, 0.7], mix_seeds=[1, 2, 3])
+    np.testing.assert_array_equal(z, seed_to_latent(seeds, 6))
+    np.testing.assert_allclose(psi, [0.5, 0.6, 0.7], rtol=1e-6)
+    np.testing.assert_array_equal(mix, seed_to_latent([1, 2, 3], 5))
+    # Without them: ψ = 1 (no truncation) and each seed mixes with itself (no mixing).
+    z, psi, mix = generator_inputs(STYLEGAN, seeds)
+    assert psi.tolist() == [1.0, 1.0, 1.0]
+    np.testing.assert_array_equal(mix, seed_to_latent(seeds, 5))
+    with pytest.raises(InvalidInputError, match=r"expected 3 mixing seeds \(one per seed\), got 2"):
+        generator_inputs(STYLEGAN, seeds, mix_seeds=[1, 2])
+    with pytest.raises(InvalidInputError, match="non-negative"):
+        generator_inputs(STYLEGAN, seeds, mix_seeds=[1, 2, -3])
+
+
+def test_generator_inputs_refuse_what_the_model_lacks() -> None:
+    with pytest.raises(
+        InvalidInputError, match=r"^this model is class-conditional: pass a label \(0–9\)\.$"
+    ):
+        generator_inputs(CGAN, [1])
+    with pytest.raises(
+        InvalidInputError, match=r"^this model is not class-conditional: drop the label\.$"
+    ):
+        generator_inputs(DCGAN, [1], labels=3)
+    with pytest.raises(
+        InvalidInputError, match=r"^ψ and mixing seeds apply to StyleGAN2 models only\.$"
+    ):
+        generator_inputs(DCGAN, [1], psi=0.5)
+    with pytest.raises(InvalidInputError, match="StyleGAN2 models only"):
+        generator_inputs(CGAN, [1], labels=1, mix_seeds=[2])
+    with pytest.raises(InvalidInputError, match=r"^entry point 'encode' does not take seeds\.$"):
+        generator_inputs(ENCODE, [1])
+    with pytest.raises(InvalidInputError, match="non-negative"):
+        generator_inputs(DCGAN, [-1])
+
+
+def test_is_seeded() -> None:
+    assert is_seeded(DCGAN) and is_seeded(STYLEGAN)
+    assert not is_seeded(ENCODE)
+    assert not is_seeded(EntryPoint("nothing", (), (IMAGE,)))
+    assert not is_seeded(EntryPoint("late", (IMAGE, Z), (IMAGE,)))  # z must come first
