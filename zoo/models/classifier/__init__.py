@@ -6,10 +6,10 @@ on first use or when a model is built.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from zoo.models.lazy import network_getattr
 from zoo.models.signatures import image
 from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
 
@@ -33,11 +33,8 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
     )
 
 
-def __getattr__(name: str) -> Any:
-    # The network class imports torch: load it only when asked for.
-    if name == "DigitClassifier":
-        return getattr(importlib.import_module(_NETWORK), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The network classes import torch: they load only when asked for.
+__getattr__ = network_getattr(__name__, _NETWORK, ("DigitClassifier",))
 
 
 register_model(

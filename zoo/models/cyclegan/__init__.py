@@ -6,10 +6,10 @@ in :mod:`zoo.models.cyclegan.network`, imported on first use or when a model is 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from zoo.models.lazy import network_getattr
 from zoo.models.signatures import image
 from zoo.registry import EntryPoint, ModelSpec, register_model
 
@@ -41,11 +41,8 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
     )
 
 
-def __getattr__(name: str) -> Any:
-    # The network classes import torch: load them only when asked for.
-    if name in __all__:
-        return getattr(importlib.import_module(_NETWORK), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The network classes import torch: they load only when asked for.
+__getattr__ = network_getattr(__name__, _NETWORK, __all__)
 
 
 register_model(

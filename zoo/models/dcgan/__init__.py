@@ -6,10 +6,10 @@ The networks (:class:`DCGANGenerator`, :class:`DCGANDiscriminator`) live in
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from zoo.models.lazy import network_getattr
 from zoo.models.signatures import generate_entry
 from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
 
@@ -35,11 +35,8 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
     return (entry,)
 
 
-def __getattr__(name: str) -> Any:
-    # The network classes import torch: load them only when asked for.
-    if name in ("DCGANGenerator", "DCGANDiscriminator"):
-        return getattr(importlib.import_module(_NETWORK), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The network classes import torch: they load only when asked for.
+__getattr__ = network_getattr(__name__, _NETWORK, ("DCGANGenerator", "DCGANDiscriminator"))
 
 
 _DCGAN = {"z_dim": 64, "width": 32, "resolution": 32, "channels": 1}
