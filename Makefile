@@ -9,9 +9,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup olah kserve-sdk chromium nginx demo test lint typecheck check cards gpu-bundle mutation clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt constraints-lock.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	$(PIP) install -q -c constraints.txt -c constraints-lock.txt -e '.[dev]'
 	touch $(STAMP)
 
 # TensorRT's API for mypy (tensorrt-stubs: TensorRT 10.13's signatures), in its own folder on
