@@ -164,7 +164,7 @@ def test_cli_tune_writes_the_winner(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             "0.1",
             "--repository",
             str(tmp_path / "repo"),
-            "--json",
+            "--json-out",
             str(report),
         ],
     )
