@@ -553,15 +553,29 @@ def perf_analyzer_command() -> tuple[list[str], dict[str, str]]:
     links.mkdir(exist_ok=True)
     for plain, prefix in (("libb64.so.0d", "libb64-"), ("libcudart.so.12", "libcudart-")):
         target = next(iter(sorted(libs.glob(f"{prefix}*"))), None)
-        link = links / plain
-        if target is not None and not link.exists():
-            with contextlib.suppress(FileExistsError):
-                link.symlink_to(target)
+        if target is not None:
+            _point_link(links / plain, target)
     env = dict(os.environ)
     env["LD_LIBRARY_PATH"] = os.pathsep.join(
         p for p in (str(links), env.get("LD_LIBRARY_PATH")) if p
     )
     return [str(binary)], env
+
+
+def _point_link(link: Path, target: Path) -> None:
+    """Make ``link`` a symlink to ``target``, replacing one that points elsewhere.
+
+    The folder outlives the virtual environment that made it (a ``/tmp`` kept across runs,
+    a venv removed or moved), so a link left by an earlier install may dangle; it is
+    replaced by an atomic rename, so concurrent benches never see a missing link.
+    """
+    if link.is_symlink() and Path(os.readlink(link)) == target:
+        return
+    staged = link.with_name(f".{link.name}.{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        staged.unlink()
+    staged.symlink_to(target)
+    os.replace(staged, link)
 
 
 def run_perf_analyzer(
