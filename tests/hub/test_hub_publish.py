@@ -124,7 +124,7 @@ def test_publish_refuses_tampered_bundled_weights(
 ) -> None:
     # A bundled folder whose bytes are not the registry's: point bundled_dir at a stand-in
     # (a monkeypatch, since the real bundled folder is shared and must stay intact).
-    import zoo.hub
+    import zoo.hub.publishing
 
     if not get_spec("vae-mnist").sha256:
         pytest.skip("vae-mnist has no registered sha256 yet")
@@ -132,7 +132,7 @@ def test_publish_refuses_tampered_bundled_weights(
     fake_bundle.mkdir()
     for f in trained_run.iterdir():
         (fake_bundle / f.name).write_bytes(f.read_bytes())
-    monkeypatch.setattr(zoo.hub, "bundled_dir", lambda name: fake_bundle)
+    monkeypatch.setattr(zoo.hub.publishing, "bundled_dir", lambda name: fake_bundle)
     with pytest.raises(IntegrityError, match="does not match"):
         assemble_repo("vae-mnist", tmp_path / "out")
 
