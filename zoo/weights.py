@@ -221,17 +221,6 @@ def load_model_from_dir(
     return model.to(device=device, dtype=dtype).eval()
 
 
-def load_bundled(name: str, *, device: str = "cpu") -> nn.Module:
-    """The shipped weights of ``name``, checked against the registry's sha256."""
-    spec = get_spec(name)
-    folder = bundled_dir(name)
-    if not spec.sha256:
-        raise WeightsNotFoundError(
-            f"{name} has no trained weights registered yet; train them with `zoo train {name}`."
-        )
-    return load_model_from_dir(folder, sha256=spec.sha256, device=device)
-
-
 def save_weights(model: nn.Module, folder: Path, name: str, config: dict[str, Any]) -> str:
     """Write ``model.safetensors`` and ``config.json`` atomically; return the weights' sha256.
 
