@@ -12,9 +12,14 @@ import numpy.typing as npt
 
 from zoo.errors import InvalidInputError
 from zoo.latent import check_seeds, seed_to_latent
-from zoo.registry import EntryPoint
+from zoo.registry import EntryPoint, TensorSpec
 
 NUM_CLASSES = 10
+
+
+def is_image(t: TensorSpec) -> bool:
+    """Whether ``t`` is an image tensor: float32 ``(C, H, W)`` in [-1, 1], uint8 NHWC outside."""
+    return t.dtype == "float32" and len(t.shape) == 3
 
 
 def to_uint8_nhwc(images: npt.NDArray[np.floating]) -> npt.NDArray[np.uint8]:
