@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from zoo._version import __version__
 from zoo.errors import HubError, HubUnreachableError
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ def is_unreachable(e: BaseException) -> bool:
 
 
 def unreachable_reason(e: BaseException | None) -> str:
+    """One line saying why the Hub was not reached (offline mode, or the transport's error)."""
     from huggingface_hub.errors import OfflineModeIsEnabled
 
     # huggingface_hub chains the transport error under its own; the cause is the short story.
@@ -131,9 +133,8 @@ def hub_errors(where: str) -> Iterator[None]:
 
 
 def hub_api(token: str | bool | None) -> HfApi:
+    """An :class:`huggingface_hub.HfApi` on :func:`hub_endpoint` that names genzoo as its client."""
     from huggingface_hub import HfApi
-
-    from zoo import __version__
 
     return HfApi(
         endpoint=hub_endpoint(), token=token, library_name="genzoo", library_version=__version__

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from zoo._version import __version__
 from zoo.errors import HubUnreachableError, IntegrityError, WeightsNotFoundError
 from zoo.hub.environment import (
     hub_api,
@@ -248,8 +249,6 @@ def _snapshot(
 ) -> Path:
     """The snapshot folder of ``repo_id@revision`` in the HF cache, holding ``files`` (if any)."""
     from huggingface_hub import snapshot_download
-
-    from zoo import __version__
 
     path = snapshot_download(
         repo_id,
