@@ -43,17 +43,20 @@ def splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return z ^ (z >> np.uint64(31))
 
 
-def check_seeds(seeds: npt.ArrayLike) -> npt.NDArray[np.int64]:
-    """``seeds`` as a 1-D int64 array; raises if any is negative, too large or not whole."""
+def check_seeds(seeds: npt.ArrayLike, what: str = "seeds") -> npt.NDArray[np.int64]:
+    """``seeds`` as a 1-D int64 array; raises if any is negative, too large or not whole.
+
+    ``what`` names them in the message (e.g. "mixing seeds").
+    """
     arr = np.asarray(seeds)
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
-        raise InvalidInputError(f"seeds must be a 1-D list of integers, got shape {arr.shape}.")
+        raise InvalidInputError(f"{what} must be a 1-D list of integers, got shape {arr.shape}.")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise InvalidInputError(f"seeds must be integers, got dtype {arr.dtype}.")
+        raise InvalidInputError(f"{what} must be integers, got dtype {arr.dtype}.")
     if arr.size and (int(arr.min()) < 0 or int(arr.max()) > MAX_SEED):
-        raise InvalidInputError(f"seeds must lie in 0..{MAX_SEED} (non-negative int64).")
+        raise InvalidInputError(f"{what} must lie in 0..{MAX_SEED} (non-negative int64).")
     return arr.astype(np.int64, copy=False)
 
 

@@ -70,6 +70,20 @@ def check_psi(psi: npt.ArrayLike, n: int) -> npt.NDArray[np.float32]:
     return arr.astype(np.float32)
 
 
+def check_mix_seeds(
+    mix_seeds: npt.ArrayLike | None, seeds: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """StyleGAN2's mixing seeds, one per (checked) seed; ``None`` mixes each seed with itself."""
+    if mix_seeds is None:
+        return seeds
+    mix = check_seeds(mix_seeds, "mixing seeds")
+    if mix.shape != seeds.shape:
+        raise InvalidInputError(
+            f"expected {len(seeds)} mixing seeds (one per seed), got {len(mix)}."
+        )
+    return mix
+
+
 def generator_inputs(
     entry: EntryPoint,
     seeds: npt.ArrayLike,
@@ -92,12 +106,7 @@ def generator_inputs(
         elif t.name == "psi":
             inputs.append(check_psi(1.0 if psi is None else psi, n))
         elif t.name == "mix_z":
-            mix = s if mix_seeds is None else check_seeds(mix_seeds)
-            if mix.shape != s.shape:
-                raise InvalidInputError(
-                    f"expected {n} mixing seeds (one per seed), got {len(mix)}."
-                )
-            inputs.append(seed_to_latent(mix, t.shape[0]))
+            inputs.append(seed_to_latent(check_mix_seeds(mix_seeds, s), t.shape[0]))
         else:
             raise InvalidInputError(f"entry point {entry.name!r} does not take seeds.")
     if labels is not None and "label" not in {t.name for t in entry.inputs}:
