@@ -224,7 +224,7 @@ def load_bench_module(model: str, overrides: dict[str, Any]) -> tuple[nn.Module,
 
     With ``overrides``: a random-weight variant ``create_model(model, **overrides)``, whose
     entry points follow its config (``get_spec(model, **overrides)``; e.g. resolution=256).
-    Without: the trained weights (``zoo.hub.pull``: the Hub, else the cache, else the bundled
+    Without: the trained weights (``zoo.hub.pull``, offline: the cache, else the bundled
     copy), or random ones (throughput does not depend on the values) while none are trained.
     """
     import torch
@@ -234,7 +234,9 @@ def load_bench_module(model: str, overrides: dict[str, Any]) -> tuple[nn.Module,
 
     if not overrides:
         try:
-            pulled = pull(model)
+            # Offline: a benchmark never waits on the network (`zoo demo` runs one), and the
+            # cache or bundled copy of the pinned weights is the same bytes as the Hub's.
+            pulled = pull(model, offline=True)
             return pulled.load(), f"{pulled.source} (sha256 {pulled.sha256[:12]}…)"
         except WeightsNotFoundError:
             torch.manual_seed(0)
