@@ -194,7 +194,7 @@ def make_runner(
 ) -> Runner:
     """A runner of ``model_name``'s ``entry`` on ``backend`` (one of :data:`BACKENDS`).
 
-    ``torch``/``compile`` run ``module`` (default: the bundled weights) eagerly or through
+    ``torch``/``compile`` run ``module`` (default: the pulled trained weights) eagerly or through
     ``torch.compile``; ``onnxruntime``/``tensorrt`` run ``artifact`` (default: the model
     repository's ``model.onnx``/``model.plan`` for this entry point).
     """
@@ -203,9 +203,9 @@ def make_runner(
     ep = get_spec(model_name).entry_point(entry)
     if backend in ("torch", "compile"):
         if module is None:
-            from zoo.weights import load_bundled
+            from zoo.hub import load
 
-            module = load_bundled(model_name)
+            module = load(model_name)
         return TorchRunner(
             model_name,
             module,

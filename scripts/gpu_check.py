@@ -757,6 +757,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-s", type=float, default=450.0, help="time budget, seconds")
     parser.add_argument("--skip-tests", action="store_true", help="bench only, no pytest")
     args = parser.parse_args(argv)
+    # The device machine has no network: the trained weights resolve to the bundled copy (after
+    # its sha256 check) without trying the Hub first. Set before huggingface_hub is imported.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.bundle is not None:
         t0 = time.monotonic()
         py = setup_from_bundle(args.bundle.resolve(), args.venv)

@@ -29,7 +29,13 @@ import numpy as np
 import numpy.typing as npt
 
 from zoo.errors import InvalidInputError
-from zoo.pipeline import from_uint8_nhwc, generator_inputs, is_seeded, to_uint8_nhwc
+from zoo.pipeline import (
+    from_uint8_nhwc,
+    generator_inputs,
+    is_image,
+    is_seeded,
+    to_uint8_nhwc,
+)
 from zoo.registry import EntryPoint, TensorSpec
 
 #: Wire names of the graph's seed-driven latents.
@@ -55,11 +61,6 @@ class WireTensor:
     def triton_dtype(self) -> str:
         """The ``TYPE_*`` name in ``config.pbtxt``."""
         return TRITON_DTYPES[self.dtype]
-
-
-def is_image(t: TensorSpec) -> bool:
-    """Whether a graph tensor is an image (float32 ``(C, H, W)``), sent as uint8 NHWC."""
-    return t.dtype == "float32" and len(t.shape) == 3
 
 
 def wire_tensor(t: TensorSpec) -> WireTensor:

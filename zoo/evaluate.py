@@ -184,10 +184,10 @@ _REAL_FEATURES = weakref.WeakKeyDictionary()
 
 @functools.lru_cache(maxsize=1)
 def _bundled_evaluator(sha256: str) -> nn.Module:
-    """The shipped classifier, loaded once per weights digest."""
-    from zoo.weights import load_bundled
+    """The trained classifier (``zoo.hub.load``), loaded once per weights digest."""
+    from zoo.hub import load
 
-    return load_bundled(EVALUATOR)
+    return load(EVALUATOR)
 
 
 def _as_float_images(out: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -399,14 +399,14 @@ _FAMILIES: dict[str, Callable[[_Context, Callable[[str], Runner]], None]] = {
 
 
 def bundled_runner_factory(*, compile: bool = False) -> RunnerFactory:
-    """Runners in torch (``torch.compile`` if asked) over the bundled weights, loaded once."""
-    from zoo.weights import load_bundled
+    """Runners in torch (``torch.compile`` if asked) over the trained weights, loaded once."""
+    from zoo.hub import load
 
     modules: dict[str, nn.Module] = {}
 
     def make(model_name: str, entry: str) -> Runner:
         if model_name not in modules:
-            modules[model_name] = load_bundled(model_name)
+            modules[model_name] = load(model_name)
         return TorchRunner(model_name, modules[model_name], entry, compile=compile)
 
     return make
@@ -424,7 +424,7 @@ def evaluate(
     """Compute ``model_name``'s metrics on the test split (see the module docstring).
 
     ``runner_factory(model_name, entry)`` runs the model under test (default: torch over the
-    bundled weights); ``evaluator`` is the classifier behind the metrics (default: the bundled
+    trained weights); ``evaluator`` is the classifier behind the metrics (default: the trained
     ``classifier-mnist``), treated as frozen: its features of the real data are cached per
     module; ``backend`` only labels the report.
     """

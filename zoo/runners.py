@@ -95,19 +95,3 @@ class TorchRunner:
             out = self._fn(*args)
         outs = out if isinstance(out, tuple) else (out,)
         return tuple(o.detach().float().cpu().numpy() for o in outs)
-
-
-def torch_runner(
-    model_name: str,
-    entry: str | None = None,
-    *,
-    module: nn.Module | None = None,
-    device: str = "cpu",
-    compile: bool = False,
-) -> TorchRunner:
-    """A :class:`TorchRunner` on ``module``, or on the bundled weights of ``model_name``."""
-    if module is None:
-        from zoo.weights import load_bundled
-
-        module = load_bundled(model_name)
-    return TorchRunner(model_name, module, entry, device=device, compile=compile)

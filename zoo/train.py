@@ -38,7 +38,7 @@ from torch import nn
 from zoo.data import Digits, load_digits
 from zoo.errors import CheckpointError, InvalidInputError
 from zoo.images import save_grid
-from zoo.latent import seed_to_latent
+from zoo.latent import mix_seed, seed_to_latent
 from zoo.pipeline import to_uint8_nhwc
 from zoo.registry import create_model, get_spec
 from zoo.weights import save_weights, write_atomic
@@ -72,19 +72,6 @@ class TrainConfig:
     overrides: dict[str, Any] = field(default_factory=dict)  # model config overrides
     limit: int | None = None  # use only the first N images of each data set (quick runs)
     r1_gamma: float | None = None  # StyleGAN2's R1 weight; None = the family's default
-
-
-def mix_seed(seed: int, k: int) -> int:
-    """A 63-bit seed derived from ``(seed, k)`` (splitmix64 of both), for per-step RNG."""
-    mask = (1 << 64) - 1
-
-    def sm(x: int) -> int:
-        x = (x + 0x9E3779B97F4A7C15) & mask
-        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
-        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
-        return x ^ (x >> 31)
-
-    return sm(sm(seed & mask) ^ (k & mask)) >> 1
 
 
 # ----------------------------------------------------------------------------- losses

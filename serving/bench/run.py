@@ -224,17 +224,20 @@ def load_bench_module(model: str, overrides: dict[str, Any]) -> tuple[nn.Module,
 
     With ``overrides``: a random-weight variant ``create_model(model, **overrides)``, whose
     entry points follow its config (``get_spec(model, **overrides)``; e.g. resolution=256).
-    Without: the bundled trained weights, or random ones (throughput does not depend on the
-    values) while none are bundled.
+    Without: the trained weights (``zoo.hub.pull``, offline: the cache, else the bundled
+    copy), or random ones (throughput does not depend on the values) while none are trained.
     """
     import torch
 
+    from zoo.hub import pull
     from zoo.registry import create_model
-    from zoo.weights import load_bundled
 
     if not overrides:
         try:
-            return load_bundled(model).eval(), f"bundled (sha256 {get_spec(model).sha256[:12]}…)"
+            # Offline: a benchmark never waits on the network (`zoo demo` runs one), and the
+            # cache or bundled copy of the pinned weights is the same bytes as the Hub's.
+            pulled = pull(model, offline=True)
+            return pulled.load(), f"{pulled.source} (sha256 {pulled.sha256[:12]}…)"
         except WeightsNotFoundError:
             torch.manual_seed(0)
             return create_model(model).eval(), "random (no trained weights bundled yet)"

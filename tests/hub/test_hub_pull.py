@@ -181,7 +181,7 @@ def test_a_branch_moved_during_a_pull_still_gives_one_commits_files(
     # The branch moves on the real server right after the pull resolved it, before any file is
     # fetched: a pull that asked for files by branch name would mix (or refuse) two commits.
     # The hook wraps zoo.hub's resolution step only to hit that window deterministically.
-    import zoo.hub
+    import zoo.hub.fetch
 
     repo_id = "genzoo/dcgan-mnist"
     first = olah.commits["v0.1"]
@@ -190,17 +190,17 @@ def test_a_branch_moved_during_a_pull_still_gives_one_commits_files(
     newer = {n: (tmp_path / n).read_bytes() for n in ("config.json", "model.safetensors")}
     moved = olah.commit_on_branch(repo_id, "race-next", first, {**newer, "README.md": b"# moved\n"})
     olah.git(repo_id, "branch", "-f", "race", first)
-    resolve = zoo.hub._resolve_commit
+    resolve = zoo.hub.fetch._resolve_commit
 
     def resolve_then_move(*args: Any, **kwargs: Any) -> str:
         commit = resolve(*args, **kwargs)
         olah.git(repo_id, "update-ref", "refs/heads/race", moved)
         return commit
 
-    monkeypatch.setattr(zoo.hub, "_resolve_commit", resolve_then_move)
+    monkeypatch.setattr(zoo.hub.fetch, "_resolve_commit", resolve_then_move)
     try:
         pulled = pull("dcgan-mnist", "race")
-        monkeypatch.setattr(zoo.hub, "_resolve_commit", resolve)
+        monkeypatch.setattr(zoo.hub.fetch, "_resolve_commit", resolve)
         assert pulled.commit == first
         assert pulled.weights.read_bytes() == olah.weights[first]
         assert (pulled.path / "README.md").read_text() == "# dcgan-mnist v0.1\n"
