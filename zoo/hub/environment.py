@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from zoo._version import __version__
-from zoo.errors import HubError, HubUnreachableError
+from zoo.errors import HubError, HubRepoNotFoundError, HubUnreachableError
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -123,7 +123,7 @@ def hub_errors(where: str) -> Iterator[None]:
         if isinstance(e, GatedRepoError):
             raise HubError(f"{where} is gated: accept its terms and set HF_TOKEN.") from None
         if isinstance(e, RepositoryNotFoundError):
-            raise HubError(
+            raise HubRepoNotFoundError(
                 f"not found: {where}. Check the repo id and revision; a private repo needs "
                 "HF_TOKEN set to a token that can read it."
             ) from None

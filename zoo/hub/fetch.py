@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from zoo._version import __version__
-from zoo.errors import HubUnreachableError, IntegrityError, WeightsNotFoundError
+from zoo.errors import (
+    HubRepoNotFoundError,
+    HubUnreachableError,
+    IntegrityError,
+    WeightsNotFoundError,
+)
 from zoo.hub.environment import (
     hub_api,
     hub_cache_dir,
@@ -118,8 +123,10 @@ def pull(
 
     The sha256 is the registry's for the revision it pins, else the Hub's metadata. When the
     Hub cannot be reached (or ``offline``, default ``HF_HUB_OFFLINE``), the HF cache and then
-    the bundled copy stand in; the returned ``message`` says so. ``token`` and ``cache_dir``
-    mean what they mean to huggingface_hub (defaults ``HF_TOKEN``, the HF cache).
+    the bundled copy stand in; the returned ``message`` says so. The bundled copy also stands
+    in for the pinned revision when the Hub has no such repo (the sha256 is the same).
+    ``token`` and ``cache_dir`` mean what they mean to huggingface_hub (defaults ``HF_TOKEN``,
+    the HF cache).
     """
     name, revision = parse_model_ref(name, revision)
     spec = get_spec(name)
@@ -141,12 +148,23 @@ def pull(
                 f"{e}; {spec.repo_id}@{rev} is not in the cache, and the bundled copy is "
                 f"revision {spec.revision!r}: pull without a revision to use it."
             ) from None
-        try:
-            bundled = pull_bundled(name)
-        except WeightsNotFoundError as missing:
-            raise WeightsNotFoundError(f"{e}; {missing}") from None
-        return replace(bundled, message=f"{e}; using the bundled copy in {bundled.path}")
+        return _bundled_instead(name, str(e))
+    except HubRepoNotFoundError as e:
+        # A Hub that has no such repo (not published there yet, a private mirror without it)
+        # loses nothing against the bundled copy of the pinned revision: the same sha256.
+        if not pinned:
+            raise
+        return _bundled_instead(name, str(e))
     return replace(pulled, name=name)
+
+
+def _bundled_instead(name: str, why: str) -> PulledModel:
+    """The bundled copy of ``name``, its message saying why the Hub's could not be used."""
+    try:
+        bundled = pull_bundled(name)
+    except WeightsNotFoundError as missing:
+        raise WeightsNotFoundError(f"{why}; {missing}") from None
+    return replace(bundled, message=f"{why}; using the bundled copy in {bundled.path}")
 
 
 def pull_bundled(name: str) -> PulledModel:
