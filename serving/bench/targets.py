@@ -153,7 +153,7 @@ class Target:
         return None
 
     def server_pgid(self) -> int | None:
-        """Process group of the server (its CPU time is read from /proc), else ``None``."""
+        """Process group of the server (its CPU time is summed over it), else ``None``."""
         return None
 
     def close(self) -> None:
@@ -474,23 +474,20 @@ def _images_of(status: int, data: bytes) -> int:
 
 
 def group_cpu_seconds(pgid: int | None) -> float | None:
-    """User + system CPU seconds of the live processes in process group ``pgid`` (Linux /proc)."""
-    if pgid is None or not Path("/proc").is_dir():
+    """User + system CPU seconds of the live processes in process group ``pgid`` (psutil)."""
+    if pgid is None:
         return None
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    import psutil
+
+    total = 0.0
+    for proc in psutil.process_iter():
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        # fields[0] is the state (field 3 of stat); pgrp is field 5, utime/stime 14/15.
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+            if os.getpgid(proc.pid) == pgid:
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except (OSError, psutil.Error):
+            continue  # exited while we looked, or not ours to read
+    return total
 
 
 def stats_delta(

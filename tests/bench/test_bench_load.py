@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
+import pytest
 
 from serving.bench.load import run_asyncio, run_threads
-from serving.bench.targets import RequestMaker, stats_delta
+from serving.bench.targets import RequestMaker, group_cpu_seconds, stats_delta
 from zoo.registry import get_spec
 
 
@@ -106,3 +110,28 @@ def test_stats_delta_per_request_means() -> None:
     assert d["compute_output_ms"] == 5 * (5_000_000 - 1_000_000) / 20 / 1e6
     assert d["executions"] == 5 and d["avg_batch"] == 8.0
     assert stats_delta(None, {}) == {}
+
+
+def test_group_cpu_seconds_sums_a_process_group() -> None:
+    """A child in its own process group burns CPU; the group's figure is the child's."""
+    import psutil
+
+    assert group_cpu_seconds(None) is None
+    burn = "import sys; sum(range(2 * 10**7)); print('done', flush=True); sys.stdin.read()"
+    child = subprocess.Popen(
+        [sys.executable, "-c", burn],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as the bench's servers
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "done\n"
+        times = psutil.Process(child.pid).cpu_times()
+        seconds = group_cpu_seconds(child.pid)
+        assert seconds is not None and seconds > 0.05
+        assert seconds == pytest.approx(times.user + times.system, abs=0.05)  # idle by now
+        assert group_cpu_seconds(os.getpgid(0)) != seconds
+    finally:
+        child.kill()
+        child.wait()
