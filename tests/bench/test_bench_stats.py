@@ -7,6 +7,7 @@ import pytest
 
 from serving.bench.stats import summarize
 
+
 def test_summarize_reports_milliseconds() -> None:
     rng = np.random.default_rng(0)
     seconds = rng.exponential(0.01, 1000)
