@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +11,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from serving.ports import GRPC_PORT
-from zoo.cli._common import JsonFlag, cli_errors, console, err_console, print_json
+from zoo.cli._common import (
+    JsonFlag,
+    cli_errors,
+    command_line,
+    console,
+    err_console,
+    print_json,
+)
 
 
 def _ints(text: str, what: str) -> tuple[int, ...]:
@@ -165,7 +170,7 @@ def bench_command(
 
     if ctx.args:  # the command allows extra arguments only to explain them
         raise _extra_arguments(ctx, as_json)
-    command = "zoo " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = command_line(ctx)
     show = err_console if as_json else console  # under --json, stdout holds the JSON alone
     if tune:
         _tune(
