@@ -372,7 +372,7 @@ def bench_workload(run: Run, w: Workload, device: str, quick: bool) -> dict[str,
     from serving.bench.run import BenchSettings, load_bench_module, triton_names
     from serving.bench.targets import InProcessTarget, RequestMaker, TritonTarget
     from serving.repository import RepositoryOptions, build_repository
-    from serving.server import ServerConfig, TritonServer, free_port
+    from serving.server import ServerConfig, TritonServer
     from zoo.errors import ZooError
     from zoo.registry import get_spec, triton_model_name
     from zoo.runners import TorchRunner
@@ -457,11 +457,8 @@ def bench_workload(run: Run, w: Workload, device: str, quick: bool) -> dict[str,
     try:
         run.say(f"{w.label}: building the Triton repository (torch runner on {device})")
         build_repository([w.model], out_dir=work, options=options, modules={w.model: module})
-        config = ServerConfig(
-            model_repository=work,
-            http_port=free_port(),
-            grpc_port=free_port(),
-            metrics_port=free_port(),
+        config = ServerConfig.on_free_ports(
+            work,
             cache_size=0,
             load_models=tuple(triton_names(w.model)),
             exit_timeout_secs=3,  # the bench's clients are closed by then: no need to drain

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from serving.client import BaseZooClient, ZooClient
 from serving.repository import RepositoryOptions, build_repository
-from serving.server import ServerConfig, TritonServer, free_port
+from serving.server import ServerConfig, TritonServer
 from zoo.images import save_grid
 from zoo.registry import get_spec, list_models
 from zoo.settings import model_repository_dir
@@ -165,11 +165,8 @@ def run_demo(
         names, out_dir=repo, options=RepositoryOptions(), modules=weights, progress=say
     )
 
-    config = ServerConfig(
-        model_repository=repo,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
+    config = ServerConfig.on_free_ports(
+        repo,
         load_models=tuple(b.name for b in built),
     )
     say("starting Triton (one Python-backend process per model)")

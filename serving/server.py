@@ -45,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from serving.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
 from zoo.errors import (
@@ -132,6 +133,21 @@ class ServerConfig:
                 f"--grpc-restricted-protocol={restricted}",
             ]
         return flags
+
+    @classmethod
+    def on_free_ports(cls, model_repository: Path | str, **flags: Any) -> ServerConfig:
+        """A loopback config on three ports free right now (HTTP, gRPC, metrics).
+
+        ``flags`` are the other fields (``cache_size=0``, ``load_models=...``); what the
+        tests, ``zoo bench``, ``zoo soak``, the demo and the GPU check each start.
+        """
+        return cls(
+            model_repository=model_repository,
+            http_port=free_port(),
+            grpc_port=free_port(),
+            metrics_port=free_port(),
+            **flags,
+        )
 
     def ports(self) -> list[tuple[str, str, int]]:
         """(what, address, port) of every port the server will listen on."""

@@ -405,14 +405,11 @@ class _Servers:
             assert s.grpc_url is not None
             return s.url, s.grpc_url, None
         if self.triton is None:
-            from serving.server import ServerConfig, TritonServer, free_port
+            from serving.server import ServerConfig, TritonServer
 
             assert self.repository is not None
-            config = ServerConfig(
-                model_repository=self.repository,
-                http_port=free_port(),
-                grpc_port=free_port(),
-                metrics_port=free_port(),
+            config = ServerConfig.on_free_ports(
+                self.repository,
                 cache_size=0,
                 load_models=tuple(triton_names(s.model)),
             )

@@ -120,7 +120,7 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
     """
     from serving.bench.run import BenchSettings
     from serving.repository import RepositoryOptions, build_repository, write_configs
-    from serving.server import ServerConfig, TritonServer, free_port
+    from serving.server import ServerConfig, TritonServer
     from zoo.settings import model_repository_dir
 
     say = progress or (lambda _d, _t, _w: None)
@@ -159,11 +159,8 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
             )
             say(k + 1, total, what)
             write_configs(repo, [settings.model], _options(cand, response_cache=False))
-            config = ServerConfig(
-                model_repository=repo,
-                http_port=free_port(),
-                grpc_port=free_port(),
-                metrics_port=free_port(),
+            config = ServerConfig.on_free_ports(
+                repo,
                 cache_size=0,
                 load_models=tuple(triton_names(settings.model)),
             )
