@@ -1,7 +1,7 @@
 """What ``zoo bench`` measures: one :class:`Target` per backend, all fed the same requests.
 
 - in-process: ``torch``, ``compile`` (``torch.compile``), ``onnxruntime``, ``tensorrt``: a
-  runner from :func:`serving.inprocess.open_runner`, with the wire conversion Triton's
+  runner from :func:`export.runners.make_runner`, with the wire conversion Triton's
   backend does (seeds → latents, uint8 NHWC out), so every backend does the same work;
 - ``triton-http``, ``triton-grpc``: the SDK (:class:`serving.client.ZooClient` /
   :class:`~serving.client.AsyncZooClient`) against the embedded Triton (or ``--url``);
@@ -186,7 +186,7 @@ def open_in_process(
     threads: int,
 ) -> InProcessTarget:
     """The in-process target of ``backend``; :class:`BackendUnavailableError` when it cannot run."""
-    from serving.inprocess import open_runner
+    from export.runners import make_runner
 
     if backend == "tensorrt":
         try:
@@ -203,7 +203,7 @@ def open_in_process(
             "no TensorRT engine for this run: build one on the GPU host with "
             f"`zoo export {model} --format tensorrt` and bench there"
         )
-    runner = open_runner(backend, model, entry, module=module, artifact=onnx_path, threads=threads)
+    runner = make_runner(backend, model, entry, module=module, artifact=onnx_path, threads=threads)
     return InProcessTarget(backend, runner)
 
 
