@@ -281,15 +281,17 @@ class TritonTarget(Target):
 def triton_statistics(
     http_url: str, triton_model: str, *, admin_key: str | None = None
 ) -> dict[str, Any]:
-    """``GET /v2/models/<name>/stats`` of the server at ``http_url`` (host:port).
+    """The model's statistics (Triton's statistics extension) at ``http_url`` (host:port).
 
     ``admin_key``: the key of a server whose statistics API is restricted (``zoo serve``).
     """
-    request = urllib.request.Request(
-        f"http://{http_url}/v2/models/{triton_model}/stats", headers=admin_headers(admin_key)
-    )
-    with urllib.request.urlopen(request, timeout=10) as r:
-        stats: dict[str, Any] = json.loads(r.read())
+    import tritonclient.http as httpclient
+
+    client = httpclient.InferenceServerClient(http_url, network_timeout=10.0)
+    try:
+        stats = client.get_inference_statistics(triton_model, headers=admin_headers(admin_key))
+    finally:
+        client.close()
     for entry in stats.get("model_stats", []):
         if entry.get("name") == triton_model:
             return dict(entry)
@@ -297,12 +299,17 @@ def triton_statistics(
 
 
 def triton_version(http_url: str) -> str:
-    """The server's version from ``GET /v2`` (its metadata), or ``"unknown"``."""
+    """The server's version from its metadata (``GET /v2``), or ``"unknown"``."""
+    import tritonclient.http as httpclient
+    from tritonclient.utils import InferenceServerException
+
+    client = httpclient.InferenceServerClient(http_url, network_timeout=10.0)
     try:
-        with urllib.request.urlopen(f"http://{http_url}/v2", timeout=10) as r:
-            return str(json.loads(r.read()).get("version", "unknown"))
-    except (OSError, ValueError):
+        return str(client.get_server_metadata().get("version", "unknown"))
+    except (InferenceServerException, OSError, ValueError):
         return "unknown"
+    finally:
+        client.close()
 
 
 # ---------------------------------------------------------------------------------------------
