@@ -44,6 +44,33 @@ def test_errors_are_counted_not_raised() -> None:
     assert r.errors == ["ConnectionError: server went away"]
 
 
+def test_every_completion_is_reported_and_stop_ends_the_run() -> None:
+    """What ``zoo soak`` relies on: on_done for each request (warm-up too), then ``stop``."""
+    seen: list[tuple[int, str | None]] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def call(i: int) -> int:
+        if i == 30:
+            stop.set()
+        if i % 3 == 0:
+            raise ValueError(f"bad {i}")
+        return 2
+
+    def done(latency: float, images: int, error: str | None) -> None:
+        assert latency >= 0
+        with lock:
+            seen.append((images, error))
+
+    r = run_threads(
+        call, concurrency=1, duration=30.0, warmup=30.0, max_requests=10**6, on_done=done, stop=stop
+    )
+    assert len(seen) == 31  # requests 0..30, then stop
+    assert seen[0] == (0, "ValueError: bad 0") and seen[1] == (2, None)
+    assert sum(e is not None for _, e in seen) == r.error_count == 11
+    assert r.requests == 0  # all inside the warm-up: reported, not measured
+
+
 def test_warmup_requests_are_not_measured() -> None:
     # Every request starts inside a warm-up longer than the request bound takes to exhaust.
     r = run_threads(lambda i: 1, concurrency=2, duration=1.0, warmup=30.0, max_requests=20)
