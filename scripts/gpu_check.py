@@ -200,7 +200,7 @@ def environment(device: str) -> dict[str, Any]:
     import numpy
     import torch
 
-    from serving.bench.run import environment as bench_environment
+    from serving.bench.environment import environment as bench_environment
 
     env = bench_environment()
     env["device"] = device
@@ -369,7 +369,8 @@ def bench_workload(run: Run, w: Workload, device: str, quick: bool) -> dict[str,
     import torch
 
     from serving.bench.flops import count_flops
-    from serving.bench.run import BenchSettings, load_bench_module, triton_names
+    from serving.bench.run import triton_names
+    from serving.bench.settings import BenchSettings, load_bench_module
     from serving.bench.targets import InProcessTarget, RequestMaker, TritonTarget
     from serving.repository import RepositoryOptions, build_repository
     from serving.server import ServerConfig, TritonServer

@@ -178,7 +178,7 @@ def run_demo(
             if BENCH_MODEL in names and bench_seconds > 0:
                 say(f"benchmarking {BENCH_MODEL}, batch {BENCH_BATCH} (zoo bench, short)")
                 from serving.bench.report import write_report
-                from serving.bench.run import DEMO_BACKENDS, demo_bench
+                from serving.bench.run import DEMO_TARGETS, demo_bench
 
                 report = demo_bench(
                     BENCH_MODEL,
@@ -191,7 +191,7 @@ def run_demo(
                 write_report(report, result.out_dir / "bench")
                 result.bench_report = report
                 result.bench = [
-                    BenchRow(DEMO_BACKENDS[c["backend"]], c["images"], c["wall_s"], c["batch"])
+                    BenchRow(DEMO_TARGETS[c["backend"]], c["images"], c["wall_s"], c["batch"])
                     for c in report["results"]
                     if c["status"] == "ok"
                 ]

@@ -17,15 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from serving.bench import load as loadgen
-from serving.bench.run import (
-    DEFAULT_CLIENT,
-    Progress,
-    cores,
-    environment,
-    load_bench_module,
-    measure_cell,
-    triton_names,
-)
+from serving.bench.environment import environment
+from serving.bench.run import Progress, measure_cell, triton_names
+from serving.bench.settings import DEFAULT_CLIENT, cores, load_bench_module
 from serving.bench.targets import RequestMaker, TritonTarget
 from zoo.errors import InvalidInputError
 from zoo.registry import get_spec, triton_model_name
@@ -118,7 +112,7 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
     Raises :class:`~zoo.errors.InvalidInputError` when no candidate meets the bound (the
     message gives the lowest p99 seen); nothing is written then.
     """
-    from serving.bench.run import BenchSettings
+    from serving.bench.settings import BenchSettings
     from serving.repository import RepositoryOptions, build_repository, write_configs
     from serving.server import ServerConfig, TritonServer
     from zoo.settings import model_repository_dir

@@ -16,18 +16,17 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from serving.bench.run import (
+from serving.bench.settings import (
     BenchSettings,
     check_loopback,
     check_signature,
     load_bench_module,
-    parse_overrides,
 )
 from serving.bench.tune import TuneSettings
 from serving.repository import parse_config
 from zoo.cli.main import app
 from zoo.errors import InvalidInputError, InvalidNameError
-from zoo.registry import spec_of_module
+from zoo.registry import parse_overrides, spec_of_module
 
 runner = CliRunner()
 

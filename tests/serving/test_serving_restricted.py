@@ -203,7 +203,7 @@ def test_soak_needs_no_key(restricted: TritonServer) -> None:
 
 
 def test_bench_keeps_the_key_out_of_its_report() -> None:
-    from serving.bench.run import BenchSettings
+    from serving.bench.settings import BenchSettings
 
     settings = BenchSettings(model="dcgan-mnist", url="127.0.0.1:8000", admin_key=KEY)
     assert KEY not in repr(settings) and KEY not in str(settings.to_dict())
