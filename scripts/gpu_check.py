@@ -351,7 +351,9 @@ def matmul_peak(device: str, quick: bool) -> dict[str, Any]:
 def _cell(target: Any, maker: Any, conc: int, settings: Any) -> dict[str, Any]:
     from serving.bench.run import measure_cell
 
-    cell = measure_cell(target, maker, concurrency=conc, settings=settings, client="threads")
+    cell = measure_cell(
+        target, maker, backend="", concurrency=conc, settings=settings, client="threads"
+    ).to_dict()  # the caller names the backend
     cell.pop("latencies_ms", None)  # summarized in latency_ms; the raw list is too long here
     return cell
 

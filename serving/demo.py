@@ -27,6 +27,8 @@ from zoo.settings import model_repository_dir
 if TYPE_CHECKING:
     from torch import nn
 
+    from serving.bench.results import BenchReport
+
 #: The model whose throughput the demo compares across paths, and its request size.
 BENCH_MODEL = "dcgan-mnist"
 BENCH_BATCH = 64
@@ -55,7 +57,7 @@ class DemoResult:
     repository: Path  # the Triton model repository it built
     pictures: dict[str, Path] = field(default_factory=dict)  # what → PNG
     bench: list[BenchRow] = field(default_factory=list)  # throughput, one row per path
-    bench_report: dict[str, Any] | None = None  # the full `zoo bench` report of those rows
+    bench_report: BenchReport | None = None  # the full `zoo bench` report of those rows
     notes: list[str] = field(default_factory=list)  # fallbacks taken, agreement figures
 
 
@@ -191,9 +193,14 @@ def run_demo(
                 write_report(report, result.out_dir / "bench")
                 result.bench_report = report
                 result.bench = [
-                    BenchRow(DEMO_TARGETS[c["backend"]], c["images"], c["wall_s"], c["batch"])
-                    for c in report["results"]
-                    if c["status"] == "ok"
+                    BenchRow(
+                        DEMO_TARGETS[c.backend],
+                        c.measured.images or 0,
+                        c.measured.wall_s or 0.0,
+                        c.batch,
+                    )
+                    for c in report.results
+                    if c.ok
                 ]
         say("stopping Triton")
     return result

@@ -2,6 +2,7 @@
 
 - :mod:`serving.bench.settings`: :class:`BenchSettings` (one run) and the module it loads;
 - :mod:`serving.bench.run`: :func:`run_bench` (every cell of a run);
+- :mod:`serving.bench.results`: the typed results (cells, goals, the report) and their JSON;
 - :mod:`serving.bench.environment`: the machine, versions and git commit of a run;
 - :mod:`serving.bench.tune`: the Triton config search behind ``zoo bench --tune``;
 - :mod:`serving.bench.report`: goals, JSON, Markdown and PNG plots;

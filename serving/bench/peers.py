@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from serving.bench.payload import decode_tensors, encode_tensors
+from serving.bench.results import Figures, Latency
 from serving.bench.targets import (
     RequestMaker,
     Target,
@@ -32,7 +33,7 @@ from serving.bench.targets import (
     triton_statistics,
 )
 from serving.server import LOOPBACK, free_port
-from zoo.errors import ServerStartError
+from zoo.errors import ServerStartError, ZooError
 
 if TYPE_CHECKING:
     from serving.server import TritonServer
@@ -211,6 +212,10 @@ def _images_of(status: int, data: bytes) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+class PerfAnalyzerError(ZooError, RuntimeError):
+    """perf_analyzer exited without a result; the message carries its last lines."""
+
+
 def perf_analyzer_command() -> tuple[list[str], dict[str, str]]:
     """The ``perf_analyzer`` of the ``tritonclient`` wheel, and an environment it runs in.
 
@@ -268,7 +273,7 @@ def run_perf_analyzer(
     concurrency: int,
     duration: float,
     work: Path,
-) -> dict[str, Any]:
+) -> Figures:
     """One cell measured by ``perf_analyzer`` over gRPC (requests from ``maker``).
 
     Its own warm-up and trials stand in for ours: three windows of ``duration`` seconds at
@@ -292,7 +297,7 @@ def run_perf_analyzer(
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0 or not out_csv.is_file():
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
-        return {"status": "error", "reason": "perf_analyzer failed: " + " | ".join(tail)}
+        raise PerfAnalyzerError("perf_analyzer failed: " + " | ".join(tail))
     with open(out_csv) as f:
         row = {k.strip(): v.strip() for k, v in next(csv.DictReader(f)).items() if k}
     rate = float(row["Inferences/Second"])  # images per second (batch × requests)
@@ -317,27 +322,24 @@ def run_perf_analyzer(
             )
         ]
         us["Avg"] = sum(p for p in parts if p is not None) if any(parts) else None
+    p50, p90, p99 = us["p50"], us["p90"], us["p99"]
+    if p50 is None or p90 is None or p99 is None:
+        raise PerfAnalyzerError(f"perf_analyzer's CSV has no p50/p90/p99 latency: {sorted(row)}")
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return {
-        "status": "ok",
-        "client": "perf_analyzer",
-        "throughput": rate,
-        "requests": None,
-        "images": None,
-        "wall_s": None,
-        "error_count": 0,
-        "errors": [],
-        "latency_ms": {
-            "count": None,
-            "mean": us["Avg"],
-            "p50": us["p50"],
-            "p90": us["p90"],
-            "p99": us["p99"],
-            "max": None,
-        },
-        "client_cpu_cores": cpu / elapsed,  # its warm-up and every trial included
-        "perf_analyzer": row,
-    }
+    return Figures(
+        client="perf_analyzer",
+        throughput=rate,
+        requests=None,
+        images=None,
+        wall_s=None,
+        error_count=0,
+        errors=(),
+        latency_ms=Latency(None, us["Avg"], p50, p90, p99, None),
+        client_cpu_cores=cpu / elapsed,  # its warm-up and every trial included
+        process_cpu_cores=None,
+        server_cpu_cores=None,  # the run fills in the server's figures
+        perf_analyzer=row,
+    )
 
 
 def _perf_entry(wire: Wire) -> dict[str, Any]:
@@ -368,8 +370,8 @@ class PerfAnalyzerTarget(Target):
 
     def measure(
         self, maker: RequestMaker, *, concurrency: int, duration: float, work: Path
-    ) -> dict[str, Any]:
-        """One cell (see :func:`run_perf_analyzer`)."""
+    ) -> Figures:
+        """One cell's figures (see :func:`run_perf_analyzer`)."""
         return run_perf_analyzer(
             self.grpc_url,
             self.triton_model,

@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 from serving.bench import load as loadgen
 from serving.bench.environment import environment
 from serving.bench.flops import count_flops, measure_matmul_peak
-from serving.bench.peers import LitServeProcess, LitServeTarget, PerfAnalyzerTarget
+from serving.bench.peers import (
+    LitServeProcess,
+    LitServeTarget,
+    PerfAnalyzerError,
+    PerfAnalyzerTarget,
+)
+from serving.bench.results import BenchReport, Cell, Figures, Latency, ModelFigures
 from serving.bench.settings import BenchSettings, load_bench_module
 from serving.bench.stats import summarize
 from serving.bench.targets import (
@@ -179,17 +185,22 @@ def measure_cell(
     target: Target,
     maker: RequestMaker,
     *,
+    backend: str,
     concurrency: int,
     settings: BenchSettings,
     client: str,
-) -> dict[str, Any]:
-    """Drive ``target`` with requests from ``maker``; the cell's figures (without FLOP/s)."""
+) -> Cell:
+    """Drive ``target`` (named ``backend``) with requests from ``maker``; no FLOP/s yet."""
     if isinstance(target, PerfAnalyzerTarget):
-        return _measure_perf_analyzer(target, maker, concurrency=concurrency, settings=settings)
+        return _measure_perf_analyzer(
+            target, maker, backend=backend, concurrency=concurrency, settings=settings
+        )
+    where: dict[str, Any] = {"backend": backend, "batch": maker.batch, "concurrency": concurrency}
     try:  # untimed first call: compile, connect, allocate
         target.call(maker(settings.max_requests))
     except Exception as e:
-        return {"status": "error", "reason": f"first request failed: {type(e).__name__}: {e}"}
+        reason = f"first request failed: {type(e).__name__}: {e}"
+        return Cell(**where, status="error", reason=reason)
     pgid = target.server_pgid()
     marks: dict[str, Any] = {}
 
@@ -227,52 +238,61 @@ def measure_cell(
             on_window=window_starts,
         )
     snapshot("end")
-    cell: dict[str, Any] = {
-        "client": "in-process" if target.in_process else client,
-        "requests": result.requests,
-        "images": result.images,
-        "wall_s": result.wall_s,
-        "throughput": result.throughput,
-        "error_count": result.error_count,
-        "errors": result.errors,
-        "client_cpu_cores": None if target.in_process else result.client_cpu_cores,
-        "process_cpu_cores": result.client_cpu_cores,
-        "latencies_ms": [round(1e3 * x, 4) for x in result.latencies_s],
-    }
-    cell["latency_ms"] = summarize(result.latencies_s).to_dict() if result.latencies_s else None
     elapsed = marks["t_end"] - marks["t_start"]
+    server_cpu = None
     if marks["cpu_start"] is not None and marks["cpu_end"] is not None and elapsed > 0:
-        cell["server_cpu_cores"] = (marks["cpu_end"] - marks["cpu_start"]) / elapsed
-    else:
-        cell["server_cpu_cores"] = None
-    cell["server"] = stats_delta(marks["stats_start"], marks["stats_end"]) or None
+        server_cpu = (marks["cpu_end"] - marks["cpu_start"]) / elapsed
+    figures = Figures(
+        client="in-process" if target.in_process else client,
+        throughput=result.throughput,
+        requests=result.requests,
+        images=result.images,
+        wall_s=result.wall_s,
+        error_count=result.error_count,
+        errors=tuple(result.errors),
+        latency_ms=Latency.of(summarize(result.latencies_s)) if result.latencies_s else None,
+        client_cpu_cores=None if target.in_process else result.client_cpu_cores,
+        process_cpu_cores=result.client_cpu_cores,
+        server_cpu_cores=server_cpu,
+        server=stats_delta(marks["stats_start"], marks["stats_end"]),
+        latencies_ms=tuple(round(1e3 * x, 4) for x in result.latencies_s),
+    )
     if result.requests == 0:
-        cell["status"] = "error"
-        cell["reason"] = result.errors[0] if result.errors else "no request completed"
-    else:
-        cell["status"] = "ok"
-    return cell
+        reason = result.errors[0] if result.errors else "no request completed"
+        return Cell(**where, status="error", reason=reason, figures=figures)
+    return Cell(**where, status="ok", figures=figures)
 
 
 def _measure_perf_analyzer(
-    target: PerfAnalyzerTarget, maker: RequestMaker, *, concurrency: int, settings: BenchSettings
-) -> dict[str, Any]:
+    target: PerfAnalyzerTarget,
+    maker: RequestMaker,
+    *,
+    backend: str,
+    concurrency: int,
+    settings: BenchSettings,
+) -> Cell:
     """A ``triton-perf`` cell; server figures span all of perf_analyzer's trials."""
+    where: dict[str, Any] = {"backend": backend, "batch": maker.batch, "concurrency": concurrency}
     pgid = target.server_pgid()
     stats0, cpu0, t0 = target.server_stats(), group_cpu_seconds(pgid), time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="zoo-perf-") as tmp:
-        cell = target.measure(
-            maker, concurrency=concurrency, duration=settings.duration, work=Path(tmp)
-        )
+        try:
+            figures = target.measure(
+                maker, concurrency=concurrency, duration=settings.duration, work=Path(tmp)
+            )
+        except PerfAnalyzerError as e:
+            return Cell(**where, status="error", reason=str(e))
     elapsed = time.perf_counter() - t0
     cpu1 = group_cpu_seconds(pgid)
-    cell["server"] = stats_delta(stats0, target.server_stats()) or None
-    cell["server_cpu_cores"] = None if cpu0 is None or cpu1 is None else (cpu1 - cpu0) / elapsed
-    cell["process_cpu_cores"] = None
-    return cell
+    figures = replace(
+        figures,
+        server=stats_delta(stats0, target.server_stats()),
+        server_cpu_cores=None if cpu0 is None or cpu1 is None else (cpu1 - cpu0) / elapsed,
+    )
+    return Cell(**where, status="ok", figures=figures)
 
 
-def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> dict[str, Any]:
+def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> BenchReport:
     """Measure every cell of ``settings``; return the report (see :mod:`serving.bench.report`)."""
     from serving.bench.report import evaluate_goals
 
@@ -281,29 +301,22 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> d
     ep = spec.entry_point(settings.entry)
     cells = plan_cells(settings)
     total = len(cells) + 2
-    report: dict[str, Any] = {
-        "schema": SCHEMA,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "settings": settings.to_dict(),
-        "environment": environment(),
-        "notes": [],
-    }
+    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    env = environment()
     say(0, total, f"loading {settings.model}")
     module, weights = load_bench_module(settings.model, settings.overrides)
     gflop = count_flops(module, ep) / 1e9
-    report["model"] = {
-        "name": settings.model,
-        "entry": ep.name,
-        "weights": weights,
-        "overrides": dict(settings.overrides),
-        "gflop_per_image": gflop,
-        "flops_counted_by": "torch.utils.flop_counter.FlopCounterMode (matmul + conv, 2/MAC)",
-    }
+    model = ModelFigures(
+        name=settings.model,
+        entry=ep.name,
+        weights=weights,
+        overrides=dict(settings.overrides),
+        gflop_per_image=gflop,
+    )
     say(0, total, "measuring the matmul peak")
     peak = measure_matmul_peak(seconds=settings.peak_seconds)
-    report["peak"] = peak.to_dict()
 
-    results: list[dict[str, Any]] = []
+    results: list[Cell] = []
     with _work_dir(settings.work_dir) as work:
         servers = _Servers(work, settings)
         try:
@@ -328,27 +341,24 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> d
                     parity_n=4,
                 )
             done = 2
-            by_backend: dict[str, list[tuple[int, int]]] = {}
+            by_target: dict[str, list[tuple[int, int]]] = {}
             for backend, batch, conc in cells:
-                by_backend.setdefault(backend, []).append((batch, conc))
+                by_target.setdefault(backend, []).append((batch, conc))
             index = 0
-            for backend, plan in by_backend.items():
+            for backend, plan in by_target.items():
                 say(done, total, f"{backend}: starting")
                 try:
                     target = open_target(backend, settings, servers, module)
                 except (TargetUnavailableError, ImportError) as e:
                     for batch, conc in plan:
-                        results.append(_skipped(backend, batch, conc, str(e)))
+                        results.append(Cell(backend, batch, conc, "skipped", reason=str(e)))
                     done += len(plan)
                     index += len(plan)
                     continue
                 try:
                     if isinstance(target, TritonTarget | PerfAnalyzerTarget):
                         target.admin_key = settings.admin_key
-                        stats_url = target.stats_url
-                        report["environment"]["versions"]["tritonserver"] = triton_version(
-                            stats_url
-                        )
+                        env["versions"]["tritonserver"] = triton_version(target.stats_url)
                     for batch, conc in plan:
                         index += 1
                         say(done, total, f"{backend}  batch {batch}  concurrency {conc}")
@@ -356,48 +366,33 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> d
                         cell = measure_cell(
                             target,
                             maker,
+                            backend=backend,
                             concurrency=conc,
                             settings=settings,
                             client=settings.client,
                         )
-                        cell.update(backend=backend, batch=batch, concurrency=conc)
-                        if cell["status"] == "ok":
-                            cell["gflops"] = cell["throughput"] * gflop
-                            cell["peak_fraction"] = cell["gflops"] / peak.gflops
+                        if cell.ok:
+                            gflops = cell.throughput * gflop
+                            cell = replace(cell, gflops=gflops, peak_fraction=gflops / peak.gflops)
                         results.append(cell)
                         done += 1
                 finally:
                     target.close()
         finally:
             servers.stop()
-    report["results"] = [_ordered(c) for c in results]
-    report["environment"]["loadavg_end"] = (
-        list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    env["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    report = BenchReport(
+        schema=SCHEMA,
+        created=created,
+        settings=settings.to_dict(),
+        environment=env,
+        model=model,
+        peak=peak.to_dict(),
+        results=tuple(results),
     )
-    report["goals"] = evaluate_goals(report)
+    report = replace(report, goals=tuple(evaluate_goals(report)))
     say(total, total, "done")
     return report
-
-
-def _skipped(backend: str, batch: int, conc: int, reason: str) -> dict[str, Any]:
-    return {
-        "backend": backend,
-        "batch": batch,
-        "concurrency": conc,
-        "status": "skipped",
-        "reason": reason,
-    }
-
-
-_FIRST = ("backend", "batch", "concurrency", "status", "reason", "client", "throughput")
-
-
-def _ordered(cell: dict[str, Any]) -> dict[str, Any]:
-    """Key order that reads well in the JSON: identity first, raw latencies last."""
-    head = {k: cell[k] for k in _FIRST if k in cell}
-    rest = {k: v for k, v in cell.items() if k not in head and k != "latencies_ms"}
-    tail = {"latencies_ms": cell["latencies_ms"]} if "latencies_ms" in cell else {}
-    return {**head, **rest, **tail}
 
 
 #: Backends the main job (``zoo demo``) compares, with its labels.
@@ -417,7 +412,7 @@ def demo_bench(
     seconds: float,
     batch: int = 64,
     threads: int = 1,
-) -> dict[str, Any]:
+) -> BenchReport:
     """The short bench ``zoo demo`` runs against its own server (report as :func:`run_bench`).
 
     In-process ONNX Runtime (on ``repository``'s export, ``threads`` threads, as each Triton

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from serving.bench.results import ServerFigures
 from serving.server import admin_headers
 from serving.wire import graph_inputs, wire_inputs, wire_results
 from zoo.errors import ZooError
@@ -318,7 +319,7 @@ def group_cpu_seconds(pgid: int | None) -> float | None:
 
 def stats_delta(
     before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
-) -> dict[str, Any]:
+) -> ServerFigures | None:
     """Server-side figures of one window from two snapshots of Triton's statistics.
 
     Per request (ms): ``queue`` (waiting for the dynamic batcher), ``compute_input``,
@@ -326,21 +327,26 @@ def stats_delta(
     ``executions`` and ``avg_batch`` (images per model execution: what dynamic batching made).
     """
     if not before or not after:
-        return {}
+        return None
 
     def counter(snap: Mapping[str, Any], key: str, what: str) -> int:
         return int(snap.get("inference_stats", {}).get(key, {}).get(what, 0))
 
-    out: dict[str, Any] = {}
     requests = counter(after, "success", "count") - counter(before, "success", "count")
-    out["requests"] = requests
-    keys = ("success", "queue", "compute_input", "compute_infer", "compute_output")
-    for key in keys:
+
+    def per_request(key: str) -> float | None:
         ns = counter(after, key, "ns") - counter(before, key, "ns")
-        label = "request" if key == "success" else key
-        out[f"{label}_ms"] = ns / requests / 1e6 if requests else None
+        return ns / requests / 1e6 if requests else None
+
     executions = int(after.get("execution_count", 0)) - int(before.get("execution_count", 0))
     inferences = int(after.get("inference_count", 0)) - int(before.get("inference_count", 0))
-    out["executions"] = executions
-    out["avg_batch"] = inferences / executions if executions else None
-    return out
+    return ServerFigures(
+        requests=requests,
+        request_ms=per_request("success"),
+        queue_ms=per_request("queue"),
+        compute_input_ms=per_request("compute_input"),
+        compute_infer_ms=per_request("compute_infer"),
+        compute_output_ms=per_request("compute_output"),
+        executions=executions,
+        avg_batch=inferences / executions if executions else None,
+    )

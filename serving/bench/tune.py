@@ -172,21 +172,23 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
                     cell = measure_cell(
                         target,
                         RequestMaker(ep, settings.batch, base=(k + 1) * 10**10),
+                        backend=f"triton-{settings.protocol}",
                         concurrency=settings.concurrency,
                         settings=bench,
                         client=settings.client,
                     )
                 finally:
                     target.close()
-            lat = cell.get("latency_ms") or {}
+            fig = cell.figures
+            lat = None if fig is None else fig.latency_ms
             measurements.append(
                 {
                     "config": cand.to_dict(),
-                    "throughput": cell["throughput"],
-                    "p50_ms": lat.get("p50"),
-                    "p99_ms": lat.get("p99") if cell["status"] == "ok" else None,
-                    "server": cell.get("server"),
-                    "error_count": cell["error_count"],
+                    "throughput": 0.0 if fig is None else fig.throughput,
+                    "p50_ms": None if lat is None else lat.p50,
+                    "p99_ms": lat.p99 if lat is not None and cell.ok else None,
+                    "server": None if cell.server is None else cell.server.to_dict(),
+                    "error_count": 0 if fig is None else fig.error_count,
                 }
             )
     best = pick_best(measurements, settings.p99_ms)

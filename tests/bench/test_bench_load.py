@@ -132,11 +132,12 @@ def test_stats_delta_per_request_means() -> None:
         return {"inference_stats": stats, "execution_count": execs, "inference_count": infers}
 
     d = stats_delta(snap(10, 1_000_000, 2, 10), snap(30, 5_000_000, 7, 50))
-    assert d["requests"] == 20
-    assert d["request_ms"] == (5_000_000 - 1_000_000) / 20 / 1e6
-    assert d["compute_output_ms"] == 5 * (5_000_000 - 1_000_000) / 20 / 1e6
-    assert d["executions"] == 5 and d["avg_batch"] == 8.0
-    assert stats_delta(None, {}) == {}
+    assert d is not None
+    assert d.requests == 20
+    assert d.request_ms == (5_000_000 - 1_000_000) / 20 / 1e6
+    assert d.compute_output_ms == 5 * (5_000_000 - 1_000_000) / 20 / 1e6
+    assert d.executions == 5 and d.avg_batch == 8.0
+    assert stats_delta(None, {}) is None
 
 
 def test_group_cpu_seconds_sums_a_process_group() -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +20,9 @@ from zoo.cli._common import (
     err_console,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from serving.bench.results import BenchReport
 
 
 def _ints(text: str, what: str) -> tuple[int, ...]:
@@ -44,7 +48,7 @@ def _progress(out: Console) -> Progress:
     )
 
 
-def summary_table(report: dict[str, Any], title: str | None = None) -> Table:
+def summary_table(report: BenchReport, title: str | None = None) -> Table:
     """The short version of a report: one row per measured cell."""
     from serving.bench.report import summary_rows
 
@@ -61,20 +65,19 @@ def summary_table(report: dict[str, Any], title: str | None = None) -> Table:
     return table
 
 
-def _print_goals(report: dict[str, Any]) -> None:
+def _print_goals(report: BenchReport) -> None:
     marks = {True: "[green]met[/]", False: "[red]not met[/]", None: "[dim]not measured[/]"}
-    for g in report.get("goals", []):
-        if g["met"] is not None:
-            console.print(f"{marks[g['met']]}  {g['goal']}: {g['detail']}")
+    for g in report.goals:
+        if g.met is not None:
+            console.print(f"{marks[g.met]}  {g.goal}: {g.detail}")
     skipped: set[str] = set()
-    for c in report.get("results", []):
-        if c.get("status") == "skipped" and c["backend"] not in skipped:
-            skipped.add(c["backend"])
-            console.print(f"[yellow]skipped[/] {c['backend']}: {c['reason']}")
-        elif c.get("status") == "error":
+    for c in report.results:
+        if c.status == "skipped" and c.backend not in skipped:
+            skipped.add(c.backend)
+            console.print(f"[yellow]skipped[/] {c.backend}: {c.reason}")
+        elif c.status == "error":
             console.print(
-                f"[red]failed[/] {c['backend']} batch {c['batch']} conc. {c['concurrency']}: "
-                f"{c['reason']}"
+                f"[red]failed[/] {c.backend} batch {c.batch} conc. {c.concurrency}: {c.reason}"
             )
 
 
@@ -216,12 +219,11 @@ def bench_command(
         def step(done: int, total: int, what: str) -> None:
             progress.update(task, completed=done, total=total, description=what)
 
-        result = run_bench(settings, progress=step)
-    result["command"] = command
+        result = replace(run_bench(settings, progress=step), command=command)
     if as_json:
-        print_json(result)
+        print_json(result.to_dict())
     else:
-        console.print(summary_table(result, title=f"{name}: {result['model']['weights']}"))
+        console.print(summary_table(result, title=f"{name}: {result.model.weights}"))
         _print_goals(result)
     if json_file is not None:
         write_json(result, json_file)
