@@ -10,7 +10,7 @@ recorded: plain JSON facts that nothing computes with beyond printing them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from serving.bench.stats import LatencySummary
@@ -165,10 +165,6 @@ class Cell:
     def server(self) -> ServerFigures | None:
         """Triton's statistics over the window, where the target is a Triton."""
         return None if self.figures is None else self.figures.server
-
-    def with_figures(self, **changes: Any) -> Cell:
-        """A copy whose figures have ``changes``."""
-        return replace(self, figures=replace(self.measured, **changes))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: identity first, then the figures, raw latencies last."""
