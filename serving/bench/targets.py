@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from export.runners import BACKENDS as RUNNER_BACKENDS
 from serving.bench.results import ServerFigures
 from serving.server import admin_headers
 from serving.wire import graph_inputs, wire_inputs, wire_results
@@ -37,22 +38,12 @@ if TYPE_CHECKING:
 
     from serving.server import TritonServer
 
-#: Every target ``zoo bench`` knows (its ``--backends`` names), in report order.
-TARGETS = (
-    "torch",
-    "compile",
-    "onnxruntime",
-    "tensorrt",
-    "triton-http",
-    "triton-grpc",
-    "triton-shm",
-    "litserve",
-    "triton-perf",
-)
-#: Targets that run inside the bench process: a runner on each runner backend.
-IN_PROCESS = ("torch", "compile", "onnxruntime", "tensorrt")
+#: Targets that run inside the bench process: a runner on each runner backend, by its name.
+IN_PROCESS = tuple(RUNNER_BACKENDS)
 #: Targets that are servers reached over loopback.
 SERVERS = ("triton-http", "triton-grpc", "triton-shm", "litserve", "triton-perf")
+#: Every target ``zoo bench`` knows (its ``--backends`` names), in report order.
+TARGETS = (*IN_PROCESS, *SERVERS)
 
 Wire = dict[str, npt.NDArray[Any]]
 
