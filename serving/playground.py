@@ -46,7 +46,7 @@ from serving.client import (
     ZooClient,
     ZooClientError,
 )
-from serving.server import LOOPBACK, ServerConfig, TritonServer, free_port
+from serving.server import LOOPBACK, ServerConfig, TritonServer
 from zoo.errors import InvalidInputError, MissingDependencyError, ZooError
 from zoo.images import make_grid
 from zoo.registry import get_spec, list_models
@@ -749,11 +749,8 @@ def _start_triton(
     if not any(repo.glob("*/config.pbtxt")):
         say(f"building the Triton repository in {repo} (trained weights)")
         build_repository(list(models) if models else None, out_dir=repo, progress=say)
-    config = ServerConfig(
-        model_repository=repo,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
+    config = ServerConfig.on_free_ports(
+        repo,
         load_models=tuple(sorted(served_entries(list(models)))) if models else (),
     )
     say("starting Triton")

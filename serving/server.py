@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib.util
-import json
 import os
 import re
 import secrets
@@ -38,13 +37,12 @@ import sysconfig
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from serving.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
 from zoo.errors import (
@@ -132,6 +130,21 @@ class ServerConfig:
                 f"--grpc-restricted-protocol={restricted}",
             ]
         return flags
+
+    @classmethod
+    def on_free_ports(cls, model_repository: Path | str, **flags: Any) -> ServerConfig:
+        """A loopback config on three ports free right now (HTTP, gRPC, metrics).
+
+        ``flags`` are the other fields (``cache_size=0``, ``load_models=...``); what the
+        tests, ``zoo bench``, ``zoo soak``, the demo and the GPU check each start.
+        """
+        return cls(
+            model_repository=model_repository,
+            http_port=free_port(),
+            grpc_port=free_port(),
+            metrics_port=free_port(),
+            **flags,
+        )
 
     def ports(self) -> list[tuple[str, str, int]]:
         """(what, address, port) of every port the server will listen on."""
@@ -284,6 +297,16 @@ def check_port_free(what: str, address: str, port: int) -> None:
             ) from None
 
 
+def _answers(check: Callable[[], bool]) -> bool:
+    """Whether a tritonclient health call says yes; no answer (refused, timed out) is no."""
+    from tritonclient.utils import InferenceServerException
+
+    try:
+        return bool(check())
+    except (InferenceServerException, OSError):
+        return False
+
+
 def free_port(address: str = LOOPBACK) -> int:
     """A TCP port that is free on ``address`` right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -434,53 +457,55 @@ class TritonServer:
         model is READY: Triton opens its endpoints only after its start-up loads are done, so
         the repository index is final by then. :meth:`model_states` says which failed and why.
         """
-        url = f"http://{self.http_url}/v2/health"
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.is_running():
-                code = self.process.returncode if self.process else None
-                raise ServerStartError(
-                    f"tritonserver exited during start-up (code {code}). "
-                    f"Last log lines ({self.log_file}):\n{self.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(f"{url}/live", timeout=2) as r:
-                    live = r.status == 200
-            except (urllib.error.URLError, OSError):
-                live = False
-            if live:
-                try:
-                    with urllib.request.urlopen(f"{url}/ready", timeout=2) as r:
-                        if r.status == 200:
-                            return
-                except (urllib.error.URLError, OSError):
-                    pass
-                states = self.model_states()
-                if any(m.ready for m in states):
-                    return
-                if states:
+        with self._http_client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if not self.is_running():
+                    code = self.process.returncode if self.process else None
                     raise ServerStartError(
-                        "no model could be loaded:\n"
-                        + "\n".join(f"  {m.name}: {m.reason}" for m in states)
+                        f"tritonserver exited during start-up (code {code}). "
+                        f"Last log lines ({self.log_file}):\n{self.log_tail()}"
                     )
-            time.sleep(0.2)
+                if _answers(client.is_server_live):
+                    if _answers(client.is_server_ready):
+                        return
+                    states = self.model_states()
+                    if any(m.ready for m in states):
+                        return
+                    if states:
+                        raise ServerStartError(
+                            "no model could be loaded:\n"
+                            + "\n".join(f"  {m.name}: {m.reason}" for m in states)
+                        )
+                time.sleep(0.2)
         raise ServerStartError(
             f"tritonserver was not ready after {timeout:.0f} s. Last log lines "
             f"({self.log_file}):\n{self.log_tail()}"
         )
 
-    def model_states(self) -> list[ModelState]:
-        """Every model of the repository with its state (Triton's repository index API)."""
-        request = urllib.request.Request(
-            f"http://{self.http_url}/v2/repository/index",
-            data=b"{}",
-            method="POST",
-            headers=admin_headers(self.config.admin_key),
+    @contextlib.contextmanager
+    def _http_client(self, *, timeout: float) -> Iterator[Any]:
+        """tritonclient's HTTP client on this server, closed on exit (imported on first use)."""
+        import tritonclient.http as httpclient
+
+        client = httpclient.InferenceServerClient(
+            self.http_url, connection_timeout=timeout, network_timeout=timeout
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as r:
-                index = json.loads(r.read())
-        except (urllib.error.URLError, OSError, ValueError):
+            yield client
+        finally:
+            client.close()
+
+    def model_states(self) -> list[ModelState]:
+        """Every model of the repository with its state (Triton's repository index API)."""
+        from tritonclient.utils import InferenceServerException
+
+        try:
+            with self._http_client(timeout=10.0) as client:
+                index = client.get_model_repository_index(
+                    headers=admin_headers(self.config.admin_key)
+                )
+        except (InferenceServerException, OSError, ValueError):
             return []
         return sorted(
             ModelState(

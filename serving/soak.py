@@ -1,8 +1,9 @@
 """A soak test: bounded, mixed loopback load on a running Triton, watched over time.
 
-``concurrency`` worker threads send requests back to back for ``duration_s`` seconds. The
-mix rotates through the given zoo models, batch sizes and both protocols (workers alternate
-HTTP and gRPC), with fresh seeds for every generator request so Triton's response cache does
+``concurrency`` worker threads send requests back to back for ``duration_s`` seconds (the
+closed-loop threads of ``zoo bench``, :func:`serving.bench.load.run_threads`). The mix rotates
+through the given zoo models, batch sizes and both protocols (every kind and batch size over
+HTTP, then over gRPC), with fresh seeds for every generator request so Triton's response cache does
 not answer for the model. Every ``interval_s`` a sampler records the requests, errors and
 latency percentiles of that interval and the resident memory (RSS) of the server process and
 its Python-backend stubs (psutil), so a leak shows up as a slope and a stall as a gap.
@@ -15,8 +16,8 @@ and answered consistently.
 
 from __future__ import annotations
 
-import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from serving.bench import load as loadgen
 from serving.client import (
     GENERATE_ENTRIES,
     ModelNotFoundError,
@@ -294,44 +296,47 @@ def _drive(
     interval_s: float,
     on_interval: Callable[[SoakInterval], None] | None,
 ) -> None:
+    """Run the mix on ``zoo bench``'s closed-loop threads; sample every ``interval_s``."""
     lock = threading.Lock()
     window: list[tuple[float, int, bool]] = []  # (latency s, images, ok) since last sample
     all_latencies: list[float] = []
-    counter = itertools.count()
-    start = time.monotonic()
-    end = start + report.duration_s
+    cycle = len(calls) * len(BATCH_SIZES)  # every kind and batch size, then the other protocol
+
+    def request(i: int) -> int:
+        _, call = calls[i % len(calls)]
+        batch = BATCH_SIZES[(i // len(calls)) % len(BATCH_SIZES)]
+        return call(clients[(i // cycle) % len(clients)], i, batch)
+
+    def done(latency: float, images: int, error: str | None) -> None:
+        with lock:
+            window.append((latency, images, error is None))
+            if error is not None and error not in report.error_samples:
+                report.error_samples = [*report.error_samples, error][:5]
+
     stop = threading.Event()
-
-    def worker(w: int) -> None:
-        zoo = clients[w % len(clients)]
-        while not stop.is_set() and time.monotonic() < end:
-            i = next(counter)
-            _, call = calls[i % len(calls)]
-            batch = BATCH_SIZES[(i // len(calls)) % len(BATCH_SIZES)]
-            t0 = time.perf_counter()
-            try:
-                images, ok, message = call(zoo, i, batch), True, ""
-            except (ZooClientError, InvalidInputError) as e:
-                images, ok, message = 0, False, f"{type(e).__name__}: {e}"
-            latency = time.perf_counter() - t0
-            with lock:
-                window.append((latency, images, ok))
-                if not ok and message not in report.error_samples:
-                    report.error_samples = [*report.error_samples, message][:5]
-            if not ok:
-                time.sleep(0.1)  # a failing server is not hammered in a tight loop
-
-    threads = [
-        threading.Thread(target=worker, args=(w,), daemon=True) for w in range(report.concurrency)
-    ]
-    for t in threads:
-        t.start()
+    start = time.monotonic()
+    driver = threading.Thread(
+        target=loadgen.run_threads,
+        args=(request,),
+        kwargs={
+            "concurrency": report.concurrency,
+            "duration": report.duration_s,
+            "warmup": 0.0,
+            "max_requests": sys.maxsize,
+            "on_done": done,
+            "pause_after_error": 0.1,  # a failing server is not hammered in a tight loop
+            "stop": stop,
+        },
+        daemon=True,
+    )
+    driver.start()
+    end = start + report.duration_s
     last = start
     try:
         while True:
             time.sleep(max(0.0, min(interval_s, end - time.monotonic())))
             now = time.monotonic()
-            finished = now >= end or not any(t.is_alive() for t in threads)
+            finished = now >= end or not driver.is_alive()
             with lock:
                 sample, window[:] = list(window), []
             ok = [lat for lat, _, good in sample if good]
@@ -356,8 +361,7 @@ def _drive(
                 break
     finally:
         stop.set()
-        for t in threads:
-            t.join()
+        driver.join()
     # Requests that completed after the last sample are counted too.
     report.requests += len(window)
     report.errors += sum(not good for _, _, good in window)

@@ -43,7 +43,7 @@ from zoo.errors import InvalidInputError
 from zoo.latent import seed_to_latent
 from zoo.pipeline import from_uint8_nhwc, generator_inputs
 from zoo.registry import get_spec
-from zoo.runners import Runner, TorchRunner
+from zoo.runners import Runner, torch_runner
 
 if TYPE_CHECKING:
     import torch
@@ -398,20 +398,6 @@ _FAMILIES: dict[str, Callable[[_Context, Callable[[str], Runner]], None]] = {
 }
 
 
-def bundled_runner_factory(*, compile: bool = False) -> RunnerFactory:
-    """Runners in torch (``torch.compile`` if asked) over the trained weights, loaded once."""
-    from zoo.hub import load
-
-    modules: dict[str, nn.Module] = {}
-
-    def make(model_name: str, entry: str) -> Runner:
-        if model_name not in modules:
-            modules[model_name] = load(model_name)
-        return TorchRunner(model_name, modules[model_name], entry, compile=compile)
-
-    return make
-
-
 def evaluate(
     model_name: str,
     *,
@@ -424,9 +410,10 @@ def evaluate(
     """Compute ``model_name``'s metrics on the test split (see the module docstring).
 
     ``runner_factory(model_name, entry)`` runs the model under test (default: torch over the
-    trained weights); ``evaluator`` is the classifier behind the metrics (default: the trained
-    ``classifier-mnist``), treated as frozen: its features of the real data are cached per
-    module; ``backend`` only labels the report.
+    trained weights, :func:`zoo.runners.torch_runner`; ``export.runners.runner_factory``
+    gives one for every backend); ``evaluator`` is the classifier behind the metrics
+    (default: the trained ``classifier-mnist``), treated as frozen: its features of the real
+    data are cached per module; ``backend`` only labels the report.
     """
     import torch
 
@@ -441,7 +428,15 @@ def evaluate(
     start = time.perf_counter()
     if evaluator is None:
         evaluator = _bundled_evaluator(get_spec(EVALUATOR).sha256)
-    factory = runner_factory or bundled_runner_factory()
+    factory = runner_factory
+    if factory is None:
+        from zoo.hub import load
+
+        trained: nn.Module = load(model_name)  # once for every entry point
+
+        def factory(name: str, entry: str) -> Runner:
+            return torch_runner(name, entry, module=trained)
+
     ctx = _Context(model_name, _Evaluator(evaluator), n, seed)
     _FAMILIES[spec.family](ctx, lambda entry: factory(model_name, entry))
     return EvalReport(

@@ -49,11 +49,8 @@ def test_repo_build_sizes_the_configs_and_serves_them(
     assert list(cfg.dynamic_batching.preferred_batch_size) == [1]
     onnx = repo / "dcgan-mnist" / "1" / "model.onnx"
 
-    config = ServerConfig(
-        model_repository=repo,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
+    config = ServerConfig.on_free_ports(
+        repo,
     )
     with (
         TritonServer(config, log_file=tmp_path / "triton.log") as server,

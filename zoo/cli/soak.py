@@ -97,14 +97,11 @@ def soak_command(
 
 def _start_server(repository: Path | None) -> TritonServer:
     """An embedded Triton on free loopback ports over ``repository``, started."""
-    from serving.server import ServerConfig, TritonServer, free_port
+    from serving.server import ServerConfig, TritonServer
     from zoo.settings import model_repository_dir
 
-    config = ServerConfig(
-        model_repository=repository or model_repository_dir(),
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
+    config = ServerConfig.on_free_ports(
+        repository or model_repository_dir(),
     )
     with console.status("starting Triton"):
         return TritonServer(config).start()
