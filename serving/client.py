@@ -30,7 +30,8 @@ a GPU host. Regions are registered once per model and batch size, reused, and un
 Errors subclass builtins so callers can catch broadly: :class:`ServerUnavailableError`
 (``ConnectionError``), :class:`ModelNotFoundError` (``KeyError``, a ``LookupError``),
 :class:`InvalidInputError` (``ValueError``), :class:`RequestTimeoutError` (``TimeoutError``),
-:class:`ServerError` (``OSError``: the remote side failed), :class:`AuthenticationError`
+:class:`ServerError` (``OSError``: the remote side failed; :class:`UnsupportedAPIError` when
+it lacks the call), :class:`AuthenticationError`
 (``PermissionError``: 401/403), :class:`TLSError` (``ConnectionError``: the handshake failed),
 :class:`SharedMemoryError` (``OSError``: a shared-memory region could not be used).
 """
@@ -120,6 +121,10 @@ class AuthenticationError(ZooClientError, PermissionError):
     """The server or the proxy in front of it refused the call (HTTP 401/403, gRPC 16/7)."""
 
 
+class UnsupportedAPIError(ServerError):
+    """The server does not implement a call: a Triton extension a plain KServe v2 server lacks."""
+
+
 class TLSError(ZooClientError, ConnectionError):
     """The TLS handshake failed: an untrusted or mismatched certificate, or no TLS there."""
 
@@ -135,7 +140,7 @@ class ModelSignature:
     name: str  # Triton model name, e.g. "vae-mnist_encode"
     inputs: dict[str, tuple[np.dtype[Any], tuple[int, ...]]]  # name → (dtype, per-item dims)
     outputs: dict[str, tuple[np.dtype[Any], tuple[int, ...]]]  # name → (dtype, per-item dims)
-    max_batch_size: int  # largest batch one request may carry (0 = no batch axis)
+    max_batch_size: int  # largest batch one request may carry (0: no batch axis or no limit known)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ModelSignature:
@@ -156,6 +161,31 @@ class ModelSignature:
             inputs=tensors("input"),
             outputs=tensors("output"),
             max_batch_size=int(cfg.get("max_batch_size", 0)),
+        )
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any]) -> ModelSignature:
+        """Build from the v2 core protocol's model metadata (``GET /v2/models/{name}``).
+
+        What a server without Triton's model-configuration extension (KServe's model servers)
+        tells: tensor names, datatypes (``INT64``) and shapes whose leading -1 is the batch
+        axis. It has no batch limit, so every call goes in one request.
+        """
+
+        def tensors(key: str) -> dict[str, tuple[np.dtype[Any], tuple[int, ...]]]:
+            out = {}
+            for t in metadata.get(key, ()):
+                shape = [int(d) for d in t.get("shape", ())]  # gRPC's JSON spells int64 as str
+                dims = shape[1:] if shape[:1] == [-1] else shape
+                dtype = _NP_DTYPES.get(f"TYPE_{t['datatype']}", np.float32)
+                out[t["name"]] = (np.dtype(dtype), tuple(dims))
+            return out
+
+        return cls(
+            name=metadata["name"],
+            inputs=tensors("inputs"),
+            outputs=tensors("outputs"),
+            max_batch_size=0,
         )
 
 
@@ -518,6 +548,15 @@ def map_error(err: BaseException, url: str) -> ZooClientError:
                 f"{url} refused the credentials sent (it answered {_status_name(status)}): "
                 "check the token in the Authorization header and what it grants."
             )
+        if status == "StatusCode.UNIMPLEMENTED" or (status == "404" and "model" not in msg.lower()):
+            # gRPC's answer to a method it lacks; HTTP's to a route it lacks (KServe's 404 for
+            # an unknown model names the model)
+            return UnsupportedAPIError(
+                f"{url} does not implement this call ({msg}): it speaks the v2 core protocol "
+                "without Triton's extensions (model configuration, repository index)."
+            )
+        if status == "404":
+            return ModelNotFoundError(f"{url}: {msg}")
         if "DEADLINE_EXCEEDED" in status or "Deadline Exceeded" in msg:
             return RequestTimeoutError(f"{url} did not answer in time: {msg}")
         if "UNAVAILABLE" in status:
@@ -1020,17 +1059,20 @@ class ZooClient(BaseZooClient):
         if key not in self._sigs:
             name = self._resolve(model, entries) if entries else model
             kwargs = {"as_json": True} if self.protocol == "grpc" else {}
-            self._sigs[key] = ModelSignature.from_config(
-                self._call("get_model_config", name, **kwargs)
-            )
+            try:
+                sig = ModelSignature.from_config(self._call("get_model_config", name, **kwargs))
+            except UnsupportedAPIError:  # a plain v2 server: the core metadata has the tensors
+                sig = ModelSignature.from_metadata(self._call("get_model_metadata", name, **kwargs))
+            self._sigs[key] = sig
         return self._sigs[key]
 
     def _resolve(self, model: str, entries: Sequence[str]) -> str:
         # By readiness, which a server with restricted admin APIs leaves open (its repository
         # index needs the admin key); the index only gives the error its close names.
         for candidate in model_candidates(model, entries):
-            if self._call("is_model_ready", candidate):
-                return candidate
+            with contextlib.suppress(ModelNotFoundError):  # KServe's gRPC: NOT_FOUND, not False
+                if self._call("is_model_ready", candidate):
+                    return candidate
         try:
             served = self.list_models()
         except (AuthenticationError, TLSError):
@@ -1212,15 +1254,21 @@ class AsyncZooClient:
         if key not in self._sigs:
             name = await self._resolve(model, entries) if entries else model
             kwargs = {"as_json": True} if self.protocol == "grpc" else {}
-            config = await self._call("get_model_config", name, **kwargs)
-            self._sigs[key] = ModelSignature.from_config(config)
+            try:
+                config = await self._call("get_model_config", name, **kwargs)
+                sig = ModelSignature.from_config(config)
+            except UnsupportedAPIError:  # as ZooClient.signature: the core metadata instead
+                metadata = await self._call("get_model_metadata", name, **kwargs)
+                sig = ModelSignature.from_metadata(metadata)
+            self._sigs[key] = sig
         return self._sigs[key]
 
     async def _resolve(self, model: str, entries: Sequence[str]) -> str:
         # As ZooClient._resolve: by readiness, open on a server with restricted admin APIs.
         for candidate in model_candidates(model, entries):
-            if await self._call("is_model_ready", candidate):
-                return candidate
+            with contextlib.suppress(ModelNotFoundError):  # KServe's gRPC: NOT_FOUND, not False
+                if await self._call("is_model_ready", candidate):
+                    return candidate
         try:
             served = await self.list_models()
         except (AuthenticationError, TLSError):
