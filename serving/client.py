@@ -51,7 +51,7 @@ import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -965,13 +965,19 @@ class BaseZooClient(abc.ABC):
         return self.infer(sig, {"image": check_images(sig, images)})["logits"]
 
 
-class ZooClient(BaseZooClient):
-    """Blocking client for a genzoo Triton server. Safe to share between threads.
+class RemoteClient:
+    """What :class:`ZooClient` and :class:`AsyncZooClient` are built from: one description of
+    where and how to connect.
 
-    ``url`` and the TLS and header options are checked by :func:`parse_endpoint`;
-    ``shared_memory`` ("system" or "cuda") moves tensors through shared memory instead of the
-    socket (see :class:`SharedMemoryPool`).
+    ``url``, ``protocol``, ``ssl``, the TLS files (``ca_cert``, ``client_cert``,
+    ``client_key``) and ``headers`` are checked by :func:`parse_endpoint`; ``timeout`` bounds
+    every call (seconds); ``shared_memory`` ("system" or "cuda", on ``cuda_device``) moves
+    tensors through shared memory instead of the socket (see :class:`SharedMemoryPool`).
+    Subclasses say whether they are asyncio (:attr:`aio`) and set up their connections in
+    :meth:`_init_transport`.
     """
+
+    aio: ClassVar[bool]  # tritonclient's asyncio modules (True) or its blocking ones
 
     def __init__(
         self,
@@ -999,38 +1005,56 @@ class ZooClient(BaseZooClient):
         self.protocol: Protocol = self.endpoint.protocol
         self.url = self.endpoint.hostport
         self.timeout = float(timeout)
-        self._mod = _tritonclient(self.protocol, aio=False)
-        # one tritonclient per thread: the HTTP one is not thread-safe
-        self._local = threading.local()
-        self._clients: list[Any] = []
-        self._lock = threading.Lock()
+        self._mod = _tritonclient(self.protocol, aio=self.aio)
         self._sigs: dict[str, ModelSignature] = {}
         self._shm: SharedMemoryPool | None = None
         if shared_memory is not None:
             self._shm = SharedMemoryPool(shared_memory, cuda_device=cuda_device)
+        self._init_transport()
+
+    def _init_transport(self) -> None:
+        """Set up what holds the connections (they open lazily, on the first call)."""
 
     def __repr__(self) -> str:
         shm = f", shared_memory={self._shm.kind!r}" if self._shm else ""
         keys = [k for k, _ in self.endpoint.headers]
-        return f"ZooClient({self.endpoint.display!r}, headers={keys}{shm})"
+        return f"{type(self).__name__}({self.endpoint.display!r}, headers={keys}{shm})"
+
+    def _new_client(self) -> Any:
+        """A tritonclient ``InferenceServerClient`` for the endpoint: its TLS and timeouts."""
+        tls = self.endpoint.client_kwargs(aio=self.aio)
+        timeouts: dict[str, float] = {}
+        if self.protocol == "http":  # gRPC takes its timeout per call
+            if self.aio:
+                timeouts = {"conn_timeout": self.timeout}
+            else:
+                timeouts = {"connection_timeout": self.timeout, "network_timeout": self.timeout}
+        try:
+            return self._mod.InferenceServerClient(self.url, **timeouts, **tls)
+        except Exception as e:
+            raise map_error(e, self.endpoint.display) from e
+
+
+class ZooClient(RemoteClient, BaseZooClient):
+    """Blocking client for a genzoo Triton server. Safe to share between threads.
+
+    Its options are :class:`RemoteClient`'s: the URL, TLS and header options, the timeout and
+    ``shared_memory``.
+    """
+
+    aio = False
+
+    def _init_transport(self) -> None:
+        # one tritonclient per thread: the HTTP one is not thread-safe
+        self._local = threading.local()
+        self._clients: list[Any] = []
+        self._lock = threading.Lock()
 
     # -- transport ------------------------------------------------------------------------
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)
         if client is None:
-            tls = self.endpoint.client_kwargs(aio=False)
-            try:
-                if self.protocol == "http":
-                    client = self._mod.InferenceServerClient(
-                        self.url,
-                        connection_timeout=self.timeout,
-                        network_timeout=self.timeout,
-                        **tls,
-                    )
-                else:
-                    client = self._mod.InferenceServerClient(self.url, **tls)
-            except Exception as e:
-                raise map_error(e, self.endpoint.display) from e
+            client = self._new_client()
             self._local.client = client
             with self._lock:
                 self._clients.append(client)
@@ -1155,60 +1179,21 @@ class ZooClient(BaseZooClient):
         pool.destroy(regions)
 
 
-class AsyncZooClient:
+class AsyncZooClient(RemoteClient):
     """The asyncio twin of :class:`ZooClient`: same methods, awaited; chunks run concurrently.
 
-    It takes the same URL, TLS, header and ``shared_memory`` options.
+    It takes the same options (:class:`RemoteClient`'s).
     """
 
-    def __init__(
-        self,
-        url: str = "127.0.0.1:8000",
-        *,
-        protocol: Protocol | None = None,
-        timeout: float = 60.0,
-        ssl: bool | None = None,
-        ca_cert: str | os.PathLike[str] | None = None,
-        client_cert: str | os.PathLike[str] | None = None,
-        client_key: str | os.PathLike[str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        shared_memory: SharedMemory | None = None,
-        cuda_device: int = 0,
-    ):
-        self.endpoint = parse_endpoint(
-            url,
-            protocol,
-            ssl=ssl,
-            ca_cert=ca_cert,
-            client_cert=client_cert,
-            client_key=client_key,
-            headers=headers,
-        )
-        self.protocol: Protocol = self.endpoint.protocol
-        self.url = self.endpoint.hostport
-        self.timeout = float(timeout)
-        self._mod = _tritonclient(self.protocol, aio=True)
-        self._client: Any = None
-        self._sigs: dict[str, ModelSignature] = {}
-        self._shm: SharedMemoryPool | None = None
-        if shared_memory is not None:
-            self._shm = SharedMemoryPool(shared_memory, cuda_device=cuda_device)
+    aio = True
 
-    def __repr__(self) -> str:
-        shm = f", shared_memory={self._shm.kind!r}" if self._shm else ""
-        keys = [k for k, _ in self.endpoint.headers]
-        return f"AsyncZooClient({self.endpoint.display!r}, headers={keys}{shm})"
+    def _init_transport(self) -> None:
+        self._client: Any = None
 
     def _get_client(self) -> Any:
         # Created lazily, inside the running event loop (aiohttp's session needs one).
         if self._client is None:
-            tls = self.endpoint.client_kwargs(aio=True)
-            if self.protocol == "http":
-                self._client = self._mod.InferenceServerClient(
-                    self.url, conn_timeout=self.timeout, **tls
-                )
-            else:
-                self._client = self._mod.InferenceServerClient(self.url, **tls)
+            self._client = self._new_client()
         return self._client
 
     async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
