@@ -40,7 +40,7 @@ import numpy.typing as npt
 from serving.bench.payload import decode_tensors, encode_tensors
 from serving.server import LOOPBACK, admin_headers, free_port
 from serving.wire import graph_inputs, wire_inputs, wire_results
-from zoo.errors import ServerStartError, ZooError
+from zoo.errors import InvalidInputError, ServerStartError, ZooError
 from zoo.pipeline import is_seeded
 from zoo.registry import EntryPoint
 
@@ -579,19 +579,24 @@ def _point_link(link: Path, target: Path) -> None:
 
 
 def run_perf_analyzer(
-    grpc_url: str,
+    url: str,
     triton_model: str,
     maker: RequestMaker,
     *,
     concurrency: int,
     duration: float,
     work: Path,
+    protocol: str = "grpc",
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One cell measured by ``perf_analyzer`` over gRPC (requests from ``maker``).
+    """One cell measured by ``perf_analyzer`` over ``protocol`` (requests from ``maker``).
 
     Its own warm-up and trials stand in for ours: three windows of ``duration`` seconds at
     most, the last one reported (stability is not required: a loaded machine never settles).
+    ``headers`` go with every HTTP request (``-H``; perf_analyzer sends none over gRPC).
     """
+    if headers and protocol != "http":
+        raise InvalidInputError("perf_analyzer sends headers (-H) over HTTP only.")
     import csv
     import resource
 
@@ -599,7 +604,9 @@ def run_perf_analyzer(
     data = work / f"perf-input-{maker.batch}.json"
     data.write_text(json.dumps({"data": [_perf_entry(maker(i)) for i in range(256)]}))
     out_csv = work / f"perf-{maker.batch}-{concurrency}.csv"
-    cmd += ["-m", triton_model, "-u", grpc_url, "-i", "grpc", "-b", str(maker.batch)]
+    cmd += ["-m", triton_model, "-u", url, "-i", protocol, "-b", str(maker.batch)]
+    for key, value in (headers or {}).items():
+        cmd += ["-H", f"{key}:{value}"]
     cmd += ["--concurrency-range", str(concurrency), "--input-data", str(data)]
     cmd += ["--measurement-interval", str(max(100, int(duration * 1000)))]
     cmd += ["--stability-percentage", "999", "--max-trials", "3", "-f", str(out_csv)]
@@ -609,7 +616,10 @@ def run_perf_analyzer(
     elapsed = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0 or not out_csv.is_file():
-        tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+        output = (proc.stdout + proc.stderr).strip()
+        if "is restricted, expecting header" in output:
+            return {"status": "error", "reason": _PERF_RESTRICTED}
+        tail = output.splitlines()[-3:]
         return {"status": "error", "reason": "perf_analyzer failed: " + " | ".join(tail)}
     with open(out_csv) as f:
         row = {k.strip(): v.strip() for k, v in next(csv.DictReader(f)).items() if k}
@@ -639,6 +649,7 @@ def run_perf_analyzer(
     return {
         "status": "ok",
         "client": "perf_analyzer",
+        "protocol": protocol,
         "throughput": rate,
         "requests": None,
         "images": None,
@@ -658,6 +669,13 @@ def run_perf_analyzer(
     }
 
 
+_PERF_RESTRICTED = (
+    "the server restricts its statistics API, which perf_analyzer reads after each window: "
+    "pass the server's admin key (--admin-key-file, or ZOO_ADMIN_KEY); perf_analyzer then "
+    "loads it over HTTP, since it sends headers (-H) over HTTP only."
+)
+
+
 def _perf_entry(wire: Wire) -> dict[str, Any]:
     """One perf_analyzer input-data step: every wire tensor of one request, batch axis cut."""
     return {
@@ -670,7 +688,9 @@ class PerfAnalyzerTarget(Target):
     """``triton-perf``: Triton over gRPC loaded by ``perf_analyzer`` instead of the Python SDK.
 
     Not a client a user calls: it shows what the server does when the client costs next to
-    nothing, so the report can tell client-bound figures from server-bound ones.
+    nothing, so the report can tell client-bound figures from server-bound ones. With an
+    :attr:`admin_key` (a server whose statistics API is restricted) the load goes over HTTP,
+    the one protocol on which perf_analyzer sends the key's header; the cells say which.
     """
 
     name = "triton-perf"
@@ -688,13 +708,16 @@ class PerfAnalyzerTarget(Target):
         self, maker: RequestMaker, *, concurrency: int, duration: float, work: Path
     ) -> dict[str, Any]:
         """One cell (see :func:`run_perf_analyzer`)."""
+        over_http = self.admin_key is not None
         return run_perf_analyzer(
-            self.grpc_url,
+            self.stats_url if over_http else self.grpc_url,
             self.triton_model,
             maker,
             concurrency=concurrency,
             duration=duration,
             work=work,
+            protocol="http" if over_http else "grpc",
+            headers=admin_headers(self.admin_key, "http") if over_http else None,
         )
 
     def server_stats(self) -> dict[str, Any] | None:
