@@ -27,7 +27,10 @@ from serving.deploy import (
     triton_args,
     write_manifests,
 )
+from serving.server import RESTRICTED_APIS, restricted_api_flags
 from zoo.errors import InvalidInputError, InvalidNameError
+
+KEY = "k" * 32  # stands for the secret's value
 
 Validator = Callable[[dict[str, Any]], None]
 URI = "s3://zoo-models/prod/repo"
@@ -48,6 +51,7 @@ VARIANTS = {
     "explicit": DeployOptions(
         URI, model_control="explicit", load_models=("dcgan-mnist", "cgan-mnist"), cache_mb=0
     ),
+    "open-admin": DeployOptions(URI, admin_secret=None),
 }
 
 
@@ -140,6 +144,24 @@ def test_kserve_runs_triton_on_the_repository_and_scales_on_concurrency() -> Non
     assert c["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert c["resources"]["requests"]["nvidia.com/gpu"] == "1"
     assert isvc["spec"]["predictor"]["tolerations"][0]["key"] == "nvidia.com/gpu"
+
+
+def test_pods_restrict_the_admin_apis_with_the_key_from_a_secret() -> None:
+    opts = DeployOptions(URI, admin_secret="zoo-admin")
+    for doc in [*kserve_manifests(opts), k8s_manifests(opts)[0]]:
+        c = _container(doc)
+        ref = {"secretKeyRef": {"name": "zoo-admin", "key": "ZOO_ADMIN_KEY"}}
+        assert {"name": "ZOO_ADMIN_KEY", "valueFrom": ref} in c["env"]
+        # Kubernetes expands $(ZOO_ADMIN_KEY) in args from the container's env: no key inline
+        expanded = [a.replace("$(ZOO_ADMIN_KEY)", KEY) for a in c["args"]]
+        flags = restricted_api_flags(KEY)  # what a restricted embedded Triton runs with
+        assert [a for a in expanded if a in flags] == flags
+        assert set(RESTRICTED_APIS) <= set(flags[0].split("=", 1)[1].split(":")[0].split(","))
+    open_args = triton_args(VARIANTS["open-admin"])
+    assert not any("restricted" in a for a in open_args)
+    assert "ZOO_ADMIN_KEY" not in str(kserve_manifests(VARIANTS["open-admin"]))
+    with pytest.raises(InvalidNameError, match="admin secret"):
+        DeployOptions(URI, admin_secret="Not_A_Name")
 
 
 def test_cpu_pods_ask_for_no_gpu() -> None:
