@@ -26,7 +26,8 @@ loopback: they answer only calls carrying the ``zoo-admin-key`` header. The key 
 ``ZOO_ADMIN_KEY`` of a Kubernetes secret (``admin_secret``), put into the container's
 environment by reference and into Triton's flags by Kubernetes' ``$(ZOO_ADMIN_KEY)``
 expansion, so no manifest holds it. The ``docker run`` line publishes on loopback by default
-and leaves them open, like ``zoo serve`` on loopback.
+and leaves them open, like ``zoo serve`` on loopback; published anywhere else it restricts
+them with ``ZOO_ADMIN_KEY`` from the host's environment, passed by name.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from serving.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
-from serving.server import restricted_api_flags
+from serving.server import is_loopback, restricted_api_flags
 from serving.storage import triton_repository_path, triton_s3_environment
 from zoo import __version__
 from zoo.errors import InvalidInputError, InvalidNameError, MissingDependencyError
@@ -374,6 +375,8 @@ def docker_command(opts: DeployOptions, *, host: str = "127.0.0.1") -> list[str]
 
     ``opts.repo_uri`` may also be a local repository folder, mounted read-only at ``/models``.
     Credentials are passed by name (``-e AWS_ACCESS_KEY_ID``), so the line holds no secret.
+    Off loopback the admin APIs are restricted: ``-e ZOO_ADMIN_KEY`` by name, and a shell in
+    the container puts it into Triton's flags (:func:`restricted_launch`).
     """
     cmd = ["docker", "run", "--rm", "--init"]
     if opts.gpus:
@@ -394,7 +397,22 @@ def docker_command(opts: DeployOptions, *, host: str = "127.0.0.1") -> list[str]
             )
         repository = "/models"
         cmd += ["-v", f"{folder}:/models:ro"]
-    return [*cmd, opts.image, *triton_args(opts, repository)]
+    if is_loopback(host):
+        return [*cmd, opts.image, *triton_args(opts, repository)]
+    cmd += ["-e", ADMIN_KEY_ENV]
+    return [*cmd, opts.image, *restricted_launch(triton_args(opts, repository))]
+
+
+def restricted_launch(args: list[str]) -> list[str]:
+    """``args`` (``tritonserver`` and its flags) run by ``sh`` with the admin APIs restricted.
+
+    The shell expands ``$ZOO_ADMIN_KEY`` from the container's environment into Triton's
+    restriction flags, so the command line given to ``docker run`` holds no key; it stops
+    with a message when the variable is unset.
+    """
+    flags = " ".join(f'"{f}"' for f in restricted_api_flags(f"${{{ADMIN_KEY_ENV}}}"))
+    check = f': "${{{ADMIN_KEY_ENV}:?set {ADMIN_KEY_ENV} to the admin key (16-256 characters)}}"'
+    return ["sh", "-c", f'{check}; exec "$@" {flags}', "sh", *args]
 
 
 def docker_line(opts: DeployOptions, *, host: str = "127.0.0.1") -> str:

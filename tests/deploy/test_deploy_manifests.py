@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import shlex
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -226,8 +228,31 @@ def test_docker_line_mounts_a_local_repository(deploy_repo: Path) -> None:
     assert "--model-repository=/models" in cmd
     assert "0.0.0.0:8000:8000" in cmd
     assert shlex.split(shlex.join(cmd)) == cmd
+    assert not any("restricted" in a for a in docker_command(DeployOptions(str(deploy_repo))))
     with pytest.raises(FileNotFoundError, match="zoo repo build"):
         docker_command(DeployOptions(str(deploy_repo / "dcgan-mnist")))
+
+
+def test_docker_off_loopback_restricts_with_the_key_from_the_environment(
+    deploy_repo: Path,
+) -> None:
+    cmd = docker_command(DeployOptions(str(deploy_repo)), host="0.0.0.0")
+    env = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-e"]
+    assert "ZOO_ADMIN_KEY" in env  # by name
+    launch = cmd[cmd.index(DeployOptions(str(deploy_repo)).image) + 1 :]
+    assert launch[:2] == ["sh", "-c"] and launch[4] == "tritonserver"
+    # the container's shell: run it here with a stand-in for tritonserver that prints its argv
+    printer = [sys.executable, "-c", "import sys; print(*sys.argv[1:], sep='\\n')"]
+    run = [*launch[:4], *printer, *launch[5:]]
+    done = subprocess.run(
+        run, capture_output=True, text=True, env={"ZOO_ADMIN_KEY": KEY}, check=True
+    )
+    argv = done.stdout.splitlines()
+    assert argv[: len(launch) - 5] == launch[5:]  # Triton's own flags, as given
+    assert argv[len(launch) - 5 :] == restricted_api_flags(KEY)  # then the key's
+    assert KEY not in shlex.join(cmd)
+    unset = subprocess.run(run, capture_output=True, text=True, env={}, check=False)
+    assert unset.returncode != 0 and "set ZOO_ADMIN_KEY" in unset.stderr and not unset.stdout
 
 
 def test_write_manifests_writes_yaml_and_dockerfile(tmp_path: Path) -> None:

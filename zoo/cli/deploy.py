@@ -246,7 +246,11 @@ def docker_command(
     endpoint_url: EndpointOpt = None,
     region: RegionOpt = None,
     host: Annotated[
-        str, typer.Option(help="Address to publish the ports on; 0.0.0.0 exposes the server.")
+        str,
+        typer.Option(
+            help="Address to publish the ports on; 0.0.0.0 exposes the server (its admin APIs "
+            "then need ZOO_ADMIN_KEY, passed by name)."
+        ),
     ] = "127.0.0.1",
     out: Annotated[
         Path | None, typer.Option(help="Also write the image's Dockerfile here.")
