@@ -159,6 +159,7 @@ MUTATION_SCOPE := \
   'serving.client.x__unavailable__*' \
   'serving.client.x__ready_names__*' \
   'serving.client.xǁModelSignatureǁfrom_config__*' \
+  'serving.client.xǁModelSignatureǁfrom_metadata__*' \
   'serving.client.xǁModelNotFoundErrorǁ__str____*' \
   'serving.repository.xǁRepositoryOptionsǁ__post_init____*' \
   'serving.repository.x__pb__*' \
