@@ -60,7 +60,7 @@ kserve-sdk: $(KSERVE_STAMP)  ## install the KServe API types (no dependencies) f
 
 # KServe's own Python model server, a real server that speaks only the v2 core protocol (no
 # Triton extensions): tests/serving/test_serving_core_protocol.py serves zoo models there. Its
-# own venv, like olah's: its dependencies (protobuf>=6, numpy 2) clash with ours (~40 s).
+# own venv, like olah's: its dependencies (protobuf>=6, numpy 2) clash with ours (40-60 s).
 # onnxruntime is the version of constraints-lock.txt, so both servers run the same graph code.
 KSERVE_VENV := .venv-kserve
 KSERVE_SERVER_STAMP := $(KSERVE_VENV)/.installed
