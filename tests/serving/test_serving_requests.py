@@ -125,6 +125,11 @@ def test_signature_from_the_core_metadata() -> None:
     sig = ModelSignature.from_metadata(grpc)
     assert sig.inputs == {"x": (np.dtype(np.bool_), (3, 2))}
     assert sig.outputs == {"y": (F32, ())}  # an unknown type reads as float32, as in configs
+    # gRPC's JSON leaves out empty repeated fields: no inputs, a scalar's shape
+    bare = ModelSignature.from_metadata(
+        {"name": "m", "outputs": [{"name": "y", "datatype": "INT64"}]}
+    )
+    assert bare.inputs == {} and bare.outputs == {"y": (I64, ())}
 
 
 def test_check_seeds() -> None:
@@ -397,7 +402,8 @@ def server_error(msg: str | None, status: str | None = None) -> InferenceServerE
         (
             server_error("Method not found!", "StatusCode.UNIMPLEMENTED"),
             UnsupportedAPIError,
-            "u does not implement this call (Method not found!): it speaks the v2 core",
+            "u does not implement this call (Method not found!): it speaks the v2 core protocol "
+            "without Triton's extensions (model configuration, repository index).",
         ),
         (server_error("'error'", "404"), UnsupportedAPIError, "u does not implement this call"),
         (
