@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from serving.client import AsyncZooClient, ModelNotFoundError, UnsupportedAPIError, ZooClient
-from serving.server import TritonServer, free_port
+from serving.server import TritonServer, _die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 KSERVE_PYTHON = Path(os.environ.get("ZOO_KSERVE_PYTHON", ROOT / ".venv-kserve" / "bin" / "python"))
@@ -66,7 +66,7 @@ def kserve_server(
             env={**os.environ, "PYTHONPATH": str(ROOT)},  # the project's torch-free modules
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            preexec_fn=_die_with_parent,  # its own process group; SIGKILL if pytest dies
         )
     try:
         _wait_ready(proc, f"http://127.0.0.1:{http_port}/v2/health/ready", log_path)
