@@ -124,11 +124,7 @@ class ServerConfig:
             flags.append("--model-control-mode=explicit")
             flags += [f"--load-model={m}" for m in self.load_models]
         if self.admin_key is not None:
-            restricted = f"{','.join(RESTRICTED_APIS)}:{ADMIN_KEY_HEADER}={self.admin_key}"
-            flags += [
-                f"--http-restricted-api={restricted}",
-                f"--grpc-restricted-protocol={restricted}",
-            ]
+            flags += restricted_api_flags(self.admin_key)
         return flags
 
     @classmethod
@@ -160,6 +156,16 @@ class ServerConfig:
 def is_loopback(address: str) -> bool:
     """Whether ``address`` is this machine's loopback (servers bind it unless told otherwise)."""
     return address in (LOOPBACK, "localhost", "::1")
+
+
+def restricted_api_flags(key: str) -> list[str]:
+    """Triton's flags that put :data:`RESTRICTED_APIS` behind :data:`ADMIN_KEY_HEADER` = ``key``.
+
+    Over HTTP (``--http-restricted-api``) and gRPC (``--grpc-restricted-protocol``); ``key``
+    may be a placeholder the process's launcher expands (Kubernetes: ``$(ZOO_ADMIN_KEY)``).
+    """
+    restricted = f"{','.join(RESTRICTED_APIS)}:{ADMIN_KEY_HEADER}={key}"
+    return [f"--http-restricted-api={restricted}", f"--grpc-restricted-protocol={restricted}"]
 
 
 def admin_headers(key: str | None, protocol: str = "http") -> dict[str, str]:

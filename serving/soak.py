@@ -20,7 +20,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,12 +236,15 @@ def run_soak(
     server_pid: int | None = None,
     timeout_s: float = 30.0,
     on_interval: Callable[[SoakInterval], None] | None = None,
+    connection: Mapping[str, Any] | None = None,
 ) -> SoakReport:
     """Load the Triton at ``url`` (HTTP) / ``grpc_url`` for ``duration_s`` and report.
 
     ``models`` default to every zoo model the server serves. ``grpc_url`` defaults to the HTTP
-    host on the default gRPC port (:func:`serving.ports.default_grpc_url`). ``server_pid``
-    (default: the process listening on the HTTP port, when visible) is whose RSS is tracked.
+    host on the default gRPC port (:func:`serving.ports.default_grpc_url`; ``grpcs://`` when
+    ``url`` is ``https://``). ``server_pid`` (default: the process listening on the HTTP port,
+    when visible) is whose RSS is tracked. ``connection`` holds the clients' TLS and header
+    options (``headers``, ``ca_cert``, ``client_cert``, ``client_key``), for both protocols.
     """
     if not 0 < duration_s <= MAX_DURATION_S:
         raise InvalidInputError(f"--duration must lie in (0, {MAX_DURATION_S:.0f}] seconds.")
@@ -249,9 +252,11 @@ def run_soak(
         raise InvalidInputError(f"--concurrency must lie in 1..{MAX_CONCURRENCY}.")
     if interval_s <= 0:
         raise InvalidInputError("--interval must be positive.")
-    http = ZooClient(url, timeout=timeout_s)
-    grpc_url = grpc_url or default_grpc_url(http.url)
-    grpc = ZooClient(grpc_url, protocol="grpc", timeout=timeout_s)
+    options = dict(connection or {})
+    http = ZooClient(url, protocol="http", timeout=timeout_s, **options)
+    if grpc_url is None:
+        grpc_url = ("grpcs://" if http.endpoint.tls else "") + default_grpc_url(http.url)
+    grpc = ZooClient(grpc_url, protocol="grpc", timeout=timeout_s, **options)
     with http, grpc:
         # Raises ServerUnavailableError when nobody answers.
         names = list(models) if models else [m for m in list_models() if _served(http, m)]

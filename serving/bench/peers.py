@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,8 +33,8 @@ from serving.bench.targets import (
     Wire,
     triton_statistics,
 )
-from serving.server import LOOPBACK, free_port
-from zoo.errors import ServerStartError, ZooError
+from serving.server import LOOPBACK, admin_headers, free_port
+from zoo.errors import InvalidInputError, ServerStartError, ZooError
 
 if TYPE_CHECKING:
     from serving.server import TritonServer
@@ -266,19 +267,24 @@ def _point_link(link: Path, target: Path) -> None:
 
 
 def run_perf_analyzer(
-    grpc_url: str,
+    url: str,
     triton_model: str,
     maker: RequestMaker,
     *,
     concurrency: int,
     duration: float,
     work: Path,
+    protocol: str = "grpc",
+    headers: Mapping[str, str] | None = None,
 ) -> Figures:
-    """One cell measured by ``perf_analyzer`` over gRPC (requests from ``maker``).
+    """One cell measured by ``perf_analyzer`` over ``protocol`` (requests from ``maker``).
 
     Its own warm-up and trials stand in for ours: three windows of ``duration`` seconds at
     most, the last one reported (stability is not required: a loaded machine never settles).
+    ``headers`` go with every HTTP request (``-H``; perf_analyzer sends none over gRPC).
     """
+    if headers and protocol != "http":
+        raise InvalidInputError("perf_analyzer sends headers (-H) over HTTP only.")
     import csv
     import resource
 
@@ -286,7 +292,9 @@ def run_perf_analyzer(
     data = work / f"perf-input-{maker.batch}.json"
     data.write_text(json.dumps({"data": [_perf_entry(maker(i)) for i in range(256)]}))
     out_csv = work / f"perf-{maker.batch}-{concurrency}.csv"
-    cmd += ["-m", triton_model, "-u", grpc_url, "-i", "grpc", "-b", str(maker.batch)]
+    cmd += ["-m", triton_model, "-u", url, "-i", protocol, "-b", str(maker.batch)]
+    for key, value in (headers or {}).items():
+        cmd += ["-H", f"{key}:{value}"]
     cmd += ["--concurrency-range", str(concurrency), "--input-data", str(data)]
     cmd += ["--measurement-interval", str(max(100, int(duration * 1000)))]
     cmd += ["--stability-percentage", "999", "--max-trials", "3", "-f", str(out_csv)]
@@ -296,7 +304,10 @@ def run_perf_analyzer(
     elapsed = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0 or not out_csv.is_file():
-        tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+        output = (proc.stdout + proc.stderr).strip()
+        if "is restricted, expecting header" in output:
+            raise PerfAnalyzerError(_PERF_RESTRICTED)
+        tail = output.splitlines()[-3:]
         raise PerfAnalyzerError("perf_analyzer failed: " + " | ".join(tail))
     with open(out_csv) as f:
         row = {k.strip(): v.strip() for k, v in next(csv.DictReader(f)).items() if k}
@@ -339,7 +350,15 @@ def run_perf_analyzer(
         process_cpu_cores=None,
         server_cpu_cores=None,  # the run fills in the server's figures
         perf_analyzer=row,
+        protocol=protocol,
     )
+
+
+_PERF_RESTRICTED = (
+    "the server restricts its statistics API, which perf_analyzer reads after each window: "
+    "pass the server's admin key (--admin-key-file, or ZOO_ADMIN_KEY); perf_analyzer then "
+    "loads it over HTTP, since it sends headers (-H) over HTTP only."
+)
 
 
 def _perf_entry(wire: Wire) -> dict[str, Any]:
@@ -354,7 +373,9 @@ class PerfAnalyzerTarget(Target):
     """``triton-perf``: Triton over gRPC loaded by ``perf_analyzer`` instead of the Python SDK.
 
     Not a client a user calls: it shows what the server does when the client costs next to
-    nothing, so the report can tell client-bound figures from server-bound ones.
+    nothing, so the report can tell client-bound figures from server-bound ones. With an
+    :attr:`admin_key` (a server whose statistics API is restricted) the load goes over HTTP,
+    the one protocol on which perf_analyzer sends the key's header; the cells say which.
     """
 
     name = "triton-perf"
@@ -372,13 +393,16 @@ class PerfAnalyzerTarget(Target):
         self, maker: RequestMaker, *, concurrency: int, duration: float, work: Path
     ) -> Figures:
         """One cell's figures (see :func:`run_perf_analyzer`)."""
+        over_http = self.admin_key is not None
         return run_perf_analyzer(
-            self.grpc_url,
+            self.stats_url if over_http else self.grpc_url,
             self.triton_model,
             maker,
             concurrency=concurrency,
             duration=duration,
             work=work,
+            protocol="http" if over_http else "grpc",
+            headers=admin_headers(self.admin_key, "http") if over_http else None,
         )
 
     def server_stats(self) -> dict[str, Any] | None:

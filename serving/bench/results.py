@@ -76,6 +76,7 @@ class Figures:
     server: ServerFigures | None = None
     latencies_ms: tuple[float, ...] | None = None  # every request's latency (not perf_analyzer)
     perf_analyzer: Mapping[str, str] | None = None  # perf_analyzer's CSV row
+    protocol: str | None = None  # perf_analyzer's protocol ("grpc", or "http" with headers)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, without the raw latencies (the cell puts them last)."""
@@ -95,6 +96,8 @@ class Figures:
         }
         if self.perf_analyzer is not None:
             out["perf_analyzer"] = dict(self.perf_analyzer)
+        if self.protocol is not None:
+            out["protocol"] = self.protocol
         return out
 
     @classmethod
@@ -116,6 +119,7 @@ class Figures:
             server=None if not srv else ServerFigures(**srv),
             latencies_ms=None if raw is None else tuple(raw),
             perf_analyzer=d.get("perf_analyzer"),
+            protocol=d.get("protocol"),
         )
 
 

@@ -140,7 +140,7 @@ def bench_command(
         Path | None,
         typer.Option(
             help="With --url: file holding the server's admin key, for Triton's statistics "
-            "(`zoo serve` prints it); default: ZOO_ADMIN_KEY."
+            "(`zoo serve` prints it; triton-perf then loads over HTTP); default: ZOO_ADMIN_KEY."
         ),
     ] = None,
     as_json: JsonFlag = False,
