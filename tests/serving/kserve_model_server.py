@@ -37,7 +37,7 @@ from kserve.protocol.grpc.servicer import InferenceServicer
 from kserve.protocol.model_repository_extension import ModelRepositoryExtension
 from kserve.protocol.rest.server import RESTServer
 
-from serving.inprocess import open_runner
+from export.runners import make_runner
 from serving.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
 from zoo.registry import triton_model_name
 
@@ -49,7 +49,7 @@ class ZooEntryModel(Model):
 
     def __init__(self, model: str, entry: str, onnx_file: Path) -> None:
         super().__init__(triton_model_name(model, entry))
-        self.runner = open_runner("onnxruntime", model, entry, artifact=onnx_file, threads=1)
+        self.runner = make_runner("onnxruntime", model, entry, artifact=onnx_file, threads=1)
         self.ready = True
 
     def get_input_types(self) -> list[dict[str, Any]]:
