@@ -38,8 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from serving.admin_key import restricted_api_flags
 from serving.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
-from serving.server import is_loopback, restricted_api_flags
+from serving.server import is_loopback
 from serving.storage import triton_repository_path, triton_s3_environment
 from zoo import __version__
 from zoo.errors import InvalidInputError, InvalidNameError, MissingDependencyError

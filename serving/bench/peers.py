@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from serving.admin_key import admin_headers
 from serving.bench.payload import decode_tensors, encode_tensors
 from serving.bench.results import Figures, Latency
 from serving.bench.targets import (
@@ -33,7 +34,7 @@ from serving.bench.targets import (
     Wire,
     triton_statistics,
 )
-from serving.server import LOOPBACK, admin_headers, free_port
+from serving.server import LOOPBACK, free_port
 from zoo.errors import InvalidInputError, ServerStartError, ZooError
 
 if TYPE_CHECKING:

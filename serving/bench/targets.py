@@ -26,8 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from export.runners import BACKENDS as RUNNER_BACKENDS
+from serving.admin_key import admin_headers
 from serving.bench.results import ServerFigures
-from serving.server import admin_headers
 from serving.wire import graph_inputs, wire_inputs, wire_results
 from zoo.errors import ZooError
 from zoo.pipeline import is_seeded

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from serving.admin_key import RESTRICTED_APIS, restricted_api_flags
 from serving.deploy import (
     LIVE_PATH,
     METRICS_PORT,
@@ -29,7 +30,6 @@ from serving.deploy import (
     triton_args,
     write_manifests,
 )
-from serving.server import RESTRICTED_APIS, restricted_api_flags
 from zoo.errors import InvalidInputError, InvalidNameError
 
 KEY = "k" * 32  # stands for the secret's value

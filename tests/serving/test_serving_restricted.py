@@ -20,16 +20,15 @@ import tritonclient.grpc as tgrpc
 import tritonclient.http as thttp
 from tritonclient.utils import InferenceServerException
 
-from serving.client import AsyncZooClient, ServerError, ZooClient
-from serving.server import (
+from serving.admin_key import (
     ADMIN_KEY_HEADER,
     RESTRICTED_APIS,
-    ServerConfig,
-    TritonServer,
     admin_headers,
     read_admin_key,
     write_admin_key,
 )
+from serving.client import AsyncZooClient, ServerError, ZooClient
+from serving.server import ServerConfig, TritonServer
 from zoo.errors import InvalidInputError
 
 if TYPE_CHECKING:

@@ -146,7 +146,8 @@ def test_serve_stops_on_sigint_inherited_as_ignored(serving_repo: Path, tmp_path
     import tritonclient.http as thttp
     from tritonclient.utils import InferenceServerException
 
-    from serving.server import admin_headers, free_port
+    from serving.admin_key import admin_headers
+    from serving.server import free_port
 
     ports = [free_port() for _ in range(3)]
     cmd = [str(Path(sys.executable).parent / "zoo"), "serve", "--repository", str(serving_repo)]

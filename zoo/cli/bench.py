@@ -166,11 +166,11 @@ def bench_command(
     ] = None,
 ) -> None:
     """Measure the same model with the same inputs on every backend and server."""
+    from serving.admin_key import read_admin_key
     from serving.bench.peers import LitServeOptions
     from serving.bench.report import write_json, write_report
     from serving.bench.run import run_bench
     from serving.bench.settings import BenchSettings, cores
-    from serving.server import read_admin_key
     from zoo.registry import parse_overrides
 
     if ctx.args:  # the command allows extra arguments only to explain them

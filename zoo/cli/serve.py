@@ -144,15 +144,9 @@ def serve_command(
     Bound to anything but loopback, Triton's admin APIs answer only requests carrying the admin
     key.
     """
+    from serving.admin_key import ADMIN_KEY_HEADER, read_admin_key, write_admin_key
     from serving.repository import RepositoryOptions, build_repository
-    from serving.server import (
-        ADMIN_KEY_HEADER,
-        ServerConfig,
-        TritonServer,
-        is_loopback,
-        read_admin_key,
-        write_admin_key,
-    )
+    from serving.server import ServerConfig, TritonServer, is_loopback
     from zoo.settings import model_repository_dir, zoo_home
 
     repo = repository or model_repository_dir()
