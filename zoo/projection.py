@@ -54,8 +54,8 @@ def refine_ws(
     """ws ``(B, num_ws, w_dim)`` optimised for ``steps`` Adam steps to reproduce ``images``.
 
     Loss per digit: pixel MSE plus ``feature_weight`` × the classifier-feature MSE, relative
-    to the digit's own feature energy. Digits are optimised independently (the loss is a sum
-    over the batch), so a digit's result does not depend on the others in its batch.
+    to the digit's own feature energy. The loss is a sum over the batch, so each digit's
+    gradient is its own (the batch changes a result only by floating-point summation order).
     """
     import torch
 
