@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,10 @@ import numpy.typing as npt
 from serving.client import BaseZooClient, encoder_of
 from zoo.errors import InvalidInputError
 from zoo.pipeline import from_uint8_nhwc, to_uint8_nhwc
+
+if TYPE_CHECKING:
+    from zoo.models.classifier.network import DigitClassifier
+    from zoo.models.stylegan2.network import StyleGAN2Projector
 
 
 def refine(
@@ -31,9 +35,10 @@ def refine(
     from zoo.projection import refine_ws
     from zoo.weights import load_bundled
 
-    projector = load_bundled(encoder_of(model))
+    projector = cast("StyleGAN2Projector", load_bundled(encoder_of(model)))
+    classifier = cast("DigitClassifier", load_bundled(EVALUATOR))
     target = torch.from_numpy(from_uint8_nhwc(images))
-    out = refine_ws(projector, load_bundled(EVALUATOR), target, torch.from_numpy(ws), steps=steps)
+    out = refine_ws(projector, classifier, target, torch.from_numpy(ws), steps=steps)
     with torch.no_grad():
         rec = projector.generator.synthesis(out).numpy()
     return out.numpy(), to_uint8_nhwc(rec)

@@ -21,7 +21,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from torch import nn
 
     from zoo.data import Digits
+    from zoo.models.classifier.network import DigitClassifier
+    from zoo.models.stylegan2.network import StyleGAN2Projector
 
 #: File the trainer writes next to the weights: the command, seed, epochs, time, versions.
 TRAINING_NAME = "training.json"
@@ -260,22 +262,23 @@ def render_samples(
 
         from zoo.weights import load_bundled
 
+        projector = cast("StyleGAN2Projector", module)
+        classifier = cast("DigitClassifier", load_bundled(EVALUATOR))
         test = _one_per_class(load_digits("mnist", "test"), 8)
-        x = torch.from_numpy(test)
+        digits = torch.from_numpy(test)
         with torch.no_grad():
-            ws, rec = module.project(x)
-        refined = refine_ws(module, load_bundled(EVALUATOR), x, ws)
-        g = module.generator
+            ws, rec = projector.project(digits)
+        refined = refine_ws(projector, classifier, digits, ws)
+        g = projector.generator
         with torch.no_grad():
             ref = g.synthesis(refined)
-            mix_z = torch.from_numpy(seed_to_latent(np.arange(len(x)), g.z_dim))
-            layer = torch.full((len(x),), RESTYLE_LAYER, dtype=torch.int64)
-            restyled = g.synthesize(refined, torch.ones(len(x)), mix_z, layer)
-        rows = np.concatenate([test, rec.numpy(), ref.numpy(), restyled.numpy()])
+            mix_z = torch.from_numpy(seed_to_latent(np.arange(len(test)), g.z_dim))
+            layer = torch.full((len(test),), RESTYLE_LAYER, dtype=torch.int64)
+            restyled = g.synthesize(refined, torch.ones(len(test)), mix_z, layer)
         fig, ax = plt.subplots(figsize=(4, 2.6))
         _grid_panel(
             ax,
-            rows,
+            np.concatenate([test, rec.numpy(), ref.numpy(), restyled.numpy()]),
             8,
             "test digits projected into stylegan2-mnist",
             ["original", "encoder", f"+{DEFAULT_STEPS} steps", f"ws {RESTYLE_LAYER}+ seed i"],

@@ -55,6 +55,9 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from zoo.models.classifier.network import DigitClassifier
+    from zoo.models.stylegan2.network import StyleGAN2Projector
+
 #: ``runner_factory(model_name, entry_name) -> Runner``: how the model under test is run.
 RunnerFactory = Callable[[str, str], Runner]
 
@@ -414,8 +417,9 @@ def _eval_encoder(ctx: _Context, make: Callable[[str], Runner]) -> None:
     ctx.add("psnr_db", metrics.psnr(rec, x), "projection PSNR, encoder alone (dB)")
     ctx.add("class_kept", metrics.accuracy(rec_c, true_c), "class kept by projection")
 
-    projector = load_bundled(ctx.spec.name)
-    generator, classifier = projector.generator, ctx.ev.module
+    projector = cast("StyleGAN2Projector", load_bundled(ctx.spec.name))
+    generator = projector.generator
+    classifier = cast("DigitClassifier", ctx.ev.module)
     k = min(REFINE_N, len(x))
     sub, ws0 = torch.from_numpy(x[:k]), torch.from_numpy(ws[:k].astype(np.float32))
     refined = projection.refine_ws(projector, classifier, sub, ws0)

@@ -22,7 +22,9 @@ from zoo.latent import seed_to_latent
 
 if TYPE_CHECKING:
     import torch
-    from torch import nn
+
+    from zoo.models.classifier.network import DigitClassifier
+    from zoo.models.stylegan2.network import StyleGAN2Generator, StyleGAN2Projector
 
 #: Optimisation steps of the default refinement (``zoo project --steps``).
 DEFAULT_STEPS = 50
@@ -36,14 +38,14 @@ PPL_EPSILON = 1e-4
 PPL_STREAM = 11
 
 
-def feature_distance(classifier: nn.Module, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def feature_distance(classifier: DigitClassifier, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Per-image squared distance of two image batches in the classifier's feature space."""
     return (classifier.features(a) - classifier.features(b)).square().sum(1)
 
 
 def refine_ws(
-    projector: nn.Module,
-    classifier: nn.Module,
+    projector: StyleGAN2Projector,
+    classifier: DigitClassifier,
     images: torch.Tensor,
     ws: torch.Tensor,
     *,
@@ -88,8 +90,8 @@ def psnr_per_image(
 
 
 def perceptual_path_length(
-    generator: nn.Module,
-    classifier: nn.Module,
+    generator: StyleGAN2Generator,
+    classifier: DigitClassifier,
     *,
     space: str,
     n: int = 256,

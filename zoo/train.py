@@ -44,9 +44,10 @@ from zoo.registry import create_model, get_spec
 from zoo.weights import save_weights, write_atomic
 
 if TYPE_CHECKING:
+    from zoo.models.classifier import DigitClassifier
     from zoo.models.cyclegan import CycleGAN
     from zoo.models.dcgan import DCGANDiscriminator
-    from zoo.models.stylegan2 import StyleGAN2Generator
+    from zoo.models.stylegan2 import StyleGAN2Generator, StyleGAN2Projector
     from zoo.models.vae import ConvVAE
 
 GanLoss = Literal["bce", "hinge", "wgan-gp", "lsgan"]
@@ -561,21 +562,25 @@ class StyleGAN2EncoderTask(Task):
         super().__init__(cfg)
         from zoo.weights import load_bundled
 
-        proj = create_model(cfg.model_name, **cfg.overrides)
+        proj = cast("StyleGAN2Projector", create_model(cfg.model_name, **cfg.overrides))
         # The generator is the shipped one, tensor for tensor, and is never optimised.
         proj.generator.load_state_dict(load_bundled("stylegan2-mnist").state_dict())
         proj.generator.requires_grad_(False)
         self.nets = {"model": proj}
         self.optims = {"opt": torch.optim.Adam(proj.encoder.parameters(), lr=self.lr)}
-        self.classifier = load_bundled("classifier-mnist").eval().requires_grad_(False)
+        classifier = load_bundled("classifier-mnist").eval().requires_grad_(False)
+        self.classifier = cast("DigitClassifier", classifier)
         self.datasets = (load_digits("mnist", "train"),)
 
     def _features(self, x: torch.Tensor) -> torch.Tensor:
-        return cast(torch.Tensor, self.classifier.features(x))
+        return self.classifier.features(x)
+
+    def _projector(self) -> StyleGAN2Projector:
+        return cast("StyleGAN2Projector", self.nets["model"])
 
     def step(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
         x = augment(batches[0][0], max_shift=0.05, max_rot=0.1)
-        proj = self.nets["model"]
+        proj = self._projector()
         g = proj.generator
         n, num_ws = x.shape[0], g.synthesis.num_ws
         with torch.no_grad():
@@ -615,7 +620,7 @@ class StyleGAN2EncoderTask(Task):
     @torch.no_grad()
     def samples(self) -> np.ndarray:
         """Test digits (odd rows) above their projections (even rows)."""
-        proj = self.nets["model"].eval()
+        proj = self._projector().eval()
         x = torch.from_numpy(load_digits("mnist", "test").images[:32])
         _, rec = proj.project(x)
         rows = torch.stack([x.view(4, 8, *x.shape[1:]), rec.view(4, 8, *x.shape[1:])], 1)
