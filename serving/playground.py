@@ -49,7 +49,7 @@ from serving.client import (
 from serving.server import LOOPBACK, ServerConfig, TritonServer, free_port
 from zoo.errors import InvalidInputError, MissingDependencyError, ZooError
 from zoo.images import make_grid
-from zoo.registry import get_spec, list_models
+from zoo.registry import get_spec, list_models, triton_model_name
 
 #: Default port of the page (Gradio's usual one).
 DEFAULT_PORT = 7860
@@ -219,8 +219,7 @@ def served_models(triton_names: Sequence[str]) -> list[ServedModel]:
     out = []
     for model in list_models():
         spec = get_spec(model)
-        single = len(spec.entry_points) == 1
-        entries = tuple(e for e in spec.tasks if (model if single else f"{model}_{e}") in names)
+        entries = tuple(e for e in spec.tasks if triton_model_name(model, e) in names)
         if entries:
             out.append(ServedModel(model, spec.family, spec.description, spec.resolution, entries))
     return out
