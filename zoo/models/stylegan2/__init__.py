@@ -137,7 +137,7 @@ register_model(
         entry_points_of=encoder_entry_points,
         config={**_STYLEGAN2, "encoder_width": 32},
         datasets=("mnist",),
-        sha256="",
+        sha256="91d9436bce4ad0f97d461f6668ff5b0130aef18ef53bbbcd049dff36d2b93785",
         tags=("stylegan2", "gan-inversion", "image-to-image"),
         metric_targets={
             "psnr_db": 16.0,
