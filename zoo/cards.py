@@ -406,12 +406,11 @@ def _usage(spec: ModelSpec) -> str:
         sdk = f'images = client.generate("{n}", seeds=[0, 1, 2]{kw})  # uint8 NHWC'
     elif fam == "stylegan2-encoder":
         gen = n.removesuffix("-encoder")
-        py_head = ""
+        py_head = "from zoo.projection import refine_ws\n"
         torch_call = (
             "x = torch.rand(4, 1, 32, 32) * 2 - 1  # digits in [-1, 1]\n"
             "ws, reconstruction = model.project(x)  # ws: (4, 8, 64), one w per layer\n"
-            "from zoo.projection import refine_ws\n"
-            'ws = refine_ws(model, zoo.load("classifier-mnist"), x, ws)  # 50 steps'
+            f'ws = refine_ws(model, zoo.load("classifier-mnist"), x, ws)  # {DEFAULT_STEPS} steps'
         )
         sdk = (
             f'ws, reconstruction = client.project("{gen}", images)  # images: uint8 NHWC\n'

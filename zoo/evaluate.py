@@ -16,11 +16,11 @@ Protocol per family (``n`` samples, default 1,000 = the MNIST test split):
   and inpainting PSNR on the unknown half of each digit (top half for even indices, bottom
   half for odd) against filling it with the training mean image.
 - stylegan2-encoder: ``project`` on the MNIST test split: PSNR of the encoder's
-  reconstructions, the share whose class (the evaluator's) survives projection; on the first
-  :data:`REFINE_N` of them, PSNR after the default refinement (:mod:`zoo.projection`) and the
-  share keeping their class when layers from :data:`RESTYLE_LAYER` on take seed ``seed + i``'s
-  styles; perceptual path length of the generator in the evaluator's feature space, in z and
-  in w (the ratio w / z must stay below 1).
+  reconstructions, the share whose class (the evaluator's) survives projection; on
+  :data:`REFINE_N` of them (spread evenly over the split), PSNR and class kept after the
+  default refinement (:mod:`zoo.projection`), and the share keeping that class when layers from
+  :data:`RESTYLE_LAYER` on take seed ``seed + i``'s styles; perceptual path length of the
+  generator in the evaluator's feature space, in z and in w (the ratio w / z must stay below 1).
 - cyclegan: label preservation UCI → MNIST and MNIST → UCI (the evaluator's class of the
   translation must equal the source label) and FID of the translations against the target
   domain's test split.
@@ -420,8 +420,10 @@ def _eval_encoder(ctx: _Context, make: Callable[[str], Runner]) -> None:
     projector = cast("StyleGAN2Projector", load_bundled(ctx.spec.name))
     generator = projector.generator
     classifier = cast("DigitClassifier", ctx.ev.module)
-    k = min(REFINE_N, len(x))
-    sub, ws0 = torch.from_numpy(x[:k]), torch.from_numpy(ws[:k].astype(np.float32))
+    # Every (n / REFINE_N)-th digit: the test split is ordered by class, so a prefix is not.
+    pick = np.unique(np.linspace(0, len(x) - 1, min(REFINE_N, len(x))).round().astype(int))
+    k = len(pick)
+    sub, ws0 = torch.from_numpy(x[pick]), torch.from_numpy(ws[pick].astype(np.float32))
     refined = projection.refine_ws(projector, classifier, sub, ws0)
     with torch.no_grad():
         refined_rec = generator.synthesis(refined).numpy()
@@ -431,14 +433,14 @@ def _eval_encoder(ctx: _Context, make: Callable[[str], Runner]) -> None:
     steps = projection.DEFAULT_STEPS
     ctx.add(
         "refined_psnr_db",
-        metrics.psnr(refined_rec, x[:k]),
-        f"projection PSNR, {steps} refinement steps, first {k} (dB)",
-        floor=metrics.psnr(rec[:k], x[:k]),
+        metrics.psnr(refined_rec, x[pick]),
+        f"projection PSNR, {steps} refinement steps, {k} digits (dB)",
+        floor=metrics.psnr(rec[pick], x[pick]),
         floor_label="encoder alone, same digits",
     )
     _, refined_c = ctx.ev.features_and_classes(refined_rec)
     _, restyled_c = ctx.ev.features_and_classes(restyled)
-    ctx.add("refined_class_kept", metrics.accuracy(refined_c, true_c[:k]), "class kept, refined")
+    ctx.add("refined_class_kept", metrics.accuracy(refined_c, true_c[pick]), "class kept, refined")
     ctx.add(
         "restyled_class_kept",
         metrics.accuracy(restyled_c, refined_c),

@@ -143,6 +143,7 @@ register_model(
             "psnr_db": 16.0,
             "refined_psnr_db": 19.0,
             "class_kept": 0.95,
+            "refined_class_kept": 0.95,
             "restyled_class_kept": 0.8,
         },
     )
