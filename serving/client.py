@@ -319,11 +319,29 @@ def synthesize_request(
     psi: Any = None,
     mix_seeds: Any = None,
     mix_layer: Any = None,
+    mix_ws: Any = None,
 ) -> dict[str, Array]:
-    """The wire inputs of a synthesize call; without ``mix_seeds`` nothing is mixed."""
+    """The wire inputs of a synthesize call; without ``mix_seeds`` or ``mix_ws`` nothing is mixed.
+
+    ``mix_ws`` (a second digit's ws) are mixed here, before sending: the ws from ``mix_layer``
+    on are taken from them, so the request carries one set of ws.
+    """
     w = check_ws(sig, ws)
     n, num_ws = len(w), sig.inputs["w"][1][0]
-    req: dict[str, Array] = {"w": w}
+    if mix_ws is not None:
+        if mix_seeds is not None or mix_layer is None:
+            raise InvalidInputError(
+                f"mix_ws takes mix_layer (0–{num_ws}), and no mixing seed beside it."
+            )
+        other = check_ws(sig, mix_ws)
+        if len(other) not in (1, n):
+            raise InvalidInputError(f"expected 1 or {n} sets of mix_ws, got {len(other)}.")
+        layer = _per_item(mix_layer, n, "mix_layer values")
+        if not np.issubdtype(layer.dtype, np.integer) or layer.min() < 0 or layer.max() > num_ws:
+            raise InvalidInputError(f"mix_layer must be an integer in 0..{num_ws}.")
+        w = np.where(np.arange(num_ws)[None, :, None] < layer[:, None, None], w, other)
+        mix_layer = None
+    req: dict[str, Array] = {"w": w.astype(np.float32)}
     if psi is not None:
         p = _per_item(psi, n, "ψ values").astype(np.float64)
         if not np.all(np.isfinite(p)) or np.abs(p).max() > 10:
@@ -997,11 +1015,19 @@ class BaseZooClient(abc.ABC):
         return out["w"], out["image"]
 
     def synthesize(
-        self, model: str, ws: Any, psi: Any = None, mix_seeds: Any = None, mix_layer: Any = None
+        self,
+        model: str,
+        ws: Any,
+        psi: Any = None,
+        mix_seeds: Any = None,
+        mix_layer: Any = None,
+        mix_ws: Any = None,
     ) -> npt.NDArray[np.uint8]:
-        """Images from ws (StyleGAN2); ws from ``mix_layer`` on come from ``mix_seeds``."""
+        """Images from ws (StyleGAN2); ws from ``mix_layer`` on from ``mix_seeds`` or ``mix_ws``."""
         sig = self.signature(model, ("synthesize",))
-        req = synthesize_request(sig, ws, psi=psi, mix_seeds=mix_seeds, mix_layer=mix_layer)
+        req = synthesize_request(
+            sig, ws, psi=psi, mix_seeds=mix_seeds, mix_layer=mix_layer, mix_ws=mix_ws
+        )
         return self.infer(sig, req)["image"]
 
     def interpolate(
@@ -1413,11 +1439,19 @@ class AsyncZooClient:
         return out["w"], out["image"]
 
     async def synthesize(
-        self, model: str, ws: Any, psi: Any = None, mix_seeds: Any = None, mix_layer: Any = None
+        self,
+        model: str,
+        ws: Any,
+        psi: Any = None,
+        mix_seeds: Any = None,
+        mix_layer: Any = None,
+        mix_ws: Any = None,
     ) -> npt.NDArray[np.uint8]:
-        """Images from ws (StyleGAN2); ws from ``mix_layer`` on come from ``mix_seeds``."""
+        """Images from ws (StyleGAN2); ws from ``mix_layer`` on from ``mix_seeds`` or ``mix_ws``."""
         sig = await self.signature(model, ("synthesize",))
-        req = synthesize_request(sig, ws, psi=psi, mix_seeds=mix_seeds, mix_layer=mix_layer)
+        req = synthesize_request(
+            sig, ws, psi=psi, mix_seeds=mix_seeds, mix_layer=mix_layer, mix_ws=mix_ws
+        )
         return (await self.infer(sig, req))["image"]
 
     async def interpolate(

@@ -51,6 +51,13 @@ def test_synthesize_from_a_seeds_ws_draws_what_generate_draws(zoo: InProcessZoo)
     assert not np.array_equal(
         mixed, zoo.synthesize("stylegan2-mnist", ws, mix_seeds=8, mix_layer=1)
     )
+    # A second digit's ws mix in the client: the request carries the spliced ws.
+    other = np.random.default_rng(0).standard_normal(ws.shape).astype(np.float32)
+    spliced = np.concatenate([ws[:, :3], other[:, 3:]], axis=1)
+    by_sdk = zoo.synthesize("stylegan2-mnist", ws, mix_ws=other, mix_layer=3)
+    assert np.array_equal(by_sdk, zoo.synthesize("stylegan2-mnist", spliced))
+    with pytest.raises(ClientInputError, match="mix_layer"):
+        zoo.synthesize("stylegan2-mnist", ws, mix_ws=other)
 
 
 @pytest.mark.parametrize("model", GENERATORS)
