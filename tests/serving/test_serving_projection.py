@@ -76,7 +76,7 @@ def test_server_refuses_bad_ws_and_t(triton: TritonServer, protocol: str) -> Non
         with pytest.raises(InvalidInputError, match="finite"):
             zoo.infer(sig, {"w": bad_w})
         with pytest.raises(InvalidInputError, match="mix_layer"):
-            zoo.infer(sig, {"w": bad_w * 0, "mix_layer": np.array([[2]], np.int64)})
+            zoo.infer(sig, {"w": np.zeros_like(bad_w), "mix_layer": np.array([[2]], np.int64)})
         sig = zoo.signature("dcgan-mnist", ("interpolate",))
         seed = np.array([[1]], np.int64)
         t = np.array([[1.5 if protocol == "http" else -0.5]], np.float32)  # not in the cache
