@@ -92,8 +92,11 @@ class ModulatedConv2d(nn.Module):
             x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
         x = F.conv2d(x * styles[:, :, None, None], weight, padding=self.padding)
         if self.demodulate:
-            # Σ_{i,k} (w_oik · s_i)² = s² @ (Σ_k w_oik²)ᵀ, per sample and output channel.
-            dcoefs = torch.rsqrt(styles.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8)
+            # Σ_{i,k} (w_oik · s_i)² = s² @ (Σ_k w_oik²)ᵀ, per sample and output channel. (Not
+            # `.t()`: the exporter names the folded constant "t", which clashes with the graph
+            # input t of the interpolate entry point.)
+            energy = weight.square().sum(dim=(2, 3)).transpose(0, 1)
+            dcoefs = torch.rsqrt(styles.square() @ energy + 1e-8)
             x = x * dcoefs[:, :, None, None]
         return x
 
