@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup olah kserve-sdk chromium nginx demo test lint typecheck check cards gpu-bundle mutation clean
+.PHONY: setup olah kserve-sdk kserve-server chromium nginx demo test lint typecheck check cards gpu-bundle mutation clean
 
 $(STAMP): pyproject.toml constraints.txt constraints-lock.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,21 @@ $(KSERVE_STAMP): | $(STAMP)
 
 kserve-sdk: $(KSERVE_STAMP)  ## install the KServe API types (no dependencies) for tests/deploy
 
+# KServe's own Python model server, a real server that speaks only the v2 core protocol (no
+# Triton extensions): tests/serving/test_serving_core_protocol.py serves zoo models there. Its
+# own venv, like olah's: its dependencies (protobuf>=6, numpy 2) clash with ours (40-60 s).
+# onnxruntime is the version of constraints-lock.txt, so both servers run the same graph code.
+KSERVE_VENV := .venv-kserve
+KSERVE_SERVER_STAMP := $(KSERVE_VENV)/.installed
+
+$(KSERVE_SERVER_STAMP): constraints-lock.txt
+	test -x $(KSERVE_VENV)/bin/python || $(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install -q kserve==$(KSERVE_VERSION) \
+	  "$$(grep '^onnxruntime==' constraints-lock.txt)"
+	touch $(KSERVE_SERVER_STAMP)
+
+kserve-server: $(KSERVE_SERVER_STAMP)  ## create .venv-kserve with KServe's model server (tests/serving)
+
 # Headless Chromium for tests/playground: Debian's package, driven by Playwright (its own browser
 # download cannot be reached). Instant when installed. An install that cannot happen (not root,
 # no apt-get, apt-get failed) fails here, as the browser tests fail on CI without a browser:
@@ -102,7 +117,7 @@ typecheck: setup
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collected nothing: that fails too, with its own message.
-test: lint typecheck $(OLAH_STAMP) $(KSERVE_STAMP) chromium nginx  ## lint, type-check and run the whole test suite
+test: lint typecheck $(OLAH_STAMP) $(KSERVE_STAMP) $(KSERVE_SERVER_STAMP) chromium nginx  ## lint, type-check and run the whole test suite
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=900 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$rc
 
@@ -144,6 +159,7 @@ MUTATION_SCOPE := \
   'serving.client.x__unavailable__*' \
   'serving.client.x__ready_names__*' \
   'serving.client.xǁModelSignatureǁfrom_config__*' \
+  'serving.client.xǁModelSignatureǁfrom_metadata__*' \
   'serving.client.xǁModelNotFoundErrorǁ__str____*' \
   'serving.repository.xǁRepositoryOptionsǁ__post_init____*' \
   'serving.repository.x__pb__*' \
@@ -171,4 +187,4 @@ mutation: setup  ## mutation score of the torch-free core (docs/testing.md); fai
 	$(PY) tests/mutation_report.py $(MUTATION_SCOPE)
 
 clean:
-	rm -rf $(VENV) .venv-olah .kserve-sdk $(TYPINGS) $(GPU_BUNDLE) out .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) .venv-olah .kserve-sdk .venv-kserve $(TYPINGS) $(GPU_BUNDLE) out .mypy_cache .ruff_cache mutants

@@ -84,7 +84,8 @@ def check_onnx_artifact(
         )
     weights = meta.get("weights", {})
     pinned = get_spec(model_name).sha256
-    if weights.get("source") == "bundled" and weights.get("sha256") != pinned:
+    # Exported from the registry's trained weights, wherever the pull found them: the pin moved.
+    if weights.get("source") in ("hub", "cache", "bundled") and weights.get("sha256") != pinned:
         raise ExportGateError(
             f"{path} was exported from older weights of {model_name} than the registry now pins; "
             f"re-run `zoo export {model_name} --format onnx`."

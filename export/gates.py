@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zoo.latent import seed_to_latent
-from zoo.pipeline import generator_inputs, is_seeded, to_uint8_nhwc
+from zoo.pipeline import generator_inputs, is_image, is_seeded, to_uint8_nhwc
 from zoo.registry import EntryPoint, spec_of_module
 
 if TYPE_CHECKING:
@@ -133,8 +133,6 @@ def torch_reference(
 ) -> Arrays:
     """The entry point's outputs in torch float32, post-processed like the export."""
     import torch
-
-    from export.wrappers import is_image
 
     args = [torch.from_numpy(np.ascontiguousarray(a)) for a in inputs]
     with torch.inference_mode():

@@ -31,7 +31,7 @@ from export.artifacts import FAILED_ONNX_NAME, META_NAME, ONNX_NAME, version_dir
 from export.gates import PARITY_N, ParityReport, parity_check, parity_inputs
 from export.wrappers import EntryModule, graph_signature
 from zoo.errors import MissingDependencyError
-from zoo.registry import EntryPoint, get_spec, spec_of_module
+from zoo.registry import EntryPoint, spec_of_module
 from zoo.weights import sha256_file, write_atomic
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ def export_onnx(
 ) -> ExportResult:
     """Export one entry point of ``model_name`` to ONNX and check it against torch.
 
-    ``module`` defaults to the bundled trained weights; ``out_dir`` to the model repository's
+    ``module`` defaults to the pulled trained weights; ``out_dir`` to the model repository's
     version folder (``model_repository/<triton name>/1``). ``fp16`` runs the model in float16
     inside the graph (inputs and outputs stay float32); ``uint8_output`` ends image outputs in
     uint8 NHWC. ``measure_optimizer`` also times ONNX Runtime before and after the onnxscript
@@ -170,10 +170,11 @@ def export_onnx(
 
     t_start = time.perf_counter()
     if module is None:
-        from zoo.weights import load_bundled
+        from zoo.hub import pull
 
-        module = load_bundled(model_name)
-        weights = {"source": "bundled", "sha256": get_spec(model_name).sha256}
+        pulled = pull(model_name)
+        module = pulled.load()
+        weights = {"source": pulled.source, "sha256": pulled.sha256}
     else:
         weights = {"source": "module", "sha256": weights_digest(module)}
     # A variant (e.g. resolution=256) is exported with the signature its config derives.

@@ -1,35 +1,39 @@
-"""In-process runners for exported artifacts, and :func:`make_runner` for every backend.
+"""The runner factory: :data:`BACKENDS` (a name → how to build) and :func:`make_runner`.
 
-Each runner implements :class:`zoo.runners.Runner`: arrays in the entry point's input order
-(batch axis first) → tuple of the graph's outputs as NumPy arrays, in whatever dtype the graph
-has (float32, or uint8 NHWC for a ``--uint8-output`` export). ``zoo eval --backend``, the
-Triton Python backends and ``zoo bench`` all get their runner from :func:`make_runner`, so
-every path shares one pre/post-processing.
+A *runner* (:class:`zoo.runners.Runner`) runs one entry point in this process: arrays in the
+entry point's input order (batch axis first) → tuple of the graph's outputs as NumPy arrays, in
+whatever dtype the graph has (float32, or uint8 NHWC for a ``--uint8-output`` export). Its
+*backend* is the engine that runs it: torch, ``torch.compile``, ONNX Runtime or TensorRT (this
+module holds the last two). ``zoo eval --backend``, ``zoo generate --local``, the Triton Python
+models, ``zoo bench``'s in-process targets and its LitServe peer all get their runner from
+:func:`make_runner`, so every path shares one pre/post-processing.
+
+Building an ONNX Runtime runner imports no torch (the Triton stubs rely on it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from export.artifacts import ENGINE_NAME, ONNX_NAME, check_onnx_artifact, version_dir
+from export.artifacts import ENGINE_NAME, ONNX_NAME, check_onnx_artifact, read_meta, version_dir
 from zoo.errors import (
     ArtifactNotFoundError,
+    ExportGateError,
     InvalidInputError,
     InvalidNameError,
     MissingDependencyError,
 )
-from zoo.registry import EntryPoint, get_spec
-from zoo.runners import Runner, TorchRunner
+from zoo.registry import EntryPoint, get_spec, spec_of_module
+from zoo.runners import Runner, torch_runner
 
 if TYPE_CHECKING:
     from torch import nn
-
-#: Backends :func:`make_runner` knows.
-BACKENDS = ("torch", "compile", "onnxruntime", "tensorrt")
 
 # ONNX Runtime's type strings → NumPy dtypes, for the graphs export writes.
 _ORT_DTYPES = {
@@ -182,6 +186,91 @@ class TensorRTRunner:
         return tuple(t.cpu().numpy() for t in outs)
 
 
+@dataclass(frozen=True)
+class RunnerOptions:
+    """What :func:`make_runner` was asked for, handed to a backend's builder."""
+
+    model_name: str
+    entry: str  # entry point name (the default one resolved)
+    module: nn.Module | None  # weights of the torch backends (None: the pulled trained ones)
+    artifact: Path | None  # the exported file (None: the model repository's)
+    threads: int | None  # intra-op threads; None = the library's default
+    device: str  # "cpu", or "cuda"/"cuda:N" on a GPU host
+    half: bool  # torch: float16 weights and inputs, NHWC in memory (tensor cores)
+
+
+@dataclass(frozen=True)
+class RunnerBackend:
+    """One backend a runner can run on: its name, the file it runs, how to build the runner."""
+
+    name: str
+    artifact: str | None  # file it runs from a repository version folder; None: torch weights
+    build: Callable[[RunnerOptions], Runner]
+
+    def artifact_in(self, version_dir: Path) -> Path | None:
+        """Where this backend's file lies in a repository version folder (None: torch)."""
+        return None if self.artifact is None else Path(version_dir) / self.artifact
+
+
+def _torch(o: RunnerOptions, *, compile: bool = False) -> Runner:
+    module = o.module
+    if module is None:
+        from zoo.hub import load
+
+        module = load(o.model_name)
+    return torch_runner(
+        o.model_name,
+        o.entry,
+        module=module,
+        device=o.device,
+        compile=compile,
+        threads=o.threads,
+        half=o.half,
+    )
+
+
+def _default_artifact(o: RunnerOptions, name: str) -> Path:
+    return Path(o.artifact) if o.artifact else version_dir(o.model_name, o.entry) / name
+
+
+def _onnxruntime(o: RunnerOptions) -> Runner:
+    path = _default_artifact(o, ONNX_NAME)
+    return OrtRunner(o.model_name, o.entry, path, threads=o.threads, device=o.device)
+
+
+def _tensorrt(o: RunnerOptions) -> Runner:
+    path = _default_artifact(o, ENGINE_NAME)
+    if not path.is_file():
+        raise ArtifactNotFoundError(
+            f"no TensorRT engine of {o.model_name} at {path}. "
+            f"Run `zoo export {o.model_name} --format tensorrt` first (on a GPU host)."
+        )
+    device = "cuda" if o.device == "cpu" else o.device
+    return TensorRTRunner(o.model_name, o.entry, path, device=device)
+
+
+#: Every backend a runner runs on, by name: the one list ``--backend`` options accept.
+BACKENDS: dict[str, RunnerBackend] = {
+    b.name: b
+    for b in (
+        RunnerBackend("torch", None, _torch),
+        RunnerBackend("compile", None, lambda o: _torch(o, compile=True)),
+        RunnerBackend("onnxruntime", ONNX_NAME, _onnxruntime),
+        RunnerBackend("tensorrt", ENGINE_NAME, _tensorrt),
+    )
+}
+
+
+def runner_backend(name: str) -> RunnerBackend:
+    """The backend called ``name``; :class:`InvalidNameError` listing them otherwise."""
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise InvalidNameError(
+            f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}."
+        ) from None
+
+
 def make_runner(
     backend: str,
     model_name: str,
@@ -190,37 +279,43 @@ def make_runner(
     module: nn.Module | None = None,
     artifact: Path | None = None,
     threads: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
     device: str = "cpu",
+    half: bool = False,
 ) -> Runner:
-    """A runner of ``model_name``'s ``entry`` on ``backend`` (one of :data:`BACKENDS`).
+    """A runner of ``model_name``'s ``entry`` on ``backend`` (a name in :data:`BACKENDS`).
 
-    ``torch``/``compile`` run ``module`` (default: the bundled weights) eagerly or through
-    ``torch.compile``; ``onnxruntime``/``tensorrt`` run ``artifact`` (default: the model
-    repository's ``model.onnx``/``model.plan`` for this entry point).
+    ``torch``/``compile`` run ``module`` (default: the pulled trained weights) eagerly or
+    through ``torch.compile``, in float16 NHWC with ``half``; ``onnxruntime``/``tensorrt`` run
+    ``artifact`` (default: the model repository's ``model.onnx``/``model.plan`` for this entry
+    point). ``overrides`` name the variant an artifact was exported from (its ``runner.entry``
+    is that variant's; a ``module`` brings its own config). ``device`` is where it runs
+    (``"cuda"`` on a GPU host). Only the torch backends import torch.
     """
-    if backend not in BACKENDS:
-        raise InvalidNameError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
+    chosen = runner_backend(backend)
     ep = get_spec(model_name).entry_point(entry)
-    if backend in ("torch", "compile"):
-        if module is None:
-            from zoo.weights import load_bundled
+    options = RunnerOptions(model_name, ep.name, module, artifact, threads, device, half)
+    runner = chosen.build(options)
+    if chosen.artifact is None:
+        return runner  # TorchRunner reads the variant's signature from the module's config
+    spec = spec_of_module(model_name, module) if module is not None else get_spec(model_name)
+    spec = spec.with_config(**(overrides or {}))
+    if artifact is not None and Path(artifact).suffix == ".onnx":
+        meta = read_meta(Path(artifact))
+        if meta is not None and meta.get("overrides", {}) != spec.overrides:
+            raise ExportGateError(
+                f"{artifact} was exported with config overrides {meta.get('overrides', {})}, "
+                f"not {spec.overrides}; rebuild it (`zoo repo build --set ...`)."
+            )
+    # The runner reads the default spec; a variant's graph has the variant's signature.
+    runner.entry = spec.entry_point(runner.entry.name)
+    return runner
 
-            module = load_bundled(model_name)
-        return TorchRunner(
-            model_name,
-            module,
-            ep.name,
-            device=device,
-            compile=backend == "compile",
-            threads=threads,
-        )
-    if backend == "onnxruntime":
-        path = Path(artifact) if artifact else version_dir(model_name, ep.name) / ONNX_NAME
-        return OrtRunner(model_name, ep.name, path, threads=threads, device=device)
-    path = Path(artifact) if artifact else version_dir(model_name, ep.name) / ENGINE_NAME
-    if not path.is_file():
-        raise ArtifactNotFoundError(
-            f"no TensorRT engine of {model_name} at {path}. "
-            f"Run `zoo export {model_name} --format tensorrt` first (on a GPU host)."
-        )
-    return TensorRTRunner(model_name, ep.name, path, device="cuda" if device == "cpu" else device)
+
+def runner_factory(backend: str) -> Callable[[str, str], Runner]:
+    """``(model, entry) → runner`` on ``backend``, the form :func:`zoo.evaluate.evaluate` takes.
+
+    The name is checked now, before any evaluation starts.
+    """
+    runner_backend(backend)
+    return lambda model_name, entry: make_runner(backend, model_name, entry)

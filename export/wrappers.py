@@ -20,15 +20,11 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from zoo.pipeline import is_image
 from zoo.registry import EntryPoint, TensorSpec
 
 #: Suffix of an output renamed because an input has the same name.
 CLASH_SUFFIX = "_out"
-
-
-def is_image(t: TensorSpec) -> bool:
-    """Whether ``t`` is an image tensor (float32 ``[C, H, W]`` in [-1, 1])."""
-    return t.dtype == "float32" and len(t.shape) == 3
 
 
 @dataclass(frozen=True)

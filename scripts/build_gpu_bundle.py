@@ -20,7 +20,6 @@ with the working tree, under the 64 MiB a device call carries: both are checked 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import io
 import json
@@ -33,6 +32,8 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from zoo.weights import sha256_file
 
 #: The device image's Python; the stub and the wheels are for it.
 DEVICE_PYTHON = "3.12"
@@ -147,15 +148,6 @@ def download_wheels(dest: Path, python: str) -> None:
         slim_wheel(wheel)
 
 
-def sha256(path: Path) -> str:
-    """Hex digest of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def tree_bytes(root: Path) -> int:
     """Bytes of what a device call sends besides the carried folders: git's tracked and
     untracked-but-not-ignored files."""
@@ -188,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     download_wheels(out / "wheels", args.python)
     files = sorted(p for p in out.rglob("*") if p.is_file())
     contents: dict[str, dict[str, Any]] = {
-        str(p.relative_to(out)): {"bytes": p.stat().st_size, "sha256": sha256(p)} for p in files
+        str(p.relative_to(out)): {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
+        for p in files
     }
     manifest = {
         "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -200,7 +200,7 @@ def environment(device: str) -> dict[str, Any]:
     import numpy
     import torch
 
-    from serving.bench.run import environment as bench_environment
+    from serving.bench.environment import environment as bench_environment
 
     env = bench_environment()
     env["device"] = device
@@ -351,7 +351,9 @@ def matmul_peak(device: str, quick: bool) -> dict[str, Any]:
 def _cell(target: Any, maker: Any, conc: int, settings: Any) -> dict[str, Any]:
     from serving.bench.run import measure_cell
 
-    cell = measure_cell(target, maker, concurrency=conc, settings=settings, client="threads")
+    cell = measure_cell(
+        target, maker, backend="", concurrency=conc, settings=settings, client="threads"
+    ).to_dict()  # the caller names the backend
     cell.pop("latencies_ms", None)  # summarized in latency_ms; the raw list is too long here
     return cell
 
@@ -369,10 +371,11 @@ def bench_workload(run: Run, w: Workload, device: str, quick: bool) -> dict[str,
     import torch
 
     from serving.bench.flops import count_flops
-    from serving.bench.run import BenchSettings, load_bench_module, triton_names
+    from serving.bench.run import triton_names
+    from serving.bench.settings import BenchSettings, load_bench_module
     from serving.bench.targets import InProcessTarget, RequestMaker, TritonTarget
     from serving.repository import RepositoryOptions, build_repository
-    from serving.server import ServerConfig, TritonServer, free_port
+    from serving.server import ServerConfig, TritonServer
     from zoo.errors import ZooError
     from zoo.registry import get_spec, triton_model_name
     from zoo.runners import TorchRunner
@@ -457,11 +460,8 @@ def bench_workload(run: Run, w: Workload, device: str, quick: bool) -> dict[str,
     try:
         run.say(f"{w.label}: building the Triton repository (torch runner on {device})")
         build_repository([w.model], out_dir=work, options=options, modules={w.model: module})
-        config = ServerConfig(
-            model_repository=work,
-            http_port=free_port(),
-            grpc_port=free_port(),
-            metrics_port=free_port(),
+        config = ServerConfig.on_free_ports(
+            work,
             cache_size=0,
             load_models=tuple(triton_names(w.model)),
             exit_timeout_secs=3,  # the bench's clients are closed by then: no need to drain
@@ -757,6 +757,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-s", type=float, default=450.0, help="time budget, seconds")
     parser.add_argument("--skip-tests", action="store_true", help="bench only, no pytest")
     args = parser.parse_args(argv)
+    # The device machine has no network: the trained weights resolve to the bundled copy (after
+    # its sha256 check) without trying the Hub first. Set before huggingface_hub is imported.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.bundle is not None:
         t0 = time.monotonic()
         py = setup_from_bundle(args.bundle.resolve(), args.venv)

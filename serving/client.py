@@ -22,15 +22,16 @@ client (mutual TLS), ``headers`` go with every call (e.g. ``{"Authorization": "B
 an ingress that wants a token; header values never appear in reprs or error messages). A
 scheme the client cannot honour is an error, never a quiet fall-back to plain text.
 
-``ZooClient(url, shared_memory="system")`` moves tensors through Triton's system shared memory
-instead of the socket (client and server on one host); ``"cuda"`` through CUDA shared memory on
-a GPU host. Regions are registered once per model and batch size, reused, and unregistered on
-:meth:`ZooClient.close` and after a failed call.
+``ZooClient(url, shared_memory="system")`` (:class:`AsyncZooClient` too) moves tensors through
+Triton's system shared memory instead of the socket (client and server on one host);
+``"cuda"`` through CUDA shared memory on a GPU host. Regions are registered once per model and
+batch size, reused, and unregistered on ``close()`` and after a failed call.
 
 Errors subclass builtins so callers can catch broadly: :class:`ServerUnavailableError`
 (``ConnectionError``), :class:`ModelNotFoundError` (``KeyError``, a ``LookupError``),
 :class:`InvalidInputError` (``ValueError``), :class:`RequestTimeoutError` (``TimeoutError``),
-:class:`ServerError` (``OSError``: the remote side failed), :class:`AuthenticationError`
+:class:`ServerError` (``OSError``: the remote side failed; :class:`UnsupportedAPIError` when
+it lacks the call), :class:`AuthenticationError`
 (``PermissionError``: 401/403), :class:`TLSError` (``ConnectionError``: the handshake failed),
 :class:`SharedMemoryError` (``OSError``: a shared-memory region could not be used).
 """
@@ -47,10 +48,10 @@ import ssl as _ssl
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -122,6 +123,10 @@ class AuthenticationError(ZooClientError, PermissionError):
     """The server or the proxy in front of it refused the call (HTTP 401/403, gRPC 16/7)."""
 
 
+class UnsupportedAPIError(ServerError):
+    """The server does not implement a call: a Triton extension a plain KServe v2 server lacks."""
+
+
 class TLSError(ZooClientError, ConnectionError):
     """The TLS handshake failed: an untrusted or mismatched certificate, or no TLS there."""
 
@@ -137,7 +142,7 @@ class ModelSignature:
     name: str  # Triton model name, e.g. "vae-mnist_encode"
     inputs: dict[str, tuple[np.dtype[Any], tuple[int, ...]]]  # name → (dtype, per-item dims)
     outputs: dict[str, tuple[np.dtype[Any], tuple[int, ...]]]  # name → (dtype, per-item dims)
-    max_batch_size: int  # largest batch one request may carry (0 = no batch axis)
+    max_batch_size: int  # largest batch one request may carry (0: no batch axis or no limit known)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ModelSignature:
@@ -158,6 +163,31 @@ class ModelSignature:
             inputs=tensors("input"),
             outputs=tensors("output"),
             max_batch_size=int(cfg.get("max_batch_size", 0)),
+        )
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any]) -> ModelSignature:
+        """Build from the v2 core protocol's model metadata (``GET /v2/models/{name}``).
+
+        What a server without Triton's model-configuration extension (KServe's model servers)
+        tells: tensor names, datatypes (``INT64``) and shapes whose leading -1 is the batch
+        axis. It has no batch limit, so every call goes in one request.
+        """
+
+        def tensors(key: str) -> dict[str, tuple[np.dtype[Any], tuple[int, ...]]]:
+            out = {}
+            for t in metadata.get(key, ()):
+                shape = [int(d) for d in t.get("shape", ())]  # gRPC's JSON spells int64 as str
+                dims = shape[1:] if shape[:1] == [-1] else shape
+                dtype = _NP_DTYPES.get(f"TYPE_{t['datatype']}", np.float32)
+                out[t["name"]] = (np.dtype(dtype), tuple(dims))
+            return out
+
+        return cls(
+            name=metadata["name"],
+            inputs=tensors("inputs"),
+            outputs=tensors("outputs"),
+            max_batch_size=0,
         )
 
 
@@ -628,6 +658,15 @@ def map_error(err: BaseException, url: str) -> ZooClientError:
                 f"{url} refused the credentials sent (it answered {_status_name(status)}): "
                 "check the token in the Authorization header and what it grants."
             )
+        if status == "StatusCode.UNIMPLEMENTED" or (status == "404" and "model" not in msg.lower()):
+            # gRPC's answer to a method it lacks; HTTP's to a route it lacks (KServe's 404 for
+            # an unknown model names the model)
+            return UnsupportedAPIError(
+                f"{url} does not implement this call ({msg}): it speaks the v2 core protocol "
+                "without Triton's extensions (model configuration, repository index)."
+            )
+        if status == "404":
+            return ModelNotFoundError(f"{url}: {msg}")
         if "DEADLINE_EXCEEDED" in status or "Deadline Exceeded" in msg:
             return RequestTimeoutError(f"{url} did not answer in time: {msg}")
         if "UNAVAILABLE" in status:
@@ -758,6 +797,7 @@ class RegionSet:
     batch: int
     inputs: dict[str, Region]
     outputs: dict[str, Region]
+    registered: bool = False  # the server knows its regions (a new set: not yet)
 
     def __len__(self) -> int:
         return self.batch
@@ -787,30 +827,22 @@ def _shm_module(kind: SharedMemory) -> Any:
 
 
 class SharedMemoryPool:
-    """Shared-memory regions of one client, registered once per model and batch size, reused.
+    """Shared-memory regions of one client, one set per model and batch size, reused.
 
-    A call checks a :class:`RegionSet` out (a free one of the right size, or new ones that are
-    created and registered), writes its inputs, and checks it back in after the response has
-    been read; concurrent calls get different sets. After a failed call its set is unregistered
-    and freed (the server may still hold it half-written); :meth:`close` frees the rest. A
-    finalizer frees the client's side if :meth:`close` is never called, so no file is left in
-    ``/dev/shm``.
+    The client's side only; the clients register and unregister with the server (the blocking
+    one directly, the asyncio one awaited). A call checks a :class:`RegionSet` out (a free one
+    of the right size, or new regions not yet registered), writes its inputs, and checks it
+    back in after the response has been read; concurrent calls get different sets. After a
+    failed call the client unregisters its set and :meth:`destroy` frees it (the server may
+    still hold it half-written); :meth:`drain` hands over the rest on close. A finalizer frees
+    the client's side if the client is never closed, so no file is left in ``/dev/shm``.
     """
 
-    def __init__(
-        self,
-        kind: SharedMemory,
-        *,
-        register: Callable[[Region], None],
-        unregister: Callable[[Region], None],
-        cuda_device: int = 0,
-    ) -> None:
+    def __init__(self, kind: SharedMemory, *, cuda_device: int = 0) -> None:
         if kind not in ("system", "cuda"):
             raise InvalidInputError(f"shared_memory must be 'system' or 'cuda', got {kind!r}.")
         self.kind: SharedMemory = kind
         self._mod = _shm_module(kind)
-        self._register = register
-        self._unregister = unregister
         self._device = int(cuda_device)
         self._lock = threading.Lock()
         self._free: dict[tuple[str, int], list[RegionSet]] = {}
@@ -838,9 +870,8 @@ class SharedMemoryPool:
             for target, sizes in ((regions.inputs, sizes_in), (regions.outputs, sizes_out)):
                 for name, size in sizes.items():
                     target[name] = self._create(max(size, 1))
-                    self._register(target[name])
         except BaseException:
-            self._release(regions)
+            self.destroy(regions)
             raise
         return regions
 
@@ -849,9 +880,14 @@ class SharedMemoryPool:
         with self._lock:
             self._free.setdefault((regions.model, regions.batch), []).append(regions)
 
-    def discard(self, regions: RegionSet) -> None:
-        """Unregister and free a set (after a failed call)."""
-        self._release(regions)
+    def destroy(self, regions: RegionSet) -> None:
+        """Free a set's regions on the client's side (the server's: unregistered before)."""
+        for region in regions.all():
+            with self._lock:
+                if region not in self._live:
+                    continue
+                self._live.remove(region)
+            self._mod.destroy_shared_memory_region(region.handle)
 
     def write(self, region: Region, arr: Array) -> None:
         """Copy ``arr`` into ``region``."""
@@ -861,13 +897,12 @@ class SharedMemoryPool:
         """A copy of ``region``'s contents as an array (the region is reused by the next call)."""
         return np.array(self._mod.get_contents_as_numpy(region.handle, dtype, list(shape)))
 
-    def close(self) -> None:
-        """Unregister and free every region."""
+    def drain(self) -> list[RegionSet]:
+        """Every free set, taken out of the pool (to unregister and destroy on close)."""
         with self._lock:
             sets = [r for sets in self._free.values() for r in sets]
             self._free.clear()
-        for regions in sets:
-            self._release(regions)
+        return sets
 
     def _create(self, byte_size: int) -> Region:
         name = f"genzoo_{os.getpid()}_{next(_REGION_IDS)}_{uuid.uuid4().hex[:8]}"
@@ -890,22 +925,57 @@ class SharedMemoryPool:
             self._live.append(region)
         return region
 
-    def _release(self, regions: RegionSet) -> None:
-        """Unregister (best effort: the server may be gone) and destroy each region."""
-        for region in regions.all():
-            # best effort: the server is gone or never had it; the local side is freed below
-            with contextlib.suppress(ZooClientError):
-                self._unregister(region)
-            with self._lock:
-                if region in self._live:
-                    self._live.remove(region)
-            self._mod.destroy_shared_memory_region(region.handle)
-
 
 def _destroy_all(mod: Any, live: list[Region]) -> None:
     """Free what a client left behind (its finalizer: the server side dies with the process)."""
     while live:
         mod.destroy_shared_memory_region(live.pop().handle)
+
+
+def _shm_tensors(
+    mod: Any, pool: SharedMemoryPool, regions: RegionSet, chunk: Mapping[str, Array]
+) -> tuple[list[Any], list[Any]]:
+    """Write ``chunk`` into its input regions; the request's tensors, pointing at the regions."""
+    from tritonclient.utils import np_to_triton_dtype
+
+    tensors = []
+    for name, arr in chunk.items():
+        region = regions.inputs[name]
+        pool.write(region, arr)
+        t = mod.InferInput(name, list(arr.shape), np_to_triton_dtype(arr.dtype))
+        t.set_shared_memory(region.name, region.byte_size)
+        tensors.append(t)
+    wanted = []
+    for name, region in regions.outputs.items():
+        o = mod.InferRequestedOutput(name)
+        o.set_shared_memory(region.name, region.byte_size)
+        wanted.append(o)
+    return tensors, wanted
+
+
+def _shm_outputs(
+    result: Any, pool: SharedMemoryPool, regions: RegionSet, sig: ModelSignature, url: str
+) -> dict[str, Array]:
+    """The outputs Triton wrote into the set's output regions (copies: the set is reused)."""
+    missing = [o for o in sig.outputs if result.get_output(o) is None]
+    if missing:
+        raise ServerError(
+            f"{url}: {sig.name} answered without {', '.join(missing)}; check the inputs."
+        )
+    return {
+        name: pool.read(regions.outputs[name], dtype, (len(regions), *dims))
+        for name, (dtype, dims) in sig.outputs.items()
+    }
+
+
+def _register_args(region: Region) -> tuple[str, tuple[Any, ...]]:
+    """The tritonclient method and arguments that register ``region`` with the server."""
+    if region.kind == "system":
+        return "register_system_shared_memory", (region.name, region.key, region.byte_size)
+    from tritonclient.utils import cuda_shared_memory as cudashm
+
+    handle = cudashm.get_raw_handle(region.handle)
+    return "register_cuda_shared_memory", (region.name, handle, region.device, region.byte_size)
 
 
 def _shm_register_failed(url: str, region: Region, err: ZooClientError) -> str:
@@ -1038,13 +1108,19 @@ class BaseZooClient(abc.ABC):
         return self.infer(sig, interpolate_request(sig, seed, seed_to, t, labels=labels))["image"]
 
 
-class ZooClient(BaseZooClient):
-    """Blocking client for a genzoo Triton server. Safe to share between threads.
+class RemoteClient:
+    """What :class:`ZooClient` and :class:`AsyncZooClient` are built from: one description of
+    where and how to connect.
 
-    ``url`` and the TLS and header options are checked by :func:`parse_endpoint`;
-    ``shared_memory`` ("system" or "cuda") moves tensors through shared memory instead of the
-    socket (see :class:`SharedMemoryPool`).
+    ``url``, ``protocol``, ``ssl``, the TLS files (``ca_cert``, ``client_cert``,
+    ``client_key``) and ``headers`` are checked by :func:`parse_endpoint`; ``timeout`` bounds
+    every call (seconds); ``shared_memory`` ("system" or "cuda", on ``cuda_device``) moves
+    tensors through shared memory instead of the socket (see :class:`SharedMemoryPool`).
+    Subclasses say whether they are asyncio (:attr:`aio`) and set up their connections in
+    :meth:`_init_transport`.
     """
+
+    aio: ClassVar[bool]  # tritonclient's asyncio modules (True) or its blocking ones
 
     def __init__(
         self,
@@ -1072,43 +1148,56 @@ class ZooClient(BaseZooClient):
         self.protocol: Protocol = self.endpoint.protocol
         self.url = self.endpoint.hostport
         self.timeout = float(timeout)
-        self._mod = _tritonclient(self.protocol, aio=False)
-        # one tritonclient per thread: the HTTP one is not thread-safe
-        self._local = threading.local()
-        self._clients: list[Any] = []
-        self._lock = threading.Lock()
+        self._mod = _tritonclient(self.protocol, aio=self.aio)
         self._sigs: dict[str, ModelSignature] = {}
         self._shm: SharedMemoryPool | None = None
         if shared_memory is not None:
-            self._shm = SharedMemoryPool(
-                shared_memory,
-                register=self._register_region,
-                unregister=self._unregister_region,
-                cuda_device=cuda_device,
-            )
+            self._shm = SharedMemoryPool(shared_memory, cuda_device=cuda_device)
+        self._init_transport()
+
+    def _init_transport(self) -> None:
+        """Set up what holds the connections (they open lazily, on the first call)."""
 
     def __repr__(self) -> str:
         shm = f", shared_memory={self._shm.kind!r}" if self._shm else ""
         keys = [k for k, _ in self.endpoint.headers]
-        return f"ZooClient({self.endpoint.display!r}, headers={keys}{shm})"
+        return f"{type(self).__name__}({self.endpoint.display!r}, headers={keys}{shm})"
+
+    def _new_client(self) -> Any:
+        """A tritonclient ``InferenceServerClient`` for the endpoint: its TLS and timeouts."""
+        tls = self.endpoint.client_kwargs(aio=self.aio)
+        timeouts: dict[str, float] = {}
+        if self.protocol == "http":  # gRPC takes its timeout per call
+            if self.aio:
+                timeouts = {"conn_timeout": self.timeout}
+            else:
+                timeouts = {"connection_timeout": self.timeout, "network_timeout": self.timeout}
+        try:
+            return self._mod.InferenceServerClient(self.url, **timeouts, **tls)
+        except Exception as e:
+            raise map_error(e, self.endpoint.display) from e
+
+
+class ZooClient(RemoteClient, BaseZooClient):
+    """Blocking client for a genzoo Triton server. Safe to share between threads.
+
+    Its options are :class:`RemoteClient`'s: the URL, TLS and header options, the timeout and
+    ``shared_memory``.
+    """
+
+    aio = False
+
+    def _init_transport(self) -> None:
+        # one tritonclient per thread: the HTTP one is not thread-safe
+        self._local = threading.local()
+        self._clients: list[Any] = []
+        self._lock = threading.Lock()
 
     # -- transport ------------------------------------------------------------------------
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)
         if client is None:
-            tls = self.endpoint.client_kwargs(aio=False)
-            try:
-                if self.protocol == "http":
-                    client = self._mod.InferenceServerClient(
-                        self.url,
-                        connection_timeout=self.timeout,
-                        network_timeout=self.timeout,
-                        **tls,
-                    )
-                else:
-                    client = self._mod.InferenceServerClient(self.url, **tls)
-            except Exception as e:
-                raise map_error(e, self.endpoint.display) from e
+            client = self._new_client()
             self._local.client = client
             with self._lock:
                 self._clients.append(client)
@@ -1127,7 +1216,8 @@ class ZooClient(BaseZooClient):
     def close(self) -> None:
         """Unregister and free shared-memory regions; close every connection this client opened."""
         if self._shm is not None:
-            self._shm.close()
+            for regions in self._shm.drain():
+                self._release(self._shm, regions)
         with self._lock:
             clients, self._clients = self._clients, []
         for c in clients:
@@ -1163,17 +1253,20 @@ class ZooClient(BaseZooClient):
         if key not in self._sigs:
             name = self._resolve(model, entries) if entries else model
             kwargs = {"as_json": True} if self.protocol == "grpc" else {}
-            self._sigs[key] = ModelSignature.from_config(
-                self._call("get_model_config", name, **kwargs)
-            )
+            try:
+                sig = ModelSignature.from_config(self._call("get_model_config", name, **kwargs))
+            except UnsupportedAPIError:  # a plain v2 server: the core metadata has the tensors
+                sig = ModelSignature.from_metadata(self._call("get_model_metadata", name, **kwargs))
+            self._sigs[key] = sig
         return self._sigs[key]
 
     def _resolve(self, model: str, entries: Sequence[str]) -> str:
         # By readiness, which a server with restricted admin APIs leaves open (its repository
         # index needs the admin key); the index only gives the error its close names.
         for candidate in model_candidates(model, entries):
-            if self._call("is_model_ready", candidate):
-                return candidate
+            with contextlib.suppress(ModelNotFoundError):  # KServe's gRPC: NOT_FOUND, not False
+                if self._call("is_model_ready", candidate):
+                    return candidate
         try:
             served = self.list_models()
         except (AuthenticationError, TLSError):
@@ -1199,111 +1292,51 @@ class ZooClient(BaseZooClient):
         self, pool: SharedMemoryPool, sig: ModelSignature, chunk: Mapping[str, Array]
     ) -> dict[str, Array]:
         """One request whose tensors travel through a (reused) set of shared-memory regions."""
-        from tritonclient.utils import np_to_triton_dtype
-
         regions = pool.checkout(sig, chunk)
         try:
-            tensors = []
-            for name, arr in chunk.items():
-                region = regions.inputs[name]
-                pool.write(region, arr)
-                t = self._mod.InferInput(name, list(arr.shape), np_to_triton_dtype(arr.dtype))
-                t.set_shared_memory(region.name, region.byte_size)
-                tensors.append(t)
-            wanted = []
-            for name in sig.outputs:
-                o = self._mod.InferRequestedOutput(name)
-                o.set_shared_memory(regions.outputs[name].name, regions.outputs[name].byte_size)
-                wanted.append(o)
+            if not regions.registered:
+                for region in regions.all():
+                    self._register_region(region)
+                regions.registered = True
+            tensors, wanted = _shm_tensors(self._mod, pool, regions, chunk)
             result = self._call("infer", sig.name, tensors, outputs=wanted)
-            missing = [o for o in sig.outputs if result.get_output(o) is None]
-            if missing:
-                raise ServerError(
-                    f"{self.endpoint.display}: {sig.name} answered without "
-                    f"{', '.join(missing)}; check the inputs."
-                )
-            out = {
-                name: pool.read(regions.outputs[name], dtype, (len(regions), *dims))
-                for name, (dtype, dims) in sig.outputs.items()
-            }
+            out = _shm_outputs(result, pool, regions, sig, self.endpoint.display)
         except BaseException:
-            pool.discard(regions)  # a failed call may have left the regions half-written
+            self._release(pool, regions)  # a failed call may have left them half-written
             raise
         pool.checkin(regions)
         return out
 
     def _register_region(self, region: Region) -> None:
+        method, args = _register_args(region)
         try:
-            if region.kind == "system":
-                self._call(
-                    "register_system_shared_memory", region.name, region.key, region.byte_size
-                )
-            else:
-                from tritonclient.utils import cuda_shared_memory as cudashm
-
-                self._call(
-                    "register_cuda_shared_memory",
-                    region.name,
-                    cudashm.get_raw_handle(region.handle),
-                    region.device,
-                    region.byte_size,
-                )
+            self._call(method, *args)
         except (ServerError, InvalidInputError) as e:
             raise SharedMemoryError(_shm_register_failed(self.endpoint.display, region, e)) from e
 
-    def _unregister_region(self, region: Region) -> None:
-        method = f"unregister_{region.kind}_shared_memory"
-        self._call(method, region.name)
+    def _release(self, pool: SharedMemoryPool, regions: RegionSet) -> None:
+        """Unregister a set (best effort: the server may be gone or never had it) and free it."""
+        for region in regions.all():
+            with contextlib.suppress(ZooClientError):
+                self._call(f"unregister_{region.kind}_shared_memory", region.name)
+        pool.destroy(regions)
 
 
-class AsyncZooClient:
+class AsyncZooClient(RemoteClient):
     """The asyncio twin of :class:`ZooClient`: same methods, awaited; chunks run concurrently.
 
-    It takes the same URL, TLS and header options; tensors go through the socket.
+    It takes the same options (:class:`RemoteClient`'s).
     """
 
-    def __init__(
-        self,
-        url: str = "127.0.0.1:8000",
-        *,
-        protocol: Protocol | None = None,
-        timeout: float = 60.0,
-        ssl: bool | None = None,
-        ca_cert: str | os.PathLike[str] | None = None,
-        client_cert: str | os.PathLike[str] | None = None,
-        client_key: str | os.PathLike[str] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ):
-        self.endpoint = parse_endpoint(
-            url,
-            protocol,
-            ssl=ssl,
-            ca_cert=ca_cert,
-            client_cert=client_cert,
-            client_key=client_key,
-            headers=headers,
-        )
-        self.protocol: Protocol = self.endpoint.protocol
-        self.url = self.endpoint.hostport
-        self.timeout = float(timeout)
-        self._mod = _tritonclient(self.protocol, aio=True)
-        self._client: Any = None
-        self._sigs: dict[str, ModelSignature] = {}
+    aio = True
 
-    def __repr__(self) -> str:
-        keys = [k for k, _ in self.endpoint.headers]
-        return f"AsyncZooClient({self.endpoint.display!r}, headers={keys})"
+    def _init_transport(self) -> None:
+        self._client: Any = None
 
     def _get_client(self) -> Any:
         # Created lazily, inside the running event loop (aiohttp's session needs one).
         if self._client is None:
-            tls = self.endpoint.client_kwargs(aio=True)
-            if self.protocol == "http":
-                self._client = self._mod.InferenceServerClient(
-                    self.url, conn_timeout=self.timeout, **tls
-                )
-            else:
-                self._client = self._mod.InferenceServerClient(self.url, **tls)
+            self._client = self._new_client()
         return self._client
 
     async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -1316,7 +1349,10 @@ class AsyncZooClient:
             raise map_error(e, self.endpoint.display) from e
 
     async def close(self) -> None:
-        """Close the connection."""
+        """Unregister and free shared-memory regions; close the connection."""
+        if self._shm is not None:
+            for regions in self._shm.drain():
+                await self._release(self._shm, regions)
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()
@@ -1355,15 +1391,21 @@ class AsyncZooClient:
         if key not in self._sigs:
             name = await self._resolve(model, entries) if entries else model
             kwargs = {"as_json": True} if self.protocol == "grpc" else {}
-            config = await self._call("get_model_config", name, **kwargs)
-            self._sigs[key] = ModelSignature.from_config(config)
+            try:
+                config = await self._call("get_model_config", name, **kwargs)
+                sig = ModelSignature.from_config(config)
+            except UnsupportedAPIError:  # as ZooClient.signature: the core metadata instead
+                metadata = await self._call("get_model_metadata", name, **kwargs)
+                sig = ModelSignature.from_metadata(metadata)
+            self._sigs[key] = sig
         return self._sigs[key]
 
     async def _resolve(self, model: str, entries: Sequence[str]) -> str:
         # As ZooClient._resolve: by readiness, open on a server with restricted admin APIs.
         for candidate in model_candidates(model, entries):
-            if await self._call("is_model_ready", candidate):
-                return candidate
+            with contextlib.suppress(ModelNotFoundError):  # KServe's gRPC: NOT_FOUND, not False
+                if await self._call("is_model_ready", candidate):
+                    return candidate
         try:
             served = await self.list_models()
         except (AuthenticationError, TLSError):
@@ -1376,12 +1418,48 @@ class AsyncZooClient:
         """Run wire ``inputs`` through ``sig``'s model; chunks are sent concurrently."""
 
         async def one(chunk: Mapping[str, Array]) -> dict[str, Array]:
+            if self._shm is not None:
+                return await self._infer_shm(self._shm, sig, chunk)
             tensors, wanted = _infer_args(self._mod, self.protocol, chunk, sig.outputs)
             result = await self._call("infer", sig.name, tensors, outputs=wanted)
             return outputs_of(result, sig, self.endpoint.display)
 
         chunks = split_batches(inputs, sig.max_batch_size)
         return join_batches(await asyncio.gather(*(one(c) for c in chunks)))
+
+    # -- shared memory: as ZooClient's, awaited -------------------------------------------
+    async def _infer_shm(
+        self, pool: SharedMemoryPool, sig: ModelSignature, chunk: Mapping[str, Array]
+    ) -> dict[str, Array]:
+        """One request whose tensors travel through a (reused) set of shared-memory regions."""
+        regions = pool.checkout(sig, chunk)
+        try:
+            if not regions.registered:
+                for region in regions.all():
+                    await self._register_region(region)
+                regions.registered = True
+            tensors, wanted = _shm_tensors(self._mod, pool, regions, chunk)
+            result = await self._call("infer", sig.name, tensors, outputs=wanted)
+            out = _shm_outputs(result, pool, regions, sig, self.endpoint.display)
+        except BaseException:
+            await self._release(pool, regions)  # a failed call may have left them half-written
+            raise
+        pool.checkin(regions)
+        return out
+
+    async def _register_region(self, region: Region) -> None:
+        method, args = _register_args(region)
+        try:
+            await self._call(method, *args)
+        except (ServerError, InvalidInputError) as e:
+            raise SharedMemoryError(_shm_register_failed(self.endpoint.display, region, e)) from e
+
+    async def _release(self, pool: SharedMemoryPool, regions: RegionSet) -> None:
+        """Unregister a set (best effort) and free it."""
+        for region in regions.all():
+            with contextlib.suppress(ZooClientError):
+                await self._call(f"unregister_{region.kind}_shared_memory", region.name)
+        pool.destroy(regions)
 
     async def generate(
         self,

@@ -19,13 +19,15 @@ import numpy.typing as npt
 
 from serving.client import BaseZooClient, ZooClient
 from serving.repository import RepositoryOptions, build_repository
-from serving.server import ServerConfig, TritonServer, free_port
+from serving.server import ServerConfig, TritonServer
 from zoo.images import save_grid
 from zoo.registry import get_spec, list_models
 from zoo.settings import model_repository_dir
 
 if TYPE_CHECKING:
     from torch import nn
+
+    from serving.bench.results import BenchReport
 
 #: The model whose throughput the demo compares across paths, and its request size.
 BENCH_MODEL = "dcgan-mnist"
@@ -55,7 +57,7 @@ class DemoResult:
     repository: Path  # the Triton model repository it built
     pictures: dict[str, Path] = field(default_factory=dict)  # what → PNG
     bench: list[BenchRow] = field(default_factory=list)  # throughput, one row per path
-    bench_report: dict[str, Any] | None = None  # the full `zoo bench` report of those rows
+    bench_report: BenchReport | None = None  # the full `zoo bench` report of those rows
     notes: list[str] = field(default_factory=list)  # fallbacks taken, agreement figures
 
 
@@ -165,11 +167,8 @@ def run_demo(
         names, out_dir=repo, options=RepositoryOptions(), modules=weights, progress=say
     )
 
-    config = ServerConfig(
-        model_repository=repo,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
+    config = ServerConfig.on_free_ports(
+        repo,
         load_models=tuple(b.name for b in built),
     )
     say("starting Triton (one Python-backend process per model)")
@@ -181,7 +180,7 @@ def run_demo(
             if BENCH_MODEL in names and bench_seconds > 0:
                 say(f"benchmarking {BENCH_MODEL}, batch {BENCH_BATCH} (zoo bench, short)")
                 from serving.bench.report import write_report
-                from serving.bench.run import DEMO_BACKENDS, demo_bench
+                from serving.bench.run import DEMO_TARGETS, demo_bench
 
                 report = demo_bench(
                     BENCH_MODEL,
@@ -194,9 +193,14 @@ def run_demo(
                 write_report(report, result.out_dir / "bench")
                 result.bench_report = report
                 result.bench = [
-                    BenchRow(DEMO_BACKENDS[c["backend"]], c["images"], c["wall_s"], c["batch"])
-                    for c in report["results"]
-                    if c["status"] == "ok"
+                    BenchRow(
+                        DEMO_TARGETS[c.backend],
+                        c.measured.images or 0,
+                        c.measured.wall_s or 0.0,
+                        c.batch,
+                    )
+                    for c in report.results
+                    if c.ok
                 ]
         say("stopping Triton")
     return result

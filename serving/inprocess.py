@@ -13,19 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from export.runners import make_runner, runner_backend
 from serving.client import BaseZooClient, ModelSignature, resolve_model
 from serving.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
-from zoo.errors import ExportGateError
 from zoo.registry import EntryPoint, get_spec, list_models, spec_of_module, triton_model_name
 from zoo.runners import Runner
 
 if TYPE_CHECKING:
     from torch import nn
-
-#: Backends that run in-process (``export.runners.make_runner`` adds ONNX Runtime and TensorRT).
-BACKENDS = ("onnxruntime", "torch", "compile", "tensorrt")
-#: Model file in a repository version folder, per backend that runs an exported artifact.
-ARTIFACTS = {"onnxruntime": "model.onnx", "tensorrt": "model.plan"}
 
 
 def served_entries(models: Sequence[str] | None = None) -> dict[str, tuple[str, str]]:
@@ -57,67 +52,12 @@ def load_module(name: str, *, offline: bool | None = None) -> nn.Module:
     return pull(name, offline=offline).load()
 
 
-def open_runner(
-    backend: str,
-    model: str,
-    entry: str,
-    *,
-    module: nn.Module | None = None,
-    artifact: Path | None = None,
-    threads: int | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    device: str = "cpu",
-    half: bool = False,
-) -> Runner:
-    """A runner for one entry point: torch here, the others from :mod:`export.runners`.
-
-    ``overrides`` name the variant an artifact was exported from (its ``runner.entry`` is that
-    variant's); a ``module`` brings its own config. Only the torch backends import torch.
-    ``device`` is where it runs (``"cuda"`` on a GPU host); ``half`` runs the torch backend in
-    float16, NHWC in memory (what a GPU's tensor cores want).
-    """
-    if backend not in BACKENDS:
-        from zoo.errors import InvalidNameError
-
-        raise InvalidNameError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
-    if backend == "torch":
-        from zoo.runners import TorchRunner
-
-        return TorchRunner(
-            model,
-            module or load_module(model),
-            entry,
-            threads=threads,
-            device=device,
-            half=half,
-            channels_last=half,
-        )
-    from export.runners import make_runner
-
-    runner = make_runner(
-        backend, model, entry, module=module, artifact=artifact, threads=threads, device=device
-    )
-    spec = spec_of_module(model, module) if module is not None else get_spec(model)
-    spec = spec.with_config(**(overrides or {}))
-    if artifact is not None:
-        from export.artifacts import read_meta
-
-        meta = read_meta(artifact) if artifact.suffix == ".onnx" else None
-        if meta is not None and meta.get("overrides", {}) != spec.overrides:
-            raise ExportGateError(
-                f"{artifact} was exported with config overrides {meta.get('overrides', {})}, "
-                f"not {spec.overrides}; rebuild it (`zoo repo build --set ...`)."
-            )
-    # export.runners reads the default spec; a variant's graph has the variant's signature.
-    runner.entry = spec.entry_point(runner.entry.name)
-    return runner
-
-
 class InProcessZoo(BaseZooClient):
     """Runs the zoo's calls in this process with ``backend``; weights load once per model.
 
-    ``modules`` overrides the weights (torch backends); ``repository`` is where the ONNX Runtime
-    and TensorRT backends find their exported files (default: the model repository).
+    ``backend`` names a runner backend (``export.runners.BACKENDS``); ``modules`` overrides the
+    weights (torch backends); ``repository`` is where the ONNX Runtime and TensorRT backends
+    find their exported files (default: the model repository).
     """
 
     def __init__(
@@ -158,12 +98,13 @@ class InProcessZoo(BaseZooClient):
     def _runner(self, name: str) -> Runner:
         if name not in self._runners:
             zoo_model, entry = self._entries[name]
-            if zoo_model not in self._modules and self.backend in ("torch", "compile"):
+            backend = runner_backend(self.backend)
+            if zoo_model not in self._modules and backend.artifact is None:
                 self._modules[zoo_model] = load_module(zoo_model)
             artifact = None
-            if self.repository is not None and self.backend in ARTIFACTS:
-                artifact = Path(self.repository) / name / "1" / ARTIFACTS[self.backend]
-            self._runners[name] = open_runner(
+            if self.repository is not None:
+                artifact = backend.artifact_in(Path(self.repository) / name / "1")
+            self._runners[name] = make_runner(
                 self.backend,
                 zoo_model,
                 entry,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -43,11 +43,12 @@ from serving.client import (
     MAX_SEED,
     NUM_CLASSES,
     ModelSignature,
+    Protocol,
     ServerUnavailableError,
     ZooClient,
     ZooClientError,
 )
-from serving.server import LOOPBACK, ServerConfig, TritonServer, free_port
+from serving.server import LOOPBACK, ServerConfig, TritonServer
 from zoo.errors import InvalidInputError, MissingDependencyError, ZooError
 from zoo.images import make_grid
 from zoo.registry import get_spec, list_models, triton_model_name
@@ -776,28 +777,33 @@ def start_playground(
     *,
     host: str = LOOPBACK,
     port: int = DEFAULT_PORT,
-    protocol: str = "http",
+    protocol: Protocol | None = None,
     models: Sequence[str] | None = None,
     repository: Path | None = None,
     log_file: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    connection: Mapping[str, Any] | None = None,
 ) -> Playground:
     """Serve the page on ``host:port`` and return at once; ``close()`` stops it.
 
-    With ``url`` the page calls that Triton server. Without, it starts the embedded Triton on
-    free loopback ports, serving ``repository`` (default ``model_repository/``, built first
-    with the trained weights when it holds no model), limited to ``models`` when given.
-    Start it from a thread that lives as long as the page (see :class:`TritonServer`).
+    With ``url`` the page calls that Triton server, over ``protocol`` (default: the URL's
+    scheme, else HTTP) with the client's TLS and header options in ``connection``
+    (``headers``, ``ca_cert``, ``client_cert``, ``client_key``). Without, it starts the
+    embedded Triton on free loopback ports, serving ``repository`` (default
+    ``model_repository/``, built first with the trained weights when it holds no model),
+    limited to ``models`` when given. Start it from a thread that lives as long as the page
+    (see :class:`TritonServer`).
     """
     gr = _gradio()
     say = progress or (lambda _msg: None)
     server: TritonServer | None = None
     if url is None:
         server = _start_triton(models, repository, log_file, say)
+        protocol = protocol or "http"
         url = server.http_url if protocol == "http" else server.grpc_url
     client: ZooClient | None = None
     try:
-        client = ZooClient(url, protocol="grpc" if protocol == "grpc" else "http")
+        client = ZooClient(url, protocol=protocol, **(connection or {}))
         if not client.ready():
             raise ServerUnavailableError(
                 f"the Triton server at {client.url} is not ready (or not running): start it "
@@ -843,11 +849,8 @@ def _start_triton(
     if not any(repo.glob("*/config.pbtxt")):
         say(f"building the Triton repository in {repo} (trained weights)")
         build_repository(list(models) if models else None, out_dir=repo, progress=say)
-    config = ServerConfig(
-        model_repository=repo,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
+    config = ServerConfig.on_free_ports(
+        repo,
         load_models=tuple(sorted(served_entries(list(models)))) if models else (),
     )
     say("starting Triton")

@@ -32,11 +32,11 @@ def refine(
     import torch
 
     from zoo.evaluate import EVALUATOR
+    from zoo.hub import load
     from zoo.projection import refine_ws
-    from zoo.weights import load_bundled
 
-    projector = cast("StyleGAN2Projector", load_bundled(encoder_of(model)))
-    classifier = cast("DigitClassifier", load_bundled(EVALUATOR))
+    projector = cast("StyleGAN2Projector", load(encoder_of(model)))
+    classifier = cast("DigitClassifier", load(EVALUATOR))
     target = torch.from_numpy(from_uint8_nhwc(images))
     out = refine_ws(projector, classifier, target, torch.from_numpy(ws), steps=steps)
     with torch.no_grad():

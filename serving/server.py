@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib.util
-import json
 import os
 import re
 import secrets
@@ -38,13 +37,12 @@ import sysconfig
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from serving.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
 from zoo.errors import (
@@ -126,12 +124,23 @@ class ServerConfig:
             flags.append("--model-control-mode=explicit")
             flags += [f"--load-model={m}" for m in self.load_models]
         if self.admin_key is not None:
-            restricted = f"{','.join(RESTRICTED_APIS)}:{ADMIN_KEY_HEADER}={self.admin_key}"
-            flags += [
-                f"--http-restricted-api={restricted}",
-                f"--grpc-restricted-protocol={restricted}",
-            ]
+            flags += restricted_api_flags(self.admin_key)
         return flags
+
+    @classmethod
+    def on_free_ports(cls, model_repository: Path | str, **flags: Any) -> ServerConfig:
+        """A loopback config on three ports free right now (HTTP, gRPC, metrics).
+
+        ``flags`` are the other fields (``cache_size=0``, ``load_models=...``); what the
+        tests, ``zoo bench``, ``zoo soak``, the demo and the GPU check each start.
+        """
+        return cls(
+            model_repository=model_repository,
+            http_port=free_port(),
+            grpc_port=free_port(),
+            metrics_port=free_port(),
+            **flags,
+        )
 
     def ports(self) -> list[tuple[str, str, int]]:
         """(what, address, port) of every port the server will listen on."""
@@ -147,6 +156,16 @@ class ServerConfig:
 def is_loopback(address: str) -> bool:
     """Whether ``address`` is this machine's loopback (servers bind it unless told otherwise)."""
     return address in (LOOPBACK, "localhost", "::1")
+
+
+def restricted_api_flags(key: str) -> list[str]:
+    """Triton's flags that put :data:`RESTRICTED_APIS` behind :data:`ADMIN_KEY_HEADER` = ``key``.
+
+    Over HTTP (``--http-restricted-api``) and gRPC (``--grpc-restricted-protocol``); ``key``
+    may be a placeholder the process's launcher expands (Kubernetes: ``$(ZOO_ADMIN_KEY)``).
+    """
+    restricted = f"{','.join(RESTRICTED_APIS)}:{ADMIN_KEY_HEADER}={key}"
+    return [f"--http-restricted-api={restricted}", f"--grpc-restricted-protocol={restricted}"]
 
 
 def admin_headers(key: str | None, protocol: str = "http") -> dict[str, str]:
@@ -282,6 +301,16 @@ def check_port_free(what: str, address: str, port: int) -> None:
                 f"server may be running there. Pick another port (e.g. `--{what.lower()}-port`) "
                 "or stop that process."
             ) from None
+
+
+def _answers(check: Callable[[], bool]) -> bool:
+    """Whether a tritonclient health call says yes; no answer (refused, timed out) is no."""
+    from tritonclient.utils import InferenceServerException
+
+    try:
+        return bool(check())
+    except (InferenceServerException, OSError):
+        return False
 
 
 def free_port(address: str = LOOPBACK) -> int:
@@ -434,53 +463,55 @@ class TritonServer:
         model is READY: Triton opens its endpoints only after its start-up loads are done, so
         the repository index is final by then. :meth:`model_states` says which failed and why.
         """
-        url = f"http://{self.http_url}/v2/health"
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.is_running():
-                code = self.process.returncode if self.process else None
-                raise ServerStartError(
-                    f"tritonserver exited during start-up (code {code}). "
-                    f"Last log lines ({self.log_file}):\n{self.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(f"{url}/live", timeout=2) as r:
-                    live = r.status == 200
-            except (urllib.error.URLError, OSError):
-                live = False
-            if live:
-                try:
-                    with urllib.request.urlopen(f"{url}/ready", timeout=2) as r:
-                        if r.status == 200:
-                            return
-                except (urllib.error.URLError, OSError):
-                    pass
-                states = self.model_states()
-                if any(m.ready for m in states):
-                    return
-                if states:
+        with self._http_client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if not self.is_running():
+                    code = self.process.returncode if self.process else None
                     raise ServerStartError(
-                        "no model could be loaded:\n"
-                        + "\n".join(f"  {m.name}: {m.reason}" for m in states)
+                        f"tritonserver exited during start-up (code {code}). "
+                        f"Last log lines ({self.log_file}):\n{self.log_tail()}"
                     )
-            time.sleep(0.2)
+                if _answers(client.is_server_live):
+                    if _answers(client.is_server_ready):
+                        return
+                    states = self.model_states()
+                    if any(m.ready for m in states):
+                        return
+                    if states:
+                        raise ServerStartError(
+                            "no model could be loaded:\n"
+                            + "\n".join(f"  {m.name}: {m.reason}" for m in states)
+                        )
+                time.sleep(0.2)
         raise ServerStartError(
             f"tritonserver was not ready after {timeout:.0f} s. Last log lines "
             f"({self.log_file}):\n{self.log_tail()}"
         )
 
-    def model_states(self) -> list[ModelState]:
-        """Every model of the repository with its state (Triton's repository index API)."""
-        request = urllib.request.Request(
-            f"http://{self.http_url}/v2/repository/index",
-            data=b"{}",
-            method="POST",
-            headers=admin_headers(self.config.admin_key),
+    @contextlib.contextmanager
+    def _http_client(self, *, timeout: float) -> Iterator[Any]:
+        """tritonclient's HTTP client on this server, closed on exit (imported on first use)."""
+        import tritonclient.http as httpclient
+
+        client = httpclient.InferenceServerClient(
+            self.http_url, connection_timeout=timeout, network_timeout=timeout
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as r:
-                index = json.loads(r.read())
-        except (urllib.error.URLError, OSError, ValueError):
+            yield client
+        finally:
+            client.close()
+
+    def model_states(self) -> list[ModelState]:
+        """Every model of the repository with its state (Triton's repository index API)."""
+        from tritonclient.utils import InferenceServerException
+
+        try:
+            with self._http_client(timeout=10.0) as client:
+                index = client.get_model_repository_index(
+                    headers=admin_headers(self.config.admin_key)
+                )
+        except (InferenceServerException, OSError, ValueError):
             return []
         return sorted(
             ModelState(

@@ -1,8 +1,9 @@
 """A soak test: bounded, mixed loopback load on a running Triton, watched over time.
 
-``concurrency`` worker threads send requests back to back for ``duration_s`` seconds. The
-mix rotates through the given zoo models, batch sizes and both protocols (workers alternate
-HTTP and gRPC), with fresh seeds for every generator request so Triton's response cache does
+``concurrency`` worker threads send requests back to back for ``duration_s`` seconds (the
+closed-loop threads of ``zoo bench``, :func:`serving.bench.load.run_threads`). The mix rotates
+through the given zoo models, batch sizes and both protocols (every kind and batch size over
+HTTP, then over gRPC), with fresh seeds for every generator request so Triton's response cache does
 not answer for the model. Every ``interval_s`` a sampler records the requests, errors and
 latency percentiles of that interval and the resident memory (RSS) of the server process and
 its Python-backend stubs (psutil), so a leak shows up as a slope and a stall as a gap.
@@ -15,17 +16,18 @@ and answered consistently.
 
 from __future__ import annotations
 
-import itertools
 import json
+import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from serving.bench import load as loadgen
 from serving.client import (
     GENERATE_ENTRIES,
     ModelNotFoundError,
@@ -234,12 +236,15 @@ def run_soak(
     server_pid: int | None = None,
     timeout_s: float = 30.0,
     on_interval: Callable[[SoakInterval], None] | None = None,
+    connection: Mapping[str, Any] | None = None,
 ) -> SoakReport:
     """Load the Triton at ``url`` (HTTP) / ``grpc_url`` for ``duration_s`` and report.
 
     ``models`` default to every zoo model the server serves. ``grpc_url`` defaults to the HTTP
-    host on the default gRPC port (:func:`serving.ports.default_grpc_url`). ``server_pid``
-    (default: the process listening on the HTTP port, when visible) is whose RSS is tracked.
+    host on the default gRPC port (:func:`serving.ports.default_grpc_url`; ``grpcs://`` when
+    ``url`` is ``https://``). ``server_pid`` (default: the process listening on the HTTP port,
+    when visible) is whose RSS is tracked. ``connection`` holds the clients' TLS and header
+    options (``headers``, ``ca_cert``, ``client_cert``, ``client_key``), for both protocols.
     """
     if not 0 < duration_s <= MAX_DURATION_S:
         raise InvalidInputError(f"--duration must lie in (0, {MAX_DURATION_S:.0f}] seconds.")
@@ -247,9 +252,11 @@ def run_soak(
         raise InvalidInputError(f"--concurrency must lie in 1..{MAX_CONCURRENCY}.")
     if interval_s <= 0:
         raise InvalidInputError("--interval must be positive.")
-    http = ZooClient(url, timeout=timeout_s)
-    grpc_url = grpc_url or default_grpc_url(http.url)
-    grpc = ZooClient(grpc_url, protocol="grpc", timeout=timeout_s)
+    options = dict(connection or {})
+    http = ZooClient(url, protocol="http", timeout=timeout_s, **options)
+    if grpc_url is None:
+        grpc_url = ("grpcs://" if http.endpoint.tls else "") + default_grpc_url(http.url)
+    grpc = ZooClient(grpc_url, protocol="grpc", timeout=timeout_s, **options)
     with http, grpc:
         # Raises ServerUnavailableError when nobody answers.
         names = list(models) if models else [m for m in list_models() if _served(http, m)]
@@ -294,44 +301,47 @@ def _drive(
     interval_s: float,
     on_interval: Callable[[SoakInterval], None] | None,
 ) -> None:
+    """Run the mix on ``zoo bench``'s closed-loop threads; sample every ``interval_s``."""
     lock = threading.Lock()
     window: list[tuple[float, int, bool]] = []  # (latency s, images, ok) since last sample
     all_latencies: list[float] = []
-    counter = itertools.count()
-    start = time.monotonic()
-    end = start + report.duration_s
+    cycle = len(calls) * len(BATCH_SIZES)  # every kind and batch size, then the other protocol
+
+    def request(i: int) -> int:
+        _, call = calls[i % len(calls)]
+        batch = BATCH_SIZES[(i // len(calls)) % len(BATCH_SIZES)]
+        return call(clients[(i // cycle) % len(clients)], i, batch)
+
+    def done(latency: float, images: int, error: str | None) -> None:
+        with lock:
+            window.append((latency, images, error is None))
+            if error is not None and error not in report.error_samples:
+                report.error_samples = [*report.error_samples, error][:5]
+
     stop = threading.Event()
-
-    def worker(w: int) -> None:
-        zoo = clients[w % len(clients)]
-        while not stop.is_set() and time.monotonic() < end:
-            i = next(counter)
-            _, call = calls[i % len(calls)]
-            batch = BATCH_SIZES[(i // len(calls)) % len(BATCH_SIZES)]
-            t0 = time.perf_counter()
-            try:
-                images, ok, message = call(zoo, i, batch), True, ""
-            except (ZooClientError, InvalidInputError) as e:
-                images, ok, message = 0, False, f"{type(e).__name__}: {e}"
-            latency = time.perf_counter() - t0
-            with lock:
-                window.append((latency, images, ok))
-                if not ok and message not in report.error_samples:
-                    report.error_samples = [*report.error_samples, message][:5]
-            if not ok:
-                time.sleep(0.1)  # a failing server is not hammered in a tight loop
-
-    threads = [
-        threading.Thread(target=worker, args=(w,), daemon=True) for w in range(report.concurrency)
-    ]
-    for t in threads:
-        t.start()
+    start = time.monotonic()
+    driver = threading.Thread(
+        target=loadgen.run_threads,
+        args=(request,),
+        kwargs={
+            "concurrency": report.concurrency,
+            "duration": report.duration_s,
+            "warmup": 0.0,
+            "max_requests": sys.maxsize,
+            "on_done": done,
+            "pause_after_error": 0.1,  # a failing server is not hammered in a tight loop
+            "stop": stop,
+        },
+        daemon=True,
+    )
+    driver.start()
+    end = start + report.duration_s
     last = start
     try:
         while True:
             time.sleep(max(0.0, min(interval_s, end - time.monotonic())))
             now = time.monotonic()
-            finished = now >= end or not any(t.is_alive() for t in threads)
+            finished = now >= end or not driver.is_alive()
             with lock:
                 sample, window[:] = list(window), []
             ok = [lat for lat, _, good in sample if good]
@@ -356,8 +366,7 @@ def _drive(
                 break
     finally:
         stop.set()
-        for t in threads:
-            t.join()
+        driver.join()
     # Requests that completed after the last sample are counted too.
     report.requests += len(window)
     report.errors += sum(not good for _, _, good in window)

@@ -21,7 +21,6 @@ environment (:func:`triton_s3_environment` names them).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from zoo.errors import InvalidNameError, MissingDependencyError, StorageError
+from zoo.weights import sha256_file
 
 #: Metadata key holding each object's sha256 (sent as ``x-amz-meta-sha256``).
 SHA256_KEY = "sha256"
@@ -137,14 +137,6 @@ class PushResult:
     unchanged: list[str] = field(default_factory=list)  # keys whose sha256 already matched
     deleted: list[str] = field(default_factory=list)  # stale keys removed (delete=True)
     bytes_uploaded: int = 0
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def repository_files(root: Path) -> list[tuple[str, Path]]:
@@ -298,7 +290,7 @@ def push_repository(
         existing = _existing(client, loc)
         for rel, path in files:
             key = loc.key(rel)
-            digest = _sha256(path)
+            digest = sha256_file(path)
             size = path.stat().st_size
             if existing.get(key) == size:
                 meta = client.head_object(Bucket=loc.bucket, Key=key).get("Metadata", {})

@@ -35,6 +35,7 @@ from zoo.errors import InvalidInputError
 from zoo.pipeline import (
     from_uint8_nhwc,
     generator_inputs,
+    is_image,
     is_seeded,
     is_synthesis,
     synthesis_inputs,
@@ -69,11 +70,6 @@ class WireTensor:
     def triton_dtype(self) -> str:
         """The ``TYPE_*`` name in ``config.pbtxt``."""
         return TRITON_DTYPES[self.dtype]
-
-
-def is_image(t: TensorSpec) -> bool:
-    """Whether a graph tensor is an image (float32 ``(C, H, W)``), sent as uint8 NHWC."""
-    return t.dtype == "float32" and len(t.shape) == 3
 
 
 def wire_tensor(t: TensorSpec) -> WireTensor:

@@ -11,6 +11,12 @@ import torch
 
 from zoo.registry import list_models
 
+# No test reaches huggingface.co. Unless a test points HF_ENDPOINT at the olah mirror (tests/hub's
+# hub_env), the Hub is a loopback port where nothing listens: a pull of the trained weights is
+# refused at once and resolves to the bundled copy, after its sha256 check. Set at import, before
+# anything reads it; the CLI and servers started by tests inherit it.
+os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _torch_threads() -> None:

@@ -7,7 +7,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 import typer
@@ -142,7 +142,7 @@ def test_bench_json_prints_the_report_alone_and_json_out_writes_it(tmp_path: Pat
 
 def test_every_command_uses_the_one_definition_of_the_default_ports() -> None:
     from serving import ports
-    from serving.bench.run import BenchSettings
+    from serving.bench.settings import BenchSettings
     from serving.client import ZooClient
     from serving.server import ServerConfig
 
@@ -186,3 +186,35 @@ def test_written_files_get_the_users_umask(umask: int, mode: int, tmp_path: Path
     write_atomic(text, lambda p: p.write_text("x"))
     assert stat.S_IMODE(text.stat().st_mode) == mode
     assert [p.name for p in text.parent.iterdir()] == ["note.txt"]  # no temporary file left
+
+
+def test_command_line_is_rebuilt_from_the_parsed_arguments() -> None:
+    """What `zoo bench` records: the options given, in declared order, as typed; not sys.argv."""
+    from zoo.cli._common import command_line
+
+    sub = typer.Typer()
+
+    @sub.command("run")
+    def run(
+        ctx: typer.Context,
+        name: str,
+        batch: Annotated[str, typer.Option()] = "1,8",
+        duration: Annotated[float, typer.Option()] = 5.0,
+        set_: Annotated[list[str] | None, typer.Option("--set")] = None,
+        fast: Annotated[bool, typer.Option("--fast/--slow")] = False,
+        out: Annotated[str | None, typer.Option()] = None,
+    ) -> None:
+        typer.echo(command_line(ctx))
+
+    root = typer.Typer()
+    root.add_typer(sub, name="tool")
+    args = ["tool", "run", "m", "--out", "a b", "--set", "k=1", "--duration", "0.5", "--set"]
+    result = runner.invoke(root, [*args, "w=2", "--fast"])
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout.strip()
+        == "zoo tool run m --duration 0.5 --set k=1 --set w=2 --fast --out 'a b'"
+    )
+    again = runner.invoke(root, ["tool", "run", "m", "--batch", "1,8", "--slow"])
+    # Given explicitly, even at its default, an option is recorded (the user typed it).
+    assert again.stdout.strip() == "zoo tool run m --batch 1,8 --slow"

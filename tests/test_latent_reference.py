@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from zoo.errors import InvalidInputError
-from zoo.latent import LATENT_STREAM, MAX_SEED, check_seeds, seed_to_latent
+from zoo.latent import LATENT_STREAM, MAX_SEED, check_seeds, mix_seed, seed_to_latent
 
 MASK64 = (1 << 64) - 1
 
@@ -50,6 +50,16 @@ def test_reference_splitmix64_matches_the_published_outputs() -> None:
     states = [(1234567 + k * 0x9E3779B97F4A7C15) & MASK64 for k in range(5)]
     assert [ref_splitmix64(s) for s in states] == published
     assert ref_splitmix64(0) == 0xE220A8397B1DCDAF  # first output for seed 0, also published
+
+
+@pytest.mark.parametrize(
+    ("seed", "k"), [(0, 0), (0, -1), (1, 1), (MAX_SEED, 2**64 - 1), (2**64 + 5, -(2**70)), (7, -3)]
+)
+def test_mix_seed_matches_the_reference(seed: int, k: int) -> None:
+    # Training's per-step seed: both integers taken modulo 2**64, a negative k as two's complement.
+    want = ref_splitmix64(ref_splitmix64(seed & MASK64) ^ (k & MASK64)) >> 1
+    got = mix_seed(seed, k)
+    assert got == want and 0 <= got < 2**63
 
 
 @pytest.mark.parametrize("stream", [LATENT_STREAM, 1, 7, 2**40 + 3])

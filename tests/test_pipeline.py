@@ -136,8 +136,12 @@ def test_stylegan_inputs_take_psi_and_mixing_seeds() -> None:
     np.testing.assert_array_equal(mix, seed_to_latent(seeds, 5))
     with pytest.raises(InvalidInputError, match=r"expected 3 mixing seeds \(one per seed\), got 2"):
         generator_inputs(STYLEGAN, seeds, mix_seeds=[1, 2])
-    with pytest.raises(InvalidInputError, match="non-negative"):
+    with pytest.raises(InvalidInputError, match=r"^mixing seeds must lie in 0\.\..*non-negative"):
         generator_inputs(STYLEGAN, seeds, mix_seeds=[1, 2, -3])
+    with pytest.raises(
+        InvalidInputError, match=r"^mixing seeds must be integers, got dtype float64"
+    ):
+        generator_inputs(STYLEGAN, seeds, mix_seeds=[1.0, 2.0, 3.0])
 
 
 def test_generator_inputs_refuse_what_the_model_lacks() -> None:

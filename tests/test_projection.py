@@ -21,11 +21,11 @@ from serving.client import interpolate_request, synthesize_request
 from serving.inprocess import InProcessZoo, signature_of
 from zoo.cli.main import app
 from zoo.errors import InvalidInputError
+from zoo.hub import load as load_trained
 from zoo.latent import seed_to_latent
 from zoo.pipeline import from_uint8_nhwc, generator_inputs, synthesis_inputs
 from zoo.projection import psnr_per_image, refine_ws
 from zoo.registry import create_model, get_spec
-from zoo.weights import load_bundled
 
 GENERATORS = ("dcgan-mnist", "cgan-mnist", "stylegan2-mnist", "vae-mnist")
 
@@ -106,7 +106,7 @@ def test_bad_ws_t_and_mixing_are_refused_by_the_sdk_and_the_wire() -> None:
 def test_refinement_is_deterministic_and_moves_toward_the_digit() -> None:
     torch.manual_seed(3)
     projector = create_model("stylegan2-mnist-encoder").eval()
-    classifier = load_bundled("classifier-mnist")
+    classifier = load_trained("classifier-mnist")
     with torch.no_grad():
         target = projector.generator(torch.from_numpy(seed_to_latent(np.array([1, 2]), 64)))
         ws = projector.encode(target)
@@ -120,7 +120,7 @@ def test_refinement_is_deterministic_and_moves_toward_the_digit() -> None:
 
 
 def test_cli_project_and_interpolate_write_their_files(tmp_path: Path) -> None:
-    digits = load_bundled("stylegan2-mnist")
+    digits = load_trained("stylegan2-mnist")
     with torch.no_grad():
         x = digits(torch.from_numpy(seed_to_latent(np.array([0, 1]), 64)))
     paths = []

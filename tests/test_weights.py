@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from zoo.errors import IntegrityError, UnsafeWeightsError, WeightsNotFoundError
+from zoo.hub import pull_bundled
 from zoo.registry import create_model, get_spec, list_models
 from zoo.weights import (
     bundled_dir,
-    load_bundled,
     load_model_from_dir,
     save_safetensors,
     save_weights,
@@ -29,7 +29,7 @@ def test_at_least_the_evaluator_ships() -> None:
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_weights_match_the_registry(name: str) -> None:
     assert sha256_file(bundled_dir(name) / "model.safetensors") == get_spec(name).sha256
-    model = load_bundled(name)
+    model = pull_bundled(name).load()
     assert not model.training
 
 

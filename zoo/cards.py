@@ -191,7 +191,7 @@ def _run(module: nn.Module, name: str, entry: str, *inputs: Any) -> npt.NDArray[
 def render_samples(
     name: str, path: Path, *, module: nn.Module | None = None, report: EvalReport | None = None
 ) -> Path:
-    """Write ``samples.png`` of ``name`` (bundled weights unless ``module`` is given).
+    """Write ``samples.png`` of ``name`` (pulled trained weights unless ``module`` is given).
 
     The classifier's picture is the confusion matrices stored in ``report``'s details.
     """
@@ -200,9 +200,9 @@ def render_samples(
     spec = get_spec(name)
     plt = _pyplot()
     if module is None and spec.family != "classifier":
-        from zoo.weights import load_bundled
+        from zoo.hub import load
 
-        module = load_bundled(name)
+        module = load(name)
     seeds = np.arange(64)
     fam = spec.family
     if fam in ("dcgan", "stylegan2"):
@@ -260,10 +260,10 @@ def render_samples(
         assert module is not None
         import torch
 
-        from zoo.weights import load_bundled
+        from zoo.hub import load
 
         projector = cast("StyleGAN2Projector", module)
-        classifier = cast("DigitClassifier", load_bundled(EVALUATOR))
+        classifier = cast("DigitClassifier", load(EVALUATOR))
         test = _one_per_class(load_digits("mnist", "test"), 8)
         digits = torch.from_numpy(test)
         with torch.no_grad():
@@ -562,7 +562,7 @@ def write_card(
 
     ``refresh`` first re-evaluates (``n`` samples) and writes ``eval.json``; otherwise the
     report is ``report`` or the folder's (else the bundled) ``eval.json``, which must have
-    measured the registry's weights. ``module`` replaces the bundled weights (the card then
+    measured the registry's weights. ``module`` replaces the trained weights (the card then
     describes that module: no sha256 check, no training record from the bundled folder).
     """
     spec = get_spec(name)
@@ -575,10 +575,10 @@ def write_card(
         report = read_eval(name, out if (out / EVAL_NAME).is_file() else src)
     shipped = module is None
     if module is None:
-        from zoo.weights import load_bundled
+        from zoo.hub import load
 
         check_current(report, spec)
-        module = load_bundled(name)
+        module = load(name)
     eval_json = write_eval(report, out)  # the card's figures travel with it
     samples = render_samples(name, out / SAMPLES_NAME, module=module, report=report)
     weights = src / WEIGHTS_NAME

@@ -85,5 +85,9 @@ class HubUnreachableError(HubError):
     """The Hub cannot be reached (no network, offline mode) and no local copy can stand in."""
 
 
+class HubRepoNotFoundError(HubError):
+    """The Hub answered that the repo does not exist, or is private to the token in use."""
+
+
 class StorageError(ZooError, OSError):
     """Object storage (S3) that refused a request or cannot be reached; says what to check."""

@@ -49,7 +49,7 @@ from zoo.errors import InvalidInputError
 from zoo.latent import seed_to_latent
 from zoo.pipeline import from_uint8_nhwc, generator_inputs
 from zoo.registry import get_spec
-from zoo.runners import Runner, TorchRunner
+from zoo.runners import Runner, torch_runner
 
 if TYPE_CHECKING:
     import torch
@@ -199,10 +199,10 @@ _REAL_FEATURES = weakref.WeakKeyDictionary()
 
 @functools.lru_cache(maxsize=1)
 def _bundled_evaluator(sha256: str) -> nn.Module:
-    """The shipped classifier, loaded once per weights digest."""
-    from zoo.weights import load_bundled
+    """The trained classifier (``zoo.hub.load``), loaded once per weights digest."""
+    from zoo.hub import load
 
-    return load_bundled(EVALUATOR)
+    return load(EVALUATOR)
 
 
 def _as_float_images(out: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -407,7 +407,7 @@ def _eval_encoder(ctx: _Context, make: Callable[[str], Runner]) -> None:
     import torch
 
     from zoo import projection
-    from zoo.weights import load_bundled
+    from zoo.hub import load
 
     test = ctx.test_set("mnist")
     x = test.images
@@ -417,7 +417,7 @@ def _eval_encoder(ctx: _Context, make: Callable[[str], Runner]) -> None:
     ctx.add("psnr_db", metrics.psnr(rec, x), "projection PSNR, encoder alone (dB)")
     ctx.add("class_kept", metrics.accuracy(rec_c, true_c), "class kept by projection")
 
-    projector = cast("StyleGAN2Projector", load_bundled(ctx.spec.name))
+    projector = cast("StyleGAN2Projector", load(ctx.spec.name))
     generator = projector.generator
     classifier = cast("DigitClassifier", ctx.ev.module)
     # Every (n / REFINE_N)-th digit: the test split is ordered by class, so a prefix is not.
@@ -466,20 +466,6 @@ _FAMILIES: dict[str, Callable[[_Context, Callable[[str], Runner]], None]] = {
 }
 
 
-def bundled_runner_factory(*, compile: bool = False) -> RunnerFactory:
-    """Runners in torch (``torch.compile`` if asked) over the bundled weights, loaded once."""
-    from zoo.weights import load_bundled
-
-    modules: dict[str, nn.Module] = {}
-
-    def make(model_name: str, entry: str) -> Runner:
-        if model_name not in modules:
-            modules[model_name] = load_bundled(model_name)
-        return TorchRunner(model_name, modules[model_name], entry, compile=compile)
-
-    return make
-
-
 def evaluate(
     model_name: str,
     *,
@@ -492,9 +478,10 @@ def evaluate(
     """Compute ``model_name``'s metrics on the test split (see the module docstring).
 
     ``runner_factory(model_name, entry)`` runs the model under test (default: torch over the
-    bundled weights); ``evaluator`` is the classifier behind the metrics (default: the bundled
-    ``classifier-mnist``), treated as frozen: its features of the real data are cached per
-    module; ``backend`` only labels the report.
+    trained weights, :func:`zoo.runners.torch_runner`; ``export.runners.runner_factory``
+    gives one for every backend); ``evaluator`` is the classifier behind the metrics
+    (default: the trained ``classifier-mnist``), treated as frozen: its features of the real
+    data are cached per module; ``backend`` only labels the report.
     """
     import torch
 
@@ -509,7 +496,15 @@ def evaluate(
     start = time.perf_counter()
     if evaluator is None:
         evaluator = _bundled_evaluator(get_spec(EVALUATOR).sha256)
-    factory = runner_factory or bundled_runner_factory()
+    factory = runner_factory
+    if factory is None:
+        from zoo.hub import load
+
+        trained: nn.Module = load(model_name)  # once for every entry point
+
+        def factory(name: str, entry: str) -> Runner:
+            return torch_runner(name, entry, module=trained)
+
     ctx = _Context(model_name, _Evaluator(evaluator), n, seed)
     _FAMILIES[spec.family](ctx, lambda entry: factory(model_name, entry))
     return EvalReport(

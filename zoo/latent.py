@@ -29,12 +29,13 @@ MAX_SEED = 2**63 - 1
 #: Stream used for generator latents.
 LATENT_STREAM = 0
 
+_MASK64 = (1 << 64) - 1
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 
 
-def _splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+def splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     """The splitmix64 finaliser, elementwise, with wrap-around uint64 arithmetic."""
     z = x + _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * _MIX1
@@ -42,17 +43,20 @@ def _splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return z ^ (z >> np.uint64(31))
 
 
-def check_seeds(seeds: npt.ArrayLike) -> npt.NDArray[np.int64]:
-    """``seeds`` as a 1-D int64 array; raises if any is negative, too large or not whole."""
+def check_seeds(seeds: npt.ArrayLike, what: str = "seeds") -> npt.NDArray[np.int64]:
+    """``seeds`` as a 1-D int64 array; raises if any is negative, too large or not whole.
+
+    ``what`` names them in the message (e.g. "mixing seeds").
+    """
     arr = np.asarray(seeds)
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
-        raise InvalidInputError(f"seeds must be a 1-D list of integers, got shape {arr.shape}.")
+        raise InvalidInputError(f"{what} must be a 1-D list of integers, got shape {arr.shape}.")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise InvalidInputError(f"seeds must be integers, got dtype {arr.dtype}.")
+        raise InvalidInputError(f"{what} must be integers, got dtype {arr.dtype}.")
     if arr.size and (int(arr.min()) < 0 or int(arr.max()) > MAX_SEED):
-        raise InvalidInputError(f"seeds must lie in 0..{MAX_SEED} (non-negative int64).")
+        raise InvalidInputError(f"{what} must lie in 0..{MAX_SEED} (non-negative int64).")
     return arr.astype(np.int64, copy=False)
 
 
@@ -61,11 +65,21 @@ def seed_to_latent(
 ) -> npt.NDArray[np.float32]:
     """Map seeds of shape ``(B,)`` to standard-normal latents of shape ``(B, dim)``, float32."""
     s = check_seeds(seeds).astype(np.uint64)
-    key = _splitmix64(s) ^ _splitmix64(np.asarray([stream], dtype=np.uint64))
+    key = splitmix64(s) ^ splitmix64(np.asarray([stream], dtype=np.uint64))
     counters = np.arange(2 * dim, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        words = _splitmix64(key[:, None] + counters[None, :])
+        words = splitmix64(key[:, None] + counters[None, :])
     u = ((words >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 2**53)
     u1, u2 = u[:, 0::2], u[:, 1::2]
     z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
     return z.astype(np.float32)
+
+
+def mix_seed(seed: int, k: int) -> int:
+    """A 63-bit seed derived from ``(seed, k)``: ``splitmix64(splitmix64(seed) ^ k) >> 1``.
+
+    Both are taken modulo 2**64 (a negative ``k`` as its two's complement), so any pair of
+    Python integers names one seed; training uses it for per-step and per-epoch RNG.
+    """
+    x = np.asarray([seed & _MASK64], dtype=np.uint64)
+    return int(splitmix64(splitmix64(x) ^ np.uint64(k & _MASK64))[0]) >> 1

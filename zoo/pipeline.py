@@ -12,9 +12,14 @@ import numpy.typing as npt
 
 from zoo.errors import InvalidInputError
 from zoo.latent import check_seeds, seed_to_latent
-from zoo.registry import EntryPoint
+from zoo.registry import EntryPoint, TensorSpec
 
 NUM_CLASSES = 10
+
+
+def is_image(t: TensorSpec) -> bool:
+    """Whether ``t`` is an image tensor: float32 ``(C, H, W)`` in [-1, 1], uint8 NHWC outside."""
+    return t.dtype == "float32" and len(t.shape) == 3
 
 
 def to_uint8_nhwc(images: npt.NDArray[np.floating]) -> npt.NDArray[np.uint8]:
@@ -63,6 +68,20 @@ def check_psi(psi: npt.ArrayLike, n: int) -> npt.NDArray[np.float32]:
     if n and np.abs(arr).max() > 10:
         raise InvalidInputError("ψ must lie in [-10, 10] (1 = no truncation).")
     return arr.astype(np.float32)
+
+
+def check_mix_seeds(
+    mix_seeds: npt.ArrayLike | None, seeds: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """StyleGAN2's mixing seeds, one per (checked) seed; ``None`` mixes each seed with itself."""
+    if mix_seeds is None:
+        return seeds
+    mix = check_seeds(mix_seeds, "mixing seeds")
+    if mix.shape != seeds.shape:
+        raise InvalidInputError(
+            f"expected {len(seeds)} mixing seeds (one per seed), got {len(mix)}."
+        )
+    return mix
 
 
 def check_t(t: npt.ArrayLike, n: int) -> npt.NDArray[np.float32]:
@@ -176,20 +195,13 @@ def generator_inputs(
         elif spec.name == "psi":
             inputs.append(check_psi(1.0 if psi is None else psi, n))
         elif spec.name == "mix_z":
-            mix = s if mix_seeds is None else check_seeds(mix_seeds)
-            if mix.shape != s.shape:
-                raise InvalidInputError(
-                    f"expected {n} mixing seeds (one per seed), got {len(mix)}."
-                )
-            inputs.append(seed_to_latent(mix, spec.shape[0]))
+            inputs.append(seed_to_latent(check_mix_seeds(mix_seeds, s), spec.shape[0]))
         else:
             raise InvalidInputError(f"entry point {entry.name!r} does not take seeds.")
     if labels is not None and "label" not in names:
         raise InvalidInputError("this model is not class-conditional: drop the label.")
     if (psi is not None or mix_seeds is not None) and "psi" not in names:
-        raise InvalidInputError(
-            "ψ and mixing seeds apply to StyleGAN2's generate entry point only."
-        )
+        raise InvalidInputError("ψ and mixing seeds apply to StyleGAN2 models only.")
     return tuple(inputs)
 
 

@@ -1,8 +1,9 @@
 """The runner interface: one entry point of one model, NumPy arrays in and out.
 
 Every backend — torch eager, ``torch.compile``, ONNX Runtime, TensorRT (the last two in
-``export.runners``) — implements :class:`Runner`, so ``zoo eval --backend``, the Triton
-backends and the benchmarks all share the pre/post-processing in :mod:`zoo.pipeline`.
+``export.runners``, whose ``make_runner`` builds them all) — implements :class:`Runner`, so
+``zoo eval --backend``, the Triton Python models and the benchmarks all share the
+pre/post-processing in :mod:`zoo.pipeline`.
 
 Inputs come in the order of the entry point's signature (``ModelSpec.entry_point(...)``),
 with a leading batch axis; outputs are a tuple in the signature's output order.
@@ -101,13 +102,24 @@ def torch_runner(
     model_name: str,
     entry: str | None = None,
     *,
-    module: nn.Module | None = None,
+    module: nn.Module,
     device: str = "cpu",
     compile: bool = False,
+    threads: int | None = None,
+    half: bool = False,
 ) -> TorchRunner:
-    """A :class:`TorchRunner` on ``module``, or on the bundled weights of ``model_name``."""
-    if module is None:
-        from zoo.weights import load_bundled
+    """A :class:`TorchRunner` of ``model_name``'s ``entry`` on ``module``.
 
-        module = load_bundled(model_name)
-    return TorchRunner(model_name, module, entry, device=device, compile=compile)
+    How ``export.runners.make_runner`` builds its ``torch`` and ``compile`` backends; ``half``
+    also stores the weights and images NHWC (what a GPU's tensor cores want).
+    """
+    return TorchRunner(
+        model_name,
+        module,
+        entry,
+        device=device,
+        compile=compile,
+        threads=threads,
+        half=half,
+        channels_last=half,
+    )

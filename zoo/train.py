@@ -38,7 +38,7 @@ from torch import nn
 from zoo.data import Digits, load_digits
 from zoo.errors import CheckpointError, InvalidInputError
 from zoo.images import save_grid
-from zoo.latent import seed_to_latent
+from zoo.latent import mix_seed, seed_to_latent
 from zoo.pipeline import to_uint8_nhwc
 from zoo.registry import create_model, get_spec
 from zoo.weights import save_weights, write_atomic
@@ -73,19 +73,6 @@ class TrainConfig:
     overrides: dict[str, Any] = field(default_factory=dict)  # model config overrides
     limit: int | None = None  # use only the first N images of each data set (quick runs)
     r1_gamma: float | None = None  # StyleGAN2's R1 weight; None = the family's default
-
-
-def mix_seed(seed: int, k: int) -> int:
-    """A 63-bit seed derived from ``(seed, k)`` (splitmix64 of both), for per-step RNG."""
-    mask = (1 << 64) - 1
-
-    def sm(x: int) -> int:
-        x = (x + 0x9E3779B97F4A7C15) & mask
-        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
-        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
-        return x ^ (x >> 31)
-
-    return sm(sm(seed & mask) ^ (k & mask)) >> 1
 
 
 # ----------------------------------------------------------------------------- losses
@@ -560,16 +547,17 @@ class StyleGAN2EncoderTask(Task):
 
     def __init__(self, cfg: TrainConfig) -> None:
         super().__init__(cfg)
-        from zoo.weights import load_bundled
+        from zoo.hub import load
 
         proj = cast("StyleGAN2Projector", create_model(cfg.model_name, **cfg.overrides))
         # The generator is the shipped one, tensor for tensor, and is never optimised.
-        proj.generator.load_state_dict(load_bundled("stylegan2-mnist").state_dict())
+        shipped: nn.Module = load("stylegan2-mnist")
+        proj.generator.load_state_dict(shipped.state_dict())
         proj.generator.requires_grad_(False)
         self.nets = {"model": proj}
         self.optims = {"opt": torch.optim.Adam(proj.encoder.parameters(), lr=self.lr)}
-        classifier = load_bundled("classifier-mnist").eval().requires_grad_(False)
-        self.classifier = cast("DigitClassifier", classifier)
+        classifier: nn.Module = load("classifier-mnist")
+        self.classifier = cast("DigitClassifier", classifier.eval().requires_grad_(False))
         self.datasets = (load_digits("mnist", "train"),)
 
     def _features(self, x: torch.Tensor) -> torch.Tensor:

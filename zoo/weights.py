@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,20 +68,40 @@ def bundled_dir(name: str) -> Path:
     return BUNDLED_WEIGHTS_DIR / check_model_name(name)
 
 
-def find_weights_file(folder: Path) -> Path:
-    """``model.safetensors`` in ``folder``; refuses folders that only offer pickles."""
-    path = folder / WEIGHTS_NAME
-    if path.is_file():
-        return path
-    pickles = [p for p in PICKLE_NAMES if (folder / p).exists()]
+def require_safetensors(where: str, names: Collection[str], *, missing: str) -> None:
+    """Check that the files ``names`` found at ``where`` include ``model.safetensors``.
+
+    The one pickle refusal: a folder or repo offering only pickled checkpoints
+    (:data:`PICKLE_NAMES`) raises :class:`UnsafeWeightsError`; one offering neither raises
+    :class:`WeightsNotFoundError` with the message ``missing``.
+    """
+    if WEIGHTS_NAME in names:
+        return
+    pickles = [p for p in PICKLE_NAMES if p in names]
     if pickles:
         raise UnsafeWeightsError(
-            f"{folder} offers only {', '.join(pickles)}, which would need unpickling; genzoo "
-            "loads safetensors only. Convert the checkpoint to model.safetensors first."
+            f"{where} offers only {', '.join(pickles)}, which would need unpickling; genzoo "
+            "loads and publishes safetensors only. Convert the checkpoint to model.safetensors "
+            "(or ask its owner for one)."
         )
-    raise WeightsNotFoundError(
+    raise WeightsNotFoundError(missing)
+
+
+def find_weights_file(folder: Path, *, missing: str | None = None) -> Path:
+    """``model.safetensors`` in ``folder``; refuses folders that only offer pickles.
+
+    ``missing`` is the message when the folder has neither (default: how to pull or train it).
+    """
+    names = (
+        {p.name for p in folder.iterdir() if p.is_file() or p.name in PICKLE_NAMES}
+        if folder.is_dir()
+        else set()
+    )
+    hint = (
         f"no {WEIGHTS_NAME} in {folder}. Run `zoo pull NAME` (or train it with `zoo train NAME`)."
     )
+    require_safetensors(str(folder), names, missing=missing or hint)
+    return folder / WEIGHTS_NAME
 
 
 def read_config(folder: Path) -> dict[str, Any]:
@@ -198,17 +219,6 @@ def load_model_from_dir(
     model.load_state_dict(state, strict=strict)
     object.__setattr__(model, "zoo_name", name)
     return model.to(device=device, dtype=dtype).eval()
-
-
-def load_bundled(name: str, *, device: str = "cpu") -> nn.Module:
-    """The shipped weights of ``name``, checked against the registry's sha256."""
-    spec = get_spec(name)
-    folder = bundled_dir(name)
-    if not spec.sha256:
-        raise WeightsNotFoundError(
-            f"{name} has no trained weights registered yet; train them with `zoo train {name}`."
-        )
-    return load_model_from_dir(folder, sha256=spec.sha256, device=device)
 
 
 def save_weights(model: nn.Module, folder: Path, name: str, config: dict[str, Any]) -> str:

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
+from export.runners import make_runner, runner_backend
 from serving.backends.common import request_wire
-from serving.inprocess import ARTIFACTS, open_runner
 from serving.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
 from zoo.errors import ZooError
 
@@ -46,18 +46,17 @@ class TritonPythonModel:
         threads = int(params.get("zoo_threads", "1"))
         version_dir = Path(args["model_repository"]) / args["model_version"]
         module = None
-        if backend in ("torch", "compile"):
+        if runner_backend(backend).artifact is None:  # torch, compile
             from zoo.weights import load_model_from_dir
 
             # `zoo repo build --backend torch` saved the weights here with their sha256.
             module = load_model_from_dir(version_dir, sha256=params["zoo_sha256"])
-        artifact = version_dir / ARTIFACTS[backend] if backend in ARTIFACTS else None
-        self.runner = open_runner(
+        self.runner = make_runner(
             backend,
             params["zoo_model"],
             params["zoo_entry"],
             module=module,
-            artifact=artifact,
+            artifact=runner_backend(backend).artifact_in(version_dir),
             threads=threads,
             overrides=json.loads(params.get("zoo_config", "{}")),
             device=params.get("zoo_device", "cpu"),

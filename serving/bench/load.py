@@ -9,6 +9,9 @@ Both are bounded: a caller stops at the end of the window or when the run has se
 The client's own CPU time (``time.process_time`` over the window) is recorded with every run:
 on a 2-core host the client competes with the server for the same cores, and a client using
 most of a core is a bottleneck the report must show.
+
+``zoo bench`` reads the :class:`LoadResult`; ``zoo soak`` (:mod:`serving.soak`) drives the same
+threads with no warm-up and watches every completion as it happens (``on_done``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ MAX_REQUESTS = 200_000
 #: A caller: request number → images it carried (blocking or awaitable).
 SyncCall = Callable[[int], int]
 AsyncCall = Callable[[int], Awaitable[int]]
+#: Told of every completion, warm-up included: (latency s, images, error message or None).
+OnDone = Callable[[float, int, str | None], object]
 
 
 @dataclass
@@ -60,8 +65,10 @@ class _Recorder:
         end: float,
         max_requests: int,
         on_window: Callable[[], object] | None = None,
+        on_done: OnDone | None = None,
     ) -> None:
         self.on_window = on_window
+        self.on_done = on_done
         self.warm_end = warm_end
         self.end = end
         self.max_requests = max_requests
@@ -89,6 +96,8 @@ class _Recorder:
 
     def done(self, start: float, images: int) -> None:
         stop = time.perf_counter()
+        if self.on_done is not None:
+            self.on_done(stop - start, images, None)
         if start < self.warm_end:
             return
         with self.lock:
@@ -97,10 +106,12 @@ class _Recorder:
             self.result.requests += 1
             self.last_done = max(self.last_done, stop)
 
-    def failed(self, err: BaseException) -> None:
+    def failed(self, start: float, err: BaseException) -> None:
+        msg = f"{type(err).__name__}: {err}"
+        if self.on_done is not None:
+            self.on_done(time.perf_counter() - start, 0, msg)
         with self.lock:
             self.result.error_count += 1
-            msg = f"{type(err).__name__}: {err}"
             if len(self.result.errors) < 5 and msg not in self.result.errors:
                 self.result.errors.append(msg)
 
@@ -121,21 +132,29 @@ def run_threads(
     warmup: float,
     max_requests: int = MAX_REQUESTS,
     on_window: Callable[[], object] | None = None,
+    on_done: OnDone | None = None,
+    pause_after_error: float = 0.0,
+    stop: threading.Event | None = None,
 ) -> LoadResult:
     """Drive a blocking ``call`` from ``concurrency`` threads: ``warmup`` s, then ``duration`` s.
 
-    ``on_window`` runs once, when the first request of the measured window is issued.
+    ``on_window`` runs once, when the first request of the measured window is issued;
+    ``on_done`` after every request (from the caller's thread). A caller that failed waits
+    ``pause_after_error`` s before its next request (a failing server is not hammered in a
+    tight loop); setting ``stop`` ends the run early.
     """
     start = time.perf_counter()
-    rec = _Recorder(start + warmup, start + warmup + duration, max_requests, on_window)
+    rec = _Recorder(start + warmup, start + warmup + duration, max_requests, on_window, on_done)
 
     def worker() -> None:
-        while (i := rec.next_request()) is not None:
+        while (stop is None or not stop.is_set()) and (i := rec.next_request()) is not None:
             t0 = time.perf_counter()
             try:
                 n = call(i)
             except Exception as e:
-                rec.failed(e)
+                rec.failed(t0, e)
+                if pause_after_error:
+                    time.sleep(pause_after_error)
                 continue
             rec.done(t0, n)
 
@@ -178,7 +197,7 @@ def run_asyncio(
                     try:
                         n = await call(i)
                     except Exception as e:
-                        rec.failed(e)
+                        rec.failed(t0, e)
                         continue
                     rec.done(t0, n)
 

@@ -14,11 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from serving.bench.results import BenchReport, Cell, Goal
 from serving.bench.targets import IN_PROCESS
 
 TRITON = ("triton-grpc", "triton-http")
-
-Cell = Mapping[str, Any]
 
 
 def describe_gpus(found: list[dict[str, Any]] | None) -> str:
@@ -30,9 +29,9 @@ def describe_gpus(found: list[dict[str, Any]] | None) -> str:
     )
 
 
-def ok_cells(report: Mapping[str, Any]) -> list[Cell]:
+def ok_cells(report: BenchReport) -> list[Cell]:
     """The measured cells of a report (skipped and failed ones left out)."""
-    return [c for c in report.get("results", []) if c.get("status") == "ok"]
+    return report.ok_cells
 
 
 def find(
@@ -42,31 +41,31 @@ def find(
     return [
         c
         for c in cells
-        if c["backend"] == backend
-        and c["batch"] == batch
-        and (concurrency is None or c["concurrency"] == concurrency)
+        if c.backend == backend
+        and c.batch == batch
+        and (concurrency is None or c.concurrency == concurrency)
     ]
 
 
 def _best(cells: Iterable[Cell]) -> Cell | None:
-    return max(cells, key=lambda c: c["throughput"], default=None)
+    return max(cells, key=lambda c: c.throughput, default=None)
 
 
 def _goal(
-    gid: str, text: str, threshold: float, value: float | None, detail: str
-) -> dict[str, Any]:
-    met = None if value is None else (value >= threshold if gid != "p50" else value <= threshold)
-    return {
-        "id": gid,
-        "goal": text,
-        "threshold": threshold,
-        "value": value,
-        "met": met,
-        "detail": detail,
-    }
+    gid: str,
+    text: str,
+    threshold: float,
+    value: float | None,
+    detail: str,
+    *,
+    met: bool | None = None,
+) -> Goal:
+    if met is None and value is not None:
+        met = value >= threshold if gid != "p50" else value <= threshold
+    return Goal(id=gid, goal=text, threshold=threshold, value=value, met=met, detail=detail)
 
 
-def evaluate_goals(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+def evaluate_goals(report: BenchReport) -> list[Goal]:
     """Each target of the issue, with the measured value, or ``met: None`` when not measured.
 
     Ratios compare cells of this one run. Where two Triton protocols were measured, the better
@@ -79,10 +78,10 @@ def evaluate_goals(report: Mapping[str, Any]) -> list[dict[str, Any]]:
 
     grpc64 = _best(find(cells, "triton-grpc", 64))
     if grpc64 and ort64:
-        v = grpc64["throughput"] / ort64["throughput"]
+        v = grpc64.throughput / ort64.throughput
         detail = (
-            f"triton-grpc {grpc64['throughput']:,.0f} img/s (concurrency {grpc64['concurrency']}) "
-            f"vs onnxruntime {ort64['throughput']:,.0f} img/s"
+            f"triton-grpc {grpc64.throughput:,.0f} img/s (concurrency {grpc64.concurrency}) "
+            f"vs onnxruntime {ort64.throughput:,.0f} img/s"
         )
     else:
         v, detail = None, "not measured (needs triton-grpc and onnxruntime at batch 64)"
@@ -98,18 +97,18 @@ def evaluate_goals(report: Mapping[str, Any]) -> list[dict[str, Any]]:
 
     dyn = _best(c for b in TRITON for c in find(cells, b, 1, 16))
     if dyn and ort64:
-        v = dyn["throughput"] / ort64["throughput"]
-        avg = (dyn.get("server") or {}).get("avg_batch")
+        v = dyn.throughput / ort64.throughput
+        avg = dyn.server.avg_batch if dyn.server else None
         batched = f", {avg:.1f} images per execution" if avg else ""
         detail = (
-            f"{dyn['backend']} {dyn['throughput']:,.0f} img/s{batched} vs onnxruntime batch 64 "
-            f"{ort64['throughput']:,.0f} img/s"
+            f"{dyn.backend} {dyn.throughput:,.0f} img/s{batched} vs onnxruntime batch 64 "
+            f"{ort64.throughput:,.0f} img/s"
         )
         perf = _best(find(cells, "triton-perf", 1, 16))
         if perf:
             detail += (
                 f"; with perf_analyzer (C++ client) as the load, Triton serves "
-                f"{perf['throughput']:,.0f} img/s = {perf['throughput'] / ort64['throughput']:.2f}×"
+                f"{perf.throughput:,.0f} img/s = {perf.throughput / ort64.throughput:.2f}×"
             )
     else:
         v, detail = (
@@ -126,13 +125,13 @@ def evaluate_goals(report: Mapping[str, Any]) -> list[dict[str, Any]]:
         )
     )
 
-    lat = [c for b in TRITON for c in find(cells, b, 1, 1) if c.get("latency_ms")]
-    best_lat = min(lat, key=lambda c: c["latency_ms"]["p50"], default=None)
-    if best_lat and ort1 and ort1.get("latency_ms"):
-        v = best_lat["latency_ms"]["p50"] - ort1["latency_ms"]["p50"]
+    lat = [c for b in TRITON for c in find(cells, b, 1, 1) if c.measured.latency_ms]
+    best_lat = min(lat, key=lambda c: c.latency.p50, default=None)
+    if best_lat and ort1 and ort1.measured.latency_ms:
+        v = best_lat.latency.p50 - ort1.latency.p50
         detail = (
-            f"{best_lat['backend']} p50 {best_lat['latency_ms']['p50']:.2f} ms vs onnxruntime "
-            f"{ort1['latency_ms']['p50']:.2f} ms"
+            f"{best_lat.backend} p50 {best_lat.latency.p50:.2f} ms vs onnxruntime "
+            f"{ort1.latency.p50:.2f} ms"
         )
     else:
         v, detail = None, "not measured (needs Triton and ORT at batch 1, concurrency 1)"
@@ -142,11 +141,11 @@ def evaluate_goals(report: Mapping[str, Any]) -> list[dict[str, Any]]:
 
     lit = _best(find(cells, "litserve", 1, 16))
     if dyn and lit:
-        v = dyn["throughput"] / lit["throughput"]
-        p99_t, p99_l = dyn["latency_ms"]["p99"], lit["latency_ms"]["p99"]
+        v = dyn.throughput / lit.throughput
+        p99_t, p99_l = dyn.latency.p99, lit.latency.p99
         detail = (
-            f"{dyn['backend']} {dyn['throughput']:,.0f} img/s, p99 {p99_t:.1f} ms vs LitServe "
-            f"{lit['throughput']:,.0f} img/s, p99 {p99_l:.1f} ms"
+            f"{dyn.backend} {dyn.throughput:,.0f} img/s, p99 {p99_t:.1f} ms vs LitServe "
+            f"{lit.throughput:,.0f} img/s, p99 {p99_l:.1f} ms"
         )
         goal = _goal(
             "litserve",
@@ -154,8 +153,8 @@ def evaluate_goals(report: Mapping[str, Any]) -> list[dict[str, Any]]:
             1.2,
             v,
             detail,
+            met=bool(v >= 1.2 and p99_t < p99_l),
         )
-        goal["met"] = bool(v >= 1.2 and p99_t < p99_l)
     else:
         detail = "not measured (needs Triton and litserve at batch 1, concurrency 16)"
         goal = _goal(
@@ -167,13 +166,13 @@ def evaluate_goals(report: Mapping[str, Any]) -> list[dict[str, Any]]:
         )
     goals.append(goal)
 
-    peak_cells = [c for c in cells if c.get("peak_fraction") is not None]
-    top = max(peak_cells, key=lambda c: c["peak_fraction"], default=None)
+    peak_cells = [c for c in cells if c.peak_fraction is not None]
+    top = max(peak_cells, key=lambda c: c.peak_fraction or 0.0, default=None)
     if top:
-        v = top["peak_fraction"]
+        v = top.peak_fraction
         detail = (
-            f"{top['backend']} batch {top['batch']} concurrency {top['concurrency']}: "
-            f"{top['gflops']:,.1f} GFLOP/s of {report['peak']['gflops']:,.1f}"
+            f"{top.backend} batch {top.batch} concurrency {top.concurrency}: "
+            f"{top.gflops:,.1f} GFLOP/s of {report.peak['gflops']:,.1f}"
         )
     else:
         v, detail = None, "not measured"
@@ -198,14 +197,14 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     return lines
 
 
-def _goal_cell(g: Mapping[str, Any]) -> str:
-    return {True: "**met**", False: "**not met**", None: "not measured"}[g["met"]]
+def _goal_cell(g: Goal) -> str:
+    return {True: "**met**", False: "**not met**", None: "not measured"}[g.met]
 
 
-def markdown(report: Mapping[str, Any]) -> str:
+def markdown(report: BenchReport) -> str:
     """The report as Markdown: setup, goals, every measured cell, Triton's own timings."""
-    env, model, peak = report["environment"], report["model"], report["peak"]
-    s = report["settings"]
+    env, model, peak = report.environment, report.model, report.peak
+    s = report.settings
     v = env["versions"]
     git = env.get("git") or {}
     commit = (git.get("commit") or "unknown")[:12] + (
@@ -214,12 +213,12 @@ def markdown(report: Mapping[str, Any]) -> str:
     load = env.get("loadavg_start")
     load_end = env.get("loadavg_end")
     out = [
-        f"# zoo bench: {model['name']} ({model['entry']})",
+        f"# zoo bench: {model.name} ({model.entry})",
         "",
-        f"- date: {report['created']}",
+        f"- date: {report.created}",
     ]
-    if report.get("command"):
-        out.append(f"- command: `{report['command']}`")
+    if report.command:
+        out.append(f"- command: `{report.command}`")
     out += [
         f"- machine: {env['cpu']}, {env['cores']} cores, {describe_gpus(env.get('gpu'))}",
         f"- load average (1/5/15 min) at start: {_loads(load)}; at end: {_loads(load_end)}",
@@ -228,7 +227,7 @@ def markdown(report: Mapping[str, Any]) -> str:
         f"(nvidia-pytriton {v.get('nvidia-pytriton')}), "
         f"tritonclient {v.get('tritonclient')}, litserve {v.get('litserve') or '–'}, "
         f"Python {env['python']}; git {commit}",
-        f"- weights: {model['weights']}; {model['gflop_per_image']:.4f} GFLOP per image "
+        f"- weights: {model.weights}; {model.gflop_per_image:.4f} GFLOP per image "
         f"(torch flop counter)",
         f"- matmul peak: {peak['gflops']:,.1f} GFLOP/s ({peak['method']}; median "
         f"{peak['median_gflops']:,.1f})",
@@ -247,33 +246,32 @@ def markdown(report: Mapping[str, Any]) -> str:
         ["goal", "measured", "result", "detail"],
         (
             [
-                g["goal"],
-                _f(g["value"], ".2f")
-                + (" ms" if g["id"] == "p50" and g["value"] is not None else ""),
+                g.goal,
+                _f(g.value, ".2f") + (" ms" if g.id == "p50" and g.value is not None else ""),
                 _goal_cell(g),
-                g["detail"],
+                g.detail,
             ]
-            for g in report.get("goals", [])
+            for g in report.goals
         ),
     )
     out += ["", "## Throughput and latency", ""]
     rows = []
     for c in ok_cells(report):
-        lat = c["latency_ms"]
+        lat, fig = c.latency, c.measured
         rows.append(
             [
-                c["backend"],
-                str(c["batch"]),
-                str(c["concurrency"]),
-                _f(c["throughput"], ",.0f"),
-                _f(lat["p50"], ".2f"),
-                _f(lat["p90"], ".2f"),
-                _f(lat["p99"], ".2f"),
-                _f(lat["max"], ".2f"),
-                _f(c.get("gflops"), ",.1f"),
-                _f(100 * c["peak_fraction"] if c.get("peak_fraction") is not None else None, ".0f"),
-                _f(c.get("client_cpu_cores"), ".2f"),
-                _f(c.get("server_cpu_cores"), ".2f"),
+                c.backend,
+                str(c.batch),
+                str(c.concurrency),
+                _f(c.throughput, ",.0f"),
+                _f(lat.p50, ".2f"),
+                _f(lat.p90, ".2f"),
+                _f(lat.p99, ".2f"),
+                _f(lat.max, ".2f"),
+                _f(c.gflops, ",.1f"),
+                _f(100 * c.peak_fraction if c.peak_fraction is not None else None, ".0f"),
+                _f(fig.client_cpu_cores, ".2f"),
+                _f(fig.server_cpu_cores, ".2f"),
             ]
         )
     out += _table(
@@ -300,21 +298,21 @@ def markdown(report: Mapping[str, Any]) -> str:
     ]
     server_rows = []
     for c in ok_cells(report):
-        srv = c.get("server")
+        srv = c.server
         if not srv:
             continue
         server_rows.append(
             [
-                c["backend"],
-                str(c["batch"]),
-                str(c["concurrency"]),
-                _f(c["latency_ms"]["mean"], ".2f"),
-                _f(srv.get("request_ms"), ".2f"),
-                _f(srv.get("queue_ms"), ".2f"),
-                _f(srv.get("compute_input_ms"), ".2f"),
-                _f(srv.get("compute_infer_ms"), ".2f"),
-                _f(srv.get("compute_output_ms"), ".2f"),
-                _f(srv.get("avg_batch"), ".1f"),
+                c.backend,
+                str(c.batch),
+                str(c.concurrency),
+                _f(c.latency.mean, ".2f"),
+                _f(srv.request_ms, ".2f"),
+                _f(srv.queue_ms, ".2f"),
+                _f(srv.compute_input_ms, ".2f"),
+                _f(srv.compute_infer_ms, ".2f"),
+                _f(srv.compute_output_ms, ".2f"),
+                _f(srv.avg_batch, ".1f"),
             ]
         )
     if server_rows:
@@ -340,17 +338,17 @@ def markdown(report: Mapping[str, Any]) -> str:
             "window; client ms − server ms is the time spent in the client library, on the "
             "wire and in Triton's front end.",
         ]
-    bad = [c for c in report.get("results", []) if c.get("status") != "ok"]
+    bad = [c for c in report.results if not c.ok]
     if bad:
         out += ["", "## Skipped or failed", ""]
         seen: set[tuple[str, str]] = set()
         for c in bad:
-            key = (c["backend"], str(c.get("reason")))
+            key = (c.backend, str(c.reason))
             if key not in seen:
                 seen.add(key)
-                out.append(f"- {c['backend']} ({c['status']}): {c.get('reason')}")
-    if report.get("notes"):
-        out += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
+                out.append(f"- {c.backend} ({c.status}): {c.reason}")
+    if report.notes:
+        out += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
     return "\n".join(out) + "\n"
 
 
@@ -358,16 +356,16 @@ def _loads(values: Sequence[float] | None) -> str:
     return "/".join(f"{x:.2f}" for x in values) if values else "unknown"
 
 
-def summary_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+def summary_rows(report: BenchReport) -> list[dict[str, Any]]:
     """One short row per measured cell (backend, batch, concurrency, img/s, p50, p99)."""
     return [
         {
-            "backend": c["backend"],
-            "batch": c["batch"],
-            "concurrency": c["concurrency"],
-            "throughput": c["throughput"],
-            "p50_ms": c["latency_ms"]["p50"],
-            "p99_ms": c["latency_ms"]["p99"],
+            "backend": c.backend,
+            "batch": c.batch,
+            "concurrency": c.concurrency,
+            "throughput": c.throughput,
+            "p50_ms": c.latency.p50,
+            "p99_ms": c.latency.p99,
         }
         for c in ok_cells(report)
     ]
@@ -378,44 +376,44 @@ def summary_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _panels(report: Mapping[str, Any]) -> tuple[list[int], list[str]]:
+def _panels(report: BenchReport) -> tuple[list[int], list[str]]:
     cells = ok_cells(report)
-    batches = sorted({c["batch"] for c in cells})
-    backends = [b for b in report["settings"]["backends"] if any(c["backend"] == b for c in cells)]
+    batches = sorted({c.batch for c in cells})
+    backends = [b for b in report.settings["backends"] if any(c.backend == b for c in cells)]
     return batches, backends
 
 
-def plot_throughput(report: Mapping[str, Any], path: Path) -> Path:
+def plot_throughput(report: BenchReport, path: Path) -> Path:
     """Images/s against concurrency, one line per backend, one panel per batch size."""
     return _plot(report, path, "throughput", "images / s")
 
 
-def plot_latency(report: Mapping[str, Any], path: Path) -> Path:
+def plot_latency(report: BenchReport, path: Path) -> Path:
     """p50 (solid) and p99 (dashed) latency against concurrency, one panel per batch size."""
     return _plot(report, path, "latency", "latency (ms)")
 
 
-def _plot(report: Mapping[str, Any], path: Path, what: str, ylabel: str) -> Path:
+def _plot(report: BenchReport, path: Path, what: str, ylabel: str) -> Path:
     from matplotlib.figure import Figure
 
     batches, backends = _panels(report)
     cells = ok_cells(report)
-    levels = sorted({c["concurrency"] for c in cells}) or [1]
+    levels = sorted({c.concurrency for c in cells}) or [1]
     fig = Figure(figsize=(4.2 * max(1, len(batches)), 3.6), layout="constrained")
     axes = fig.subplots(1, max(1, len(batches)), squeeze=False)[0]
     colors = {b: f"C{i}" for i, b in enumerate(backends)}
     for ax, batch in zip(axes, batches, strict=False):
         for backend in backends:
-            pts = sorted(find(cells, backend, batch), key=lambda c: c["concurrency"])
+            pts = sorted(find(cells, backend, batch), key=lambda c: c.concurrency)
             if not pts:
                 continue
-            xs = [c["concurrency"] for c in pts]
+            xs = [c.concurrency for c in pts]
             series = (
-                [("", [c["throughput"] for c in pts])]
+                [("", [c.throughput for c in pts])]
                 if what == "throughput"
                 else [
-                    (" p50", [c["latency_ms"]["p50"] for c in pts]),
-                    (" p99", [c["latency_ms"]["p99"] for c in pts]),
+                    (" p50", [c.latency.p50 for c in pts]),
+                    (" p99", [c.latency.p99 for c in pts]),
                 ]
             )
             for k, (suffix, ys) in enumerate(series):
@@ -443,14 +441,13 @@ def _plot(report: Mapping[str, Any], path: Path, what: str, ylabel: str) -> Path
         ax.grid(True, alpha=0.3)
     if len(axes) and backends:
         axes[0].legend(fontsize=7)
-    model = report["model"]
-    fig.suptitle(f"{model['name']} ({model['entry']}): {what}")
+    fig.suptitle(f"{report.model.name} ({report.model.entry}): {what}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
 
 
-def write_report(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
+def write_report(report: BenchReport, out_dir: Path) -> dict[str, Path]:
     """Write ``bench.json``, ``bench.md``, ``throughput.png`` and ``latency.png`` to ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -464,8 +461,9 @@ def write_report(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def write_json(report: Mapping[str, Any], path: Path) -> Path:
-    """The report as JSON (every raw figure)."""
+def write_json(report: BenchReport | Mapping[str, Any], path: Path) -> Path:
+    """The report as JSON (every raw figure); a ``--tune`` result is a plain mapping."""
+    data = report.to_dict() if isinstance(report, BenchReport) else dict(report)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=1) + "\n")
+    path.write_text(json.dumps(data, indent=1) + "\n")
     return path

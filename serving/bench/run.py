@@ -1,12 +1,12 @@
-"""``zoo bench``: the same model and inputs on every backend, in one run.
+"""``zoo bench``: the same model and inputs on every target, in one run.
 
 :func:`run_bench` exports the model once into a temporary Triton repository, measures the
-machine's matmul peak, then for each backend × batch × concurrency drives the backend with
+machine's matmul peak, then for each target × batch × concurrency drives the target with
 the closed-loop load generator (:mod:`serving.bench.load`) and records throughput, latency
 percentiles, achieved GFLOP/s, the client's and the server's CPU, and Triton's own
 statistics. It returns a JSON-ready report (:mod:`serving.bench.report` writes it out).
 
-In-process backends run with one caller and every core given to the graph (their
+In-process targets run with one caller and every core given to the graph (their
 concurrency is 1); servers are measured at each requested concurrency.
 """
 
@@ -14,373 +14,49 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import ipaddress
 import os
-import platform
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from serving.bench import load as loadgen
+from serving.bench.environment import environment
 from serving.bench.flops import count_flops, measure_matmul_peak
-from serving.bench.stats import summarize
-from serving.bench.targets import (
-    BACKENDS,
-    IN_PROCESS,
-    BackendUnavailableError,
-    LitServeOptions,
+from serving.bench.peers import (
     LitServeProcess,
     LitServeTarget,
+    PerfAnalyzerError,
     PerfAnalyzerTarget,
+)
+from serving.bench.results import BenchReport, Cell, Figures, Latency, ModelFigures
+from serving.bench.settings import BenchSettings, load_bench_module
+from serving.bench.stats import summarize
+from serving.bench.targets import (
+    IN_PROCESS,
     RequestMaker,
     Target,
+    TargetUnavailableError,
     TritonTarget,
     group_cpu_seconds,
     open_in_process,
     stats_delta,
     triton_version,
 )
-from serving.ports import default_grpc_url
-from zoo.errors import InvalidInputError, InvalidNameError, WeightsNotFoundError
-from zoo.registry import get_spec, spec_of_module, triton_model_name
-from zoo.registry import parse_overrides as parse_overrides  # re-exported for zoo.cli.bench
+from zoo.registry import get_spec, triton_model_name
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from serving.repository import RepositoryOptions
     from serving.server import TritonServer
 
 #: Report format version.
 SCHEMA = "genzoo.bench/1"
-#: Backends run when none are named.
-DEFAULT_BACKENDS = ("torch", "onnxruntime", "tensorrt", "triton-http", "triton-grpc", "litserve")
-#: Client drivers: threads with blocking clients, or one asyncio loop.
-CLIENTS = ("threads", "asyncio")
-#: The driver a run uses unless told otherwise (see BENCHMARKS.md for the measurement).
-DEFAULT_CLIENT = "threads"
-#: Upper bounds that keep a run bounded however it is called.
-MAX_DURATION_S = 600.0
-MAX_CONCURRENCY = 256
-MAX_BATCH = 1024
 
 Progress = Callable[[int, int, str], None]  # (cells done, cells in all, what runs now)
-
-
-def cores() -> int:
-    """CPU cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def check_loopback(url: str) -> str:
-    """``host:port`` of ``url`` if it is a loopback address; anything else is refused."""
-    hostport = url.split("://", 1)[-1].rstrip("/")
-    if hostport.startswith("["):  # [v6 address]:port
-        host = hostport[1:].split("]", 1)[0]
-    else:
-        host = hostport.rsplit(":", 1)[0] if hostport.count(":") == 1 else hostport
-    ok = host == "localhost"
-    with contextlib.suppress(ValueError):
-        ok = ok or ipaddress.ip_address(host).is_loopback
-    if not ok:
-        raise InvalidInputError(
-            f"zoo bench only loads servers on this machine's loopback; {url!r} is not "
-            "(use 127.0.0.1:PORT)."
-        )
-    return hostport
-
-
-@dataclass
-class BenchSettings:
-    """One ``zoo bench`` run."""
-
-    model: str  # zoo model
-    entry: str | None = None  # entry point (default: the model's first)
-    backends: tuple[str, ...] = DEFAULT_BACKENDS  # what to measure, in order
-    batches: tuple[int, ...] = (1, 8, 64)  # images per request
-    concurrency: tuple[int, ...] = (1, 4, 16)  # requests in flight (servers)
-    duration: float = 5.0  # measured seconds per cell
-    warmup: float = 1.0  # unmeasured seconds before each cell
-    overrides: dict[str, Any] = field(default_factory=dict)  # config of a random-weight variant
-    url: str | None = None  # Triton HTTP host:port to use instead of starting one
-    grpc_url: str | None = None  # its gRPC host:port (default: serving.ports.default_grpc_url)
-    # with url: the key to its restricted statistics API (never written to the report)
-    admin_key: str | None = field(default=None, repr=False)
-    client: str = DEFAULT_CLIENT  # "threads" or "asyncio"
-    threads: int = field(default_factory=cores)  # intra-op threads: in-process, LitServe
-    instances: int = 1  # Triton model instances
-    instance_threads: int | None = None  # threads per Triton instance (default: split threads)
-    preferred_batch_sizes: tuple[int, ...] = (16, 64)  # Triton dynamic batcher
-    max_queue_delay_us: int = 1000  # Triton dynamic batcher
-    litserve: LitServeOptions = field(default_factory=LitServeOptions)  # LitServe's batching
-    max_requests: int = loadgen.MAX_REQUESTS  # bound per cell
-    peak_seconds: float = 1.0  # time spent measuring the matmul peak
-    work_dir: Path | None = None  # keep the repository and logs here (default: a temp dir)
-    repository: Path | None = None  # take model.onnx from this built repository (no export)
-
-    def __post_init__(self) -> None:
-        get_spec(self.model).entry_point(self.entry)
-        unknown = [b for b in self.backends if b not in BACKENDS]
-        if unknown or not self.backends:
-            raise InvalidNameError(
-                f"unknown backend(s) {', '.join(unknown) or '(none)'}; choose from "
-                f"{', '.join(BACKENDS)}."
-            )
-        if self.client not in CLIENTS:
-            raise InvalidNameError(f"client must be one of {', '.join(CLIENTS)}.")
-        if not self.batches or any(not 1 <= b <= MAX_BATCH for b in self.batches):
-            raise InvalidInputError(f"batch sizes must lie in 1..{MAX_BATCH}.")
-        if not self.concurrency or any(not 1 <= c <= MAX_CONCURRENCY for c in self.concurrency):
-            raise InvalidInputError(f"concurrency must lie in 1..{MAX_CONCURRENCY}.")
-        if not 0 < self.duration <= MAX_DURATION_S or not 0 <= self.warmup <= MAX_DURATION_S:
-            raise InvalidInputError(
-                f"duration must lie in (0, {MAX_DURATION_S:.0f}] s and warm-up in "
-                f"[0, {MAX_DURATION_S:.0f}] s."
-            )
-        if self.instance_threads is None:
-            self.instance_threads = max(1, self.threads // self.instances)
-        if min(self.threads, self.instances, self.instance_threads, self.max_requests) < 1:
-            raise InvalidInputError("threads, instances and max_requests must be at least 1.")
-        if self.max_queue_delay_us < 0 or self.litserve.batch_timeout < 0:
-            raise InvalidInputError("queue delays and batch timeouts cannot be negative.")
-        if any(not 1 <= b <= self.max_batch_size for b in self.preferred_batch_sizes):
-            raise InvalidInputError(
-                f"preferred batch sizes must lie in 1..{self.max_batch_size} (max_batch_size)."
-            )
-        if self.url is not None:
-            self.url = check_loopback(self.url)
-            if self.grpc_url is None:
-                self.grpc_url = default_grpc_url(self.url)
-        if self.grpc_url is not None:
-            self.grpc_url = check_loopback(self.grpc_url)
-
-    @property
-    def max_batch_size(self) -> int:
-        """The Triton repository's max_batch_size: 64, or the largest request if bigger."""
-        return max(64, *self.batches)
-
-    def repository_options(self, **changes: Any) -> RepositoryOptions:
-        """The options of the bench repository (response cache off: it measures compute)."""
-        from serving.repository import RepositoryOptions
-
-        opts = RepositoryOptions(
-            backend="onnxruntime",
-            max_batch_size=self.max_batch_size,
-            preferred_batch_sizes=tuple(
-                b for b in self.preferred_batch_sizes if b <= self.max_batch_size
-            ),
-            max_queue_delay_us=self.max_queue_delay_us,
-            instances=self.instances,
-            threads=self.instance_threads or 1,
-            response_cache=False,
-        )
-        return replace(opts, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (in the report)."""
-        return {
-            "model": self.model,
-            "entry": get_spec(self.model).entry_point(self.entry).name,
-            "backends": list(self.backends),
-            "batches": list(self.batches),
-            "concurrency": list(self.concurrency),
-            "duration_s": self.duration,
-            "warmup_s": self.warmup,
-            "overrides": dict(self.overrides),
-            "url": self.url,
-            "grpc_url": self.grpc_url,
-            "client": self.client,
-            "threads": self.threads,
-            "instances": self.instances,
-            "instance_threads": self.instance_threads,
-            "preferred_batch_sizes": list(self.preferred_batch_sizes),
-            "max_queue_delay_us": self.max_queue_delay_us,
-            "max_batch_size": self.max_batch_size,
-            "litserve": {
-                "max_batch_size": self.litserve.max_batch_size,
-                "batch_timeout_s": self.litserve.batch_timeout,
-                "threads": self.litserve.threads,
-            },
-            "max_requests": self.max_requests,
-            "repository": None if self.repository is None else str(self.repository),
-        }
-
-
-# ---------------------------------------------------------------------------------------------
-# The model.
-# ---------------------------------------------------------------------------------------------
-
-
-def load_bench_module(model: str, overrides: dict[str, Any]) -> tuple[nn.Module, str]:
-    """The module to bench and what its weights are.
-
-    With ``overrides``: a random-weight variant ``create_model(model, **overrides)``, whose
-    entry points follow its config (``get_spec(model, **overrides)``; e.g. resolution=256).
-    Without: the bundled trained weights, or random ones (throughput does not depend on the
-    values) while none are bundled.
-    """
-    import torch
-
-    from zoo.registry import create_model
-    from zoo.weights import load_bundled
-
-    if not overrides:
-        try:
-            return load_bundled(model).eval(), f"bundled (sha256 {get_spec(model).sha256[:12]}…)"
-        except WeightsNotFoundError:
-            torch.manual_seed(0)
-            return create_model(model).eval(), "random (no trained weights bundled yet)"
-    torch.manual_seed(0)
-    module = create_model(model, **overrides).eval()
-    check_signature(model, module)
-    shown = ", ".join(f"{k}={v}" for k, v in overrides.items())
-    return module, f"random (variant: {shown})"
-
-
-def check_signature(model: str, module: nn.Module) -> None:
-    """Raise if ``module`` does not return the output shapes its spec derives from its config."""
-    import torch
-
-    from export.gates import parity_inputs
-
-    spec = spec_of_module(model, module)
-    for ep in spec.entry_points:
-        args = [torch.from_numpy(a.copy()) for a in parity_inputs(ep, 1)]
-        with torch.inference_mode():
-            out = getattr(module, ep.name)(*args)
-        outs = out if isinstance(out, tuple) else (out,)
-        got = [tuple(o.shape[1:]) for o in outs]
-        want = [t.shape for t in ep.outputs]
-        if got != want:
-            shown = ", ".join(f"{k}={v}" for k, v in spec.overrides.items()) or "defaults"
-            raise InvalidInputError(
-                f"{model} built with {shown} returns {got} from {ep.name}, but its signature "
-                f"says {want}; the family's entry points do not follow this config key."
-            )
-
-
-# ---------------------------------------------------------------------------------------------
-# The environment.
-# ---------------------------------------------------------------------------------------------
-
-
-def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def _version(dist: str) -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _git_commit() -> dict[str, Any]:
-    root = Path(__file__).resolve().parents[2]
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": sha, "dirty": bool(dirty)}
-
-
-#: The GPU facts a report records, as nvidia-smi prints them: CSV, no header, memory in MiB.
-NVIDIA_SMI_QUERY = (
-    "nvidia-smi",
-    "--query-gpu=name,memory.total,driver_version",
-    "--format=csv,noheader,nounits",
-)
-
-
-def parse_nvidia_smi(text: str) -> list[dict[str, Any]]:
-    """The GPUs in the output of :data:`NVIDIA_SMI_QUERY`: name, memory (MiB), driver each."""
-    found = []
-    for line in text.splitlines():
-        fields = [f.strip() for f in line.rsplit(",", 2)]
-        if len(fields) != 3 or not fields[0]:
-            continue  # not a GPU line (blank, or a message)
-        name, memory, driver = fields
-        found.append(
-            {
-                "name": name,
-                "memory_mib": int(memory) if memory.isdigit() else None,  # "[N/A]" on some
-                "driver": None if driver.startswith("[") else driver,
-            }
-        )
-    return found
-
-
-def gpus() -> list[dict[str, Any]] | None:
-    """This machine's GPUs (name, memory in MiB, driver), or ``None`` where it has none.
-
-    nvidia-smi answers where the driver's tools are installed; otherwise torch gives the name
-    and memory of each CUDA device (not the driver).
-    """
-    try:
-        out = subprocess.run(
-            NVIDIA_SMI_QUERY, capture_output=True, text=True, timeout=20, check=True
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        out = ""
-    found = parse_nvidia_smi(out)
-    if found:
-        return found
-    import torch
-
-    if not torch.cuda.is_available():
-        return None
-    props = [torch.cuda.get_device_properties(i) for i in range(torch.cuda.device_count())]
-    return [{"name": p.name, "memory_mib": p.total_memory // 2**20, "driver": None} for p in props]
-
-
-def environment() -> dict[str, Any]:
-    """CPU, cores, GPUs, load, versions and git commit of this run."""
-    import numpy
-    import torch
-
-    return {
-        "cpu": _cpu_model(),
-        "cores": cores(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "gpu": gpus(),
-        "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        "versions": {
-            "genzoo": _version("genzoo"),
-            "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
-            "numpy": numpy.__version__,
-            "onnxruntime": _version("onnxruntime"),
-            "tritonserver": None,  # filled in once a server answers
-            "nvidia-pytriton": _version("nvidia-pytriton"),
-            "tritonclient": _version("tritonclient"),
-            "litserve": _version("litserve"),
-        },
-        "git": _git_commit(),
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,14 +81,11 @@ class _Servers:
             assert s.grpc_url is not None
             return s.url, s.grpc_url, None
         if self.triton is None:
-            from serving.server import ServerConfig, TritonServer, free_port
+            from serving.server import ServerConfig, TritonServer
 
             assert self.repository is not None
-            config = ServerConfig(
-                model_repository=self.repository,
-                http_port=free_port(),
-                grpc_port=free_port(),
-                metrics_port=free_port(),
+            config = ServerConfig.on_free_ports(
+                self.repository,
                 cache_size=0,
                 load_models=tuple(triton_names(s.model)),
             )
@@ -512,17 +185,22 @@ def measure_cell(
     target: Target,
     maker: RequestMaker,
     *,
+    backend: str,
     concurrency: int,
     settings: BenchSettings,
     client: str,
-) -> dict[str, Any]:
-    """Drive ``target`` with requests from ``maker``; the cell's figures (without FLOP/s)."""
+) -> Cell:
+    """Drive ``target`` (named ``backend``) with requests from ``maker``; no FLOP/s yet."""
     if isinstance(target, PerfAnalyzerTarget):
-        return _measure_perf_analyzer(target, maker, concurrency=concurrency, settings=settings)
+        return _measure_perf_analyzer(
+            target, maker, backend=backend, concurrency=concurrency, settings=settings
+        )
+    where: dict[str, Any] = {"backend": backend, "batch": maker.batch, "concurrency": concurrency}
     try:  # untimed first call: compile, connect, allocate
         target.call(maker(settings.max_requests))
     except Exception as e:
-        return {"status": "error", "reason": f"first request failed: {type(e).__name__}: {e}"}
+        reason = f"first request failed: {type(e).__name__}: {e}"
+        return Cell(**where, status="error", reason=reason)
     pgid = target.server_pgid()
     marks: dict[str, Any] = {}
 
@@ -560,52 +238,61 @@ def measure_cell(
             on_window=window_starts,
         )
     snapshot("end")
-    cell: dict[str, Any] = {
-        "client": "in-process" if target.in_process else client,
-        "requests": result.requests,
-        "images": result.images,
-        "wall_s": result.wall_s,
-        "throughput": result.throughput,
-        "error_count": result.error_count,
-        "errors": result.errors,
-        "client_cpu_cores": None if target.in_process else result.client_cpu_cores,
-        "process_cpu_cores": result.client_cpu_cores,
-        "latencies_ms": [round(1e3 * x, 4) for x in result.latencies_s],
-    }
-    cell["latency_ms"] = summarize(result.latencies_s).to_dict() if result.latencies_s else None
     elapsed = marks["t_end"] - marks["t_start"]
+    server_cpu = None
     if marks["cpu_start"] is not None and marks["cpu_end"] is not None and elapsed > 0:
-        cell["server_cpu_cores"] = (marks["cpu_end"] - marks["cpu_start"]) / elapsed
-    else:
-        cell["server_cpu_cores"] = None
-    cell["server"] = stats_delta(marks["stats_start"], marks["stats_end"]) or None
+        server_cpu = (marks["cpu_end"] - marks["cpu_start"]) / elapsed
+    figures = Figures(
+        client="in-process" if target.in_process else client,
+        throughput=result.throughput,
+        requests=result.requests,
+        images=result.images,
+        wall_s=result.wall_s,
+        error_count=result.error_count,
+        errors=tuple(result.errors),
+        latency_ms=Latency.of(summarize(result.latencies_s)) if result.latencies_s else None,
+        client_cpu_cores=None if target.in_process else result.client_cpu_cores,
+        process_cpu_cores=result.client_cpu_cores,
+        server_cpu_cores=server_cpu,
+        server=stats_delta(marks["stats_start"], marks["stats_end"]),
+        latencies_ms=tuple(round(1e3 * x, 4) for x in result.latencies_s),
+    )
     if result.requests == 0:
-        cell["status"] = "error"
-        cell["reason"] = result.errors[0] if result.errors else "no request completed"
-    else:
-        cell["status"] = "ok"
-    return cell
+        reason = result.errors[0] if result.errors else "no request completed"
+        return Cell(**where, status="error", reason=reason, figures=figures)
+    return Cell(**where, status="ok", figures=figures)
 
 
 def _measure_perf_analyzer(
-    target: PerfAnalyzerTarget, maker: RequestMaker, *, concurrency: int, settings: BenchSettings
-) -> dict[str, Any]:
+    target: PerfAnalyzerTarget,
+    maker: RequestMaker,
+    *,
+    backend: str,
+    concurrency: int,
+    settings: BenchSettings,
+) -> Cell:
     """A ``triton-perf`` cell; server figures span all of perf_analyzer's trials."""
+    where: dict[str, Any] = {"backend": backend, "batch": maker.batch, "concurrency": concurrency}
     pgid = target.server_pgid()
     stats0, cpu0, t0 = target.server_stats(), group_cpu_seconds(pgid), time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="zoo-perf-") as tmp:
-        cell = target.measure(
-            maker, concurrency=concurrency, duration=settings.duration, work=Path(tmp)
-        )
+        try:
+            figures = target.measure(
+                maker, concurrency=concurrency, duration=settings.duration, work=Path(tmp)
+            )
+        except PerfAnalyzerError as e:
+            return Cell(**where, status="error", reason=str(e))
     elapsed = time.perf_counter() - t0
     cpu1 = group_cpu_seconds(pgid)
-    cell["server"] = stats_delta(stats0, target.server_stats()) or None
-    cell["server_cpu_cores"] = None if cpu0 is None or cpu1 is None else (cpu1 - cpu0) / elapsed
-    cell["process_cpu_cores"] = None
-    return cell
+    figures = replace(
+        figures,
+        server=stats_delta(stats0, target.server_stats()),
+        server_cpu_cores=None if cpu0 is None or cpu1 is None else (cpu1 - cpu0) / elapsed,
+    )
+    return Cell(**where, status="ok", figures=figures)
 
 
-def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> dict[str, Any]:
+def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> BenchReport:
     """Measure every cell of ``settings``; return the report (see :mod:`serving.bench.report`)."""
     from serving.bench.report import evaluate_goals
 
@@ -614,29 +301,22 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> d
     ep = spec.entry_point(settings.entry)
     cells = plan_cells(settings)
     total = len(cells) + 2
-    report: dict[str, Any] = {
-        "schema": SCHEMA,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "settings": settings.to_dict(),
-        "environment": environment(),
-        "notes": [],
-    }
+    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    env = environment()
     say(0, total, f"loading {settings.model}")
     module, weights = load_bench_module(settings.model, settings.overrides)
     gflop = count_flops(module, ep) / 1e9
-    report["model"] = {
-        "name": settings.model,
-        "entry": ep.name,
-        "weights": weights,
-        "overrides": dict(settings.overrides),
-        "gflop_per_image": gflop,
-        "flops_counted_by": "torch.utils.flop_counter.FlopCounterMode (matmul + conv, 2/MAC)",
-    }
+    model = ModelFigures(
+        name=settings.model,
+        entry=ep.name,
+        weights=weights,
+        overrides=dict(settings.overrides),
+        gflop_per_image=gflop,
+    )
     say(0, total, "measuring the matmul peak")
     peak = measure_matmul_peak(seconds=settings.peak_seconds)
-    report["peak"] = peak.to_dict()
 
-    results: list[dict[str, Any]] = []
+    results: list[Cell] = []
     with _work_dir(settings.work_dir) as work:
         servers = _Servers(work, settings)
         try:
@@ -661,27 +341,24 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> d
                     parity_n=4,
                 )
             done = 2
-            by_backend: dict[str, list[tuple[int, int]]] = {}
+            by_target: dict[str, list[tuple[int, int]]] = {}
             for backend, batch, conc in cells:
-                by_backend.setdefault(backend, []).append((batch, conc))
+                by_target.setdefault(backend, []).append((batch, conc))
             index = 0
-            for backend, plan in by_backend.items():
+            for backend, plan in by_target.items():
                 say(done, total, f"{backend}: starting")
                 try:
                     target = open_target(backend, settings, servers, module)
-                except (BackendUnavailableError, ImportError) as e:
+                except (TargetUnavailableError, ImportError) as e:
                     for batch, conc in plan:
-                        results.append(_skipped(backend, batch, conc, str(e)))
+                        results.append(Cell(backend, batch, conc, "skipped", reason=str(e)))
                     done += len(plan)
                     index += len(plan)
                     continue
                 try:
                     if isinstance(target, TritonTarget | PerfAnalyzerTarget):
                         target.admin_key = settings.admin_key
-                        stats_url = target.stats_url
-                        report["environment"]["versions"]["tritonserver"] = triton_version(
-                            stats_url
-                        )
+                        env["versions"]["tritonserver"] = triton_version(target.stats_url)
                     for batch, conc in plan:
                         index += 1
                         say(done, total, f"{backend}  batch {batch}  concurrency {conc}")
@@ -689,52 +366,37 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> d
                         cell = measure_cell(
                             target,
                             maker,
+                            backend=backend,
                             concurrency=conc,
                             settings=settings,
                             client=settings.client,
                         )
-                        cell.update(backend=backend, batch=batch, concurrency=conc)
-                        if cell["status"] == "ok":
-                            cell["gflops"] = cell["throughput"] * gflop
-                            cell["peak_fraction"] = cell["gflops"] / peak.gflops
+                        if cell.ok:
+                            gflops = cell.throughput * gflop
+                            cell = replace(cell, gflops=gflops, peak_fraction=gflops / peak.gflops)
                         results.append(cell)
                         done += 1
                 finally:
                     target.close()
         finally:
             servers.stop()
-    report["results"] = [_ordered(c) for c in results]
-    report["environment"]["loadavg_end"] = (
-        list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    env["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    report = BenchReport(
+        schema=SCHEMA,
+        created=created,
+        settings=settings.to_dict(),
+        environment=env,
+        model=model,
+        peak=peak.to_dict(),
+        results=tuple(results),
     )
-    report["goals"] = evaluate_goals(report)
+    report = replace(report, goals=tuple(evaluate_goals(report)))
     say(total, total, "done")
     return report
 
 
-def _skipped(backend: str, batch: int, conc: int, reason: str) -> dict[str, Any]:
-    return {
-        "backend": backend,
-        "batch": batch,
-        "concurrency": conc,
-        "status": "skipped",
-        "reason": reason,
-    }
-
-
-_FIRST = ("backend", "batch", "concurrency", "status", "reason", "client", "throughput")
-
-
-def _ordered(cell: dict[str, Any]) -> dict[str, Any]:
-    """Key order that reads well in the JSON: identity first, raw latencies last."""
-    head = {k: cell[k] for k in _FIRST if k in cell}
-    rest = {k: v for k, v in cell.items() if k not in head and k != "latencies_ms"}
-    tail = {"latencies_ms": cell["latencies_ms"]} if "latencies_ms" in cell else {}
-    return {**head, **rest, **tail}
-
-
 #: Backends the main job (``zoo demo``) compares, with its labels.
-DEMO_BACKENDS = {
+DEMO_TARGETS = {
     "onnxruntime": "in-process ONNX Runtime",
     "triton-http": "Triton HTTP",
     "triton-grpc": "Triton gRPC",
@@ -750,7 +412,7 @@ def demo_bench(
     seconds: float,
     batch: int = 64,
     threads: int = 1,
-) -> dict[str, Any]:
+) -> BenchReport:
     """The short bench ``zoo demo`` runs against its own server (report as :func:`run_bench`).
 
     In-process ONNX Runtime (on ``repository``'s export, ``threads`` threads, as each Triton
@@ -759,7 +421,7 @@ def demo_bench(
     """
     settings = BenchSettings(
         model=model,
-        backends=tuple(DEMO_BACKENDS),
+        backends=tuple(DEMO_TARGETS),
         batches=(batch,),
         concurrency=(1,),
         duration=seconds,

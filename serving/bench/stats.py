@@ -1,35 +1,18 @@
-"""Latency statistics: percentiles by linear interpolation (NumPy's default method).
+"""Latency statistics: ``numpy.percentile`` with its default ("linear") interpolation.
 
-Kept free of NumPy on purpose: the load generator's raw figures go into the JSON report as they
-are, and these few lines are checked against ``numpy.percentile`` in the tests.
+Position ``(n - 1) * q / 100`` between the two nearest ranks, the method the reports have
+always used, so figures stay comparable with earlier reports.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+import numpy as np
 
 #: Percentiles every report shows.
 PERCENTILES = (50.0, 90.0, 99.0)
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0–100) of ascending ``sorted_values``, linearly interpolated.
-
-    Position ``(n - 1) * q / 100`` between the two nearest ranks, as ``numpy.percentile``'s
-    default ("linear") method.
-    """
-    if not sorted_values:
-        raise ValueError("percentile of an empty sequence")
-    if not 0.0 <= q <= 100.0:
-        raise ValueError(f"percentile q must lie in 0..100, got {q}")
-    pos = (len(sorted_values) - 1) * q / 100.0
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    frac = pos - lo
-    a, b = float(sorted_values[lo]), float(sorted_values[hi])
-    return a + (b - a) * frac
 
 
 @dataclass(frozen=True)
@@ -57,10 +40,10 @@ class LatencySummary:
 
 def summarize(latencies_s: Iterable[float]) -> LatencySummary:
     """Mean, p50/p90/p99 and max of request latencies given in seconds, reported in ms."""
-    ms = sorted(1e3 * float(x) for x in latencies_s)
-    if not ms:
+    ms = np.array([1e3 * float(x) for x in latencies_s], dtype=np.float64)
+    if not ms.size:
         raise ValueError("no latencies to summarize")
-    p50, p90, p99 = (percentile(ms, q) for q in PERCENTILES)
+    p50, p90, p99 = (float(p) for p in np.percentile(ms, PERCENTILES, method="linear"))
     return LatencySummary(
-        count=len(ms), mean=sum(ms) / len(ms), p50=p50, p90=p90, p99=p99, max=ms[-1]
+        count=int(ms.size), mean=float(ms.mean()), p50=p50, p90=p90, p99=p99, max=float(ms.max())
     )

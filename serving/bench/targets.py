@@ -1,34 +1,22 @@
-"""What ``zoo bench`` measures: one :class:`Target` per backend, all fed the same requests.
+"""What ``zoo bench`` measures: one :class:`Target` per name of :data:`TARGETS`, same requests.
 
 - in-process: ``torch``, ``compile`` (``torch.compile``), ``onnxruntime``, ``tensorrt``: a
-  runner from :func:`serving.inprocess.open_runner`, with the wire conversion Triton's
+  runner from :func:`export.runners.make_runner`, with the wire conversion Triton's
   backend does (seeds → latents, uint8 NHWC out), so every backend does the same work;
 - ``triton-http``, ``triton-grpc``: the SDK (:class:`serving.client.ZooClient` /
   :class:`~serving.client.AsyncZooClient`) against the embedded Triton (or ``--url``);
 - ``triton-shm``: the blocking SDK over gRPC with ``shared_memory="system"``: tensors go
   through registered ``/dev/shm`` regions instead of the socket (same host only);
-- ``litserve``: the same ONNX graph behind LitServe (:mod:`serving.bench.litserve_app`),
-  JSON over HTTP;
-- ``triton-perf``: the same Triton loaded by ``perf_analyzer`` (C++), a yardstick showing
-  how much of a figure is the Python client.
+- ``litserve`` and ``triton-perf``: the peers in :mod:`serving.bench.peers`.
 
-A backend that cannot run here (TensorRT without a GPU) raises :class:`BackendUnavailableError`
+A target that cannot run here (TensorRT without a GPU) raises :class:`TargetUnavailableError`
 with the reason; the report lists it as skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import http.client
-import json
 import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from serving.bench.payload import decode_tensors, encode_tensors
-from serving.server import LOOPBACK, admin_headers, free_port
+from export.runners import BACKENDS as RUNNER_BACKENDS
+from serving.bench.results import ServerFigures
+from serving.server import admin_headers
 from serving.wire import graph_inputs, wire_inputs, wire_results
-from zoo.errors import ServerStartError, ZooError
+from zoo.errors import ZooError
 from zoo.pipeline import is_seeded
 from zoo.registry import EntryPoint
 
@@ -49,28 +38,18 @@ if TYPE_CHECKING:
 
     from serving.server import TritonServer
 
-#: Every backend name ``zoo bench`` knows, in report order.
-BACKENDS = (
-    "torch",
-    "compile",
-    "onnxruntime",
-    "tensorrt",
-    "triton-http",
-    "triton-grpc",
-    "triton-shm",
-    "litserve",
-    "triton-perf",
-)
-#: Backends that run inside the bench process.
-IN_PROCESS = ("torch", "compile", "onnxruntime", "tensorrt")
-#: Backends that are servers reached over loopback.
+#: Targets that run inside the bench process: a runner on each runner backend, by its name.
+IN_PROCESS = tuple(RUNNER_BACKENDS)
+#: Targets that are servers reached over loopback.
 SERVERS = ("triton-http", "triton-grpc", "triton-shm", "litserve", "triton-perf")
+#: Every target ``zoo bench`` knows (its ``--backends`` names), in report order.
+TARGETS = (*IN_PROCESS, *SERVERS)
 
 Wire = dict[str, npt.NDArray[Any]]
 
 
-class BackendUnavailableError(ZooError, RuntimeError):
-    """A backend that cannot run on this machine; the message says why."""
+class TargetUnavailableError(ZooError, RuntimeError):
+    """A bench target that cannot run on this machine; the message says why."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,7 +132,7 @@ class Target:
         return None
 
     def server_pgid(self) -> int | None:
-        """Process group of the server (its CPU time is read from /proc), else ``None``."""
+        """Process group of the server (its CPU time is summed over it), else ``None``."""
         return None
 
     def close(self) -> None:
@@ -185,8 +164,8 @@ def open_in_process(
     onnx_path: Path | None,
     threads: int,
 ) -> InProcessTarget:
-    """The in-process target of ``backend``; :class:`BackendUnavailableError` when it cannot run."""
-    from serving.inprocess import open_runner
+    """The in-process target of ``backend``; :class:`TargetUnavailableError` when it cannot run."""
+    from export.runners import make_runner
 
     if backend == "tensorrt":
         try:
@@ -196,14 +175,14 @@ def open_in_process(
 
             require_tensorrt()
         except ImportError as e:
-            raise BackendUnavailableError(f"TensorRT is not installed ({e})") from None
+            raise TargetUnavailableError(f"TensorRT is not installed ({e})") from None
         if not torch.cuda.is_available():
-            raise BackendUnavailableError("TensorRT needs a CUDA GPU; this machine has none")
-        raise BackendUnavailableError(
+            raise TargetUnavailableError("TensorRT needs a CUDA GPU; this machine has none")
+        raise TargetUnavailableError(
             "no TensorRT engine for this run: build one on the GPU host with "
             f"`zoo export {model} --format tensorrt` and bench there"
         )
-    runner = open_runner(backend, model, entry, module=module, artifact=onnx_path, threads=threads)
+    runner = make_runner(backend, model, entry, module=module, artifact=onnx_path, threads=threads)
     return InProcessTarget(backend, runner)
 
 
@@ -281,15 +260,17 @@ class TritonTarget(Target):
 def triton_statistics(
     http_url: str, triton_model: str, *, admin_key: str | None = None
 ) -> dict[str, Any]:
-    """``GET /v2/models/<name>/stats`` of the server at ``http_url`` (host:port).
+    """The model's statistics (Triton's statistics extension) at ``http_url`` (host:port).
 
     ``admin_key``: the key of a server whose statistics API is restricted (``zoo serve``).
     """
-    request = urllib.request.Request(
-        f"http://{http_url}/v2/models/{triton_model}/stats", headers=admin_headers(admin_key)
-    )
-    with urllib.request.urlopen(request, timeout=10) as r:
-        stats: dict[str, Any] = json.loads(r.read())
+    import tritonclient.http as httpclient
+
+    client = httpclient.InferenceServerClient(http_url, network_timeout=10.0)
+    try:
+        stats = client.get_inference_statistics(triton_model, headers=admin_headers(admin_key))
+    finally:
+        client.close()
     for entry in stats.get("model_stats", []):
         if entry.get("name") == triton_model:
             return dict(entry)
@@ -297,205 +278,39 @@ def triton_statistics(
 
 
 def triton_version(http_url: str) -> str:
-    """The server's version from ``GET /v2`` (its metadata), or ``"unknown"``."""
+    """The server's version from its metadata (``GET /v2``), or ``"unknown"``."""
+    import tritonclient.http as httpclient
+    from tritonclient.utils import InferenceServerException
+
+    client = httpclient.InferenceServerClient(http_url, network_timeout=10.0)
     try:
-        with urllib.request.urlopen(f"http://{http_url}/v2", timeout=10) as r:
-            return str(json.loads(r.read()).get("version", "unknown"))
-    except (OSError, ValueError):
+        return str(client.get_server_metadata().get("version", "unknown"))
+    except (InferenceServerException, OSError, ValueError):
         return "unknown"
-
-
-# ---------------------------------------------------------------------------------------------
-# LitServe.
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class LitServeOptions:
-    """How the LitServe peer batches and runs."""
-
-    max_batch_size: int = 64  # requests LitServe batches together
-    batch_timeout: float = 0.001  # seconds it waits to fill a batch (Triton's queue delay)
-    threads: int = 1  # ONNX Runtime intra-op threads in its worker (a run sets its own)
-
-
-class LitServeProcess:
-    """The LitServe peer as a subprocess on a free loopback port, in its own process group."""
-
-    def __init__(
-        self,
-        model: str,
-        entry: str,
-        onnx_path: Path,
-        options: LitServeOptions,
-        *,
-        log_file: Path,
-    ) -> None:
-        self.port = free_port()
-        self.url = f"{LOOPBACK}:{self.port}"
-        self.log_file = log_file
-        self.cmd = [
-            sys.executable,
-            "-m",
-            "serving.bench.litserve_app",
-            f"--model={model}",
-            f"--entry={entry}",
-            f"--onnx={onnx_path}",
-            f"--host={LOOPBACK}",
-            f"--port={self.port}",
-            f"--threads={options.threads}",
-            f"--max-batch-size={options.max_batch_size}",
-            f"--batch-timeout={options.batch_timeout}",
-        ]
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 120.0) -> LitServeProcess:
-        """Start it and wait for ``/health``."""
-        from serving.server import _die_with_parent  # new process group, dies with us
-
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        root = Path(__file__).resolve().parents[2]
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
-        with open(self.log_file, "wb") as log:
-            self.process = subprocess.Popen(
-                self.cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                preexec_fn=_die_with_parent,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ServerStartError(
-                    f"LitServe exited during start-up (code {self.process.returncode}); "
-                    f"see {self.log_file}."
-                )
-            try:
-                with urllib.request.urlopen(f"http://{self.url}/health", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.25)
-        self.stop()
-        raise ServerStartError(
-            f"LitServe was not ready after {timeout:.0f} s; see {self.log_file}."
-        )
-
-    @property
-    def pid(self) -> int | None:
-        """Process id (and process group) of the server."""
-        return self.process.pid if self.process else None
-
-    def stop(self, grace: float = 10.0) -> None:
-        """SIGINT, then SIGKILL the whole group (LitServe's API server and worker processes)."""
-        proc, self.process = self.process, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=grace)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-class LitServeTarget(Target):
-    """JSON over HTTP to the LitServe peer: ``http.client`` per thread, or one aiohttp session."""
-
-    name = "litserve"
-
-    def __init__(self, server: LitServeProcess) -> None:
-        import threading
-
-        self.server = server
-        self._local = threading.local()
-        self._session: Any = None
-
-    def _connection(self) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = http.client.HTTPConnection(LOOPBACK, self.server.port, timeout=60)
-            self._local.conn = conn
-        return conn
-
-    def call(self, wire: Wire) -> int:
-        """POST one request on this thread's keep-alive connection; decode the images."""
-        body = json.dumps(encode_tensors(wire))
-        conn = self._connection()
-        try:
-            conn.request("POST", "/predict", body, {"Content-Type": "application/json"})
-            resp = conn.getresponse()
-            data = resp.read()
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            self._local.conn = None
-            raise
-        return _images_of(resp.status, data)
-
-    async def open_async(self) -> None:
-        """One aiohttp session on the running loop (connection pool without a cap)."""
-        import aiohttp
-
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=60)
-        )
-
-    async def acall(self, wire: Wire) -> int:
-        """POST one request through the aiohttp session."""
-        body = json.dumps(encode_tensors(wire))
-        async with self._session.post(
-            f"http://{self.server.url}/predict",
-            data=body,
-            headers={"Content-Type": "application/json"},
-        ) as resp:
-            return _images_of(resp.status, await resp.read())
-
-    async def close_async(self) -> None:
-        """Close the aiohttp session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def server_pgid(self) -> int | None:
-        """Process group of the LitServe subprocess."""
-        return self.server.pid
-
-
-def _images_of(status: int, data: bytes) -> int:
-    if status != 200:
-        raise RuntimeError(f"LitServe answered {status}: {data[:200]!r}")
-    out = decode_tensors(json.loads(data))
-    return len(next(iter(out.values())))
+    finally:
+        client.close()
 
 
 def group_cpu_seconds(pgid: int | None) -> float | None:
-    """User + system CPU seconds of the live processes in process group ``pgid`` (Linux /proc)."""
-    if pgid is None or not Path("/proc").is_dir():
+    """User + system CPU seconds of the live processes in process group ``pgid`` (psutil)."""
+    if pgid is None:
         return None
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    import psutil
+
+    total = 0.0
+    for proc in psutil.process_iter():
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        # fields[0] is the state (field 3 of stat); pgrp is field 5, utime/stime 14/15.
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+            if os.getpgid(proc.pid) == pgid:
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except (OSError, psutil.Error):
+            continue  # exited while we looked, or not ours to read
+    return total
 
 
 def stats_delta(
     before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
-) -> dict[str, Any]:
+) -> ServerFigures | None:
     """Server-side figures of one window from two snapshots of Triton's statistics.
 
     Per request (ms): ``queue`` (waiting for the dynamic batcher), ``compute_input``,
@@ -503,204 +318,26 @@ def stats_delta(
     ``executions`` and ``avg_batch`` (images per model execution: what dynamic batching made).
     """
     if not before or not after:
-        return {}
+        return None
 
     def counter(snap: Mapping[str, Any], key: str, what: str) -> int:
         return int(snap.get("inference_stats", {}).get(key, {}).get(what, 0))
 
-    out: dict[str, Any] = {}
     requests = counter(after, "success", "count") - counter(before, "success", "count")
-    out["requests"] = requests
-    keys = ("success", "queue", "compute_input", "compute_infer", "compute_output")
-    for key in keys:
+
+    def per_request(key: str) -> float | None:
         ns = counter(after, key, "ns") - counter(before, key, "ns")
-        label = "request" if key == "success" else key
-        out[f"{label}_ms"] = ns / requests / 1e6 if requests else None
+        return ns / requests / 1e6 if requests else None
+
     executions = int(after.get("execution_count", 0)) - int(before.get("execution_count", 0))
     inferences = int(after.get("inference_count", 0)) - int(before.get("inference_count", 0))
-    out["executions"] = executions
-    out["avg_batch"] = inferences / executions if executions else None
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# perf_analyzer: Triton's C++ load generator, as a yardstick for the Python client.
-# ---------------------------------------------------------------------------------------------
-
-
-def perf_analyzer_command() -> tuple[list[str], dict[str, str]]:
-    """The ``perf_analyzer`` of the ``tritonclient`` wheel, and an environment it runs in.
-
-    The wheel's binary links ``libb64.so.0d`` and ``libcudart.so.12`` by their plain names; the
-    ``nvidia-pytriton`` wheel has both under hashed names, so links with the plain names go
-    into a private folder on ``LD_LIBRARY_PATH``.
-    """
-    import shutil
-    import tempfile
-
-    from serving.server import wheel_dir
-
-    binary = Path(sys.executable).parent / "perf_analyzer"
-    if not binary.is_file():
-        found = shutil.which("perf_analyzer")
-        if found is None:
-            raise BackendUnavailableError(
-                "perf_analyzer is not installed (it comes with `pip install tritonclient[all]`)"
-            )
-        binary = Path(found)
-    libs = wheel_dir().parent.parent / "nvidia_pytriton.libs"
-    links = Path(tempfile.gettempdir()) / f"zoo-perf-analyzer-libs-{os.getuid()}"
-    links.mkdir(exist_ok=True)
-    for plain, prefix in (("libb64.so.0d", "libb64-"), ("libcudart.so.12", "libcudart-")):
-        target = next(iter(sorted(libs.glob(f"{prefix}*"))), None)
-        if target is not None:
-            _point_link(links / plain, target)
-    env = dict(os.environ)
-    env["LD_LIBRARY_PATH"] = os.pathsep.join(
-        p for p in (str(links), env.get("LD_LIBRARY_PATH")) if p
+    return ServerFigures(
+        requests=requests,
+        request_ms=per_request("success"),
+        queue_ms=per_request("queue"),
+        compute_input_ms=per_request("compute_input"),
+        compute_infer_ms=per_request("compute_infer"),
+        compute_output_ms=per_request("compute_output"),
+        executions=executions,
+        avg_batch=inferences / executions if executions else None,
     )
-    return [str(binary)], env
-
-
-def _point_link(link: Path, target: Path) -> None:
-    """Make ``link`` a symlink to ``target``, replacing one that points elsewhere.
-
-    The folder outlives the virtual environment that made it (a ``/tmp`` kept across runs,
-    a venv removed or moved), so a link left by an earlier install may dangle; it is
-    replaced by an atomic rename, so concurrent benches never see a missing link.
-    """
-    if link.is_symlink() and Path(os.readlink(link)) == target:
-        return
-    staged = link.with_name(f".{link.name}.{os.getpid()}")
-    with contextlib.suppress(FileNotFoundError):
-        staged.unlink()
-    staged.symlink_to(target)
-    os.replace(staged, link)
-
-
-def run_perf_analyzer(
-    grpc_url: str,
-    triton_model: str,
-    maker: RequestMaker,
-    *,
-    concurrency: int,
-    duration: float,
-    work: Path,
-) -> dict[str, Any]:
-    """One cell measured by ``perf_analyzer`` over gRPC (requests from ``maker``).
-
-    Its own warm-up and trials stand in for ours: three windows of ``duration`` seconds at
-    most, the last one reported (stability is not required: a loaded machine never settles).
-    """
-    import csv
-    import resource
-
-    cmd, env = perf_analyzer_command()
-    data = work / f"perf-input-{maker.batch}.json"
-    data.write_text(json.dumps({"data": [_perf_entry(maker(i)) for i in range(256)]}))
-    out_csv = work / f"perf-{maker.batch}-{concurrency}.csv"
-    cmd += ["-m", triton_model, "-u", grpc_url, "-i", "grpc", "-b", str(maker.batch)]
-    cmd += ["--concurrency-range", str(concurrency), "--input-data", str(data)]
-    cmd += ["--measurement-interval", str(max(100, int(duration * 1000)))]
-    cmd += ["--stability-percentage", "999", "--max-trials", "3", "-f", str(out_csv)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60 + 10 * duration)
-    elapsed = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0 or not out_csv.is_file():
-        tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
-        return {"status": "error", "reason": "perf_analyzer failed: " + " | ".join(tail)}
-    with open(out_csv) as f:
-        row = {k.strip(): v.strip() for k, v in next(csv.DictReader(f)).items() if k}
-    rate = float(row["Inferences/Second"])  # images per second (batch × requests)
-
-    def ms(column: str) -> float | None:
-        value = row.get(column)
-        return float(value) / 1e3 if value else None  # the CSV has microseconds
-
-    us = {k: ms(f"{k} latency") for k in ("p50", "p90", "p99")}
-    us["Avg"] = ms("Avg latency")
-    if us["Avg"] is None:  # 2.51 writes the mean as its parts, client + server
-        parts = [
-            ms(c)
-            for c in (
-                "Client Send",
-                "Network+Server Send/Recv",
-                "Server Queue",
-                "Server Compute Input",
-                "Server Compute Infer",
-                "Server Compute Output",
-                "Client Recv",
-            )
-        ]
-        us["Avg"] = sum(p for p in parts if p is not None) if any(parts) else None
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return {
-        "status": "ok",
-        "client": "perf_analyzer",
-        "throughput": rate,
-        "requests": None,
-        "images": None,
-        "wall_s": None,
-        "error_count": 0,
-        "errors": [],
-        "latency_ms": {
-            "count": None,
-            "mean": us["Avg"],
-            "p50": us["p50"],
-            "p90": us["p90"],
-            "p99": us["p99"],
-            "max": None,
-        },
-        "client_cpu_cores": cpu / elapsed,  # its warm-up and every trial included
-        "perf_analyzer": row,
-    }
-
-
-def _perf_entry(wire: Wire) -> dict[str, Any]:
-    """One perf_analyzer input-data step: every wire tensor of one request, batch axis cut."""
-    return {
-        name: {"content": arr[0].ravel().tolist(), "shape": list(arr.shape[1:])}
-        for name, arr in wire.items()
-    }
-
-
-class PerfAnalyzerTarget(Target):
-    """``triton-perf``: Triton over gRPC loaded by ``perf_analyzer`` instead of the Python SDK.
-
-    Not a client a user calls: it shows what the server does when the client costs next to
-    nothing, so the report can tell client-bound figures from server-bound ones.
-    """
-
-    name = "triton-perf"
-
-    def __init__(
-        self, grpc_url: str, triton_model: str, *, stats_url: str, server: TritonServer | None
-    ) -> None:
-        perf_analyzer_command()  # unavailable → BackendUnavailableError now, not per cell
-        self.grpc_url = grpc_url
-        self.triton_model = triton_model
-        self.stats_url = stats_url
-        self.server = server
-
-    def measure(
-        self, maker: RequestMaker, *, concurrency: int, duration: float, work: Path
-    ) -> dict[str, Any]:
-        """One cell (see :func:`run_perf_analyzer`)."""
-        return run_perf_analyzer(
-            self.grpc_url,
-            self.triton_model,
-            maker,
-            concurrency=concurrency,
-            duration=duration,
-            work=work,
-        )
-
-    def server_stats(self) -> dict[str, Any] | None:
-        """Triton's statistics for the model."""
-        return triton_statistics(self.stats_url, self.triton_model, admin_key=self.admin_key)
-
-    def server_pgid(self) -> int | None:
-        """Process group of the embedded server (``None`` for ``--url``)."""
-        return self.server.pid if self.server is not None else None

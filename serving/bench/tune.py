@@ -17,15 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from serving.bench import load as loadgen
-from serving.bench.run import (
-    DEFAULT_CLIENT,
-    Progress,
-    cores,
-    environment,
-    load_bench_module,
-    measure_cell,
-    triton_names,
-)
+from serving.bench.environment import environment
+from serving.bench.run import Progress, measure_cell, triton_names
+from serving.bench.settings import DEFAULT_CLIENT, cores, load_bench_module
 from serving.bench.targets import RequestMaker, TritonTarget
 from zoo.errors import InvalidInputError
 from zoo.registry import get_spec, triton_model_name
@@ -118,9 +112,9 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
     Raises :class:`~zoo.errors.InvalidInputError` when no candidate meets the bound (the
     message gives the lowest p99 seen); nothing is written then.
     """
-    from serving.bench.run import BenchSettings
+    from serving.bench.settings import BenchSettings
     from serving.repository import RepositoryOptions, build_repository, write_configs
-    from serving.server import ServerConfig, TritonServer, free_port
+    from serving.server import ServerConfig, TritonServer
     from zoo.settings import model_repository_dir
 
     say = progress or (lambda _d, _t, _w: None)
@@ -159,11 +153,8 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
             )
             say(k + 1, total, what)
             write_configs(repo, [settings.model], _options(cand, response_cache=False))
-            config = ServerConfig(
-                model_repository=repo,
-                http_port=free_port(),
-                grpc_port=free_port(),
-                metrics_port=free_port(),
+            config = ServerConfig.on_free_ports(
+                repo,
                 cache_size=0,
                 load_models=tuple(triton_names(settings.model)),
             )
@@ -181,21 +172,23 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
                     cell = measure_cell(
                         target,
                         RequestMaker(ep, settings.batch, base=(k + 1) * 10**10),
+                        backend=f"triton-{settings.protocol}",
                         concurrency=settings.concurrency,
                         settings=bench,
                         client=settings.client,
                     )
                 finally:
                     target.close()
-            lat = cell.get("latency_ms") or {}
+            fig = cell.figures
+            lat = None if fig is None else fig.latency_ms
             measurements.append(
                 {
                     "config": cand.to_dict(),
-                    "throughput": cell["throughput"],
-                    "p50_ms": lat.get("p50"),
-                    "p99_ms": lat.get("p99") if cell["status"] == "ok" else None,
-                    "server": cell.get("server"),
-                    "error_count": cell["error_count"],
+                    "throughput": 0.0 if fig is None else fig.throughput,
+                    "p50_ms": None if lat is None else lat.p50,
+                    "p99_ms": lat.p99 if lat is not None and cell.ok else None,
+                    "server": None if cell.server is None else cell.server.to_dict(),
+                    "error_count": 0 if fig is None else fig.error_count,
                 }
             )
     best = pick_best(measurements, settings.p99_ms)

@@ -25,6 +25,7 @@ def _cell(
         "error_count": 0,
         "errors": [],
         "client_cpu_cores": None if backend == "onnxruntime" else 0.2,
+        "process_cpu_cores": 0.3,
         "server_cpu_cores": None if backend == "onnxruntime" else 1.5,
         "latency_ms": lat,
         "gflops": thr * 0.01,
@@ -48,7 +49,8 @@ def _cell(
 
 @pytest.fixture
 def fake_report() -> dict[str, Any]:
-    """A report as run_bench returns it, with made-up figures chosen to hit every goal branch."""
+    """A report in its JSON form (``BenchReport.to_dict``), with made-up figures chosen to hit
+    every goal branch; tests mutate it, then read it with ``BenchReport.from_dict``."""
     results = [
         _cell("onnxruntime", 1, 1, 2000.0, 0.5, 1.0),
         _cell("onnxruntime", 64, 1, 4000.0, 16.0, 20.0),

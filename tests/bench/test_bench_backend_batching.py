@@ -21,7 +21,7 @@ from serving.bench.targets import triton_statistics
 from serving.client import InvalidInputError, ZooClient
 from serving.inprocess import InProcessZoo
 from serving.repository import RepositoryOptions, build_repository
-from serving.server import ServerConfig, TritonServer, free_port
+from serving.server import ServerConfig, TritonServer
 from zoo.registry import create_model
 
 MODELS = ("cgan-mnist", "stylegan2-mnist")
@@ -44,11 +44,8 @@ def batching_triton(
         preferred_batch_sizes=(8,), max_queue_delay_us=QUEUE_DELAY_US, response_cache=False
     )
     build_repository(list(MODELS), out_dir=repo, options=options, modules=modules, parity_n=4)
-    config = ServerConfig(
-        model_repository=repo,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
+    config = ServerConfig.on_free_ports(
+        repo,
         cache_size=0,
     )
     with TritonServer(config, log_file=repo.parent / "triton.log") as server:

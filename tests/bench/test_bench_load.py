@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
+import pytest
 
 from serving.bench.load import run_asyncio, run_threads
-from serving.bench.targets import RequestMaker, stats_delta
+from serving.bench.targets import RequestMaker, group_cpu_seconds, stats_delta
 from zoo.registry import get_spec
 
 
@@ -38,6 +42,33 @@ def test_errors_are_counted_not_raised() -> None:
     assert r.error_count == 25
     assert r.requests == 25
     assert r.errors == ["ConnectionError: server went away"]
+
+
+def test_every_completion_is_reported_and_stop_ends_the_run() -> None:
+    """What ``zoo soak`` relies on: on_done for each request (warm-up too), then ``stop``."""
+    seen: list[tuple[int, str | None]] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def call(i: int) -> int:
+        if i == 30:
+            stop.set()
+        if i % 3 == 0:
+            raise ValueError(f"bad {i}")
+        return 2
+
+    def done(latency: float, images: int, error: str | None) -> None:
+        assert latency >= 0
+        with lock:
+            seen.append((images, error))
+
+    r = run_threads(
+        call, concurrency=1, duration=30.0, warmup=30.0, max_requests=10**6, on_done=done, stop=stop
+    )
+    assert len(seen) == 31  # requests 0..30, then stop
+    assert seen[0] == (0, "ValueError: bad 0") and seen[1] == (2, None)
+    assert sum(e is not None for _, e in seen) == r.error_count == 11
+    assert r.requests == 0  # all inside the warm-up: reported, not measured
 
 
 def test_warmup_requests_are_not_measured() -> None:
@@ -101,8 +132,34 @@ def test_stats_delta_per_request_means() -> None:
         return {"inference_stats": stats, "execution_count": execs, "inference_count": infers}
 
     d = stats_delta(snap(10, 1_000_000, 2, 10), snap(30, 5_000_000, 7, 50))
-    assert d["requests"] == 20
-    assert d["request_ms"] == (5_000_000 - 1_000_000) / 20 / 1e6
-    assert d["compute_output_ms"] == 5 * (5_000_000 - 1_000_000) / 20 / 1e6
-    assert d["executions"] == 5 and d["avg_batch"] == 8.0
-    assert stats_delta(None, {}) == {}
+    assert d is not None
+    assert d.requests == 20
+    assert d.request_ms == (5_000_000 - 1_000_000) / 20 / 1e6
+    assert d.compute_output_ms == 5 * (5_000_000 - 1_000_000) / 20 / 1e6
+    assert d.executions == 5 and d.avg_batch == 8.0
+    assert stats_delta(None, {}) is None
+
+
+def test_group_cpu_seconds_sums_a_process_group() -> None:
+    """A child in its own process group burns CPU; the group's figure is the child's."""
+    import psutil
+
+    assert group_cpu_seconds(None) is None
+    burn = "import sys; sum(range(2 * 10**7)); print('done', flush=True); sys.stdin.read()"
+    child = subprocess.Popen(
+        [sys.executable, "-c", burn],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as the bench's servers
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "done\n"
+        times = psutil.Process(child.pid).cpu_times()
+        seconds = group_cpu_seconds(child.pid)
+        assert seconds is not None and seconds > 0.05
+        assert seconds == pytest.approx(times.user + times.system, abs=0.05)  # idle by now
+        assert group_cpu_seconds(os.getpgid(0)) != seconds
+    finally:
+        child.kill()
+        child.wait()

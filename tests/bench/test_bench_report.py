@@ -10,51 +10,52 @@ import pytest
 from PIL import Image
 
 from serving.bench.report import evaluate_goals, markdown, summary_rows, write_report
+from serving.bench.results import BenchReport, Cell
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_goals_from_the_figures(fake_report: dict[str, Any]) -> None:
-    goals = {g["id"]: g for g in evaluate_goals(fake_report)}
+    goals = {g.id: g for g in evaluate_goals(BenchReport.from_dict(fake_report))}
     assert set(goals) == {"grpc64", "dynamic", "p50", "litserve", "peak"}
     # triton-grpc batch 64: best over concurrency is 3900; ORT 4000.
-    assert goals["grpc64"]["value"] == pytest.approx(3900 / 4000)
-    assert goals["grpc64"]["met"] is True
+    assert goals["grpc64"].value == pytest.approx(3900 / 4000)
+    assert goals["grpc64"].met is True
     # batch 1 at concurrency 16: gRPC's 3000 beats HTTP's 2500.
-    assert goals["dynamic"]["value"] == pytest.approx(3000 / 4000)
-    assert goals["dynamic"]["met"] is False
-    assert "triton-grpc" in goals["dynamic"]["detail"]
+    assert goals["dynamic"].value == pytest.approx(3000 / 4000)
+    assert goals["dynamic"].met is False
+    assert "triton-grpc" in goals["dynamic"].detail
     # p50 at batch 1, concurrency 1: gRPC 1.2 ms, ORT 0.5 ms.
-    assert goals["p50"]["value"] == pytest.approx(0.7)
-    assert goals["p50"]["met"] is True
+    assert goals["p50"].value == pytest.approx(0.7)
+    assert goals["p50"].met is True
     # 3000 vs LitServe's 1000, p99 9 < 30.
-    assert goals["litserve"]["value"] == pytest.approx(3.0)
-    assert goals["litserve"]["met"] is True
+    assert goals["litserve"].value == pytest.approx(3.0)
+    assert goals["litserve"].met is True
     # best GFLOP/s: ORT batch 64, 40 of 100.
-    assert goals["peak"]["value"] == pytest.approx(0.4)
-    assert goals["peak"]["met"] is False
+    assert goals["peak"].value == pytest.approx(0.4)
+    assert goals["peak"].met is False
 
 
 def test_litserve_goal_needs_the_lower_p99(fake_report: dict[str, Any]) -> None:
     for cell in fake_report["results"]:
         if cell["backend"] == "litserve":
             cell["latency_ms"]["p99"] = 5.0  # LitServe's tail now beats Triton's 9 ms
-    goal = next(g for g in evaluate_goals(fake_report) if g["id"] == "litserve")
-    assert goal["value"] == pytest.approx(3.0)
-    assert goal["met"] is False
+    goal = next(g for g in evaluate_goals(BenchReport.from_dict(fake_report)) if g.id == "litserve")
+    assert goal.value == pytest.approx(3.0)
+    assert goal.met is False
 
 
 def test_goals_not_measured_without_their_cells(fake_report: dict[str, Any]) -> None:
     fake_report["results"] = [c for c in fake_report["results"] if c["backend"] != "onnxruntime"]
-    goals = {g["id"]: g for g in evaluate_goals(fake_report)}
+    goals = {g.id: g for g in evaluate_goals(BenchReport.from_dict(fake_report))}
     for gid in ("grpc64", "dynamic", "p50"):
-        assert goals[gid]["met"] is None and goals[gid]["value"] is None
-        assert "not measured" in goals[gid]["detail"]
+        assert goals[gid].met is None and goals[gid].value is None
+        assert "not measured" in goals[gid].detail
 
 
 def test_write_report(tmp_path: Path, fake_report: dict[str, Any]) -> None:
-    fake_report["goals"] = evaluate_goals(fake_report)
-    paths = write_report(fake_report, tmp_path / "out")
+    fake_report["goals"] = [g.to_dict() for g in evaluate_goals(BenchReport.from_dict(fake_report))]
+    paths = write_report(BenchReport.from_dict(fake_report), tmp_path / "out")
     assert {p.name for p in paths.values()} == {
         "bench.json",
         "bench.md",
@@ -88,14 +89,14 @@ def test_write_report(tmp_path: Path, fake_report: dict[str, Any]) -> None:
 
 def test_markdown_without_servers(fake_report: dict[str, Any]) -> None:
     fake_report["results"] = [c for c in fake_report["results"] if c["backend"] == "onnxruntime"]
-    fake_report["goals"] = evaluate_goals(fake_report)
-    md = markdown(fake_report)
+    fake_report["goals"] = [g.to_dict() for g in evaluate_goals(BenchReport.from_dict(fake_report))]
+    md = markdown(BenchReport.from_dict(fake_report))
     assert "client-side and server-side" not in md
     assert "not measured" in md
 
 
 def test_summary_rows(fake_report: dict[str, Any]) -> None:
-    rows = summary_rows(fake_report)
+    rows = summary_rows(BenchReport.from_dict(fake_report))
     assert len(rows) == 9  # the skipped cell is left out
     assert rows[0] == {
         "backend": "onnxruntime",
@@ -105,3 +106,18 @@ def test_summary_rows(fake_report: dict[str, Any]) -> None:
         "p50_ms": 0.5,
         "p99_ms": 1.0,
     }
+
+
+def test_the_json_form_reads_back_unchanged(fake_report: dict[str, Any]) -> None:
+    """genzoo.bench/1 keys and values survive the typed form, for every kind of cell."""
+    report = BenchReport.from_dict(fake_report)
+    assert all(isinstance(c, Cell) for c in report.results)
+    again = report.to_dict()
+    assert again["results"] == fake_report["results"]
+    for key in ("schema", "created", "command", "settings", "environment", "peak", "notes"):
+        assert again[key] == fake_report[key]
+    assert again["model"] == {
+        **fake_report["model"],
+        "flops_counted_by": "torch.utils.flop_counter.FlopCounterMode (matmul + conv, 2/MAC)",
+    }
+    assert BenchReport.from_dict(again) == report

@@ -52,6 +52,29 @@ def test_deploy_k8s_writes_manifest_and_dockerfile(tmp_path: Path, validate_k8s:
         assert doc["metadata"]["namespace"] == "serving"
     assert f"FROM {NGC_IMAGE}" in (out / "Dockerfile").read_text()
     assert "kubectl apply" in result.stdout
+    assert "genzoo-admin (ZOO_ADMIN_KEY" in result.stdout  # the secret to create
+    assert any(
+        "--http-restricted-api=" in a
+        for a in docs[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+    )
+
+
+def test_deploy_admin_secret_and_open_admin_apis() -> None:
+    base = ["deploy", "kserve", "--repo-uri", "s3://zoo-models/repo"]
+
+    def container(extra: list[str]) -> dict[str, Any]:
+        result = runner.invoke(app, [*base, *extra])
+        assert result.exit_code == 0, result.output
+        (isvc,) = list(yaml.safe_load_all(result.stdout))
+        return isvc["spec"]["predictor"]["containers"][0]
+
+    c = container(["--admin-secret", "team-admin"])
+    refs = [e["valueFrom"]["secretKeyRef"]["name"] for e in c["env"] if "valueFrom" in e]
+    assert refs == ["team-admin"]
+    assert sum("zoo-admin-key=$(ZOO_ADMIN_KEY)" in a for a in c["args"]) == 2  # HTTP and gRPC
+    c = container(["--open-admin-apis"])
+    assert not any("valueFrom" in e for e in c["env"])
+    assert not any("restricted" in a for a in c["args"])
 
 
 def test_deploy_docker_prints_one_runnable_line(deploy_repo: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import shlex
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,10 @@ from serving.deploy import (
     triton_args,
     write_manifests,
 )
+from serving.server import RESTRICTED_APIS, restricted_api_flags
 from zoo.errors import InvalidInputError, InvalidNameError
+
+KEY = "k" * 32  # stands for the secret's value
 
 Validator = Callable[[dict[str, Any]], None]
 URI = "s3://zoo-models/prod/repo"
@@ -48,6 +53,7 @@ VARIANTS = {
     "explicit": DeployOptions(
         URI, model_control="explicit", load_models=("dcgan-mnist", "cgan-mnist"), cache_mb=0
     ),
+    "open-admin": DeployOptions(URI, admin_secret=None),
 }
 
 
@@ -142,6 +148,24 @@ def test_kserve_runs_triton_on_the_repository_and_scales_on_concurrency() -> Non
     assert isvc["spec"]["predictor"]["tolerations"][0]["key"] == "nvidia.com/gpu"
 
 
+def test_pods_restrict_the_admin_apis_with_the_key_from_a_secret() -> None:
+    opts = DeployOptions(URI, admin_secret="zoo-admin")
+    for doc in [*kserve_manifests(opts), k8s_manifests(opts)[0]]:
+        c = _container(doc)
+        ref = {"secretKeyRef": {"name": "zoo-admin", "key": "ZOO_ADMIN_KEY"}}
+        assert {"name": "ZOO_ADMIN_KEY", "valueFrom": ref} in c["env"]
+        # Kubernetes expands $(ZOO_ADMIN_KEY) in args from the container's env: no key inline
+        expanded = [a.replace("$(ZOO_ADMIN_KEY)", KEY) for a in c["args"]]
+        flags = restricted_api_flags(KEY)  # what a restricted embedded Triton runs with
+        assert [a for a in expanded if a in flags] == flags
+        assert set(RESTRICTED_APIS) <= set(flags[0].split("=", 1)[1].split(":")[0].split(","))
+    open_args = triton_args(VARIANTS["open-admin"])
+    assert not any("restricted" in a for a in open_args)
+    assert "ZOO_ADMIN_KEY" not in str(kserve_manifests(VARIANTS["open-admin"]))
+    with pytest.raises(InvalidNameError, match="admin secret"):
+        DeployOptions(URI, admin_secret="Not_A_Name")
+
+
 def test_cpu_pods_ask_for_no_gpu() -> None:
     for doc in [*kserve_manifests(VARIANTS["cpu"]), k8s_manifests(VARIANTS["cpu"])[0]]:
         c = _container(doc)
@@ -204,8 +228,31 @@ def test_docker_line_mounts_a_local_repository(deploy_repo: Path) -> None:
     assert "--model-repository=/models" in cmd
     assert "0.0.0.0:8000:8000" in cmd
     assert shlex.split(shlex.join(cmd)) == cmd
+    assert not any("restricted" in a for a in docker_command(DeployOptions(str(deploy_repo))))
     with pytest.raises(FileNotFoundError, match="zoo repo build"):
         docker_command(DeployOptions(str(deploy_repo / "dcgan-mnist")))
+
+
+def test_docker_off_loopback_restricts_with_the_key_from_the_environment(
+    deploy_repo: Path,
+) -> None:
+    cmd = docker_command(DeployOptions(str(deploy_repo)), host="0.0.0.0")
+    env = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-e"]
+    assert "ZOO_ADMIN_KEY" in env  # by name
+    launch = cmd[cmd.index(DeployOptions(str(deploy_repo)).image) + 1 :]
+    assert launch[:2] == ["sh", "-c"] and launch[4] == "tritonserver"
+    # the container's shell: run it here with a stand-in for tritonserver that prints its argv
+    printer = [sys.executable, "-c", "import sys; print(*sys.argv[1:], sep='\\n')"]
+    run = [*launch[:4], *printer, *launch[5:]]
+    done = subprocess.run(
+        run, capture_output=True, text=True, env={"ZOO_ADMIN_KEY": KEY}, check=True
+    )
+    argv = done.stdout.splitlines()
+    assert argv[: len(launch) - 5] == launch[5:]  # Triton's own flags, as given
+    assert argv[len(launch) - 5 :] == restricted_api_flags(KEY)  # then the key's
+    assert KEY not in shlex.join(cmd)
+    unset = subprocess.run(run, capture_output=True, text=True, env={}, check=False)
+    assert unset.returncode != 0 and "set ZOO_ADMIN_KEY" in unset.stderr and not unset.stdout
 
 
 def test_write_manifests_writes_yaml_and_dockerfile(tmp_path: Path) -> None:

@@ -33,11 +33,8 @@ def test_triton_serves_the_pushed_repository_from_s3(
     uri = f"s3://{bucket}/prod/repo"
     push_repository(deploy_repo, uri, endpoint_url=s3_endpoint)
     repository = triton_repository_path(uri, s3_endpoint)
-    config = ServerConfig(
-        model_repository=repository,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
+    config = ServerConfig.on_free_ports(
+        repository,
     )
     server = TritonServer(config, log_file=tmp_path / "tritonserver.log")
     with server:
@@ -62,11 +59,8 @@ def test_an_empty_prefix_stops_triton_with_its_own_reason(
     s3_endpoint: str, bucket: str, tmp_path: Path
 ) -> None:
     repository = triton_repository_path(f"s3://{bucket}/nothing-here", s3_endpoint)
-    config = ServerConfig(
-        model_repository=repository,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
+    config = ServerConfig.on_free_ports(
+        repository,
     )
     server = TritonServer(config, log_file=tmp_path / "tritonserver.log")
     with pytest.raises(ServerStartError) as info:

@@ -17,9 +17,9 @@ from zoo.runners import Runner, TorchRunner
 def _weights(name: str) -> nn.Module:
     """Trained weights once they are registered; random-init before (parity is what counts)."""
     if get_spec(name).sha256:
-        from zoo.weights import load_bundled
+        from zoo.hub import pull_bundled
 
-        return load_bundled(name)
+        return pull_bundled(name).load()
     torch.manual_seed(1)
     return create_model(name).eval()
 

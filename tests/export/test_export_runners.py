@@ -12,7 +12,6 @@ from torch import nn
 
 from export.gates import parity_inputs, torch_reference
 from export.runners import BACKENDS, OrtRunner, make_runner
-from serving.inprocess import BACKENDS as INPROCESS_BACKENDS
 from zoo.errors import ArtifactNotFoundError, InvalidInputError, InvalidNameError
 from zoo.registry import get_spec
 from zoo.runners import TorchRunner
@@ -123,5 +122,11 @@ def test_every_listed_backend_is_one_make_runner_builds(
     with pytest.raises(ArtifactNotFoundError, match="TensorRT engine"):
         make_runner("tensorrt", "dcgan-mnist", artifact=tmp_path / "model.plan")
     assert set(BACKENDS) == {*built, "tensorrt"}
-    # The in-process zoo (zoo generate --local, InProcessZoo) offers the same backends.
-    assert set(INPROCESS_BACKENDS) == set(BACKENDS)
+    # Each backend's file is where InProcessZoo and the Triton Python model look for it.
+    artifacts = {name: b.artifact_in(tmp_path) for name, b in BACKENDS.items()}
+    assert artifacts == {
+        "torch": None,
+        "compile": None,
+        "onnxruntime": tmp_path / "model.onnx",
+        "tensorrt": tmp_path / "model.plan",
+    }

@@ -106,17 +106,14 @@ def gpu_triton(
 ) -> Iterator[object]:
     """The embedded Triton serving dcgan-mnist with the torch runner on ``cuda``."""
     from serving.repository import RepositoryOptions, build_repository
-    from serving.server import ServerConfig, TritonServer, free_port
+    from serving.server import ServerConfig, TritonServer
 
     root = tmp_path_factory.mktemp("gpu_repository")
     options = RepositoryOptions(backend="torch", device="cuda", response_cache=False)
     build_repository(["dcgan-mnist"], out_dir=root, options=options,
                      modules={"dcgan-mnist": random_model("dcgan-mnist")})  # fmt: skip
-    config = ServerConfig(
-        model_repository=root,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
+    config = ServerConfig.on_free_ports(
+        root,
         cache_size=0,
         exit_timeout_secs=3,
     )

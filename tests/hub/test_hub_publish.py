@@ -18,7 +18,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from zoo.errors import HubError, IntegrityError, InvalidNameError, WeightsNotFoundError
+from zoo.errors import (
+    HubError,
+    IntegrityError,
+    InvalidNameError,
+    UnsafeWeightsError,
+    WeightsNotFoundError,
+)
 from zoo.hub import assemble_repo, pull, write_git_repo
 from zoo.models.vae import ConvVAE
 from zoo.registry import create_model, get_spec
@@ -124,7 +130,7 @@ def test_publish_refuses_tampered_bundled_weights(
 ) -> None:
     # A bundled folder whose bytes are not the registry's: point bundled_dir at a stand-in
     # (a monkeypatch, since the real bundled folder is shared and must stay intact).
-    import zoo.hub
+    import zoo.hub.publishing
 
     if not get_spec("vae-mnist").sha256:
         pytest.skip("vae-mnist has no registered sha256 yet")
@@ -132,7 +138,7 @@ def test_publish_refuses_tampered_bundled_weights(
     fake_bundle.mkdir()
     for f in trained_run.iterdir():
         (fake_bundle / f.name).write_bytes(f.read_bytes())
-    monkeypatch.setattr(zoo.hub, "bundled_dir", lambda name: fake_bundle)
+    monkeypatch.setattr(zoo.hub.publishing, "bundled_dir", lambda name: fake_bundle)
     with pytest.raises(IntegrityError, match="does not match"):
         assemble_repo("vae-mnist", tmp_path / "out")
 
@@ -157,3 +163,13 @@ def test_upload_reaches_the_server_and_a_refusal_is_one_line(
     with pytest.raises(HubError, match="refused the upload to someone/vae@main") as err:
         model.push_to_hub("someone/vae")
     assert "\n" not in str(err.value)
+
+
+def test_publish_refuses_a_source_that_offers_only_a_pickle(tmp_path: Path) -> None:
+    # The same refusal as a pull's (zoo.weights.require_safetensors): nothing is assembled.
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "pytorch_model.bin").write_bytes(b"\x80\x04not-safe")
+    with pytest.raises(UnsafeWeightsError, match=r"pytorch_model\.bin.*safetensors only"):
+        assemble_repo("vae-mnist", tmp_path / "out", source=run)
+    assert not (tmp_path / "out").exists()

@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load
 
-from zoo.errors import HubUnreachableError, IntegrityError
+from zoo.errors import HubRepoNotFoundError, HubUnreachableError, IntegrityError
 from zoo.hub import pull
 from zoo.registry import create_model, get_spec
 from zoo.weights import bundled_dir, save_weights, sha256_file
@@ -181,7 +181,7 @@ def test_a_branch_moved_during_a_pull_still_gives_one_commits_files(
     # The branch moves on the real server right after the pull resolved it, before any file is
     # fetched: a pull that asked for files by branch name would mix (or refuse) two commits.
     # The hook wraps zoo.hub's resolution step only to hit that window deterministically.
-    import zoo.hub
+    import zoo.hub.fetch
 
     repo_id = "genzoo/dcgan-mnist"
     first = olah.commits["v0.1"]
@@ -190,17 +190,17 @@ def test_a_branch_moved_during_a_pull_still_gives_one_commits_files(
     newer = {n: (tmp_path / n).read_bytes() for n in ("config.json", "model.safetensors")}
     moved = olah.commit_on_branch(repo_id, "race-next", first, {**newer, "README.md": b"# moved\n"})
     olah.git(repo_id, "branch", "-f", "race", first)
-    resolve = zoo.hub._resolve_commit
+    resolve = zoo.hub.fetch._resolve_commit
 
     def resolve_then_move(*args: Any, **kwargs: Any) -> str:
         commit = resolve(*args, **kwargs)
         olah.git(repo_id, "update-ref", "refs/heads/race", moved)
         return commit
 
-    monkeypatch.setattr(zoo.hub, "_resolve_commit", resolve_then_move)
+    monkeypatch.setattr(zoo.hub.fetch, "_resolve_commit", resolve_then_move)
     try:
         pulled = pull("dcgan-mnist", "race")
-        monkeypatch.setattr(zoo.hub, "_resolve_commit", resolve)
+        monkeypatch.setattr(zoo.hub.fetch, "_resolve_commit", resolve)
         assert pulled.commit == first
         assert pulled.weights.read_bytes() == olah.weights[first]
         assert (pulled.path / "README.md").read_text() == "# dcgan-mnist v0.1\n"
@@ -233,3 +233,25 @@ def test_a_repo_in_the_older_config_layout_still_loads(
     assert model.zoo_name == "dcgan-mnist"
     expected = load(olah.weights[commit])
     assert all(torch.equal(model.state_dict()[k], v) for k, v in expected.items())
+
+
+def test_a_hub_without_the_repo_gives_the_bundled_copy_of_the_pinned_revision(
+    hub_env: dict[str, str], zoo_cli: Cli
+) -> None:
+    # The mirror answers but holds no genzoo/stylegan2-mnist (as huggingface.co before publishing).
+    spec = get_spec("stylegan2-mnist")
+    pulled = pull("stylegan2-mnist")
+    assert pulled.source == "bundled"
+    assert "not found: genzoo/stylegan2-mnist" in pulled.message
+    assert sha256_file(pulled.weights) == spec.sha256
+    result = zoo_cli("pull", "stylegan2-mnist", "--json", env=hub_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["source"] == "bundled"
+
+
+def test_a_hub_without_the_repo_is_an_error_for_any_other_revision(
+    hub_env: dict[str, str],
+) -> None:
+    # Only the pinned revision has a stand-in with the same sha256; v9 has none.
+    with pytest.raises(HubRepoNotFoundError, match="not found: genzoo/stylegan2-mnist@v9"):
+        pull("stylegan2-mnist", "v9")

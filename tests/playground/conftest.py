@@ -81,11 +81,8 @@ def playground_triton(
     playground_repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TritonServer]:
     """The real embedded Triton serving the repository."""
-    config = ServerConfig(
-        model_repository=playground_repo,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
+    config = ServerConfig.on_free_ports(
+        playground_repo,
     )
     log = tmp_path_factory.mktemp("playground_logs") / "tritonserver.log"
     with TritonServer(config, log_file=log).start(timeout=300) as server:

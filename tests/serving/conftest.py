@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from serving.repository import RepositoryOptions, build_repository
-from serving.server import ServerConfig, TritonServer, free_port
+from serving.server import ServerConfig, TritonServer
 from zoo.registry import create_model, list_models
 
 
@@ -67,11 +67,8 @@ def _group_pids(pgid: int) -> list[int]:
 
 def _server_config(repo: Path, **kwargs: object) -> ServerConfig:
     """A loopback config on free ports."""
-    return ServerConfig(
-        model_repository=repo,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
+    return ServerConfig.on_free_ports(
+        repo,
         exit_timeout_secs=3,  # a client's idle keep-alive connection delays shutdown this long
         **kwargs,  # type: ignore[arg-type]
     )

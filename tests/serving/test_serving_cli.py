@@ -19,8 +19,8 @@ from serving.demo import make_pictures
 from serving.inprocess import InProcessZoo
 from serving.server import TritonServer, free_port
 from zoo.cli.main import app
+from zoo.hub import pull_bundled
 from zoo.registry import get_spec, list_models
-from zoo.weights import load_bundled
 
 runner = CliRunner()
 
@@ -160,7 +160,7 @@ def test_generate_local_uses_the_trained_weights(
     out = tmp_path / "local.png"
     result = runner.invoke(app, ["generate", "dcgan-mnist", "--seeds", "0-15", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    trained = load_bundled("dcgan-mnist")
+    trained = pull_bundled("dcgan-mnist").load()
     local = InProcessZoo("torch", modules={"dcgan-mnist": trained})
     want = local.generate("dcgan-mnist", range(16))
     np.testing.assert_array_equal(grid_tiles(out, 16, ncols=4), want)
@@ -241,7 +241,7 @@ def test_demo_command_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert "stopping Triton" in text and f"pictures in {out}/" in text
     assert "Started HTTPService" in (out / "tritonserver.log").read_text()
     # The picture is the trained model's, served: compare it with the same seeds in-process.
-    modules = {m: load_bundled(m) for m in ("dcgan-mnist", "classifier-mnist")}
+    modules = {m: pull_bundled(m).load() for m in ("dcgan-mnist", "classifier-mnist")}
     local = InProcessZoo("torch", modules=modules)
     want = local.generate("dcgan-mnist", range(64))
     got = grid_tiles(out / "dcgan-mnist.png", 64, ncols=8)

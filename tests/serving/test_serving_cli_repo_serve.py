@@ -23,7 +23,7 @@ from serving.inprocess import InProcessZoo
 from serving.repository import parse_config
 from serving.server import ServerConfig, TritonServer, free_port
 from zoo.cli.main import app
-from zoo.weights import load_bundled
+from zoo.hub import pull_bundled
 
 ZOO = str(Path(sys.executable).parent / "zoo")
 runner = CliRunner()
@@ -49,11 +49,8 @@ def test_repo_build_sizes_the_configs_and_serves_them(
     assert list(cfg.dynamic_batching.preferred_batch_size) == [1]
     onnx = repo / "dcgan-mnist" / "1" / "model.onnx"
 
-    config = ServerConfig(
-        model_repository=repo,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
+    config = ServerConfig.on_free_ports(
+        repo,
     )
     with (
         TritonServer(config, log_file=tmp_path / "triton.log") as server,
@@ -62,7 +59,7 @@ def test_repo_build_sizes_the_configs_and_serves_them(
         sig = zoo.signature("dcgan-mnist", ("generate",))
         served = zoo.generate("dcgan-mnist", range(20))  # sent as 8 + 8 + 4
     assert sig.max_batch_size == 8
-    local = InProcessZoo("torch", modules={"dcgan-mnist": load_bundled("dcgan-mnist")})
+    local = InProcessZoo("torch", modules={"dcgan-mnist": pull_bundled("dcgan-mnist").load()})
     want = local.generate("dcgan-mnist", range(20))
     assert np.abs(served.astype(np.int16) - want.astype(np.int16)).max() <= 1  # ORT vs torch
 

@@ -23,6 +23,7 @@ from serving.client import (
     RequestTimeoutError,
     ServerError,
     ServerUnavailableError,
+    UnsupportedAPIError,
     _ready_names,
     check_images,
     check_latents,
@@ -97,6 +98,38 @@ def test_signature_from_http_and_grpc_json() -> None:
         {"name": "m", "output": [{"name": "y", "data_type": "TYPE_STRING", "dims": [1]}]}
     )
     assert bare.max_batch_size == 0 and bare.inputs == {} and bare.outputs == {"y": (F32, (1,))}
+
+
+def test_signature_from_the_core_metadata() -> None:
+    # What KServe's model server answers to GET /v2/models/{name}: the batch axis is the -1
+    http = {
+        "name": "stylegan2-mnist",
+        "versions": None,
+        "platform": "",
+        "inputs": [
+            {"name": "seed", "datatype": "INT64", "shape": [-1, 1]},
+            {"name": "psi", "datatype": "FP32", "shape": [-1, 1]},
+        ],
+        "outputs": [{"name": "image", "datatype": "UINT8", "shape": [-1, 32, 32, 1]}],
+    }
+    sig = ModelSignature.from_metadata(http)
+    assert sig.name == "stylegan2-mnist" and sig.max_batch_size == 0  # no limit known
+    assert sig.inputs == {"seed": (I64, (1,)), "psi": (F32, (1,))}
+    assert sig.outputs == {"image": (U8, (32, 32, 1))}
+    # gRPC's as_json: int64 shapes as strings; a tensor without a batch axis keeps its shape
+    grpc = {
+        "name": "m",
+        "inputs": [{"name": "x", "datatype": "BOOL", "shape": ["3", "2"]}],
+        "outputs": [{"name": "y", "datatype": "BYTES", "shape": ["-1"]}],
+    }
+    sig = ModelSignature.from_metadata(grpc)
+    assert sig.inputs == {"x": (np.dtype(np.bool_), (3, 2))}
+    assert sig.outputs == {"y": (F32, ())}  # an unknown type reads as float32, as in configs
+    # gRPC's JSON leaves out empty repeated fields: no inputs, a scalar's shape
+    bare = ModelSignature.from_metadata(
+        {"name": "m", "outputs": [{"name": "y", "datatype": "INT64"}]}
+    )
+    assert bare.inputs == {} and bare.outputs == {"y": (I64, ())}
 
 
 def test_check_seeds() -> None:
@@ -365,6 +398,19 @@ def server_error(msg: str | None, status: str | None = None) -> InferenceServerE
         ),
         (server_error("unknown model: 'x'", "400"), ModelNotFoundError, "u: unknown model: 'x'"),
         (server_error("gone", "StatusCode.NOT_FOUND"), ModelNotFoundError, "u: gone"),
+        # a method or route the server lacks (KServe: no model config, no repository index)
+        (
+            server_error("Method not found!", "StatusCode.UNIMPLEMENTED"),
+            UnsupportedAPIError,
+            "u does not implement this call (Method not found!): it speaks the v2 core protocol "
+            "without Triton's extensions (model configuration, repository index).",
+        ),
+        (server_error("'error'", "404"), UnsupportedAPIError, "u does not implement this call"),
+        (
+            server_error("Model with name x does not exist.", "404"),
+            ModelNotFoundError,
+            "u: Model with name x does not exist.",
+        ),
         (server_error("bad shape", "400"), InvalidInputError, "bad shape"),
         (server_error("bad", "StatusCode.INVALID_ARGUMENT"), InvalidInputError, "bad"),
         (server_error("boom", "500"), ServerError, "u failed the request: boom"),

@@ -6,6 +6,7 @@ One embedded Triton serving dcgan-mnist from the session repository, restricted 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import stat
@@ -175,13 +176,13 @@ def test_a_key_triton_cannot_take_is_refused(
 
 
 def test_bench_statistics_send_the_key(restricted: TritonServer) -> None:
-    import urllib.error
+    from tritonclient.utils import InferenceServerException
 
     from serving.bench.targets import triton_statistics
 
-    with pytest.raises(urllib.error.HTTPError) as refused:
+    with pytest.raises(InferenceServerException) as refused:
         triton_statistics(restricted.http_url, "dcgan-mnist")
-    assert refused.value.code == 403
+    assert refused.value.status() == "403"
     stats = triton_statistics(restricted.http_url, "dcgan-mnist", admin_key=KEY)
     assert stats["name"] == "dcgan-mnist" and "inference_stats" in stats
 
@@ -203,7 +204,28 @@ def test_soak_needs_no_key(restricted: TritonServer) -> None:
 
 
 def test_bench_keeps_the_key_out_of_its_report() -> None:
-    from serving.bench.run import BenchSettings
+    from serving.bench.settings import BenchSettings
 
     settings = BenchSettings(model="dcgan-mnist", url="127.0.0.1:8000", admin_key=KEY)
     assert KEY not in repr(settings) and KEY not in str(settings.to_dict())
+
+
+def test_perf_analyzer_loads_a_restricted_server_with_the_key(
+    restricted: TritonServer, tmp_path: Path
+) -> None:
+    """perf_analyzer reads the restricted statistics API: without the key a clear error; with
+    it the load goes over HTTP (its -H sends headers there only) and the cell is measured."""
+    from serving.bench.peers import PerfAnalyzerError, PerfAnalyzerTarget
+    from serving.bench.targets import RequestMaker
+    from zoo.registry import get_spec
+
+    maker = RequestMaker(get_spec("dcgan-mnist").entry_point(None), 4)
+    target = PerfAnalyzerTarget(
+        restricted.grpc_url, "dcgan-mnist", stats_url=restricted.http_url, server=None
+    )
+    with pytest.raises(PerfAnalyzerError, match="--admin-key-file"):
+        target.measure(maker, concurrency=1, duration=0.2, work=tmp_path)
+    target.admin_key = KEY
+    figures = target.measure(maker, concurrency=1, duration=0.2, work=tmp_path)
+    assert figures.protocol == "http" and figures.throughput > 0
+    assert KEY not in json.dumps(figures.to_dict())

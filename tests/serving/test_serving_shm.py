@@ -8,6 +8,7 @@ what the server holds is read from its own status endpoint, what the client hold
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -20,7 +21,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serving.client import ModelNotFoundError, ModelSignature, SharedMemoryError, ZooClient
+from serving.client import (
+    AsyncZooClient,
+    ModelNotFoundError,
+    ModelSignature,
+    SharedMemoryError,
+    ZooClient,
+)
 from serving.server import TritonServer
 
 PROTOCOLS = ("http", "grpc")
@@ -98,6 +105,51 @@ def test_a_failed_call_unregisters_its_regions(triton: TritonServer) -> None:
             zoo.infer(ghost, {"seed": np.array([[1], [2]], dtype=np.int64)})
         assert server_regions(triton) == kept == local_regions()  # only the good call's set
         assert zoo.generate("dcgan-mnist", [1, 2]).shape == (2, 32, 32, 1)  # still works
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_async_shared_memory_matches_the_socket(triton: TritonServer, protocol: str) -> None:
+    url = url_of(triton, protocol)
+    seeds = range(4000, 4140)  # chunks of 64, 64 and 12, sent concurrently
+    digits = np.arange(3 * 32 * 32, dtype=np.int64).reshape(3, 32, 32, 1).astype(np.uint8)
+
+    async def run() -> tuple[list[np.ndarray], list[str], list[str]]:
+        async with AsyncZooClient(url, protocol=protocol, shared_memory="system") as zoo:  # type: ignore[arg-type]
+            got = [await zoo.generate("dcgan-mnist", seeds)]
+            held = local_regions()
+            got.append(await zoo.generate("dcgan-mnist", seeds))  # the same sets again
+            assert local_regions() == held == server_regions(triton)
+            got.extend(await zoo.encode("vae-mnist", digits))
+            return got, held, local_regions()
+
+    got, held, after = asyncio.run(run())
+    # concurrent chunks of one size get their own sets: two for 64, one for 12
+    assert len(held) == 2 * 3
+    assert len(after) == 6 + 3  # the encoder's image, latent and logvar
+    assert server_regions(triton) == [] and local_regions() == []  # close unregistered them
+    with ZooClient(url, protocol=protocol) as sock:  # type: ignore[arg-type]
+        want = sock.generate("dcgan-mnist", seeds)
+        latent, logvar = sock.encode("vae-mnist", digits)
+    assert got[0].shape == (140, 32, 32, 1) and got[0].dtype == np.uint8
+    assert got[0].tobytes() == want.tobytes() == got[1].tobytes()
+    assert got[2].tobytes() == latent.tobytes() and got[3].tobytes() == logvar.tobytes()
+
+
+def test_async_failed_call_unregisters_its_regions(triton: TritonServer) -> None:
+    async def run() -> None:
+        async with AsyncZooClient(triton.http_url, shared_memory="system") as zoo:
+            sig = await zoo.signature("dcgan-mnist", ("generate",))
+            await zoo.generate("dcgan-mnist", [1, 2])
+            kept = server_regions(triton)
+            assert len(kept) == 2
+            ghost = ModelSignature("no-such-model", sig.inputs, sig.outputs, sig.max_batch_size)
+            with pytest.raises(ModelNotFoundError):
+                await zoo.infer(ghost, {"seed": np.array([[1], [2]], dtype=np.int64)})
+            assert server_regions(triton) == kept == local_regions()
+            assert (await zoo.generate("dcgan-mnist", [1, 2])).shape == (2, 32, 32, 1)
+
+    asyncio.run(run())
+    assert server_regions(triton) == [] and local_regions() == []
 
 
 CHILD = """

@@ -9,12 +9,16 @@ request reaches Triton. A third port also demands a client certificate (mutual T
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -339,3 +343,57 @@ def test_cli_https_with_token_from_the_environment(
     result = runner.invoke(app, [*base, *grpc, "--header", "authorization=Bearer wrong"])
     assert result.exit_code == 1 and "refused the credentials" in result.output  # --header wins
     assert "Bearer wrong" not in result.output
+
+
+def test_soak_cli_over_tls_with_token(
+    proxy: Proxy, triton: TritonServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    args = ["soak", "dcgan-mnist", "--duration", "2", "--interval", "1", "--concurrency", "2"]
+    args += ["--url", proxy.https, "--grpc-url", proxy.grpcs, "--ca-cert", str(proxy.ca_cert)]
+    args += ["--pid", str(triton.pid), "--json"]
+    result = runner.invoke(app, args)  # no token: refused before any load
+    assert result.exit_code == 1 and "wants credentials" in result.output
+
+    monkeypatch.setenv("ZOO_TOKEN", proxy.token)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["models"] == ["dcgan-mnist"]
+    assert report["requests"] > 0 and report["errors"] == 0
+    assert proxy.token not in result.output
+
+
+def test_playground_cli_over_tls_with_token(
+    proxy: Proxy, triton: TritonServer, tmp_path: Path
+) -> None:
+    zoo = str(Path(sys.executable).parent / "zoo")
+    args = [zoo, "playground", "--url", proxy.grpcs, "--ca-cert", str(proxy.ca_cert)]
+    args += ["--port", str(free_port())]
+    env = {**os.environ, "ZOO_HOME": str(tmp_path), "COLUMNS": "200"}
+    env.pop("ZOO_TOKEN", None)
+    refused = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    assert refused.returncode == 1 and "wants credentials" in refused.stdout + refused.stderr
+
+    env["ZOO_TOKEN"] = proxy.token
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    seen = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # ends if the process does
+            seen.append(line)
+            if match := re.search(r"playground ready\s+(http://\S+)", line):
+                with urllib.request.urlopen(match.group(1), timeout=30) as page:
+                    assert page.status == 200 and "genzoo playground" in page.read().decode()
+                break
+        else:
+            pytest.fail(f"zoo playground ended: {''.join(seen)}")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proxy.token not in "".join(seen)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 import sys
 import traceback
 from collections.abc import Callable
@@ -38,6 +39,43 @@ _USER_ERRORS: tuple[type[BaseException], ...] = (
     KeyError,
     ImportError,
 )
+
+
+def command_line(ctx: typer.Context) -> str:
+    """The command as a user would type it, rebuilt from what click parsed (not ``sys.argv``).
+
+    Arguments and the options given (not left at their defaults) in the order the command
+    declares them; values as typed where that is unambiguous (``1.0`` reads back as ``1``).
+    """
+    # Duck-typed: typer may vendor its own click, whose classes are not the `click` package's.
+    words: list[str] = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if param.param_type_name == "argument":
+            words += [_word(v) for v in (value if isinstance(value, list | tuple) else [value])]
+            continue
+        source = ctx.get_parameter_source(param.name or "")
+        if value is None or getattr(source, "name", "DEFAULT") == "DEFAULT":
+            continue
+        long = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+        if getattr(param, "is_flag", False):
+            off = next((o for o in param.secondary_opts if o.startswith("--")), None)
+            words += [long] if value else [off] if off else []
+        elif param.multiple:
+            for v in value:
+                words += [long, _word(v)]
+        else:
+            words += [long, _word(value)]
+    names: list[str] = []
+    node: Any = ctx
+    while node is not None and node.parent is not None:  # the root is the program: `zoo`
+        names.insert(0, node.info_name or "")
+        node = node.parent
+    return shlex.join(["zoo", *names, *words])
+
+
+def _word(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def error_json(e: BaseException) -> dict[str, str]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,7 +12,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from serving.ports import GRPC_PORT
-from zoo.cli._common import JsonFlag, cli_errors, console, err_console, print_json
+from zoo.cli._common import (
+    JsonFlag,
+    cli_errors,
+    command_line,
+    console,
+    err_console,
+    print_json,
+)
+
+if TYPE_CHECKING:
+    from serving.bench.results import BenchReport
 
 
 def _ints(text: str, what: str) -> tuple[int, ...]:
@@ -39,7 +48,7 @@ def _progress(out: Console) -> Progress:
     )
 
 
-def summary_table(report: dict[str, Any], title: str | None = None) -> Table:
+def summary_table(report: BenchReport, title: str | None = None) -> Table:
     """The short version of a report: one row per measured cell."""
     from serving.bench.report import summary_rows
 
@@ -56,20 +65,19 @@ def summary_table(report: dict[str, Any], title: str | None = None) -> Table:
     return table
 
 
-def _print_goals(report: dict[str, Any]) -> None:
+def _print_goals(report: BenchReport) -> None:
     marks = {True: "[green]met[/]", False: "[red]not met[/]", None: "[dim]not measured[/]"}
-    for g in report.get("goals", []):
-        if g["met"] is not None:
-            console.print(f"{marks[g['met']]}  {g['goal']}: {g['detail']}")
+    for g in report.goals:
+        if g.met is not None:
+            console.print(f"{marks[g.met]}  {g.goal}: {g.detail}")
     skipped: set[str] = set()
-    for c in report.get("results", []):
-        if c.get("status") == "skipped" and c["backend"] not in skipped:
-            skipped.add(c["backend"])
-            console.print(f"[yellow]skipped[/] {c['backend']}: {c['reason']}")
-        elif c.get("status") == "error":
+    for c in report.results:
+        if c.status == "skipped" and c.backend not in skipped:
+            skipped.add(c.backend)
+            console.print(f"[yellow]skipped[/] {c.backend}: {c.reason}")
+        elif c.status == "error":
             console.print(
-                f"[red]failed[/] {c['backend']} batch {c['batch']} conc. {c['concurrency']}: "
-                f"{c['reason']}"
+                f"[red]failed[/] {c.backend} batch {c.batch} conc. {c.concurrency}: {c.reason}"
             )
 
 
@@ -132,7 +140,7 @@ def bench_command(
         Path | None,
         typer.Option(
             help="With --url: file holding the server's admin key, for Triton's statistics "
-            "(`zoo serve` prints it); default: ZOO_ADMIN_KEY."
+            "(`zoo serve` prints it; triton-perf then loads over HTTP); default: ZOO_ADMIN_KEY."
         ),
     ] = None,
     as_json: JsonFlag = False,
@@ -158,14 +166,16 @@ def bench_command(
     ] = None,
 ) -> None:
     """Measure the same model with the same inputs on every backend and server."""
+    from serving.bench.peers import LitServeOptions
     from serving.bench.report import write_json, write_report
-    from serving.bench.run import BenchSettings, cores, parse_overrides, run_bench
-    from serving.bench.targets import LitServeOptions
+    from serving.bench.run import run_bench
+    from serving.bench.settings import BenchSettings, cores
     from serving.server import read_admin_key
+    from zoo.registry import parse_overrides
 
     if ctx.args:  # the command allows extra arguments only to explain them
         raise _extra_arguments(ctx, as_json)
-    command = "zoo " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = command_line(ctx)
     show = err_console if as_json else console  # under --json, stdout holds the JSON alone
     if tune:
         _tune(
@@ -209,12 +219,11 @@ def bench_command(
         def step(done: int, total: int, what: str) -> None:
             progress.update(task, completed=done, total=total, description=what)
 
-        result = run_bench(settings, progress=step)
-    result["command"] = command
+        result = replace(run_bench(settings, progress=step), command=command)
     if as_json:
-        print_json(result)
+        print_json(result.to_dict())
     else:
-        console.print(summary_table(result, title=f"{name}: {result['model']['weights']}"))
+        console.print(summary_table(result, title=f"{name}: {result.model.weights}"))
         _print_goals(result)
     if json_file is not None:
         write_json(result, json_file)

@@ -63,6 +63,21 @@ SecretOpt = Annotated[
     str,
     typer.Option("--s3-secret", help="Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."),
 ]
+AdminSecretOpt = Annotated[
+    str,
+    typer.Option(
+        "--admin-secret",
+        help="Secret holding ZOO_ADMIN_KEY: Triton's admin APIs (repository, shared memory, "
+        "statistics, trace, logging) answer only calls carrying it as the zoo-admin-key header.",
+    ),
+]
+OpenAdminOpt = Annotated[
+    bool,
+    typer.Option(
+        "--open-admin-apis",
+        help="Leave Triton's admin APIs open to anyone who reaches a pod (no admin secret).",
+    ),
+]
 OutOpt = Annotated[
     Path | None,
     typer.Option(help="Write the manifest and the image's Dockerfile here (default: stdout)."),
@@ -88,6 +103,7 @@ def _options(
     endpoint_url: str | None = None,
     region: str | None = None,
     s3_secret: str = "genzoo-s3",
+    admin_secret: str | None = "genzoo-admin",
 ) -> DeployOptions:
     from serving.deploy import DEFAULT_IMAGE, DeployOptions
 
@@ -115,6 +131,7 @@ def _options(
         endpoint_url=endpoint_url,
         region=region,
         s3_secret=s3_secret,
+        admin_secret=admin_secret,
     )
 
 
@@ -128,9 +145,15 @@ def _emit(kind: str, opts: DeployOptions, out: Path | None) -> None:
     paths = write_manifests(kind, opts, out)
     for path in paths:
         console.print(f"wrote {path}")
+    admin = (
+        f" and {opts.admin_secret} (ZOO_ADMIN_KEY, e.g. `kubectl create secret generic "
+        f"{opts.admin_secret} --from-literal=ZOO_ADMIN_KEY=$(openssl rand -hex 32)`)"
+        if opts.admin_secret
+        else ""
+    )
     console.print(
         f"next: build and push the image ({opts.image}) with {paths[1]}, create the secret "
-        f"{opts.s3_secret} (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), then "
+        f"{opts.s3_secret} (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY){admin}, then "
         f"`kubectl apply -f {paths[0]}`"
     )
 
@@ -156,6 +179,8 @@ def _manifest_command(kind: str, doc: str) -> Callable[..., None]:
         endpoint_url: EndpointOpt = None,
         region: RegionOpt = None,
         s3_secret: SecretOpt = "genzoo-s3",
+        admin_secret: AdminSecretOpt = "genzoo-admin",
+        open_admin_apis: OpenAdminOpt = False,
         out: OutOpt = None,
     ) -> None:
         opts = _options(
@@ -176,6 +201,7 @@ def _manifest_command(kind: str, doc: str) -> Callable[..., None]:
             endpoint_url=endpoint_url,
             region=region,
             s3_secret=s3_secret,
+            admin_secret=None if open_admin_apis else admin_secret,
         )
         _emit(kind, opts, out)
 
@@ -220,7 +246,11 @@ def docker_command(
     endpoint_url: EndpointOpt = None,
     region: RegionOpt = None,
     host: Annotated[
-        str, typer.Option(help="Address to publish the ports on; 0.0.0.0 exposes the server.")
+        str,
+        typer.Option(
+            help="Address to publish the ports on; 0.0.0.0 exposes the server (its admin APIs "
+            "then need ZOO_ADMIN_KEY, passed by name)."
+        ),
     ] = "127.0.0.1",
     out: Annotated[
         Path | None, typer.Option(help="Also write the image's Dockerfile here.")

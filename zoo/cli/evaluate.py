@@ -9,32 +9,21 @@ import typer
 from rich.table import Table
 
 from zoo.cli._common import cli_errors, console, err_console, print_json
-from zoo.errors import InvalidInputError, InvalidNameError, MissingDependencyError
-from zoo.evaluate import EvalReport, RunnerFactory, bundled_runner_factory, evaluate
+from zoo.errors import InvalidInputError, MissingDependencyError
+from zoo.evaluate import EvalReport, RunnerFactory, evaluate
 from zoo.registry import get_spec, list_models
-from zoo.runners import Runner
-
-BACKENDS = ("torch", "compile", "onnxruntime", "tensorrt")
 
 
-def runner_factory(backend: str) -> RunnerFactory | None:
-    """How ``zoo eval --backend`` runs the model under test (``None``: torch, bundled)."""
-    if backend not in BACKENDS:
-        raise InvalidNameError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
-    if backend == "torch":
-        return None
-    if backend == "compile":
-        return bundled_runner_factory(compile=True)
+def runner_factory(backend: str) -> RunnerFactory:
+    """How ``zoo eval --backend`` runs the model under test: ``export.runners``' factory.
+
+    (zoo/ never imports export/; the CLI layer hands the runners to the evaluator.)
+    """
     try:
-        from export.runners import make_runner
+        from export.runners import runner_factory as factory_of
     except ImportError as e:
         raise MissingDependencyError("the export package (onnx, onnxruntime)", "export") from e
-
-    def exported(model_name: str, entry: str) -> Runner:
-        # zoo/ never imports export/; the CLI layer hands its runners to the evaluator.
-        return make_runner(backend, model_name, entry)
-
-    return exported
+    return factory_of(backend)
 
 
 def _table(report: EvalReport) -> Table:

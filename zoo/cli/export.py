@@ -138,7 +138,7 @@ def export_command(
 
 def _module(name: str, random_weights: bool, overrides: dict[str, Any]) -> Any:
     """Random-init weights on request or for a variant (trained weights fit the default only);
-    ``None`` lets export load the bundled trained ones."""
+    ``None`` lets export pull the trained ones."""
     if not (random_weights or overrides):
         return None
     import torch
@@ -161,9 +161,9 @@ def _tensorrt(
     from export.tensorrt import BuildOptions, build_tensorrt
 
     if module is None:
-        from zoo.weights import load_bundled
+        from zoo.hub import load
 
-        module = load_bundled(name)
+        module = load(name)
     lo, opt, hi, workspace = profile
     options = BuildOptions(
         min_batch=lo, opt_batch=opt, max_batch=hi, fp16=fp16, workspace_mib=workspace

@@ -4,21 +4,40 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
+from zoo.cli._client import (
+    CaCertOpt,
+    ClientCertOpt,
+    ClientKeyOpt,
+    HeaderOpt,
+    connection_options,
+)
 from zoo.cli._common import cli_errors, console
 from zoo.cli._signals import stop_on_signals
+
+if TYPE_CHECKING:
+    from serving.client import Protocol
 
 
 @cli_errors
 def playground_command(
     url: Annotated[
         str | None,
-        typer.Option(help="A running Triton (host:port); default: start the embedded one."),
+        typer.Option(
+            help="A running Triton (host:port, https://, grpcs://); default: start one here."
+        ),
     ] = None,
-    protocol: Annotated[str, typer.Option(help="Protocol with --url: http or grpc.")] = "http",
+    protocol: Annotated[
+        str | None,
+        typer.Option(help="http or grpc (default: the --url's scheme, else http)."),
+    ] = None,
+    header: HeaderOpt = None,
+    ca_cert: CaCertOpt = None,
+    client_cert: ClientCertOpt = None,
+    client_key: ClientKeyOpt = None,
     host: Annotated[
         str, typer.Option(help="Address the page binds; 0.0.0.0 exposes it to the network.")
     ] = "127.0.0.1",
@@ -36,8 +55,14 @@ def playground_command(
     from serving.playground import start_playground, wait_forever
     from zoo.errors import InvalidInputError
 
-    if protocol not in ("http", "grpc"):
+    if protocol not in (None, "http", "grpc"):
         raise InvalidInputError(f"--protocol must be http or grpc, got {protocol!r}.")
+    conn = connection_options(header, ca_cert, client_cert, client_key)
+    if url is None and any(v for v in conn.values()):
+        raise InvalidInputError(
+            "--header, --ca-cert, --client-cert and --client-key (and ZOO_TOKEN) are for a "
+            "server given by --url: the embedded one needs none."
+        )
     if url is not None and (models or repository is not None):
         raise InvalidInputError(
             "--models and --repository choose what a started Triton serves: "
@@ -57,10 +82,11 @@ def playground_command(
                 url,
                 host=host,
                 port=port,
-                protocol=protocol,
+                protocol=cast("Protocol | None", protocol),  # checked above
                 models=names,
                 repository=repository,
                 progress=status.update,
+                connection=conn,
             )
         with playground:
             console.print(

@@ -9,6 +9,13 @@ import typer
 from rich.markup import escape
 
 from serving.ports import GRPC_PORT
+from zoo.cli._client import (
+    CaCertOpt,
+    ClientCertOpt,
+    ClientKeyOpt,
+    HeaderOpt,
+    connection_options,
+)
 from zoo.cli._common import cli_errors, console, err_console, print_json
 
 if TYPE_CHECKING:
@@ -26,11 +33,21 @@ def soak_command(
     interval: Annotated[float, typer.Option(help="Seconds per reporting interval.")] = 5.0,
     url: Annotated[
         str | None,
-        typer.Option(help="HTTP host:port of a running Triton; default: start one on loopback."),
+        typer.Option(
+            help="HTTP host:port (or https://) of a running Triton; default: start one on loopback."
+        ),
     ] = None,
     grpc_url: Annotated[
-        str | None, typer.Option(help=f"gRPC host:port (default: the HTTP host, port {GRPC_PORT}).")
+        str | None,
+        typer.Option(
+            help=f"gRPC host:port or grpcs:// (default: the HTTP host, port {GRPC_PORT}; "
+            "grpcs:// when --url is https://)."
+        ),
     ] = None,
+    header: HeaderOpt = None,
+    ca_cert: CaCertOpt = None,
+    client_cert: ClientCertOpt = None,
+    client_key: ClientKeyOpt = None,
     pid: Annotated[
         int | None, typer.Option(help="Server pid whose RSS to track (default: found by port).")
     ] = None,
@@ -44,6 +61,8 @@ def soak_command(
 ) -> None:
     """Soak a Triton server: mixed models, batch sizes and protocols; exits 1 on any error."""
     from serving.soak import SoakInterval, run_soak
+
+    conn = connection_options(header, ca_cert, client_cert, client_key)
 
     def show(i: SoakInterval) -> None:
         if not as_json:
@@ -67,6 +86,7 @@ def soak_command(
             concurrency=concurrency,
             interval_s=interval,
             on_interval=show,
+            connection=conn,
         )
     finally:
         if server is not None:
@@ -97,14 +117,11 @@ def soak_command(
 
 def _start_server(repository: Path | None) -> TritonServer:
     """An embedded Triton on free loopback ports over ``repository``, started."""
-    from serving.server import ServerConfig, TritonServer, free_port
+    from serving.server import ServerConfig, TritonServer
     from zoo.settings import model_repository_dir
 
-    config = ServerConfig(
-        model_repository=repository or model_repository_dir(),
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
+    config = ServerConfig.on_free_ports(
+        repository or model_repository_dir(),
     )
     with console.status("starting Triton"):
         return TritonServer(config).start()
