@@ -94,9 +94,9 @@ class ParityReport:
 def parity_inputs(entry: EntryPoint, n: int = PARITY_N) -> Arrays:
     """The fixed inputs of ``entry`` the gate compares on, in signature order.
 
-    Generators get seeds ``0..n-1`` (labels ``seed % 10``, ψ spread over [0.5, 1], mixing
-    seeds offset); other entry points get deterministic images in [-1, 1], binary masks and
-    standard-normal latents.
+    Generators get seeds ``0..n-1`` (labels ``seed % 10``, ψ spread over [0.5, 1], mixing and
+    end seeds offset, ``t`` spread over [0, 1]); other entry points get deterministic images in
+    [-1, 1], binary masks and standard-normal latents.
     """
     if is_seeded(entry):
         names = {t.name for t in entry.inputs}
@@ -107,6 +107,8 @@ def parity_inputs(entry: EntryPoint, n: int = PARITY_N) -> Arrays:
             labels=seeds % 10 if "label" in names else None,
             psi=np.linspace(0.5, 1.0, n) if "psi" in names else None,
             mix_seeds=seeds + _SEED_OFFSET if "mix_z" in names else None,
+            seeds_to=seeds + _SEED_OFFSET if "z_to" in names else None,
+            t=np.linspace(0.0, 1.0, n) if "t" in names else None,
         )
     rng = np.random.default_rng(0)
     out: list[npt.NDArray[Any]] = []

@@ -64,6 +64,8 @@ MAX_SEED = 2**63 - 1
 NUM_CLASSES = 10
 #: Entry-point names that generate from seeds (GANs call it ``generate``, the VAE ``sample``).
 GENERATE_ENTRIES = ("generate", "sample")
+#: Name suffix of the zoo model that projects images into a generator (see encoder_of).
+ENCODER_SUFFIX = "-encoder"
 Protocol = Literal["http", "grpc"]
 #: Default ports of a Triton server per protocol (plain text); TLS defaults to 443 (an ingress).
 DEFAULT_PORTS = {"http": HTTP_PORT, "grpc": GRPC_PORT}
@@ -313,6 +315,114 @@ def check_latents(sig: ModelSignature, latents: Any, name: str = "latent") -> Ar
     if not np.all(np.isfinite(arr)):
         raise InvalidInputError(f"{name} must be finite numbers.")
     return arr
+
+
+def encoder_of(model: str) -> str:
+    """The zoo model whose ``project`` inverts generator ``model``: ``<model>-encoder``.
+
+    An encoder's own name is returned as it is, so ``project`` takes either.
+    """
+    return model if model.endswith(ENCODER_SUFFIX) else model + ENCODER_SUFFIX
+
+
+def check_ws(sig: ModelSignature, ws: Any) -> Array:
+    """float32 ws ``(N, num_ws, w_dim)`` (as ``project`` returns them), every value finite."""
+    _require(sig, "w", "synthesize from ws")
+    dims = sig.inputs["w"][1]
+    arr = np.asarray(ws)
+    if arr.ndim == len(dims):
+        arr = arr[None]
+    if arr.shape[1:] != dims or arr.shape[0] == 0 or not np.issubdtype(arr.dtype, np.number):
+        raise InvalidInputError(
+            f"{sig.name} takes w of shape (N, {', '.join(map(str, dims))}) — one w per "
+            f"synthesis layer, as project returns — got {arr.dtype} {arr.shape}."
+        )
+    if not np.all(np.isfinite(arr)):
+        raise InvalidInputError("w must be finite (no NaN or infinity).")
+    return arr.astype(np.float32)
+
+
+def synthesize_request(
+    sig: ModelSignature,
+    ws: Any,
+    *,
+    psi: Any = None,
+    mix_seeds: Any = None,
+    mix_layer: Any = None,
+    mix_ws: Any = None,
+) -> dict[str, Array]:
+    """The wire inputs of a synthesize call; without ``mix_seeds`` or ``mix_ws`` nothing is mixed.
+
+    ``mix_ws`` (a second digit's ws) are mixed here, before sending: the ws from ``mix_layer``
+    on are taken from them, so the request carries one set of ws.
+    """
+    w = check_ws(sig, ws)
+    n, num_ws = len(w), sig.inputs["w"][1][0]
+    if mix_ws is not None:
+        if mix_seeds is not None or mix_layer is None:
+            raise InvalidInputError(
+                f"mix_ws takes mix_layer (0–{num_ws}), and no mixing seed beside it."
+            )
+        other = check_ws(sig, mix_ws)
+        if len(other) not in (1, n):
+            raise InvalidInputError(f"expected 1 or {n} sets of mix_ws, got {len(other)}.")
+        layer = _per_item(mix_layer, n, "mix_layer values")
+        if not np.issubdtype(layer.dtype, np.integer) or layer.min() < 0 or layer.max() > num_ws:
+            raise InvalidInputError(f"mix_layer must be an integer in 0..{num_ws}.")
+        w = np.where(np.arange(num_ws)[None, :, None] < layer[:, None, None], w, other)
+        mix_layer = None
+    req: dict[str, Array] = {"w": w.astype(np.float32)}
+    if psi is not None:
+        p = _per_item(psi, n, "ψ values").astype(np.float64)
+        if not np.all(np.isfinite(p)) or np.abs(p).max() > 10:
+            raise InvalidInputError("ψ must be a finite number in [-10, 10] (1 = no truncation).")
+        req["psi"] = p.astype(np.float32).reshape(n, 1)
+    if (mix_seeds is None) != (mix_layer is None):
+        raise InvalidInputError(
+            f"style mixing takes both a mixing seed and mix_layer (0–{num_ws}), or neither."
+        )
+    if mix_seeds is not None:
+        mix = check_seeds(_per_item(mix_seeds, n, "mixing seeds"), "mixing seeds")
+        req["mix_seed"] = mix.reshape(n, 1)
+        layer = _per_item(mix_layer, n, "mix_layer values")
+        if not np.issubdtype(layer.dtype, np.integer) or layer.min() < 0 or layer.max() > num_ws:
+            raise InvalidInputError(f"mix_layer must be an integer in 0..{num_ws}.")
+        req["mix_layer"] = layer.astype(np.int64).reshape(n, 1)
+    return req
+
+
+def interpolate_request(
+    sig: ModelSignature, seed: int, seed_to: int, t: Any, *, labels: Any = None
+) -> dict[str, Array]:
+    """The wire inputs of an interpolate call: one image per value of ``t`` in [0, 1]."""
+    _require(sig, "seed_to", "interpolate")
+    ts = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    if ts.ndim != 1 or ts.size == 0:
+        raise InvalidInputError("t must be a number or a 1-D list of numbers in [0, 1].")
+    if not np.all(np.isfinite(ts)) or ts.min() < 0 or ts.max() > 1:
+        raise InvalidInputError("t must lie in [0, 1] (0 = the start seed, 1 = the end seed).")
+    n = len(ts)
+    start = check_seeds(seed, "the start seed")
+    end = check_seeds(seed_to, "the end seed")
+    if len(start) != 1 or len(end) != 1:
+        raise InvalidInputError("interpolate takes one start seed and one end seed.")
+    req: dict[str, Array] = {
+        "seed": np.repeat(start, n).reshape(n, 1),
+        "seed_to": np.repeat(end, n).reshape(n, 1),
+        "t": ts.astype(np.float32).reshape(n, 1),
+    }
+    if "label" in sig.inputs:
+        if labels is None:
+            raise InvalidInputError(
+                f"{sig.name} is class-conditional: pass the label (0–{NUM_CLASSES - 1}) to hold."
+            )
+        lab = _per_item(labels, n, "labels")
+        if not np.issubdtype(lab.dtype, np.integer) or lab.min() < 0 or lab.max() >= NUM_CLASSES:
+            raise InvalidInputError(f"labels must be integers in 0..{NUM_CLASSES - 1}.")
+        req["label"] = lab.astype(np.int64).reshape(n, 1)
+    elif labels is not None:
+        raise InvalidInputError(f"{sig.name} is not class-conditional: drop the label.")
+    return req
 
 
 def _require(sig: ModelSignature, name: str, does: str) -> None:
@@ -964,6 +1074,39 @@ class BaseZooClient(abc.ABC):
         sig = self.signature(model, ("classify",))
         return self.infer(sig, {"image": check_images(sig, images)})["logits"]
 
+    # -- projection, synthesis from ws, interpolation ---------------------------------------
+    def project(self, model: str, images: Any) -> tuple[Array, npt.NDArray[np.uint8]]:
+        """ws ``(N, num_ws, w_dim)`` of digits and their reconstructions (uint8 NHWC).
+
+        ``model`` is the generator (``stylegan2-mnist``) or its encoder; one feed-forward call.
+        """
+        sig = self.signature(encoder_of(model), ("project",))
+        out = self.infer(sig, {"image": check_images(sig, images)})
+        return out["w"], out["image"]
+
+    def synthesize(
+        self,
+        model: str,
+        ws: Any,
+        psi: Any = None,
+        mix_seeds: Any = None,
+        mix_layer: Any = None,
+        mix_ws: Any = None,
+    ) -> npt.NDArray[np.uint8]:
+        """Images from ws (StyleGAN2); ws from ``mix_layer`` on from ``mix_seeds`` or ``mix_ws``."""
+        sig = self.signature(model, ("synthesize",))
+        req = synthesize_request(
+            sig, ws, psi=psi, mix_seeds=mix_seeds, mix_layer=mix_layer, mix_ws=mix_ws
+        )
+        return self.infer(sig, req)["image"]
+
+    def interpolate(
+        self, model: str, seed: int, seed_to: int, t: Any, labels: Any = None
+    ) -> npt.NDArray[np.uint8]:
+        """One image per ``t`` in [0, 1] between two seeds' digits; a cGAN holds ``labels``."""
+        sig = self.signature(model, ("interpolate",))
+        return self.infer(sig, interpolate_request(sig, seed, seed_to, t, labels=labels))["image"]
+
 
 class RemoteClient:
     """What :class:`ZooClient` and :class:`AsyncZooClient` are built from: one description of
@@ -1365,6 +1508,37 @@ class AsyncZooClient(RemoteClient):
         """Class logits ``(N, classes)`` of images; ``argmax(axis=1)`` is the predicted class."""
         sig = await self.signature(model, ("classify",))
         return (await self.infer(sig, {"image": check_images(sig, images)}))["logits"]
+
+    # -- projection, synthesis from ws, interpolation ---------------------------------------
+    async def project(self, model: str, images: Any) -> tuple[Array, npt.NDArray[np.uint8]]:
+        """ws ``(N, num_ws, w_dim)`` of digits and their reconstructions (uint8 NHWC)."""
+        sig = await self.signature(encoder_of(model), ("project",))
+        out = await self.infer(sig, {"image": check_images(sig, images)})
+        return out["w"], out["image"]
+
+    async def synthesize(
+        self,
+        model: str,
+        ws: Any,
+        psi: Any = None,
+        mix_seeds: Any = None,
+        mix_layer: Any = None,
+        mix_ws: Any = None,
+    ) -> npt.NDArray[np.uint8]:
+        """Images from ws (StyleGAN2); ws from ``mix_layer`` on from ``mix_seeds`` or ``mix_ws``."""
+        sig = await self.signature(model, ("synthesize",))
+        req = synthesize_request(
+            sig, ws, psi=psi, mix_seeds=mix_seeds, mix_layer=mix_layer, mix_ws=mix_ws
+        )
+        return (await self.infer(sig, req))["image"]
+
+    async def interpolate(
+        self, model: str, seed: int, seed_to: int, t: Any, labels: Any = None
+    ) -> npt.NDArray[np.uint8]:
+        """One image per ``t`` in [0, 1] between two seeds' digits; a cGAN holds ``labels``."""
+        sig = await self.signature(model, ("interpolate",))
+        req = interpolate_request(sig, seed, seed_to, t, labels=labels)
+        return (await self.infer(sig, req))["image"]
 
 
 def _ready_names(index: Any) -> list[str]:

@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from serving.client import (
+    ENCODER_SUFFIX,
     GENERATE_ENTRIES,
     MAX_SEED,
     NUM_CLASSES,
@@ -50,7 +51,7 @@ from serving.client import (
 from serving.server import LOOPBACK, ServerConfig, TritonServer
 from zoo.errors import InvalidInputError, MissingDependencyError, ZooError
 from zoo.images import make_grid
-from zoo.registry import get_spec, list_models
+from zoo.registry import get_spec, list_models, triton_model_name
 
 #: Default port of the page (Gradio's usual one).
 DEFAULT_PORT = 7860
@@ -211,7 +212,10 @@ class ServedModel:
     @property
     def takes_digits(self) -> bool:
         """Whether it takes an image (translate, classify, encode, inpaint)."""
-        return any(e.startswith("translate_") or e in ("classify", "encode") for e in self.entries)
+        return any(
+            e.startswith("translate_") or e in ("classify", "encode", "project")
+            for e in self.entries
+        )
 
 
 def served_models(triton_names: Sequence[str]) -> list[ServedModel]:
@@ -220,8 +224,7 @@ def served_models(triton_names: Sequence[str]) -> list[ServedModel]:
     out = []
     for model in list_models():
         spec = get_spec(model)
-        single = len(spec.entry_points) == 1
-        entries = tuple(e for e in spec.tasks if (model if single else f"{model}_{e}") in names)
+        entries = tuple(e for e in spec.tasks if triton_model_name(model, e) in names)
         if entries:
             out.append(ServedModel(model, spec.family, spec.description, spec.resolution, entries))
     return out
@@ -322,6 +325,43 @@ class PlaygroundCalls:
         )
         return _picture(make_grid(images)), status
 
+    def interpolate(
+        self, name: str, first_seed: Any, end_seed: Any, count: Any, label: Any = None
+    ) -> tuple[Image, str]:
+        """A strip of ``count`` images from the first seed's digit to the end seed's."""
+        model = self.model(name)
+        if "interpolate" not in model.entries:
+            raise InvalidInputError(f"{name} does not serve interpolate.")
+        n = _whole(count, "the number of images", 2, MAX_IMAGES)
+        start = _whole(first_seed, "the first seed", 0, MAX_SEED)
+        end = _whole(end_seed, "the end seed", 0, MAX_SEED)
+        labels = None
+        if model.family == "cgan":
+            labels = _whole(label, "the class label", 0, NUM_CLASSES - 1)
+        t = np.linspace(0.0, 1.0, n)
+        images, ms = self._timed(self.client.interpolate, name, start, end, t, labels)
+        status = f"**{ms:.1f} ms** · `{name}` interpolate · seeds {start} → {end} · {n} images"
+        return _picture(make_grid(images, ncols=n)), status
+
+    def project(self, name: str, picture: Any, restyle_seed: Any, layer: Any) -> tuple[Image, str]:
+        """The digit, its projection and the projection restyled by a seed from a layer on."""
+        model = self.model(name)
+        if "project" not in model.entries:
+            raise InvalidInputError(f"{name} does not project digits.")
+        x = digit_from_image(editor_image(picture), model.resolution)[None]
+        seed = _whole(restyle_seed, "the restyling seed", 0, MAX_SEED)
+        (ws, rec), ms_project = self._timed(self.client.project, name, x)
+        generator = name.removesuffix(ENCODER_SUFFIX)
+        cut = _whole(layer, "the restyling layer", 0, ws.shape[1])
+        restyled, ms_synth = self._timed(
+            self.client.synthesize, generator, ws, mix_seeds=seed, mix_layer=cut
+        )
+        status = (
+            f"**{ms_project:.1f} ms** project + **{ms_synth:.1f} ms** synthesize · `{name}` · "
+            f"digit, projection, ws {cut}+ from seed {seed}"
+        )
+        return _picture(make_grid(np.concatenate([x, rec, restyled]), ncols=3)), status
+
     def translate(self, name: str, picture: Any, direction: str) -> tuple[Image, str]:
         """The digit translated ``a2b`` or ``b2a`` (CycleGAN)."""
         model = self.model(name)
@@ -412,6 +452,8 @@ def visibility(model: ServedModel | None) -> dict[str, bool]:
         "classify": "classify" in entries,
         "encode": "encode" in entries and "decode" in entries,
         "inpaint": "inpaint" in entries,
+        "interpolate": "interpolate" in entries,
+        "project": "project" in entries,
     }
 
 
@@ -466,7 +508,18 @@ def build_app(calls: PlaygroundCalls, *, server_note: str = "") -> Any:
                     visible=shown["psi"],
                     elem_id="mix",
                 )
-            generate = gr.Button("Generate", variant="primary", elem_id="generate")
+            with gr.Row():
+                generate = gr.Button("Generate", variant="primary", elem_id="generate")
+                end_seed = gr.Number(
+                    1,
+                    label="End seed (interpolation strip)",
+                    precision=0,
+                    visible=shown["interpolate"],
+                    elem_id="end-seed",
+                )
+                interpolate = gr.Button(
+                    "Interpolate", visible=shown["interpolate"], elem_id="interpolate"
+                )
             grid = gr.Image(
                 label="Grid",
                 format="png",
@@ -516,6 +569,23 @@ def build_app(calls: PlaygroundCalls, *, server_note: str = "") -> Any:
                 classify = gr.Button("Classify", visible=shown["classify"], elem_id="classify")
                 encode = gr.Button("Encode → decode", visible=shown["encode"], elem_id="encode")
                 to_mask = gr.Button("Mask this digit", visible=shown["inpaint"], elem_id="to-mask")
+                restyle_seed = gr.Number(
+                    0,
+                    label="Restyling seed",
+                    precision=0,
+                    visible=shown["project"],
+                    elem_id="restyle-seed",
+                )
+                restyle_layer = gr.Slider(
+                    0,
+                    8,
+                    4,
+                    step=1,
+                    label="Restyle ws from layer (0 = all, 8 = none)",
+                    visible=shown["project"],
+                    elem_id="restyle-layer",
+                )
+                project = gr.Button("Project", visible=shown["project"], elem_id="project")
             classes = gr.Label(
                 num_top_classes=3, label="Classes", visible=shown["classify"], elem_id="classes"
             )
@@ -562,6 +632,11 @@ def build_app(calls: PlaygroundCalls, *, server_note: str = "") -> Any:
                 gr.update(visible=vis["encode"]),
                 gr.update(visible=vis["inpaint"]),
                 gr.update(visible=vis["inpaint"]),
+                gr.update(visible=vis["interpolate"]),
+                gr.update(visible=vis["interpolate"]),
+                gr.update(visible=vis["project"]),
+                gr.update(visible=vis["project"]),
+                gr.update(visible=vis["project"]),
                 None,
                 None,
                 "",
@@ -585,6 +660,11 @@ def build_app(calls: PlaygroundCalls, *, server_note: str = "") -> Any:
                 latent,
                 to_mask,
                 inpaint_box,
+                end_seed,
+                interpolate,
+                restyle_seed,
+                restyle_layer,
+                project,
                 grid,
                 result,
                 status,
@@ -597,6 +677,20 @@ def build_app(calls: PlaygroundCalls, *, server_note: str = "") -> Any:
             [model, seed, count, label, psi, mix],
             [grid, status],
             api_name="generate",
+            **server_call,
+        )
+        interpolate.click(
+            _user_errors(calls.interpolate),
+            [model, seed, end_seed, count, label],
+            [grid, status],
+            api_name="interpolate",
+            **server_call,
+        )
+        project.click(
+            _user_errors(calls.project),
+            [model, digit, restyle_seed, restyle_layer],
+            [result, status],
+            api_name="project",
             **server_call,
         )
         translate.click(

@@ -8,11 +8,14 @@ path (:mod:`serving.inprocess`) use it to convert requests, so all of them agree
 
 Rules, per graph tensor (shapes exclude the batch axis):
 
-- latent ``z`` → ``seed`` int64 ``[1]``; ``mix_z`` → ``mix_seed`` int64 ``[1]``; the latents are
-  computed server-side by :func:`zoo.latent.seed_to_latent` (via :func:`generator_inputs`);
+- latent ``z`` → ``seed`` int64 ``[1]``; ``mix_z`` → ``mix_seed``, ``z_to`` → ``seed_to``
+  (interpolation's end seed), both int64 ``[1]``; the latents are computed server-side by
+  :func:`zoo.latent.seed_to_latent` (via :func:`generator_inputs`);
 - a scalar ``label`` / ``psi`` → the same name with shape ``[1]``;
-- ``psi`` and ``mix_seed`` are optional (Triton ``optional: true``): left out, ψ is 1 and the
-  mixing seed is the seed itself (no mixing), so a plain KServe v2 request sends only ``seed``;
+- ``psi``, ``mix_seed`` and ``mix_layer`` are optional (Triton ``optional: true``): left out,
+  ψ is 1 and nothing is mixed, so a plain KServe v2 request sends only ``seed`` (or ``w``);
+- StyleGAN2's ws ``w`` travel as float32 ``[num_ws, w_dim]``, checked finite
+  (:func:`zoo.pipeline.synthesis_inputs`);
 - a float32 image ``(C, H, W)`` → uint8 ``[H, W, C]`` (for ``mask``: nonzero = known pixel);
 - anything else (latent codes, logits) travels as it is.
 
@@ -34,15 +37,21 @@ from zoo.pipeline import (
     generator_inputs,
     is_image,
     is_seeded,
+    is_synthesis,
+    synthesis_inputs,
     to_uint8_nhwc,
 )
 from zoo.registry import EntryPoint, TensorSpec
 
 #: Wire names of the graph's seed-driven latents.
-SEED_INPUTS = {"z": "seed", "mix_z": "mix_seed"}
+SEED_INPUTS = {"z": "seed", "mix_z": "mix_seed", "z_to": "seed_to"}
 
 #: Graph inputs whose wire tensor a request may leave out, and what stands in for it.
-OPTIONAL_INPUTS = {"psi": "ψ = 1 (no truncation)", "mix_z": "the seed itself (no mixing)"}
+OPTIONAL_INPUTS = {
+    "psi": "ψ = 1 (no truncation)",
+    "mix_z": "no mixing (generate: the seed itself)",
+    "mix_layer": "no mixing",
+}
 
 #: Triton's names of the NumPy dtypes used here.
 TRITON_DTYPES = {"float32": "TYPE_FP32", "int64": "TYPE_INT64", "uint8": "TYPE_UINT8"}
@@ -111,6 +120,17 @@ def graph_inputs(
             mix_seeds=(
                 _column(wire["mix_seed"]) if "mix_z" in names and "mix_seed" in wire else None
             ),
+            seeds_to=_column(wire["seed_to"]) if "z_to" in names else None,
+            t=_column(wire["t"]) if "t" in names else None,
+        )
+    if is_synthesis(entry):
+        optional = {k: _column(wire[k]) for k in ("psi", "mix_seed", "mix_layer") if k in wire}
+        return synthesis_inputs(
+            entry,
+            wire["w"],
+            psi=optional.get("psi"),
+            mix_seeds=optional.get("mix_seed"),
+            mix_layers=optional.get("mix_layer"),
         )
     out: list[npt.NDArray[np.generic]] = []
     for t in entry.inputs:

@@ -23,8 +23,10 @@ _RNG_DTYPES = {"float32": np.float32, "int64": np.int64, "uint8": np.uint8}
 
 def _example_inputs(entry: EntryPoint, n: int) -> tuple[np.ndarray, ...]:
     if is_seeded(entry):
-        labels = np.arange(n) % 10 if any(t.name == "label" for t in entry.inputs) else None
-        return generator_inputs(entry, np.arange(n), labels=labels)
+        names = {t.name for t in entry.inputs}
+        labels = np.arange(n) % 10 if "label" in names else None
+        ends = {"seeds_to": np.arange(n) + 1, "t": np.linspace(0, 1, n)} if "t" in names else {}
+        return generator_inputs(entry, np.arange(n), labels=labels, **ends)
     rng = np.random.default_rng(0)
     out = []
     for t in entry.inputs:
@@ -37,8 +39,9 @@ def _example_inputs(entry: EntryPoint, n: int) -> tuple[np.ndarray, ...]:
     return tuple(out)
 
 
-def test_registry_has_the_six_design_entries() -> None:
+def test_registry_has_the_six_design_entries_and_the_encoder() -> None:
     assert set(list_models()) == {
+        "stylegan2-mnist-encoder",
         "dcgan-mnist",
         "cgan-mnist",
         "vae-mnist",
@@ -105,6 +108,10 @@ def test_malformed_names_are_refused(bad: str) -> None:
 def test_triton_names_are_one_per_entry_point() -> None:
     assert triton_model_name("dcgan-mnist") == "dcgan-mnist"
     assert triton_model_name("vae-mnist", "encode") == "vae-mnist_encode"
+    # A generate entry keeps the model's name when others are added beside it.
+    assert triton_model_name("dcgan-mnist", "generate") == "dcgan-mnist"
+    assert triton_model_name("dcgan-mnist", "interpolate") == "dcgan-mnist_interpolate"
+    assert triton_model_name("vae-mnist", "sample") == "vae-mnist_sample"
     names = {triton_model_name(m, e.name) for m in list_models() for e in get_spec(m).entry_points}
     assert len(names) == sum(len(get_spec(m).entry_points) for m in list_models())
 

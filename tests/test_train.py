@@ -23,6 +23,7 @@ TINY: dict[str, dict[str, int]] = {
     "vae": {"width": 8},
     "cyclegan": {"width": 4, "n_blocks": 1},
     "stylegan2": {"width": 8, "max_channels": 16, "mapping_layers": 2},
+    "stylegan2-encoder": {"encoder_width": 8},  # the generator is the shipped one
     "classifier": {"width": 8},
 }
 

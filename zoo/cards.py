@@ -21,14 +21,24 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from zoo.errors import IntegrityError, MissingDependencyError, WeightsNotFoundError
-from zoo.evaluate import TRUNCATED_PSI, EvalReport, Metric, evaluate, half_masks
+from zoo.evaluate import (
+    EVALUATOR,
+    RESTYLE_LAYER,
+    TRUNCATED_PSI,
+    EvalReport,
+    Metric,
+    evaluate,
+    half_masks,
+)
+from zoo.latent import seed_to_latent
 from zoo.pipeline import generator_inputs, is_seeded, to_uint8_nhwc
+from zoo.projection import DEFAULT_STEPS, refine_ws
 from zoo.registry import ModelSpec, get_spec
 from zoo.runners import TorchRunner
 from zoo.settings import CARD_NAME, EVAL_NAME, SAMPLES_NAME, WEIGHTS_NAME
@@ -39,6 +49,8 @@ if TYPE_CHECKING:
     from torch import nn
 
     from zoo.data import Digits
+    from zoo.models.classifier.network import DigitClassifier
+    from zoo.models.stylegan2.network import StyleGAN2Projector
 
 #: File the trainer writes next to the weights: the command, seed, epochs, time, versions.
 TRAINING_NAME = "training.json"
@@ -59,6 +71,7 @@ _PIPELINE_TAGS = {
     "dcgan": "unconditional-image-generation",
     "cgan": "unconditional-image-generation",
     "stylegan2": "unconditional-image-generation",
+    "stylegan2-encoder": "image-to-image",
     "vae": "unconditional-image-generation",
     "cyclegan": "image-to-image",
     "classifier": "image-classification",
@@ -243,6 +256,34 @@ def render_samples(
         ):
             rows = np.concatenate([src[:8], out[:8], src[8:], out[8:]])
             _grid_panel(ax, rows, 8, title, [s_lab, o_lab, s_lab, o_lab])
+    elif fam == "stylegan2-encoder":
+        assert module is not None
+        import torch
+
+        from zoo.hub import load
+
+        projector = cast("StyleGAN2Projector", module)
+        classifier = cast("DigitClassifier", load(EVALUATOR))
+        test = _one_per_class(load_digits("mnist", "test"), 8)
+        digits = torch.from_numpy(test)
+        with torch.no_grad():
+            ws, rec = projector.project(digits)
+        refined = refine_ws(projector, classifier, digits, ws)
+        g = projector.generator
+        with torch.no_grad():
+            ref = g.synthesis(refined)
+            mix_z = torch.from_numpy(seed_to_latent(np.arange(len(test)), g.z_dim))
+            layer = torch.full((len(test),), RESTYLE_LAYER, dtype=torch.int64)
+            restyled = g.synthesize(refined, torch.ones(len(test)), mix_z, layer)
+        fig, ax = plt.subplots(figsize=(4, 2.6))
+        _grid_panel(
+            ax,
+            np.concatenate([test, rec.numpy(), ref.numpy(), restyled.numpy()]),
+            8,
+            "test digits projected into stylegan2-mnist",
+            ["original", "encoder", f"+{DEFAULT_STEPS} steps", f"ws {RESTYLE_LAYER}+ seed i"],
+        )
+        axes = None
     elif fam == "classifier":
         if report is None:
             raise WeightsNotFoundError(f"the classifier's picture needs its {EVAL_NAME}.")
@@ -348,6 +389,11 @@ def _usage(spec: ModelSpec) -> str:
         cli.append(f"zoo translate {n} uci_digit.png --direction a2b --out mnist_style.png")
     elif fam == "classifier":
         cli.append(f"zoo classify {n} digit.png")
+    elif fam == "stylegan2-encoder":
+        gen = n.removesuffix("-encoder")
+        cli.append(f"zoo project {gen} digit.png --out projected/  # png + ws (.npy) + PSNR")
+        cli.append(f"zoo project {gen} digit.png --steps 0 --out projected/  # encoder alone")
+        cli.append(f"zoo interpolate {gen} --seeds 3,7 --steps 8 --out morph.gif")
     cli.append(f"zoo eval {n}            # recompute the metrics below")
     if fam in ("dcgan", "stylegan2", "cgan", "vae"):
         entry = spec.entry_points[0]
@@ -358,6 +404,18 @@ def _usage(spec: ModelSpec) -> str:
         )
         py_head = "from zoo.pipeline import generator_inputs\n"
         sdk = f'images = client.generate("{n}", seeds=[0, 1, 2]{kw})  # uint8 NHWC'
+    elif fam == "stylegan2-encoder":
+        gen = n.removesuffix("-encoder")
+        py_head = "from zoo.projection import refine_ws\n"
+        torch_call = (
+            "x = torch.rand(4, 1, 32, 32) * 2 - 1  # digits in [-1, 1]\n"
+            "ws, reconstruction = model.project(x)  # ws: (4, 8, 64), one w per layer\n"
+            f'ws = refine_ws(model, zoo.load("classifier-mnist"), x, ws)  # {DEFAULT_STEPS} steps'
+        )
+        sdk = (
+            f'ws, reconstruction = client.project("{gen}", images)  # images: uint8 NHWC\n'
+            f'    restyled = client.synthesize("{gen}", ws, mix_seeds=9, mix_layer=4)'
+        )
     elif fam == "cyclegan":
         py_head = ""
         torch_call = (

@@ -15,6 +15,12 @@ Protocol per family (``n`` samples, default 1,000 = the MNIST test split):
 - vae: reconstruction PSNR, ELBO (nats per image, one posterior sample), FID of prior samples,
   and inpainting PSNR on the unknown half of each digit (top half for even indices, bottom
   half for odd) against filling it with the training mean image.
+- stylegan2-encoder: ``project`` on the MNIST test split: PSNR of the encoder's
+  reconstructions, the share whose class (the evaluator's) survives projection; on
+  :data:`REFINE_N` of them (spread evenly over the split), PSNR and class kept after the
+  default refinement (:mod:`zoo.projection`), and the share keeping that class when layers from
+  :data:`RESTYLE_LAYER` on take seed ``seed + i``'s styles; perceptual path length of the
+  generator in the evaluator's feature space, in z and in w (the ratio w / z must stay below 1).
 - cyclegan: label preservation UCI → MNIST and MNIST → UCI (the evaluator's class of the
   translation must equal the source label) and FID of the translations against the target
   domain's test split.
@@ -49,6 +55,9 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from zoo.models.classifier.network import DigitClassifier
+    from zoo.models.stylegan2.network import StyleGAN2Projector
+
 #: ``runner_factory(model_name, entry_name) -> Runner``: how the model under test is run.
 RunnerFactory = Callable[[str, str], Runner]
 
@@ -63,13 +72,19 @@ TRUNCATED_PSI = 0.7
 #: Stream of the seed rule for the VAE's posterior sample in the ELBO (latents use stream 0).
 ELBO_STREAM = 11
 
+#: Digits refined in the encoder's evaluation (refinement costs ~100 generator passes each).
+REFINE_N = 200
+#: First w index restyled by a seed in the encoder's evaluation (the fine layers, 16² and 32²).
+RESTYLE_LAYER = 4
+
 #: Metrics where lower is better; everything else is higher-is-better.
-LOWER_IS_BETTER = frozenset({"fid", "class_ratio_max"})
+LOWER_IS_BETTER = frozenset({"fid", "class_ratio_max", "ppl_z", "ppl_w", "ppl_ratio_w_z"})
 
 #: Targets the issue sets beyond those in each ModelSpec (``spec.metric_targets`` wins).
 _FAMILY_TARGETS: dict[str, dict[str, float]] = {
     "dcgan": {"classes_covered": 10},
     "stylegan2": {"classes_covered": 10},
+    "stylegan2-encoder": {"ppl_ratio_w_z": 1.0},
 }
 
 
@@ -388,10 +403,63 @@ def _eval_cyclegan(ctx: _Context, make: Callable[[str], Runner]) -> None:
         )
 
 
+def _eval_encoder(ctx: _Context, make: Callable[[str], Runner]) -> None:
+    import torch
+
+    from zoo import projection
+    from zoo.hub import load
+
+    test = ctx.test_set("mnist")
+    x = test.images
+    ws, rec = _run(make("project"), x)
+    _, true_c = ctx.ev.features_and_classes(x)
+    _, rec_c = ctx.ev.features_and_classes(rec.astype(np.float32))
+    ctx.add("psnr_db", metrics.psnr(rec, x), "projection PSNR, encoder alone (dB)")
+    ctx.add("class_kept", metrics.accuracy(rec_c, true_c), "class kept by projection")
+
+    projector = cast("StyleGAN2Projector", load(ctx.spec.name))
+    generator = projector.generator
+    classifier = cast("DigitClassifier", ctx.ev.module)
+    # Every (n / REFINE_N)-th digit: the test split is ordered by class, so a prefix is not.
+    pick = np.unique(np.linspace(0, len(x) - 1, min(REFINE_N, len(x))).round().astype(int))
+    k = len(pick)
+    sub, ws0 = torch.from_numpy(x[pick]), torch.from_numpy(ws[pick].astype(np.float32))
+    refined = projection.refine_ws(projector, classifier, sub, ws0)
+    with torch.no_grad():
+        refined_rec = generator.synthesis(refined).numpy()
+        mix_z = torch.from_numpy(seed_to_latent(ctx.seed + np.arange(k), generator.z_dim))
+        layer = torch.full((k,), RESTYLE_LAYER, dtype=torch.int64)
+        restyled = generator.synthesize(refined, torch.ones(k), mix_z, layer).numpy()
+    steps = projection.DEFAULT_STEPS
+    ctx.add(
+        "refined_psnr_db",
+        metrics.psnr(refined_rec, x[pick]),
+        f"projection PSNR, {steps} refinement steps, {k} digits (dB)",
+        floor=metrics.psnr(rec[pick], x[pick]),
+        floor_label="encoder alone, same digits",
+    )
+    _, refined_c = ctx.ev.features_and_classes(refined_rec)
+    _, restyled_c = ctx.ev.features_and_classes(restyled)
+    ctx.add("refined_class_kept", metrics.accuracy(refined_c, true_c[pick]), "class kept, refined")
+    ctx.add(
+        "restyled_class_kept",
+        metrics.accuracy(restyled_c, refined_c),
+        f"class kept, ws {RESTYLE_LAYER}+ from a seed",
+    )
+    ppl = {
+        space: projection.perceptual_path_length(generator, classifier, space=space, seed=ctx.seed)
+        for space in ("z", "w")
+    }
+    ctx.add("ppl_z", ppl["z"], "perceptual path length in z (classifier features)")
+    ctx.add("ppl_w", ppl["w"], "perceptual path length in w (classifier features)")
+    ctx.add("ppl_ratio_w_z", ppl["w"] / ppl["z"], "PPL ratio w / z")
+
+
 _FAMILIES: dict[str, Callable[[_Context, Callable[[str], Runner]], None]] = {
     "classifier": _eval_classifier,
     "dcgan": _eval_unconditional,
     "stylegan2": _eval_unconditional,
+    "stylegan2-encoder": _eval_encoder,
     "cgan": _eval_conditional,
     "vae": _eval_vae,
     "cyclegan": _eval_cyclegan,

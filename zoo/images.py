@@ -41,3 +41,20 @@ def save_grid(
 ) -> Path:
     """Write uint8 NHWC images as one PNG grid."""
     return save_png(make_grid(images, ncols=ncols), path, scale=scale)
+
+
+def save_gif(
+    frames: npt.NDArray[np.uint8], path: Path, *, scale: int = 4, frame_ms: int = 80
+) -> Path:
+    """Write uint8 NHWC frames as a looping GIF, nearest-neighbour upscaled by ``scale``."""
+    from PIL import Image
+
+    big = np.repeat(np.repeat(frames, scale, axis=1), scale, axis=2)
+    pils = [Image.fromarray(f[..., 0] if f.shape[-1] == 1 else f) for f in big]
+    write_atomic(
+        Path(path),
+        lambda p: pils[0].save(
+            p, format="GIF", save_all=True, append_images=pils[1:], duration=frame_ms, loop=0
+        ),
+    )
+    return Path(path)

@@ -84,6 +84,76 @@ def check_mix_seeds(
     return mix
 
 
+def check_t(t: npt.ArrayLike, n: int) -> npt.NDArray[np.float32]:
+    """Interpolation positions as float32 ``(n,)``; a single value is repeated; in [0, 1]."""
+    arr = np.asarray(t, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(n, arr)
+    if arr.shape != (n,):
+        raise InvalidInputError(f"expected {n} t values (one per seed), got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)) or (n and (arr.min() < 0.0 or arr.max() > 1.0)):
+        raise InvalidInputError(
+            "t must lie in [0, 1] (0 = the start seed's digit, 1 = the end seed's)."
+        )
+    return arr.astype(np.float32)
+
+
+def check_ws(w: npt.ArrayLike, shape: tuple[int, ...]) -> npt.NDArray[np.float32]:
+    """ws as float32 ``(N, *shape)`` (one w per synthesis layer); every value finite."""
+    arr = np.asarray(w)
+    if arr.ndim == len(shape):
+        arr = arr[None]
+    if arr.shape[1:] != shape or not np.issubdtype(arr.dtype, np.number):
+        raise InvalidInputError(
+            f"w must be numbers of shape (N, {', '.join(map(str, shape))}) — one w per "
+            f"synthesis layer, as project returns — got {arr.dtype} {arr.shape}."
+        )
+    if not np.all(np.isfinite(arr)):
+        raise InvalidInputError("w must be finite (no NaN or infinity); project a digit again.")
+    return arr.astype(np.float32)
+
+
+def synthesis_inputs(
+    entry: EntryPoint,
+    w: npt.ArrayLike,
+    *,
+    psi: npt.ArrayLike | None = None,
+    mix_seeds: npt.ArrayLike | None = None,
+    mix_layers: npt.ArrayLike | None = None,
+) -> tuple[npt.NDArray[np.generic], ...]:
+    """The graph inputs of a ``synthesize`` entry (ws, ψ, mixing latent, mixing layer).
+
+    Without ``mix_seeds`` nothing is mixed; with them ``mix_layers`` (0..num_ws) says from
+    which w on the seed's style replaces the given one (small = coarse shape from the seed).
+    """
+    shapes = {t.name: t.shape for t in entry.inputs}
+    ws = check_ws(w, shapes["w"])
+    n, num_ws = len(ws), shapes["w"][0]
+    if mix_seeds is None:
+        if mix_layers is not None:
+            raise InvalidInputError("mix_layer needs a mixing seed: pass mix_seed too.")
+        mix_z = np.zeros((n, shapes["mix_z"][0]), np.float32)
+        layers = np.full(n, num_ws, np.int64)
+    else:
+        if mix_layers is None:
+            raise InvalidInputError(f"pass mix_layer (0–{num_ws}) with the mixing seed.")
+        mix = check_seeds(mix_seeds)
+        if mix.shape == (1,) and n > 1:
+            mix = np.repeat(mix, n)
+        if mix.shape != (n,):
+            raise InvalidInputError(f"expected {n} mixing seeds (one per w), got {len(mix)}.")
+        mix_z = seed_to_latent(mix, shapes["mix_z"][0])
+        layers = np.asarray(mix_layers)
+        if layers.ndim == 0 or layers.shape == (1,):
+            layers = np.full(n, layers.reshape(()))
+        if layers.shape != (n,) or not np.issubdtype(layers.dtype, np.integer):
+            raise InvalidInputError(f"mix_layer must be {n} integers, got {layers.tolist()}.")
+        if n and (layers.min() < 0 or layers.max() > num_ws):
+            raise InvalidInputError(f"mix_layer must lie in 0..{num_ws}, got {layers.tolist()}.")
+        layers = layers.astype(np.int64)
+    return ws, check_psi(1.0 if psi is None else psi, n), mix_z, layers
+
+
 def generator_inputs(
     entry: EntryPoint,
     seeds: npt.ArrayLike,
@@ -91,27 +161,46 @@ def generator_inputs(
     labels: npt.ArrayLike | None = None,
     psi: npt.ArrayLike | None = None,
     mix_seeds: npt.ArrayLike | None = None,
+    seeds_to: npt.ArrayLike | None = None,
+    t: npt.ArrayLike | None = None,
 ) -> tuple[npt.NDArray[np.generic], ...]:
-    """The graph inputs of a generator ``entry`` for these seeds, in signature order."""
+    """The graph inputs of a generator ``entry`` for these seeds, in signature order.
+
+    ``interpolate`` entries also take the end seeds ``seeds_to`` and the positions ``t``.
+    """
     s = check_seeds(seeds)
     n = len(s)
+    names = {spec.name for spec in entry.inputs}
+    if "z_to" not in names and (seeds_to is not None or t is not None):
+        raise InvalidInputError(f"{entry.name!r} does not interpolate: drop seed_to and t.")
     inputs: list[npt.NDArray[np.generic]] = []
-    for t in entry.inputs:
-        if t.name == "z":
-            inputs.append(seed_to_latent(s, t.shape[0]))
-        elif t.name == "label":
+    for spec in entry.inputs:
+        if spec.name == "z":
+            inputs.append(seed_to_latent(s, spec.shape[0]))
+        elif spec.name == "z_to":
+            if seeds_to is None:
+                raise InvalidInputError("interpolate needs an end seed per start seed (seed_to).")
+            to = check_seeds(seeds_to)
+            if to.shape != s.shape:
+                raise InvalidInputError(f"expected {n} end seeds (one per seed), got {len(to)}.")
+            inputs.append(seed_to_latent(to, spec.shape[0]))
+        elif spec.name == "t":
+            if t is None:
+                raise InvalidInputError("interpolate needs t in [0, 1] per seed.")
+            inputs.append(check_t(t, n))
+        elif spec.name == "label":
             if labels is None:
                 raise InvalidInputError("this model is class-conditional: pass a label (0–9).")
             inputs.append(check_labels(labels, n))
-        elif t.name == "psi":
+        elif spec.name == "psi":
             inputs.append(check_psi(1.0 if psi is None else psi, n))
-        elif t.name == "mix_z":
-            inputs.append(seed_to_latent(check_mix_seeds(mix_seeds, s), t.shape[0]))
+        elif spec.name == "mix_z":
+            inputs.append(seed_to_latent(check_mix_seeds(mix_seeds, s), spec.shape[0]))
         else:
             raise InvalidInputError(f"entry point {entry.name!r} does not take seeds.")
-    if labels is not None and "label" not in {t.name for t in entry.inputs}:
+    if labels is not None and "label" not in names:
         raise InvalidInputError("this model is not class-conditional: drop the label.")
-    if (psi is not None or mix_seeds is not None) and "psi" not in {t.name for t in entry.inputs}:
+    if (psi is not None or mix_seeds is not None) and "psi" not in names:
         raise InvalidInputError("ψ and mixing seeds apply to StyleGAN2 models only.")
     return tuple(inputs)
 
@@ -119,3 +208,8 @@ def generator_inputs(
 def is_seeded(entry: EntryPoint) -> bool:
     """Whether ``entry`` is driven by seeds (its first input is the latent ``z``)."""
     return bool(entry.inputs) and entry.inputs[0].name == "z"
+
+
+def is_synthesis(entry: EntryPoint) -> bool:
+    """Whether ``entry`` synthesises from given ws (its first input is ``w``)."""
+    return bool(entry.inputs) and entry.inputs[0].name == "w"

@@ -176,6 +176,9 @@ def _tensor_dict(t: TensorSpec) -> dict[str, Any]:
 
 _SPECS: dict[str, ModelSpec] = {}
 
+#: The entry point a multi-entry model serves under its own name (see triton_model_name).
+SERVED_AS_MODEL = "generate"
+
 
 def register_model(spec: ModelSpec) -> ModelSpec:
     """Add ``spec`` to the registry (a family's spec module calls this at import) and return it."""
@@ -270,10 +273,13 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
 def triton_model_name(model: str, entry: str | None = None) -> str:
     """The Triton model name serving ``entry`` of ``model``.
 
-    A model with one entry point is served under its own name (``dcgan-mnist``); each entry
-    point of a multi-entry model gets ``<model>_<entry>`` (``vae-mnist_encode``). Export writes
-    to ``model_repository/<this name>/1/`` and the client addresses the same name.
+    A model's ``generate`` entry point, or its only one, is served under the model's own name
+    (``dcgan-mnist``, ``classifier-mnist``); every other entry point gets ``<model>_<entry>``
+    (``vae-mnist_encode``, ``dcgan-mnist_interpolate``), so adding an entry point to a model
+    renames none of its served models. Export writes to ``model_repository/<this name>/1/``
+    and the client addresses the same name.
     """
     spec = get_spec(model)
     ep = spec.entry_point(entry)
-    return spec.name if len(spec.entry_points) == 1 else f"{spec.name}_{ep.name}"
+    own = len(spec.entry_points) == 1 or ep.name == SERVED_AS_MODEL
+    return spec.name if own else f"{spec.name}_{ep.name}"

@@ -44,9 +44,10 @@ from zoo.registry import create_model, get_spec
 from zoo.weights import save_weights, write_atomic
 
 if TYPE_CHECKING:
+    from zoo.models.classifier import DigitClassifier
     from zoo.models.cyclegan import CycleGAN
     from zoo.models.dcgan import DCGANDiscriminator
-    from zoo.models.stylegan2 import StyleGAN2Generator
+    from zoo.models.stylegan2 import StyleGAN2Generator, StyleGAN2Projector
     from zoo.models.vae import ConvVAE
 
 GanLoss = Literal["bce", "hinge", "wgan-gp", "lsgan"]
@@ -529,10 +530,97 @@ class ClassifierTask(Task):
         return to_uint8_nhwc(torch.cat(rows).numpy())
 
 
+class StyleGAN2EncoderTask(Task):
+    """An encoder into the frozen stylegan2-mnist's W+ (pSp/e4e style), on two kinds of data.
+
+    Generated digits (z → w, with mixing and truncation, → image) have a known answer: the
+    encoder regresses their ws and the reconstruction their pixels. Real MNIST digits have
+    none: their reconstruction through the frozen generator must match them in pixels and in
+    the zoo classifier's feature space. A small penalty keeps each digit's per-layer ws near
+    their mean, as e4e does, so the ws stay where the generator was trained.
+    """
+
+    default_lr = 1e-3
+    feature_weight = 0.5  # classifier-feature loss, relative to the pixel loss
+    offset_weight = 0.01  # e4e-style penalty on ws' spread across layers
+    mix_prob = 0.5  # generated digits drawn with style mixing
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        super().__init__(cfg)
+        from zoo.hub import load
+
+        proj = cast("StyleGAN2Projector", create_model(cfg.model_name, **cfg.overrides))
+        # The generator is the shipped one, tensor for tensor, and is never optimised.
+        shipped: nn.Module = load("stylegan2-mnist")
+        proj.generator.load_state_dict(shipped.state_dict())
+        proj.generator.requires_grad_(False)
+        self.nets = {"model": proj}
+        self.optims = {"opt": torch.optim.Adam(proj.encoder.parameters(), lr=self.lr)}
+        classifier: nn.Module = load("classifier-mnist")
+        self.classifier = cast("DigitClassifier", classifier.eval().requires_grad_(False))
+        self.datasets = (load_digits("mnist", "train"),)
+
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier.features(x)
+
+    def _projector(self) -> StyleGAN2Projector:
+        return cast("StyleGAN2Projector", self.nets["model"])
+
+    def step(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+        x = augment(batches[0][0], max_shift=0.05, max_rot=0.1)
+        proj = self._projector()
+        g = proj.generator
+        n, num_ws = x.shape[0], g.synthesis.num_ws
+        with torch.no_grad():
+            psi = 0.5 + 0.5 * torch.rand(n)
+            ws = g.mapping(torch.randn(n, g.z_dim), psi)[:, None].expand(-1, num_ws, -1)
+            mix = g.mapping(torch.randn(n, g.z_dim), psi)[:, None].expand(-1, num_ws, -1)
+            cut = torch.randint(1, num_ws, (n, 1, 1))
+            cut = torch.where(torch.rand(n, 1, 1) < self.mix_prob, cut, num_ws)
+            ws = torch.where(torch.arange(num_ws)[None, :, None] < cut, ws, mix)
+            fake = g.synthesis(ws)
+        ws_fake = proj.encode(fake)
+        loss_w = F.mse_loss(ws_fake, ws)
+        loss_fake = F.mse_loss(g.synthesis(ws_fake), fake)
+        ws_real = proj.encode(x)
+        rec = g.synthesis(ws_real)
+        loss_pix = F.mse_loss(rec, x)
+        target = self._features(x)
+        loss_feat = F.mse_loss(self._features(rec), target) / target.square().mean().clamp_min(1e-8)
+        loss_offset = (ws_real - ws_real.mean(1, keepdim=True)).square().mean()
+        loss = (
+            loss_w
+            + loss_fake
+            + loss_pix
+            + self.feature_weight * loss_feat
+            + self.offset_weight * loss_offset
+        )
+        self.optims["opt"].zero_grad(set_to_none=True)
+        loss.backward()
+        self.optims["opt"].step()
+        return {
+            "w": loss_w.item(),
+            "fake_pixel": loss_fake.item(),
+            "pixel": loss_pix.item(),
+            "feature": loss_feat.item(),
+        }
+
+    @torch.no_grad()
+    def samples(self) -> np.ndarray:
+        """Test digits (odd rows) above their projections (even rows)."""
+        proj = self._projector().eval()
+        x = torch.from_numpy(load_digits("mnist", "test").images[:32])
+        _, rec = proj.project(x)
+        rows = torch.stack([x.view(4, 8, *x.shape[1:]), rec.view(4, 8, *x.shape[1:])], 1)
+        proj.train()
+        return to_uint8_nhwc(rows.reshape(-1, *x.shape[1:]).numpy())
+
+
 TASKS: dict[str, type[Task]] = {
     "dcgan": DCGANTask,
     "cgan": DCGANTask,
     "stylegan2": StyleGAN2Task,
+    "stylegan2-encoder": StyleGAN2EncoderTask,
     "vae": VAETask,
     "cyclegan": CycleGANTask,
     "classifier": ClassifierTask,

@@ -173,7 +173,9 @@ def test_cli_tune_writes_the_winner(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     best = data["best"]
     assert best["throughput"] == max(m["throughput"] for m in data["measurements"])
     config_path = tmp_path / "repo" / "dcgan-mnist" / "config.pbtxt"
-    assert data["written"] == [str(config_path)]
+    # The winner is written for every entry point of the model (generate and interpolate).
+    also = tmp_path / "repo" / "dcgan-mnist_interpolate" / "config.pbtxt"
+    assert data["written"] == [str(config_path), str(also)]
     cfg = parse_config(config_path.read_text())
     want = best["config"]
     assert cfg.instance_group[0].count == want["instances"]

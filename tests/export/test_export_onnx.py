@@ -223,3 +223,23 @@ def test_export_does_not_change_the_callers_module(
     assert res.passed
     for k, v in module.state_dict().items():
         assert v.dtype == before[k].dtype and torch.equal(v, before[k]), k
+
+
+@pytest.mark.parametrize(
+    ("model", "entry"),
+    [
+        ("cgan-mnist", "interpolate"),
+        ("stylegan2-mnist", "synthesize"),
+        ("stylegan2-mnist", "interpolate"),
+        ("stylegan2-mnist-encoder", "project"),
+    ],
+)
+def test_projection_synthesis_and_interpolation_export_within_the_gate(
+    model: str, entry: str, exported: Exporter
+) -> None:
+    """The new entry points' graphs (slerp, lerp in w, ws in, ws + image out) pass parity."""
+    res = exported(model, entry, uint8_output=True)
+    assert res.passed, res.parity
+    sig = json.loads(res.meta_path.read_text())["signature"]
+    names = [t.name for t in get_spec(model).entry_point(entry).inputs]
+    assert [t["name"] for t in sig["inputs"]] == names

@@ -22,6 +22,16 @@ _EXPECTED = {
     "cgan": {"label_accuracy", "fid", "precision", "recall", "classes_covered", "class_ratio_max"},
     "vae": {"psnr_db", "elbo_nats", "inpaint_psnr_db", "inpaint_gain_db", "fid"},
     "cyclegan": {"label_preservation_a2b", "fid_a2b", "label_preservation_b2a", "fid_b2a"},
+    "stylegan2-encoder": {
+        "psnr_db",
+        "class_kept",
+        "refined_psnr_db",
+        "refined_class_kept",
+        "restyled_class_kept",
+        "ppl_z",
+        "ppl_w",
+        "ppl_ratio_w_z",
+    },
 }
 _EXPECTED["stylegan2"] = _EXPECTED["dcgan"] | {f"{m}_psi0.7" for m in _EXPECTED["dcgan"]}
 

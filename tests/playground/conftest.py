@@ -28,7 +28,14 @@ from serving.server import LOOPBACK, ServerConfig, TritonServer, free_port
 from zoo.registry import create_model
 
 #: One model per page layout (dcgan-mnist is cgan-mnist's layout without the label).
-MODELS = ("cgan-mnist", "classifier-mnist", "cyclegan-digits", "stylegan2-mnist", "vae-mnist")
+MODELS = (
+    "cgan-mnist",
+    "classifier-mnist",
+    "cyclegan-digits",
+    "stylegan2-mnist",
+    "stylegan2-mnist-encoder",
+    "vae-mnist",
+)
 #: Where Debian's chromium package puts the browser (the /usr/bin one is a shell wrapper).
 CHROMIUM_PATHS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 #: The explicit opt-out: no browser tests (and no install by `make chromium`).

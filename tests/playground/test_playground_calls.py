@@ -33,6 +33,24 @@ def test_generate_grids_are_the_sdks(playground: Playground, sdk: ZooClient) -> 
     np.testing.assert_array_equal(grid, make_grid(sdk.generate("vae-mnist", range(4)))[..., 0])
 
 
+def test_interpolation_strip_and_projection_are_the_sdks(
+    playground: Playground, sdk: ZooClient, digit: np.ndarray
+) -> None:
+    calls = playground.calls
+    strip, status = calls.interpolate("cgan-mnist", 4, 9, 5, "2")
+    expected = sdk.interpolate("cgan-mnist", 4, 9, np.linspace(0, 1, 5), labels=2)
+    np.testing.assert_array_equal(strip, make_grid(expected, ncols=5)[..., 0])
+    assert "seeds 4 → 9" in status
+    picture, status = calls.project("stylegan2-mnist-encoder", {"composite": digit}, 7, 4)
+    ws, rec = sdk.project("stylegan2-mnist", digit[None, ..., None])
+    restyled = sdk.synthesize("stylegan2-mnist", ws, mix_seeds=7, mix_layer=4)
+    row = np.concatenate([digit[None, ..., None], rec, restyled])
+    np.testing.assert_array_equal(picture, make_grid(row, ncols=3)[..., 0])
+    assert "ws 4+ from seed 7" in status
+    with pytest.raises(InvalidInputError, match="restyling layer"):
+        calls.project("stylegan2-mnist-encoder", {"composite": digit}, 7, 9)
+
+
 @pytest.mark.parametrize("direction", ["a2b", "b2a"])
 def test_translate_is_the_sdks(
     playground: Playground, sdk: ZooClient, digit: np.ndarray, direction: str

@@ -105,6 +105,8 @@ def test_every_family_shows_its_controls() -> None:
     assert every["classifier"]["classify"] and every["classifier"]["digit"]
     assert all(every["vae"][k] for k in ("generator", "digit", "encode", "inpaint"))
     assert not any(every["dcgan"][k] for k in ("label", "psi", "digit"))
+    assert every["stylegan2-encoder"]["project"] and every["stylegan2-encoder"]["digit"]
+    assert every["stylegan2"]["interpolate"] and not every["stylegan2"]["project"]
 
 
 def test_softmax_rows_sum_to_one() -> None:

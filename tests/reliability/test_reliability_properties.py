@@ -287,14 +287,21 @@ def test_image_and_mask_checks_accept_only_model_sized_input(arr: np.ndarray) ->
 
 
 def _valid_wire(data: st.DataObject, entry: Any, batch: int) -> dict[str, np.ndarray]:
-    """Wire inputs the SDK would send: seeds in range, labels 0–9, finite ψ, any pixels."""
+    """Wire inputs the SDK would send: seeds in range, labels 0–9, finite ψ, t in [0, 1],
+    mixing layers 0..num_ws, finite ws, any pixels.
+    """
     wire: dict[str, np.ndarray] = {}
     for w in wire_inputs(entry):
         shape = (batch, *w.dims)
-        if w.name in ("seed", "mix_seed"):
+        if w.name in ("seed", "mix_seed", "seed_to"):
             elements: Any = st.integers(min_value=0, max_value=latent.MAX_SEED)
         elif w.name == "label":
             elements = st.integers(min_value=0, max_value=9)
+        elif w.name == "t":
+            elements = st.floats(min_value=0, max_value=1, width=32)
+        elif w.name == "mix_layer":  # 0..num_ws, the ws' first axis
+            num_ws = next(v.dims[0] for v in wire_inputs(entry) if v.name == "w")
+            elements = st.integers(min_value=0, max_value=num_ws)
         elif w.name == "psi":
             elements = st.floats(min_value=-10, max_value=10, width=32)
         elif w.dtype == "float32":  # latent codes

@@ -215,7 +215,7 @@ def test_serve_runs_in_the_foreground_until_sigterm(serving_repo: Path, tmp_path
             deadline = time.monotonic() + 120
             while not zoo.ready() and time.monotonic() < deadline and proc.poll() is None:
                 time.sleep(0.3)
-            assert zoo.list_models() == ["dcgan-mnist"]
+            assert zoo.list_models() == ["dcgan-mnist", "dcgan-mnist_interpolate"]
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)
     finally:

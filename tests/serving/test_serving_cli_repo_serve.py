@@ -40,7 +40,10 @@ def test_repo_build_sizes_the_configs_and_serves_them(
     sizing = ["--instances", "2", "--threads", "2", "--max-batch-size", "8"]
     result = runner.invoke(app, [*args, *sizing, "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [{"name": "dcgan-mnist", "path": str(repo / "dcgan-mnist")}]
+    assert json.loads(result.stdout) == [
+        {"name": name, "path": str(repo / name)}
+        for name in ("dcgan-mnist", "dcgan-mnist_interpolate")
+    ]
     cfg = parse_config((repo / "dcgan-mnist" / "config.pbtxt").read_text())
     assert cfg.max_batch_size == 8
     assert cfg.instance_group[0].count == 2
@@ -108,10 +111,12 @@ def test_serve_gives_up_when_restarts_run_out(serving_repo: Path, tmp_path: Path
         return lambda: out.read_text().count(text) >= times
 
     try:
-        _wait_for("Triton", said("models up (1): dcgan-mnist"), proc, out)
+        _wait_for("Triton", said("models up (2): dcgan-mnist, dcgan-mnist_interpolate"), proc, out)
         (first,) = _tritons(proc.pid)
         first.kill()
-        _wait_for("the restart", said("models up (1): dcgan-mnist", 2), proc, out)
+        _wait_for(
+            "the restart", said("models up (2): dcgan-mnist, dcgan-mnist_interpolate", 2), proc, out
+        )
         (second,) = _tritons(proc.pid)
         assert second.pid != first.pid
         with ZooClient(f"127.0.0.1:{http}", timeout=30) as zoo:

@@ -242,9 +242,11 @@ def test_model_configs_cover_every_entry_and_route_digests() -> None:
     configs = model_configs(["vae-mnist", "dcgan-mnist"], sha256={"dcgan-mnist": "f" * 64})
     assert sorted(configs) == [
         "dcgan-mnist",
+        "dcgan-mnist_interpolate",
         "vae-mnist_decode",
         "vae-mnist_encode",
         "vae-mnist_inpaint",
+        "vae-mnist_interpolate",
         "vae-mnist_reconstruct",
         "vae-mnist_sample",
     ]
@@ -257,16 +259,24 @@ def test_model_configs_cover_every_entry_and_route_digests() -> None:
         "dcgan-mnist": ("dcgan-mnist", "generate"),
         "dcgan-mnist_pre": ("dcgan-mnist", "generate"),
         "dcgan-mnist_net": ("dcgan-mnist", "generate"),
+        "dcgan-mnist_interpolate": ("dcgan-mnist", "interpolate"),
+        "dcgan-mnist_interpolate_pre": ("dcgan-mnist", "interpolate"),
+        "dcgan-mnist_interpolate_net": ("dcgan-mnist", "interpolate"),
     }
 
 
 def test_write_configs_writes_only_what_changed(tmp_path: Path) -> None:
     paths = write_configs(tmp_path, ["dcgan-mnist", "cgan-mnist"])
     assert paths == [
-        tmp_path / "dcgan-mnist" / "config.pbtxt",
-        tmp_path / "cgan-mnist" / "config.pbtxt",
+        tmp_path / name / "config.pbtxt"
+        for name in (
+            "dcgan-mnist",
+            "dcgan-mnist_interpolate",
+            "cgan-mnist",
+            "cgan-mnist_interpolate",
+        )
     ]
-    dcgan, cgan = paths
+    dcgan, cgan = paths[0], paths[2]
     os.utime(dcgan, ns=(1, 1))  # an old file time: a rewrite would change it
     cgan.write_text(HEADER + 'name: "stale"\n')
     os.utime(cgan, ns=(1, 1))
@@ -281,6 +291,9 @@ def test_write_configs_passes_options_and_digests_on(tmp_path: Path) -> None:
     written = write_configs(tmp_path, ["dcgan-mnist"], opts)
     assert sorted(p.parent.name for p in written) == [
         "dcgan-mnist",
+        "dcgan-mnist_interpolate",
+        "dcgan-mnist_interpolate_net",
+        "dcgan-mnist_interpolate_pre",
         "dcgan-mnist_net",
         "dcgan-mnist_pre",
     ]
@@ -288,15 +301,15 @@ def test_write_configs_passes_options_and_digests_on(tmp_path: Path) -> None:
         parse_config((tmp_path / "dcgan-mnist_net" / "config.pbtxt").read_text()).max_batch_size
         == 8
     )
-    (path,) = write_configs(tmp_path / "torch", ["dcgan-mnist"], sha256={"dcgan-mnist": "0" * 64})
-    assert params(parse_config(path.read_text()))["zoo_sha256"] == "0" * 64
+    paths = write_configs(tmp_path / "torch", ["dcgan-mnist"], sha256={"dcgan-mnist": "0" * 64})
+    assert [params(parse_config(p.read_text()))["zoo_sha256"] for p in paths] == ["0" * 64] * 2
 
 
 def test_write_configs_defaults_to_the_settings_repository(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ZOO_MODEL_REPOSITORY", str(tmp_path / "repo"))
-    (path,) = write_configs(models=["dcgan-mnist"])
+    path = write_configs(models=["dcgan-mnist"])[0]
     assert path == tmp_path / "repo" / "dcgan-mnist" / "config.pbtxt"
     assert parse_config(path.read_text()).name == "dcgan-mnist"
 

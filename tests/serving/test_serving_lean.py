@@ -39,21 +39,22 @@ def test_a_variant_is_served_with_its_own_signature(tmp_path: Path, proc: Proces
     """stylegan2-mnist at 64²: config, backend and SDK all follow the variant's config."""
     torch.manual_seed(0)
     module = create_model("stylegan2-mnist", **VARIANT).eval()
-    (item,) = build_repository(
+    built = build_repository(
         ["stylegan2-mnist"],
         out_dir=tmp_path / "repo",
         options=RepositoryOptions(threads=1),
         modules={"stylegan2-mnist": module},
         parity_n=4,
     )
+    (item,) = [b for b in built if b.path.name == "stylegan2-mnist"]  # generate
     text = (item.path / "config.pbtxt").read_text()
     cfg = parse_config(text)
     assert list(cfg.output[0].dims) == [64, 64, 1]
     assert json.loads(cfg.parameters["zoo_config"].string_value) == VARIANT
     # The same variant named by overrides (no module) gives the same config.
-    (path,) = write_configs(
+    path = write_configs(
         tmp_path / "configs", ["stylegan2-mnist"], overrides={"stylegan2-mnist": VARIANT}
-    )
+    )[0]
     assert path.read_text() == text
     meta = json.loads((item.path / "1" / "export.json").read_text())
     assert meta["overrides"] == VARIANT

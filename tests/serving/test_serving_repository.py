@@ -152,6 +152,15 @@ def test_wire_conversion_follows_the_rules(model_name: str) -> None:
             elif t.name == "mix_z":
                 wire[w.name] = np.array([[s] for s in mix_seeds], np.int64)
                 want[t.name] = np.array([latent_by_hand(s, t.shape[0]) for s in mix_seeds])
+            elif t.name == "z_to":  # interpolation's end seed
+                wire[w.name] = np.array([[s] for s in mix_seeds[::-1]], np.int64)
+                want[t.name] = np.array([latent_by_hand(s, t.shape[0]) for s in mix_seeds[::-1]])
+            elif t.name == "t":
+                wire[w.name] = np.array([[0.0], [0.25], [1.0]], np.float32)
+                want[t.name] = np.array([0.0, 0.25, 1.0])
+            elif t.name == "mix_layer":
+                wire[w.name] = np.array([[0], [4], [8]], np.int64)
+                want[t.name] = np.array([0, 4, 8])
             elif t.name == "label":
                 wire[w.name] = np.array([[3], [0], [9]], np.int64)
                 want[t.name] = np.array([3, 0, 9])
@@ -164,7 +173,7 @@ def test_wire_conversion_follows_the_rules(model_name: str) -> None:
             elif w.dtype == "uint8":  # image: uint8 NHWC → float NCHW, 0 → -1, 255 → 1
                 wire[w.name] = np.resize(np.array([0, 51, 204, 255], np.uint8), (3, *w.dims))
                 want[t.name] = np.resize([-1.0, -0.6, 0.6, 1.0], (3, *w.dims)).transpose(0, 3, 1, 2)
-            else:  # latent codes travel as they are
+            else:  # latent codes and ws travel as they are
                 wire[w.name] = rng.standard_normal((3, *w.dims)).astype(np.float32)
                 want[t.name] = wire[w.name]
         graph = graph_inputs(entry, wire)
@@ -199,12 +208,13 @@ def test_torch_backend_serves_checked_weights(
     from serving.server import TritonServer
     from zoo.weights import sha256_file
 
-    (item,) = build_repository(
+    built = build_repository(
         ["dcgan-mnist"],
         out_dir=tmp_path,
         options=RepositoryOptions(backend="torch"),
         modules=serving_modules,
     )
+    (item,) = [b for b in built if b.path.name == "dcgan-mnist"]  # interpolate is the other
     cfg = parse_config((item.path / "config.pbtxt").read_text())
     assert cfg.parameters["zoo_backend"].string_value == "torch"
     weights = item.path / "1" / "model.safetensors"

@@ -15,6 +15,7 @@ from zoo.cli import hub as hub_cli
 from zoo.cli import infer as infer_cli
 from zoo.cli import models, train
 from zoo.cli import playground as playground_cli
+from zoo.cli import project as project_cli
 from zoo.cli import serve as serve_cli
 from zoo.cli import soak as soak_cli
 
@@ -66,3 +67,5 @@ app.command("generate")(infer_cli.generate_command)
 app.command("translate")(infer_cli.translate_command)
 app.command("inpaint")(infer_cli.inpaint_command)
 app.command("classify")(infer_cli.classify_command)
+app.command("project")(project_cli.project_command)
+app.command("interpolate")(project_cli.interpolate_command)

@@ -60,6 +60,23 @@ class EqualConv2d(nn.Module):
         return F.leaky_relu(x, 0.2) * math.sqrt(2) if self.activation else x
 
 
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation between latents ``a`` and ``b`` ``(B, D)`` at ``t`` ``(B,)``.
+
+    Gaussian latents live near a sphere, where a straight line would pass through the
+    unlikely region near its centre (White, "Sampling Generative Networks", 2016); nearly
+    parallel latents fall back to the straight line.
+    """
+    t = t[:, None]
+    cos = F.cosine_similarity(a, b, dim=1, eps=1e-8)[:, None].clamp(-1.0, 1.0)
+    omega = torch.acos(cos)
+    sin = torch.sin(omega)
+    near = sin < 1e-4
+    safe = torch.where(near, torch.ones_like(sin), sin)
+    arc = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / safe
+    return torch.where(near, torch.lerp(a, b, t), arc)
+
+
 def num_doublings(resolution: int, start: int = 4) -> int:
     """How many 2× steps lead from ``start`` to ``resolution`` (a power of two ≥ 8)."""
     n = round(math.log2(resolution / start))

@@ -27,3 +27,20 @@ def generate_entry(
         (image("image", channels, resolution),),
         doc,
     )
+
+
+def interpolate_entry(
+    z_dim: int, channels: int, resolution: int, *extra: TensorSpec, doc: str
+) -> EntryPoint:
+    """The ``interpolate`` entry point: two latents (+ extras) and ``t`` in [0, 1] → image."""
+    return EntryPoint(
+        "interpolate",
+        (
+            latent("z", z_dim, "latent of the start seed"),
+            latent("z_to", z_dim, "latent of the end seed"),
+            TensorSpec("t", "float32", (), "position between them, 0 = start, 1 = end"),
+            *extra,
+        ),
+        (image("image", channels, resolution),),
+        f"two seeds + t → digit ({doc})",
+    )

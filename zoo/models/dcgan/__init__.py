@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from zoo.models.lazy import network_getattr
-from zoo.models.signatures import generate_entry
+from zoo.models.signatures import generate_entry, interpolate_entry
 from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
 
 if TYPE_CHECKING:
@@ -22,17 +22,17 @@ _NETWORK = "zoo.models.dcgan.network"
 
 
 def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
-    """``generate``: latent (+ class label when conditional) → image."""
+    """``generate``: latent (+ class label when conditional) → image; ``interpolate``: two."""
     if config.get("num_classes", 0):
         label = TensorSpec("label", "int64", (), f"class 0–{config['num_classes'] - 1}")
         extra: tuple[TensorSpec, ...] = (label,)
         doc = "seed + class → digit"
     else:
         extra, doc = (), "seed latent → digit"
-    entry = generate_entry(
-        config["z_dim"], config["channels"], config["resolution"], *extra, doc=doc
-    )
-    return (entry,)
+    z_dim, c, r = config["z_dim"], config["channels"], config["resolution"]
+    entry = generate_entry(z_dim, c, r, *extra, doc=doc)
+    held = "slerp in z, the label held" if extra else "slerp in z"
+    return (entry, interpolate_entry(z_dim, c, r, *extra, doc=held))
 
 
 # The network classes import torch: they load only when asked for.

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from zoo.hub_mixin import HubMixin
-from zoo.models.layers import num_doublings
+from zoo.models.layers import num_doublings, slerp
 
 
 class DCGANGenerator(nn.Module, HubMixin):
@@ -59,6 +59,16 @@ class DCGANGenerator(nn.Module, HubMixin):
     def generate(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         """The ``generate`` entry point (same as calling the module)."""
         return self(z, label)
+
+    def interpolate(
+        self,
+        z: torch.Tensor,
+        z_to: torch.Tensor,
+        t: torch.Tensor,
+        label: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The ``interpolate`` entry point: slerp in z at ``t`` (B,), the label held."""
+        return self(slerp(z, z_to, t), label)
 
 
 class DCGANDiscriminator(nn.Module):

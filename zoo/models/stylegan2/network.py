@@ -92,8 +92,11 @@ class ModulatedConv2d(nn.Module):
             x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
         x = F.conv2d(x * styles[:, :, None, None], weight, padding=self.padding)
         if self.demodulate:
-            # Σ_{i,k} (w_oik · s_i)² = s² @ (Σ_k w_oik²)ᵀ, per sample and output channel.
-            dcoefs = torch.rsqrt(styles.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8)
+            # Σ_{i,k} (w_oik · s_i)² = s² @ (Σ_k w_oik²)ᵀ, per sample and output channel. (Not
+            # `.t()`: the exporter names the folded constant "t", which clashes with the graph
+            # input t of the interpolate entry point.)
+            energy = weight.square().sum(dim=(2, 3)).transpose(0, 1)
+            dcoefs = torch.rsqrt(styles.square() @ energy + 1e-8)
             x = x * dcoefs[:, :, None, None]
         return x
 
@@ -225,6 +228,25 @@ class StyleGAN2Generator(nn.Module, HubMixin):
         """The ``generate`` entry point; pass ``mix_z = z`` for no mixing."""
         return self(z, psi, mix_z)
 
+    def synthesize(
+        self, w: torch.Tensor, psi: torch.Tensor, mix_z: torch.Tensor, mix_layer: torch.Tensor
+    ) -> torch.Tensor:
+        """The ``synthesize`` entry point: ws ``(B, num_ws, w_dim)`` → images.
+
+        ws from index ``mix_layer`` (B,) on are replaced by the w of ``mix_z`` (``num_ws`` = no
+        mixing), then every w is truncated toward the mean w by ``psi`` (B,).
+        """
+        w_mix = self.mapping(mix_z)[:, None]
+        index = torch.arange(self.synthesis.num_ws, device=w.device)[None, :, None]
+        ws = torch.where(index < mix_layer[:, None, None], w, w_mix)
+        w_avg = self.mapping.w_avg
+        return self.synthesis(w_avg + psi[:, None, None] * (ws - w_avg))
+
+    def interpolate(self, z: torch.Tensor, z_to: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The ``interpolate`` entry point: lerp between the two latents' w at ``t`` (B,)."""
+        w = torch.lerp(self.mapping(z), self.mapping(z_to), t[:, None])
+        return self.synthesis(w[:, None].expand(-1, self.synthesis.num_ws, -1))
+
 
 class StyleGAN2Discriminator(nn.Module):
     """Residual discriminator with minibatch-stddev, as in StyleGAN2 (bilinear down-sampling)."""
@@ -270,3 +292,85 @@ class StyleGAN2Discriminator(nn.Module):
         y = y.repeat(group)[:, None, None, None].expand(-1, 1, 4, 4)
         x = self.conv(torch.cat([x, y], dim=1))
         return self.out(self.fc(x.flatten(1))).squeeze(1)
+
+
+class StyleGAN2Encoder(nn.Module):
+    """Image → per-layer ws (W+), in the manner of pSp/e4e: a shared base w plus layer offsets.
+
+    The output is ``w_avg + base + offset_l`` per layer ``l``: it starts at the mean w, and the
+    offsets (which a loss can keep small, as e4e does) let each layer's style differ.
+    """
+
+    def __init__(
+        self,
+        resolution: int,  # input side in pixels
+        channels: int,  # input image channels
+        num_ws: int,  # ws the synthesis network reads
+        w_dim: int,  # size of each w
+        width: int = 32,  # channels at full resolution; doubles per halving, capped at 2×
+        hidden: int = 256,  # width of the fully connected layer before the ws
+    ) -> None:
+        super().__init__()
+        n = num_doublings(resolution)
+        chans = [min(2 * width, width * 2**i) for i in range(n + 1)]
+        layers: list[nn.Module] = [EqualConv2d(channels, chans[0], 3)]
+        for a, b in itertools.pairwise(chans):
+            layers.append(EqualConv2d(a, b, 3, down=True))
+        layers += [nn.Flatten(), EqualLinear(chans[-1] * 16, hidden, activation=True)]
+        self.trunk = nn.Sequential(*layers)
+        self.base = EqualLinear(hidden, w_dim)
+        self.offsets = EqualLinear(hidden, num_ws * w_dim)
+        self.num_ws, self.w_dim, self.resolution = num_ws, w_dim, resolution
+
+    def forward(self, image: torch.Tensor, w_avg: torch.Tensor) -> torch.Tensor:
+        """ws of shape ``(B, num_ws, w_dim)`` for images ``(B, C, H, W)`` in [-1, 1]."""
+        assert image.shape[-1] == self.resolution, f"expected {self.resolution}² images"
+        h = self.trunk(image)
+        base = self.base(h)[:, None]
+        offsets = self.offsets(h).view(-1, self.num_ws, self.w_dim)
+        return w_avg + base + offsets
+
+
+class StyleGAN2Projector(nn.Module, HubMixin):
+    """A trained encoder in front of a frozen copy of the StyleGAN2 generator it inverts.
+
+    The ``project`` entry point is one feed-forward call: image → ws → reconstruction. The
+    generator's tensors are exactly those of the shipped ``stylegan2-mnist`` (training copies
+    them and never updates them), so the ws it returns drive that model's ``synthesize``.
+    """
+
+    def __init__(
+        self,
+        z_dim: int = 64,  # generator: input latent size
+        w_dim: int = 64,  # generator: intermediate latent size
+        mapping_layers: int = 4,  # generator: depth of the mapping network
+        width: int = 16,  # generator: channels at full resolution
+        max_channels: int = 64,  # generator: cap on channels
+        resolution: int = 32,  # image side in pixels
+        channels: int = 1,  # image channels
+        mix_cutoff: int = 4,  # generator: first w index of the mixing latent
+        noise_seed: int = 0,  # generator: seed of its fixed noise buffers
+        encoder_width: int = 32,  # encoder: channels at full resolution
+    ) -> None:
+        super().__init__()
+        self.generator = StyleGAN2Generator(
+            z_dim, w_dim, mapping_layers, width, max_channels, resolution, channels, mix_cutoff,
+            noise_seed,
+        )  # fmt: skip
+        num_ws = self.generator.synthesis.num_ws
+        self.encoder = StyleGAN2Encoder(resolution, channels, num_ws, w_dim, encoder_width)
+
+    def train(self, mode: bool = True) -> StyleGAN2Projector:
+        """Train mode for the encoder only: the generator stays frozen (its mean w too)."""
+        super().train(mode)
+        self.generator.eval()
+        return self
+
+    def encode(self, image: torch.Tensor) -> torch.Tensor:
+        """ws ``(B, num_ws, w_dim)`` of images in [-1, 1]."""
+        return self.encoder(image, self.generator.mapping.w_avg)
+
+    def project(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ``project`` entry point: images → (ws, their reconstruction in [-1, 1])."""
+        ws = self.encode(image)
+        return ws, self.generator.synthesis(ws)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from zoo.models.lazy import network_getattr
-from zoo.models.signatures import image, latent
+from zoo.models.signatures import image, interpolate_entry, latent
 from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ _NETWORK = "zoo.models.vae.network"
 
 
 def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
-    """sample, encode, decode, reconstruct and inpaint, at the config's size and latent."""
+    """sample, encode, decode, reconstruct, inpaint and interpolate, at the config's size."""
     c, r, d = config["channels"], config["resolution"], config["latent_dim"]
     img = image("image", c, r)
     code = latent("latent", d, "posterior mean (the compressed code)")
@@ -42,6 +42,7 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
             (img,),
             "digit with holes + mask → completed digit",
         ),
+        interpolate_entry(d, c, r, doc="the sampler's slerp in z"),
     )
 
 

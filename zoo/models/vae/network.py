@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from zoo.hub_mixin import HubMixin
-from zoo.models.layers import num_doublings
+from zoo.models.layers import num_doublings, slerp
 
 
 class ConvVAE(nn.Module, HubMixin):
@@ -70,6 +70,10 @@ class ConvVAE(nn.Module, HubMixin):
     def sample(self, z: torch.Tensor) -> torch.Tensor:
         """Prior sample → image (the ``sample`` entry point; ``z`` from the seed rule)."""
         return self.decode(z)
+
+    def interpolate(self, z: torch.Tensor, z_to: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The ``interpolate`` entry point: the sampler's slerp in z at ``t`` (B,), decoded."""
+        return self.decode(slerp(z, z_to, t))
 
     def reconstruct(self, image: torch.Tensor) -> torch.Tensor:
         """Image → its reconstruction through the posterior mean."""
