@@ -59,7 +59,7 @@ def test_core_imports_without_torch() -> None:
         print("torch" in sys.modules)
         """
     )
-    assert out.split("\n")[:2] == ["6 (1, 256, 256) seed", "False"]
+    assert out.split("\n")[:2] == ["7 (1, 256, 256) seed", "False"]
 
 
 def test_network_classes_load_on_first_use() -> None:
@@ -108,7 +108,14 @@ def test_variant_signatures_follow_the_config(model: str, overrides: dict[str, i
         assert runner.entry == entry
         if entry.inputs[0].name == "z":
             labels = [0, 1] if any(t.name == "label" for t in entry.inputs) else None
-            args = generator_inputs(entry, [0, 1], labels=labels)
+            morph = any(t.name == "z_to" for t in entry.inputs)  # interpolate: end seeds, t
+            args = generator_inputs(
+                entry,
+                [0, 1],
+                labels=labels,
+                seeds_to=[2, 3] if morph else None,
+                t=[0.25, 0.75] if morph else None,
+            )
         else:
             args = tuple(rng.uniform(-1, 1, (2, *t.shape)).astype(np.float32) for t in entry.inputs)
         outs = runner(*args)

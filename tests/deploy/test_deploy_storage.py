@@ -44,9 +44,14 @@ def test_push_uploads_every_file_with_its_sha256(
 
 def test_config_is_uploaded_after_its_model_files(deploy_repo: Path) -> None:
     order = [rel for rel, _ in repository_files(deploy_repo)]
-    config = order.index("dcgan-mnist/config.pbtxt")
-    assert config == len(order) - 1
-    assert "dcgan-mnist/1/model.onnx" in order[:config]
+    # dcgan-mnist is two Triton models (generate, interpolate): each config after its files.
+    models = {rel.split("/", 1)[0] for rel in order}
+    assert models == {"dcgan-mnist", "dcgan-mnist_interpolate"}
+    for model in models:
+        files = [i for i, rel in enumerate(order) if rel.startswith(f"{model}/")]
+        config = order.index(f"{model}/config.pbtxt")
+        assert config == max(files), (model, order)
+    assert "dcgan-mnist/1/model.onnx" in order[: order.index("dcgan-mnist/config.pbtxt")]
 
 
 def test_repush_skips_unchanged_files_and_uploads_changed_ones(

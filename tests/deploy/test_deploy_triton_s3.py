@@ -42,7 +42,7 @@ def test_triton_serves_the_pushed_repository_from_s3(
         # Triton's own record of where it loaded from: the bucket, not a local folder
         assert re.search(rf"model_repository_path\[0\]\s*\|\s*{re.escape(repository)}\s", log)
         with ZooClient(server.http_url) as client:
-            assert client.list_models() == ["dcgan-mnist"]
+            assert client.list_models() == ["dcgan-mnist", "dcgan-mnist_interpolate"]
             served = client.generate("dcgan-mnist", seeds=range(6))
         with urllib.request.urlopen(server.metrics_url, timeout=10) as r:
             metrics = r.read().decode()

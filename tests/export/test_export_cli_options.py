@@ -19,9 +19,15 @@ def test_fp16_export_with_the_optimizer_measured(tmp_path: Path) -> None:
     args = ["export", "dcgan-mnist", "--fp16", "--measure-optimizer", "--random-weights"]
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path), "--threads", "1", "--json"])
     assert result.exit_code == 0, result.output
-    (row,) = json.loads(result.stdout)
+    rows = json.loads(result.stdout)  # generate and interpolate, one Triton model each
     folder = tmp_path / "dcgan-mnist" / "1"
-    assert Path(row["onnx_path"]) == folder / "model.onnx" and row["passed"]
+    paths = {Path(r["onnx_path"]): r for r in rows}
+    assert set(paths) == {
+        folder / "model.onnx",
+        tmp_path / "dcgan-mnist_interpolate" / "1" / "model.onnx",
+    }
+    assert all(r["passed"] for r in rows)
+    row = paths[folder / "model.onnx"]
     meta = json.loads((folder / "export.json").read_text())
     assert meta["fp16"] is True and meta["passed"] is True
 

@@ -155,7 +155,15 @@ def test_named_endpoints_give_the_sdks_images(
 
     page = visitor(playground)
     endpoints = page.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(endpoints) == {"/generate", "/translate", "/classify", "/encode_decode", "/inpaint"}
+    assert set(endpoints) == {
+        "/generate",
+        "/interpolate",
+        "/project",
+        "/translate",
+        "/classify",
+        "/encode_decode",
+        "/inpaint",
+    }
 
     grid, status = page.predict("cgan-mnist", 10, 6, "7", 1.0, "", api_name="/generate")
     expected = make_grid(sdk.generate("cgan-mnist", range(10, 16), labels=7))[..., 0]
