@@ -238,6 +238,21 @@ def free_port(address: str = LOOPBACK) -> int:
         return int(s.getsockname()[1])
 
 
+def stop_process_group(proc: subprocess.Popen[Any], grace: float) -> int:
+    """SIGINT ``proc``, wait up to ``grace`` s, then SIGKILL its process group; its exit code.
+
+    ``proc`` leads its own group (:func:`_die_with_parent`): whatever is left of the group after
+    the grace period (Triton's Python-backend stubs, LitServe's workers) is killed with it.
+    """
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    return proc.wait()
+
+
 def _die_with_parent() -> None:
     """Runs in the child before exec: new process group, SIGKILL when the parent dies."""
     os.setpgrp()
@@ -445,14 +460,7 @@ class TritonServer:
         proc, self.process = self.process, None
         code = None
         if proc is not None:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=grace)
-            # Whatever is left of the group (the server, Python-backend stubs) is killed.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            code = self.exit_code = proc.wait()
+            code = self.exit_code = stop_process_group(proc, grace)
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None

@@ -13,7 +13,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -34,7 +33,7 @@ from serving.bench.targets import (
     Wire,
     triton_statistics,
 )
-from serving.server import LOOPBACK, free_port
+from serving.server import LOOPBACK, free_port, stop_process_group
 from zoo.errors import InvalidInputError, ServerStartError, ZooError
 
 if TYPE_CHECKING:
@@ -129,15 +128,8 @@ class LitServeProcess:
     def stop(self, grace: float = 10.0) -> None:
         """SIGINT, then SIGKILL the whole group (LitServe's API server and worker processes)."""
         proc, self.process = self.process, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=grace)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        if proc is not None:
+            stop_process_group(proc, grace)
 
 
 class LitServeTarget(Target):
