@@ -54,13 +54,21 @@ def check_labels(labels: npt.ArrayLike, n: int) -> npt.NDArray[np.int64]:
     return arr.astype(np.int64)
 
 
-def check_psi(psi: npt.ArrayLike, n: int) -> npt.NDArray[np.float32]:
-    """Truncation ψ as float32 ``(n,)``; a single value is repeated; must be finite."""
-    arr = np.asarray(psi, dtype=np.float64)
+def _per_seed(values: npt.ArrayLike, n: int, what: str) -> npt.NDArray[np.float64]:
+    """``values`` as float64 ``(n,)``, one per seed; a single value is repeated."""
+    arr = np.asarray(values, dtype=np.float64)
     if arr.ndim == 0:
         arr = np.full(n, arr)
     if arr.shape != (n,):
-        raise InvalidInputError(f"expected {n} ψ values (one per seed), got shape {arr.shape}.")
+        raise InvalidInputError(
+            f"expected {n} {what} values (one per seed), got shape {arr.shape}."
+        )
+    return arr
+
+
+def check_psi(psi: npt.ArrayLike, n: int) -> npt.NDArray[np.float32]:
+    """Truncation ψ as float32 ``(n,)``; a single value is repeated; must be finite."""
+    arr = _per_seed(psi, n, "ψ")
     if not np.all(np.isfinite(arr)):
         raise InvalidInputError(
             "ψ must be a finite number (1 = no truncation, 0.5–0.8 is typical)."
@@ -86,11 +94,7 @@ def check_mix_seeds(
 
 def check_t(t: npt.ArrayLike, n: int) -> npt.NDArray[np.float32]:
     """Interpolation positions as float32 ``(n,)``; a single value is repeated; in [0, 1]."""
-    arr = np.asarray(t, dtype=np.float64)
-    if arr.ndim == 0:
-        arr = np.full(n, arr)
-    if arr.shape != (n,):
-        raise InvalidInputError(f"expected {n} t values (one per seed), got shape {arr.shape}.")
+    arr = _per_seed(t, n, "t")
     if not np.all(np.isfinite(arr)) or (n and (arr.min() < 0.0 or arr.max() > 1.0)):
         raise InvalidInputError(
             "t must lie in [0, 1] (0 = the start seed's digit, 1 = the end seed's)."
