@@ -6,8 +6,14 @@ a model is tested, exported and served the moment it is registered.
 Each spec names the model's *entry points*: the calls a user makes (``generate``,
 ``encode``, ``translate_a2b`` ...). An entry point has a tensor signature without the batch
 axis; export, the Triton repository writer and the client all read it from here. Entry points
-are derived from the config by the family's rule (``ModelSpec.entry_points_of``), so a variant
-(``get_spec(name, resolution=256)``) has the signature of the network it builds.
+are derived from the config by the spec's :class:`Family` (``Family.entry_points``), so a
+variant (``get_spec(name, resolution=256)``) has the signature of the network it builds.
+
+A :class:`Family` holds everything that differs by architecture: the signature rule, the Hub
+task of its cards, its quality targets, and (named as ``"module:attribute"``) its training
+task, evaluation protocol, card picture and usage text. Training, evaluation and cards are
+generic code over it. The families register themselves: every package under ``zoo.models``
+and every module named in ``ZOO_FAMILIES`` is imported the first time the registry is read.
 
 This module, the family spec modules (``zoo.models.<family>``) and everything a spec holds
 import without torch: a spec names its network class as ``"module:attribute"``, imported only
@@ -20,13 +26,14 @@ import difflib
 import fnmatch
 import importlib
 import json
+import pkgutil
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from zoo.errors import InvalidInputError, InvalidNameError, UnknownModelError
-from zoo.settings import HUB_ORG
+from zoo.settings import HUB_ORG, family_modules
 
 if TYPE_CHECKING:
     from torch import nn
@@ -60,6 +67,45 @@ class EntryPoint:
 #: A family's signature rule: config → its entry points (the first is the default).
 EntryPointsOf = Callable[[Mapping[str, Any]], tuple[EntryPoint, ...]]
 
+#: The parts of a :class:`Family` that are torch code, named as ``"module:attribute"``.
+FamilyPart = Literal["task", "protocol", "samples", "usage"]
+
+
+@dataclass(frozen=True)
+class Family:
+    """What differs from one architecture family to the next, registered beside its models.
+
+    The torch-free parts are data. The rest name torch code as ``"module:attribute"``, imported
+    by :meth:`part` when training, evaluation or a card needs it:
+
+    - ``task``: the training task, a :class:`zoo.train.Task` subclass built from a
+      ``TrainConfig``;
+    - ``protocol``: ``protocol(ctx, make)``, the evaluation: ``make(entry)`` gives a runner of
+      the model under test, ``ctx`` (``zoo.evaluate.EvalContext``) the data and the evaluator
+      and collects the metrics;
+    - ``samples``: ``samples(spec, module, report, plt)``, the figure of the card's
+      ``samples.png``;
+    - ``usage``: ``usage(spec)``, the card's usage section (Markdown).
+    """
+
+    name: str  # e.g. "dcgan"; ModelSpec.family names it
+    entry_points: EntryPointsOf  # the signature rule: config → entry points, default first
+    pipeline_tag: str  # the Hub's task id for its cards (and their model-index)
+    task: str  # "module:Class" of its training task
+    protocol: str  # "module:function" of its evaluation protocol
+    samples: str  # "module:function" drawing its card's picture
+    usage: str  # "module:function" writing its card's usage section
+    targets: dict[str, float] = field(default_factory=dict)  # family-wide quality targets
+
+    def part(self, which: FamilyPart) -> Any:
+        """The family's ``task``, ``protocol``, ``samples`` or ``usage``, imported now."""
+        return _resolve(getattr(self, which))
+
+
+def _resolve(ref: str) -> Any:
+    module, _, attribute = ref.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -73,7 +119,6 @@ class ModelSpec:
     family: str  # architecture family, e.g. "dcgan"
     description: str  # one line
     builder: str  # network class as "module:attribute", imported when a model is built
-    entry_points_of: EntryPointsOf  # the family's rule config → entry points
     config: dict[str, Any]  # constructor config (widths, depths, latent size, resolution)
     datasets: tuple[str, ...]  # data it was trained on
     sha256: str  # digest of the shipped model.safetensors ("" until trained)
@@ -83,11 +128,15 @@ class ModelSpec:
     tags: tuple[str, ...] = ()  # extra Hub tags
     metric_targets: dict[str, float] = field(default_factory=dict)  # goals the weights must meet
     overrides: dict[str, Any] = field(default_factory=dict)  # where a variant differs from default
-    entry_points: tuple[EntryPoint, ...] = field(init=False)  # derived: entry_points_of(config)
+    entry_points: tuple[EntryPoint, ...] = field(init=False)  # derived from config by family
 
     def __post_init__(self) -> None:
-        # Derived once: the signature always follows the config it was built from.
-        object.__setattr__(self, "entry_points", self.entry_points_of(self.config))
+        # Derived once: the signature always follows the config it was built from. The family
+        # registers before its specs (its package does both at import).
+        if self.family not in _FAMILIES:
+            raise ValueError(f"{self.name!r}: register family {self.family!r} before its models")
+        entries = _FAMILIES[self.family].entry_points(self.config)
+        object.__setattr__(self, "entry_points", entries)
 
     @property
     def resolution(self) -> int:
@@ -175,9 +224,34 @@ def _tensor_dict(t: TensorSpec) -> dict[str, Any]:
 
 
 _SPECS: dict[str, ModelSpec] = {}
+_FAMILIES: dict[str, Family] = {}
+#: The package whose sub-packages are the built-in families.
+_BUILTIN_FAMILIES = "zoo.models"
+_loaded = False
 
 #: The entry point a multi-entry model serves under its own name (see triton_model_name).
 SERVED_AS_MODEL = "generate"
+
+
+def register_family(family: Family) -> Family:
+    """Add ``family`` to the registry (its package calls this before registering its models)."""
+    if family.name in _FAMILIES:
+        raise ValueError(f"family {family.name!r} is registered twice")
+    for which in ("task", "protocol", "samples", "usage"):
+        module, sep, attribute = getattr(family, which).partition(":")
+        if not (module and sep and attribute):
+            raise ValueError(f"{which} of family {family.name!r} must read 'module:attribute'")
+    _FAMILIES[family.name] = family
+    return family
+
+
+def get_family(name: str) -> Family:
+    """The :class:`Family` registered as ``name`` (a ``ModelSpec.family``)."""
+    _ensure_loaded()
+    if name not in _FAMILIES:
+        known = ", ".join(sorted(_FAMILIES))
+        raise InvalidNameError(f"unknown model family {name!r}; the registry has {known}.")
+    return _FAMILIES[name]
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:
@@ -193,8 +267,30 @@ def register_model(spec: ModelSpec) -> ModelSpec:
 
 
 def _ensure_loaded() -> None:
-    # Importing the family spec modules registers every entry; none of them imports torch.
-    import zoo.models  # noqa: F401
+    """Import every family once: the packages under ``zoo.models``, then ``ZOO_FAMILIES``.
+
+    Importing a family's spec module registers it and its models; none of them imports torch.
+    The families are found, not listed: a new package under ``zoo.models`` is picked up, and a
+    family kept outside genzoo is named in ``ZOO_FAMILIES`` (it must be importable, here and in
+    every process that serves it, e.g. Triton's backend stubs).
+    """
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True  # first: a family module that reads the registry must not recurse here
+    builtin = importlib.import_module(_BUILTIN_FAMILIES)
+    names = [
+        f"{_BUILTIN_FAMILIES}.{m.name}" for m in pkgutil.iter_modules(builtin.__path__) if m.ispkg
+    ]
+    for module in (*sorted(names), *family_modules()):
+        try:
+            importlib.import_module(module)
+        except ImportError as e:
+            _loaded = False
+            raise InvalidInputError(
+                f"cannot import model family module {module!r} ({e}); ZOO_FAMILIES takes "
+                "importable module names separated by commas (is its folder on PYTHONPATH?)."
+            ) from e
 
 
 def check_model_name(name: str) -> str:

@@ -49,3 +49,9 @@ def model_repository_dir() -> Path:
 def admin_key_env() -> str | None:
     """``ZOO_ADMIN_KEY``: the key to a Triton's restricted admin APIs (serve, bench, soak)."""
     return os.environ.get("ZOO_ADMIN_KEY") or None
+
+
+def family_modules() -> tuple[str, ...]:
+    """``ZOO_FAMILIES``: modules of model families kept outside genzoo, separated by commas."""
+    raw = os.environ.get("ZOO_FAMILIES", "")
+    return tuple(m.strip() for m in raw.split(",") if m.strip())

@@ -1,9 +1,8 @@
-"""The model families; importing this package registers every zoo entry, without torch.
+"""The model families, one package each; the registry imports every one of them, without torch.
 
-Each family is a package: its `__init__` holds the registry entries and the rule that derives
-the entry points from the config; its `network` module (torch) holds the classes.
+A family's package holds everything that differs by architecture: its ``__init__`` (torch-free)
+registers its :class:`~zoo.registry.Family` and its zoo entries; ``network`` holds the torch
+classes, ``training`` its training task, ``evaluation`` its evaluation protocol and ``card`` its
+card's picture and usage text, each imported when first needed. docs/architecture.md has the
+layout; a new package here is found by the registry (nothing else lists the families).
 """
-
-from zoo.models import classifier, cyclegan, dcgan, stylegan2, vae
-
-__all__ = ["classifier", "cyclegan", "dcgan", "stylegan2", "vae"]

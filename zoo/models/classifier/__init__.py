@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.models.lazy import network_getattr
 from zoo.models.signatures import image
-from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
+from zoo.registry import EntryPoint, Family, ModelSpec, TensorSpec, register_family, register_model
 
 if TYPE_CHECKING:
     from zoo.models.classifier.network import DigitClassifier
 
 __all__ = ["DigitClassifier", "entry_points"]
 
-_NETWORK = "zoo.models.classifier.network"
+_PACKAGE = "zoo.models.classifier"
+_NETWORK = f"{_PACKAGE}.network"
 
 
 def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
@@ -37,13 +38,24 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
 __getattr__ = network_getattr(__name__, _NETWORK, ("DigitClassifier",))
 
 
+register_family(
+    Family(
+        name="classifier",
+        entry_points=entry_points,
+        pipeline_tag="image-classification",
+        task=f"{_PACKAGE}.training:ClassifierTask",
+        protocol=f"{_PACKAGE}.evaluation:evaluate_classifier",
+        samples=f"{_PACKAGE}.card:samples_classifier",
+        usage=f"{_PACKAGE}.card:usage_classifier",
+    )
+)
+
 register_model(
     ModelSpec(
         name="classifier-mnist",
         family="classifier",
         description="Small CNN digit classifier; the evaluator behind every zoo metric.",
         builder=f"{_NETWORK}:DigitClassifier",
-        entry_points_of=entry_points,
         config={
             "width": 32,
             "resolution": 32,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.models.lazy import network_getattr
 from zoo.models.signatures import image
-from zoo.registry import EntryPoint, ModelSpec, register_model
+from zoo.registry import EntryPoint, Family, ModelSpec, register_family, register_model
 
 if TYPE_CHECKING:
     from zoo.models.cyclegan.network import (
@@ -29,7 +29,8 @@ __all__ = [
     "entry_points",
 ]
 
-_NETWORK = "zoo.models.cyclegan.network"
+_PACKAGE = "zoo.models.cyclegan"
+_NETWORK = f"{_PACKAGE}.network"
 
 
 def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
@@ -45,13 +46,24 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
 __getattr__ = network_getattr(__name__, _NETWORK, __all__)
 
 
+register_family(
+    Family(
+        name="cyclegan",
+        entry_points=entry_points,
+        pipeline_tag="image-to-image",
+        task=f"{_PACKAGE}.training:CycleGANTask",
+        protocol=f"{_PACKAGE}.evaluation:evaluate_cyclegan",
+        samples=f"{_PACKAGE}.card:samples_cyclegan",
+        usage=f"{_PACKAGE}.card:usage_cyclegan",
+    )
+)
+
 register_model(
     ModelSpec(
         name="cyclegan-digits",
         family="cyclegan",
         description="CycleGAN translating UCI 8×8 digits (upsampled) ↔ MNIST digits.",
         builder=f"{_NETWORK}:CycleGAN",
-        entry_points_of=entry_points,
         config={"channels": 1, "width": 16, "n_down": 2, "n_blocks": 4, "resolution": 32},
         datasets=("uci-digits", "mnist"),
         sha256="ac9f37901a5336f6182091e135998868a1a353d4efb561070497619ae3395e12",

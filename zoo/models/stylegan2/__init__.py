@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.models.lazy import network_getattr
 from zoo.models.signatures import generate_entry, image, interpolate_entry, latent
-from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
+from zoo.registry import EntryPoint, Family, ModelSpec, TensorSpec, register_family, register_model
 
 if TYPE_CHECKING:
     from zoo.models.stylegan2.network import (
@@ -46,7 +46,8 @@ __all__ = [
 #: Stream of the seed rule used for the noise buffers (apart from latents, stream 0).
 NOISE_STREAM = 7
 
-_NETWORK = "zoo.models.stylegan2.network"
+_PACKAGE = "zoo.models.stylegan2"
+_NETWORK = f"{_PACKAGE}.network"
 
 
 def num_ws(config: Mapping[str, Any]) -> int:
@@ -113,13 +114,38 @@ _STYLEGAN2 = {
     "noise_seed": 0,
 }
 
+register_family(
+    Family(
+        name="stylegan2",
+        entry_points=entry_points,
+        pipeline_tag="unconditional-image-generation",
+        task=f"{_PACKAGE}.training:StyleGAN2Task",
+        protocol=f"{_PACKAGE}.evaluation:evaluate_stylegan2",
+        samples=f"{_PACKAGE}.card:samples_stylegan2",
+        usage=f"{_PACKAGE}.card:usage_stylegan2",
+        targets={"classes_covered": 10},
+    )
+)
+
+register_family(
+    Family(
+        name="stylegan2-encoder",
+        entry_points=encoder_entry_points,
+        pipeline_tag="image-to-image",
+        task=f"{_PACKAGE}.training:StyleGAN2EncoderTask",
+        protocol=f"{_PACKAGE}.evaluation:evaluate_stylegan2_encoder",
+        samples=f"{_PACKAGE}.card:samples_stylegan2_encoder",
+        usage=f"{_PACKAGE}.card:usage_stylegan2_encoder",
+        targets={"ppl_ratio_w_z": 1.0},
+    )
+)
+
 register_model(
     ModelSpec(
         name="stylegan2-mnist",
         family="stylegan2",
         description="Reduced StyleGAN2 for MNIST with truncation ψ and style mixing.",
         builder=f"{_NETWORK}:StyleGAN2Generator",
-        entry_points_of=entry_points,
         config=_STYLEGAN2,
         datasets=("mnist",),
         sha256="f93fd293613d94ff03ba5abd3b0b6d2d0bcf85b4a55828d0a775cba5647cc489",
@@ -134,7 +160,6 @@ register_model(
         family="stylegan2-encoder",
         description="Encoder projecting a digit into stylegan2-mnist's W+ (with that generator).",
         builder=f"{_NETWORK}:StyleGAN2Projector",
-        entry_points_of=encoder_entry_points,
         config={**_STYLEGAN2, "encoder_width": 32},
         datasets=("mnist",),
         sha256="91d9436bce4ad0f97d461f6668ff5b0130aef18ef53bbbcd049dff36d2b93785",
