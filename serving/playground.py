@@ -1,7 +1,7 @@
 """``zoo playground``: a web page (Gradio) to try every served model, through the client SDK.
 
 The page talks to Triton only through :class:`serving.client.ZooClient`, exactly as any client
-machine would. Pick a model and the page shows what its family takes:
+machine would. Pick a model and the page shows the controls its entry points take:
 
 - generators (DCGAN, cGAN, StyleGAN2, the VAE's ``sample``): a first seed and a count give a
   grid; the cGAN adds a class label, StyleGAN2 the truncation ψ and a mixing seed;
@@ -203,6 +203,16 @@ class ServedModel:
     description: str  # one line
     resolution: int  # image side in pixels
     entries: tuple[str, ...]  # entry points served, e.g. ("sample", "encode", ...)
+    inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # entry → its inputs
+
+    def takes(self, tensor: str, entry: str | None = None) -> bool:
+        """Whether ``entry`` (any served entry when ``None``) has an input called ``tensor``.
+
+        The page's controls follow the signatures: a class picker for a ``label`` input, a ψ
+        slider for ``psi``, so a new family gets its controls without an edit here.
+        """
+        entries = self.entries if entry is None else (entry,)
+        return any(tensor in self.inputs.get(e, ()) for e in entries)
 
     @property
     def generates(self) -> bool:
@@ -226,7 +236,10 @@ def served_models(triton_names: Sequence[str]) -> list[ServedModel]:
         spec = get_spec(model)
         entries = tuple(e for e in spec.tasks if triton_model_name(model, e) in names)
         if entries:
-            out.append(ServedModel(model, spec.family, spec.description, spec.resolution, entries))
+            inputs = {e: tuple(t.name for t in spec.entry_point(e).inputs) for e in entries}
+            out.append(
+                ServedModel(model, spec.family, spec.description, spec.resolution, entries, inputs)
+            )
     return out
 
 
@@ -336,7 +349,7 @@ class PlaygroundCalls:
         start = _whole(first_seed, "the first seed", 0, MAX_SEED)
         end = _whole(end_seed, "the end seed", 0, MAX_SEED)
         labels = None
-        if model.family == "cgan":
+        if model.takes("label", "interpolate"):
             labels = _whole(label, "the class label", 0, NUM_CLASSES - 1)
         t = np.linspace(0.0, 1.0, n)
         images, ms = self._timed(self.client.interpolate, name, start, end, t, labels)
@@ -442,11 +455,10 @@ def _user_errors(fn: Callable[..., T]) -> Callable[..., T]:
 def visibility(model: ServedModel | None) -> dict[str, bool]:
     """Which parts of the page a model shows."""
     entries = set(model.entries) if model else set()
-    family = model.family if model else ""
     return {
         "generator": bool(model and model.generates),
-        "label": family == "cgan",
-        "psi": family == "stylegan2",
+        "label": bool(model and model.takes("label")),
+        "psi": bool(model and model.takes("psi")),
         "digit": bool(model and model.takes_digits),
         "translate": any(e.startswith("translate_") for e in entries),
         "classify": "classify" in entries,
