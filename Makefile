@@ -142,38 +142,38 @@ cards: setup  ## regenerate the metrics and model card of every trained model
 MUTATION_SCOPE := \
   'zoo.latent.*' \
   'zoo.pipeline.*' \
-  'serving.wire.*' \
-  'serving.client.x__per_item__*' \
-  'serving.client.x_check_seeds__*' \
-  'serving.client.x_generate_request__*' \
-  'serving.client.x_check_images__*' \
-  'serving.client.x_check_masks__*' \
-  'serving.client.x_check_latents__*' \
-  'serving.client.x__require__*' \
-  'serving.client.x_split_batches__*' \
-  'serving.client.x_join_batches__*' \
-  'serving.client.x_resolve_model__*' \
-  'serving.client.x_parse_endpoint__*' \
-  'serving.client.x_outputs_of__*' \
-  'serving.client.x_map_error__*' \
-  'serving.client.x__unavailable__*' \
-  'serving.client.x__ready_names__*' \
-  'serving.client.xǁModelSignatureǁfrom_config__*' \
-  'serving.client.xǁModelSignatureǁfrom_metadata__*' \
-  'serving.client.xǁModelNotFoundErrorǁ__str____*' \
-  'serving.repository.xǁRepositoryOptionsǁ__post_init____*' \
-  'serving.repository.x__pb__*' \
-  'serving.repository.x__add_tensor__*' \
-  'serving.repository.x__graph_tensor__*' \
-  'serving.repository.x__common__*' \
-  'serving.repository.x__params__*' \
-  'serving.repository.x_embedded_config__*' \
-  'serving.repository.x_native_configs__*' \
-  'serving.repository.x_render_config__*' \
-  'serving.repository.x_parse_config__*' \
-  'serving.repository.x_model_configs__*' \
-  'serving.repository.x_write_configs__*' \
-  'serving.repository.x__remove_stale__*'
+  'serving.server.wire.*' \
+  'serving.client.requests.x__per_item__*' \
+  'serving.client.requests.x_check_seeds__*' \
+  'serving.client.requests.x_generate_request__*' \
+  'serving.client.requests.x_check_images__*' \
+  'serving.client.requests.x_check_masks__*' \
+  'serving.client.requests.x_check_latents__*' \
+  'serving.client.requests.x__require__*' \
+  'serving.client.requests.x_split_batches__*' \
+  'serving.client.requests.x_join_batches__*' \
+  'serving.client.requests.x_resolve_model__*' \
+  'serving.client.transport.x_parse_endpoint__*' \
+  'serving.client.transport.x_outputs_of__*' \
+  'serving.client.transport.x_map_error__*' \
+  'serving.client.transport.x__unavailable__*' \
+  'serving.client.clients.x__ready_names__*' \
+  'serving.client.signature.xǁModelSignatureǁfrom_config__*' \
+  'serving.client.signature.xǁModelSignatureǁfrom_metadata__*' \
+  'serving.client.errors.xǁModelNotFoundErrorǁ__str____*' \
+  'serving.server.repository.xǁRepositoryOptionsǁ__post_init____*' \
+  'serving.server.repository.x__pb__*' \
+  'serving.server.repository.x__add_tensor__*' \
+  'serving.server.repository.x__graph_tensor__*' \
+  'serving.server.repository.x__common__*' \
+  'serving.server.repository.x__params__*' \
+  'serving.server.repository.x_embedded_config__*' \
+  'serving.server.repository.x_native_configs__*' \
+  'serving.server.repository.x_render_config__*' \
+  'serving.server.repository.x_parse_config__*' \
+  'serving.server.repository.x_model_configs__*' \
+  'serving.server.repository.x_write_configs__*' \
+  'serving.server.repository.x__remove_stale__*'
 
 mutation: setup  ## mutation score of the torch-free core (docs/testing.md); fails under 85%
 	rm -rf mutants

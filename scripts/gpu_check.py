@@ -200,7 +200,7 @@ def environment(device: str) -> dict[str, Any]:
     import numpy
     import torch
 
-    from serving.bench.environment import environment as bench_environment
+    from serving.apps.bench.environment import environment as bench_environment
 
     env = bench_environment()
     env["device"] = device
@@ -254,7 +254,7 @@ def add_libpython_path() -> str | None:
 def stub_missing_libraries() -> list[str] | None:
     """Libraries the Python-backend stub for this Python cannot find (``ldd``), or ``None``
     when that cannot be checked. The stub links the interpreter's own ``libpython3.X.so``."""
-    from serving.server import server_env, wheel_dir
+    from serving.server.triton import server_env, wheel_dir
 
     try:
         ver = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -315,7 +315,7 @@ def matmul_peak(device: str, quick: bool) -> dict[str, Any]:
     """The fp16 and fp32 ``torch.mm`` rate of this device (CUDA events; best of the reps)."""
     import torch
 
-    from serving.bench.flops import measure_matmul_peak
+    from serving.apps.bench.flops import measure_matmul_peak
 
     if not device.startswith("cuda"):
         cpu = measure_matmul_peak(size=1024 if quick else 2048, seconds=0.3 if quick else 1.0)
@@ -349,7 +349,7 @@ def matmul_peak(device: str, quick: bool) -> dict[str, Any]:
 
 
 def _cell(target: Any, maker: Any, conc: int, settings: Any) -> dict[str, Any]:
-    from serving.bench.run import measure_cell
+    from serving.apps.bench.run import measure_cell
 
     cell = measure_cell(
         target, maker, backend="", concurrency=conc, settings=settings, client="threads"
@@ -370,12 +370,12 @@ def bench_workload(run: Run, w: Workload, device: str, quick: bool) -> dict[str,
     """Every in-process variant and Triton over gRPC for one workload."""
     import torch
 
-    from serving.bench.flops import count_flops
-    from serving.bench.run import triton_names
-    from serving.bench.settings import BenchSettings, load_bench_module
-    from serving.bench.targets import InProcessTarget, RequestMaker, TritonTarget
-    from serving.repository import RepositoryOptions, build_repository
-    from serving.server import ServerConfig, TritonServer
+    from serving.apps.bench.flops import count_flops
+    from serving.apps.bench.run import triton_names
+    from serving.apps.bench.settings import BenchSettings, load_bench_module
+    from serving.apps.bench.targets import InProcessTarget, RequestMaker, TritonTarget
+    from serving.server.repository import RepositoryOptions, build_repository
+    from serving.server.triton import ServerConfig, TritonServer
     from zoo.errors import ZooError
     from zoo.registry import get_spec, triton_model_name
     from zoo.runners import TorchRunner

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from serving.wire import graph_inputs, wire_inputs
+from serving.server.wire import graph_inputs, wire_inputs
 from zoo.errors import InvalidInputError, InvalidNameError
 from zoo.pipeline import generator_inputs
 from zoo.registry import create_model, get_spec, list_models, spec_of_module
@@ -27,8 +27,8 @@ CORE_MODULES = (
     "zoo.pipeline",
     "zoo.runners",
     "zoo.models",
-    "serving.wire",
-    "serving.inprocess",
+    "serving.server.wire",
+    "serving.server.inprocess",
     "export.runners",
 )
 
@@ -53,7 +53,7 @@ def test_core_imports_without_torch() -> None:
         for name in {CORE_MODULES!r}:
             importlib.import_module(name)
         from zoo.registry import get_spec, list_models
-        from serving.wire import wire_inputs
+        from serving.server.wire import wire_inputs
         entry = get_spec("stylegan2-mnist", resolution=256).entry_point()
         print(len(list_models()), entry.outputs[0].shape, wire_inputs(entry)[0].name)
         print("torch" in sys.modules)

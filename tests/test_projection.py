@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from serving.client import InvalidInputError as ClientInputError
 from serving.client import interpolate_request, synthesize_request
-from serving.inprocess import InProcessZoo, signature_of
+from serving.server.inprocess import InProcessZoo, signature_of
 from zoo.cli.main import app
 from zoo.errors import InvalidInputError
 from zoo.hub import load as load_trained

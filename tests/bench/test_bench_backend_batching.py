@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 import torch
 
-from serving.bench.targets import triton_statistics
+from serving.apps.bench.targets import triton_statistics
 from serving.client import InvalidInputError, ZooClient
-from serving.inprocess import InProcessZoo
-from serving.repository import RepositoryOptions, build_repository
-from serving.server import ServerConfig, TritonServer
+from serving.server.inprocess import InProcessZoo
+from serving.server.repository import RepositoryOptions, build_repository
+from serving.server.triton import ServerConfig, TritonServer
 from zoo.registry import create_model
 
 MODELS = ("cgan-mnist", "stylegan2-mnist")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from serving.bench.flops import count_flops, count_module_flops, measure_matmul_peak
+from serving.apps.bench.flops import count_flops, count_module_flops, measure_matmul_peak
 from zoo.registry import create_model, get_spec
 
 

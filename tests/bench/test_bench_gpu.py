@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from serving.bench.environment import NVIDIA_SMI_QUERY, environment, gpus, parse_nvidia_smi
-from serving.bench.report import describe_gpus
+from serving.apps.bench.environment import NVIDIA_SMI_QUERY, environment, gpus, parse_nvidia_smi
+from serving.apps.bench.report import describe_gpus
 
 # What `nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader,nounits`
 # prints: one line per GPU, fields joined by ", ", memory.total in MiB without its unit

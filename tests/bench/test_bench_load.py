@@ -11,8 +11,8 @@ import threading
 import numpy as np
 import pytest
 
-from serving.bench.load import run_asyncio, run_threads
-from serving.bench.targets import RequestMaker, group_cpu_seconds, stats_delta
+from serving.apps.bench.load import run_asyncio, run_threads
+from serving.apps.bench.targets import RequestMaker, group_cpu_seconds, stats_delta
 from zoo.registry import get_spec
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from serving.bench.peers import perf_analyzer_command
+from serving.apps.bench.peers import perf_analyzer_command
 
 
 def test_a_dangling_library_link_from_an_earlier_venv_is_replaced(

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from serving.bench.report import evaluate_goals, markdown, summary_rows, write_report
-from serving.bench.results import BenchReport, Cell
+from serving.apps.bench.report import evaluate_goals, markdown, summary_rows, write_report
+from serving.apps.bench.results import BenchReport, Cell
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

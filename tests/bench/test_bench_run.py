@@ -16,14 +16,14 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from serving.bench.settings import (
+from serving.apps.bench.settings import (
     BenchSettings,
     check_loopback,
     check_signature,
     load_bench_module,
 )
-from serving.bench.tune import TuneSettings
-from serving.repository import parse_config
+from serving.apps.bench.tune import TuneSettings
+from serving.server.repository import parse_config
 from zoo.cli.main import app
 from zoo.errors import InvalidInputError, InvalidNameError
 from zoo.registry import parse_overrides, spec_of_module
@@ -138,7 +138,7 @@ def test_cli_tune_writes_the_winner(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     """A successful ``zoo bench --tune``: every candidate measured, the best one written."""
     # As on a one-core host: three candidates (one instance; three batching settings), three
     # Triton starts instead of six.
-    monkeypatch.setattr("serving.bench.tune.cores", lambda: 1)
+    monkeypatch.setattr("serving.apps.bench.tune.cores", lambda: 1)
     report = tmp_path / "tune.json"
     result = runner.invoke(
         app,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from serving.bench.stats import summarize
+from serving.apps.bench.stats import summarize
 
 
 def test_summarize_reports_milliseconds() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from serving.bench.tune import TuneConfig, candidate_configs, pick_best
-from serving.repository import RepositoryOptions
+from serving.apps.bench.tune import TuneConfig, candidate_configs, pick_best
+from serving.server.repository import RepositoryOptions
 
 
 def m(throughput: float, p99: float | None, name: str) -> dict[str, object]:

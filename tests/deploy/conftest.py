@@ -30,8 +30,8 @@ from typing import Any
 import pytest
 import torch
 
-from serving.repository import RepositoryOptions, build_repository
-from serving.server import free_port
+from serving.server.repository import RepositoryOptions, build_repository
+from serving.server.triton import free_port
 from zoo.registry import create_model
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from typer.testing import CliRunner
 
-from serving.deploy import DEFAULT_IMAGE, NGC_IMAGE
+from serving.apps.deploy import DEFAULT_IMAGE, NGC_IMAGE
 from zoo.cli.main import app
 
 runner = CliRunner()

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from serving.admin_key import RESTRICTED_APIS, restricted_api_flags
-from serving.deploy import (
+from serving.apps.deploy import (
     LIVE_PATH,
     METRICS_PORT,
     NGC_IMAGE,
@@ -30,6 +29,7 @@ from serving.deploy import (
     triton_args,
     write_manifests,
 )
+from serving.server.admin_key import RESTRICTED_APIS, restricted_api_flags
 from zoo.errors import InvalidInputError, InvalidNameError
 
 KEY = "k" * 32  # stands for the secret's value

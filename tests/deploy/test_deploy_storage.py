@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from serving.storage import (
+from serving.server.storage import (
     S3Location,
     push_repository,
     repository_files,
@@ -111,7 +111,7 @@ def test_no_credentials_is_one_clear_error(
 def test_unreachable_endpoint_is_one_clear_error_without_secrets(
     deploy_repo: Path, aws_env: dict[str, str]
 ) -> None:
-    from serving.server import free_port
+    from serving.server.triton import free_port
 
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     with pytest.raises(StorageError, match="cannot reach") as info:

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from serving.apps.deploy import PENDING_METRIC
 from serving.client import ZooClient
-from serving.deploy import PENDING_METRIC
-from serving.inprocess import InProcessZoo
-from serving.server import ServerConfig, TritonServer, free_port
-from serving.storage import push_repository, triton_repository_path
+from serving.server.inprocess import InProcessZoo
+from serving.server.storage import push_repository, triton_repository_path
+from serving.server.triton import ServerConfig, TritonServer, free_port
 from zoo.errors import ServerStartError
 
 

@@ -202,7 +202,7 @@ def test_setup_from_bundle_puts_the_bundle_first_then_the_host(tmp_path: Path) -
 
     py = gpu_check.setup_from_bundle(bundle, tmp_path / "venv")
     probe = (
-        "import json, genzoo_bundle_probe, torch, serving.server as s; "
+        "import json, genzoo_bundle_probe, torch, serving.server.triton as s; "
         "print(json.dumps([genzoo_bundle_probe.__file__, torch.__file__, s.__file__, "
         "str(s.wheel_dir())]))"
     )

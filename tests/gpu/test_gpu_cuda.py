@@ -105,8 +105,8 @@ def gpu_triton(
     tmp_path_factory: pytest.TempPathFactory, random_model: Callable[[str], torch.nn.Module]
 ) -> Iterator[object]:
     """The embedded Triton serving dcgan-mnist with the torch runner on ``cuda``."""
-    from serving.repository import RepositoryOptions, build_repository
-    from serving.server import ServerConfig, TritonServer
+    from serving.server.repository import RepositoryOptions, build_repository
+    from serving.server.triton import ServerConfig, TritonServer
 
     root = tmp_path_factory.mktemp("gpu_repository")
     options = RepositoryOptions(backend="torch", device="cuda", response_cache=False)
@@ -123,7 +123,7 @@ def gpu_triton(
 
 
 def _cpu_images(module: torch.nn.Module, seeds: np.ndarray) -> np.ndarray:
-    from serving.wire import graph_inputs, wire_results
+    from serving.server.wire import graph_inputs, wire_results
 
     ep = get_spec("dcgan-mnist").entry_point()
     runner = TorchRunner("dcgan-mnist", module, ep.name)

@@ -21,10 +21,10 @@ from typing import Any, NoReturn
 import pytest
 import torch
 
+from serving.apps.playground import Playground, start_playground
 from serving.client import ZooClient
-from serving.playground import Playground, start_playground
-from serving.repository import RepositoryOptions, build_repository
-from serving.server import LOOPBACK, ServerConfig, TritonServer, free_port
+from serving.server.repository import RepositoryOptions, build_repository
+from serving.server.triton import LOOPBACK, ServerConfig, TritonServer, free_port
 from zoo.registry import create_model
 
 #: One model per page layout (dcgan-mnist is cgan-mnist's layout without the label).

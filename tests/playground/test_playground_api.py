@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from serving.apps.playground import MAX_CONCURRENT_CALLS, Playground, start_playground
 from serving.client import ZooClient
-from serving.playground import MAX_CONCURRENT_CALLS, Playground, start_playground
-from serving.server import LOOPBACK, TritonServer, free_port
+from serving.server.triton import LOOPBACK, TritonServer, free_port
 from zoo.images import make_grid
 
 #: Visitors whose calls must run side by side.

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from serving.apps.playground import softmax
 from serving.client import ZooClient
-from serving.playground import softmax
 from zoo.images import make_grid
 
 #: Set to a path (e.g. docs/playground.png) to keep the screenshot the test takes.

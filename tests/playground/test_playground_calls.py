@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from serving.apps.playground import Playground, enlarge, softmax
 from serving.client import ZooClient
-from serving.playground import Playground, enlarge, softmax
 from zoo.errors import InvalidInputError
 from zoo.images import make_grid
 

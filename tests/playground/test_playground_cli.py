@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from serving.client import ZooClient
-from serving.server import TritonServer, free_port
+from serving.server.triton import TritonServer, free_port
 
 ZOO = str(Path(sys.executable).parent / "zoo")
 READY = re.compile(r"playground ready\s+(http://\S+)\s+\(Triton (\S+)\)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from serving.playground import (
+from serving.apps.playground import (
     CANVAS,
     ZOOM,
     digit_from_image,

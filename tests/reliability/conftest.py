@@ -26,8 +26,13 @@ import pytest
 import torch
 
 from serving.client import ZooClient
-from serving.repository import RepositoryOptions, build_repository, parse_config, render_config
-from serving.server import free_port
+from serving.server.repository import (
+    RepositoryOptions,
+    build_repository,
+    parse_config,
+    render_config,
+)
+from serving.server.triton import free_port
 from zoo.registry import create_model
 
 #: Zoo models served in the session (the CycleGAN adds nothing new here: image in, image out).

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from serving.apps.soak import run_soak
 from serving.client import ServerUnavailableError
-from serving.server import free_port
-from serving.soak import run_soak
+from serving.server.triton import free_port
 from zoo.errors import InvalidInputError
 
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ from hypothesis.extra import numpy as hnp
 
 from export.artifacts import version_dir
 from serving import client
-from serving.inprocess import signature_of
-from serving.repository import (
+from serving.server.inprocess import signature_of
+from serving.server.repository import (
     EMBEDDED_BACKENDS,
     NATIVE_PLATFORMS,
     RepositoryOptions,
@@ -27,7 +27,7 @@ from serving.repository import (
     render_config,
     write_configs,
 )
-from serving.wire import graph_inputs, wire_inputs
+from serving.server.wire import graph_inputs, wire_inputs
 from zoo import latent, pipeline
 from zoo.errors import InvalidInputError, InvalidNameError, UnknownModelError
 from zoo.hub import check_repo_id, check_revision, parse_model_ref

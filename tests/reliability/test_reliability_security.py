@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from serving import server as server_mod
-from serving.server import LOOPBACK, ServerConfig, TritonServer
+from serving.server.triton import LOOPBACK, ServerConfig, TritonServer
 from zoo.errors import TritonNotFoundError
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from serving.repository import RepositoryOptions, build_repository
-from serving.server import ServerConfig, TritonServer
+from serving.server.repository import RepositoryOptions, build_repository
+from serving.server.triton import ServerConfig, TritonServer
 from zoo.registry import create_model, list_models
 
 

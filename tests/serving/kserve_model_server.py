@@ -8,7 +8,7 @@ repository root on ``sys.path`` for the project's torch-free modules::
 
 It serves each entry point's ONNX graph from a repository that ``zoo repo build`` wrote
 (``REPOSITORY/<Triton name>/1/model.onnx``) through ONNX Runtime, with the same wire
-conversion the Triton backends run (:mod:`serving.wire`), under the same Triton name.
+conversion the Triton backends run (:mod:`serving.server.wire`), under the same Triton name.
 KServe answers ``GET /v2/models/{name}``, readiness and inference over HTTP and gRPC, but has
 neither Triton's model-configuration nor its repository-index extension: what the client's
 fall-back to the core metadata is tested against.
@@ -38,7 +38,7 @@ from kserve.protocol.model_repository_extension import ModelRepositoryExtension
 from kserve.protocol.rest.server import RESTServer
 
 from export.runners import make_runner
-from serving.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
+from serving.server.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
 from zoo.registry import triton_model_name
 
 HOST = "127.0.0.1"

@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from serving.apps.demo import make_pictures
 from serving.client import ZooClient
-from serving.demo import make_pictures
-from serving.inprocess import InProcessZoo
-from serving.server import TritonServer, free_port
+from serving.server.inprocess import InProcessZoo
+from serving.server.triton import TritonServer, free_port
 from zoo.cli.main import app
 from zoo.hub import pull_bundled
 from zoo.registry import get_spec, list_models

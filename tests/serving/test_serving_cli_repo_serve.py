@@ -19,9 +19,9 @@ import pytest
 from typer.testing import CliRunner
 
 from serving.client import ZooClient
-from serving.inprocess import InProcessZoo
-from serving.repository import parse_config
-from serving.server import ServerConfig, TritonServer, free_port
+from serving.server.inprocess import InProcessZoo
+from serving.server.repository import parse_config
+from serving.server.triton import ServerConfig, TritonServer, free_port
 from zoo.cli.main import app
 from zoo.hub import pull_bundled
 

@@ -23,8 +23,8 @@ from serving.client import (
     resolve_model,
     split_batches,
 )
-from serving.inprocess import signature_of
-from serving.server import free_port
+from serving.server.inprocess import signature_of
+from serving.server.triton import free_port
 from zoo.registry import get_spec
 
 

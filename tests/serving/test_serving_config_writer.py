@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from google.protobuf.text_format import ParseError
 
-from serving.repository import (
+from serving.server.repository import (
     HEADER,
     RepositoryOptions,
     _pb,

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from serving.client import AsyncZooClient, ModelNotFoundError, UnsupportedAPIError, ZooClient
-from serving.server import TritonServer, _die_with_parent, free_port
+from serving.server.triton import TritonServer, _die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 KSERVE_PYTHON = Path(os.environ.get("ZOO_KSERVE_PYTHON", ROOT / ".venv-kserve" / "bin" / "python"))

@@ -11,9 +11,14 @@ import numpy as np
 import torch
 
 from serving.client import ZooClient
-from serving.inprocess import InProcessZoo
-from serving.repository import RepositoryOptions, build_repository, parse_config, write_configs
-from serving.server import TritonServer
+from serving.server.inprocess import InProcessZoo
+from serving.server.repository import (
+    RepositoryOptions,
+    build_repository,
+    parse_config,
+    write_configs,
+)
+from serving.server.triton import TritonServer
 from zoo.registry import create_model
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from serving.client import BaseZooClient, InvalidInputError, ZooClient
-from serving.inprocess import InProcessZoo
-from serving.server import TritonServer
+from serving.server.inprocess import InProcessZoo
+from serving.server.triton import TritonServer
 
 PROTOCOLS = ("http", "grpc")
 T = np.linspace(0.0, 1.0, 5)

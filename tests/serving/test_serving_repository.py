@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
-from serving.repository import (
+from serving.server.repository import (
     HEADER,
     RepositoryOptions,
     build_repository,
@@ -17,7 +17,7 @@ from serving.repository import (
     parse_config,
     write_configs,
 )
-from serving.wire import graph_inputs, wire_inputs, wire_results
+from serving.server.wire import graph_inputs, wire_inputs, wire_results
 from zoo.errors import InvalidInputError, InvalidNameError
 from zoo.registry import get_spec, list_models, triton_model_name
 
@@ -139,7 +139,7 @@ def latent_by_hand(seed: int, dim: int) -> list[float]:
 
 
 def test_wire_conversion_follows_the_rules(model_name: str) -> None:
-    """graph_inputs(wire) against values worked out from serving.wire's rules by hand."""
+    """graph_inputs(wire) against values worked out from serving.server.wire's rules by hand."""
     rng = np.random.default_rng(0)
     seeds, mix_seeds = [0, 7, 2**63 - 1], [5, 5, 123456789]
     for entry in get_spec(model_name).entry_points:
@@ -204,8 +204,8 @@ def test_torch_backend_serves_checked_weights(
 ) -> None:
     """`--backend torch`: the weights are saved beside model.py with their sha256, and served."""
     from serving.client import ZooClient
-    from serving.inprocess import InProcessZoo
-    from serving.server import TritonServer
+    from serving.server.inprocess import InProcessZoo
+    from serving.server.triton import TritonServer
     from zoo.weights import sha256_file
 
     built = build_repository(

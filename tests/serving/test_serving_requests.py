@@ -24,7 +24,6 @@ from serving.client import (
     ServerError,
     ServerUnavailableError,
     UnsupportedAPIError,
-    _ready_names,
     check_images,
     check_latents,
     check_masks,
@@ -37,6 +36,7 @@ from serving.client import (
     resolve_model,
     split_batches,
 )
+from serving.client.clients import _ready_names
 
 I64 = np.dtype(np.int64)
 F32 = np.dtype(np.float32)

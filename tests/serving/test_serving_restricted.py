@@ -20,15 +20,15 @@ import tritonclient.grpc as tgrpc
 import tritonclient.http as thttp
 from tritonclient.utils import InferenceServerException
 
-from serving.admin_key import (
+from serving.client import AsyncZooClient, ServerError, ZooClient
+from serving.server.admin_key import (
     ADMIN_KEY_HEADER,
     RESTRICTED_APIS,
     admin_headers,
     read_admin_key,
     write_admin_key,
 )
-from serving.client import AsyncZooClient, ServerError, ZooClient
-from serving.server import ServerConfig, TritonServer
+from serving.server.triton import ServerConfig, TritonServer
 from zoo.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ def test_a_key_triton_cannot_take_is_refused(
 def test_bench_statistics_send_the_key(restricted: TritonServer) -> None:
     from tritonclient.utils import InferenceServerException
 
-    from serving.bench.targets import triton_statistics
+    from serving.apps.bench.targets import triton_statistics
 
     with pytest.raises(InferenceServerException) as refused:
         triton_statistics(restricted.http_url, "dcgan-mnist")
@@ -188,7 +188,7 @@ def test_bench_statistics_send_the_key(restricted: TritonServer) -> None:
 
 def test_soak_needs_no_key(restricted: TritonServer) -> None:
     """The soak finds what the server serves through readiness, which stays open."""
-    from serving.soak import run_soak
+    from serving.apps.soak import run_soak
 
     report = run_soak(
         url=restricted.http_url,
@@ -203,7 +203,7 @@ def test_soak_needs_no_key(restricted: TritonServer) -> None:
 
 
 def test_bench_keeps_the_key_out_of_its_report() -> None:
-    from serving.bench.settings import BenchSettings
+    from serving.apps.bench.settings import BenchSettings
 
     settings = BenchSettings(model="dcgan-mnist", url="127.0.0.1:8000", admin_key=KEY)
     assert KEY not in repr(settings) and KEY not in str(settings.to_dict())
@@ -214,8 +214,8 @@ def test_perf_analyzer_loads_a_restricted_server_with_the_key(
 ) -> None:
     """perf_analyzer reads the restricted statistics API: without the key a clear error; with
     it the load goes over HTTP (its -H sends headers there only) and the cell is measured."""
-    from serving.bench.peers import PerfAnalyzerError, PerfAnalyzerTarget
-    from serving.bench.targets import RequestMaker
+    from serving.apps.bench.peers import PerfAnalyzerError, PerfAnalyzerTarget
+    from serving.apps.bench.targets import RequestMaker
     from zoo.registry import get_spec
 
     maker = RequestMaker(get_spec("dcgan-mnist").entry_point(None), 4)

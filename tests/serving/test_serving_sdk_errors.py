@@ -20,7 +20,7 @@ from serving.client import (
     ZooClient,
     ZooClientError,
 )
-from serving.server import TritonServer
+from serving.server.triton import TritonServer
 
 #: Seeds no other test sends: Triton's response cache keeps a failed request's answer.
 FRESH_SEED = 917_346_201

@@ -19,8 +19,8 @@ import pytest
 
 from serving import server as server_mod
 from serving.client import ZooClient
-from serving.repository import write_configs
-from serving.server import ServerConfig, TritonServer, find_binary
+from serving.server.repository import write_configs
+from serving.server.triton import ServerConfig, TritonServer, find_binary
 from zoo.errors import PortInUseError, ServerStartError, TritonNotFoundError
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def test_server_dies_with_its_parent(
     script = textwrap.dedent(
         f"""
         import json, sys, time
-        from serving.server import ServerConfig, TritonServer
+        from serving.server.triton import ServerConfig, TritonServer
         cfg = ServerConfig(**json.loads({
             json.dumps(
                 json.dumps(
@@ -148,8 +148,8 @@ def test_serve_stops_on_sigint_inherited_as_ignored(serving_repo: Path, tmp_path
     import tritonclient.http as thttp
     from tritonclient.utils import InferenceServerException
 
-    from serving.admin_key import admin_headers
-    from serving.server import free_port
+    from serving.server.admin_key import admin_headers
+    from serving.server.triton import free_port
 
     ports = [free_port() for _ in range(3)]
     cmd = [str(Path(sys.executable).parent / "zoo"), "serve", "--repository", str(serving_repo)]

@@ -28,7 +28,7 @@ from serving.client import (
     SharedMemoryError,
     ZooClient,
 )
-from serving.server import TritonServer
+from serving.server.triton import TritonServer
 
 PROTOCOLS = ("http", "grpc")
 SHM = Path("/dev/shm")

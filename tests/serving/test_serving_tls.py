@@ -35,7 +35,7 @@ from serving.client import (
     ZooClient,
     parse_endpoint,
 )
-from serving.server import TritonServer, free_port
+from serving.server.triton import TritonServer, free_port
 from zoo.cli.main import app
 
 trustme = pytest.importorskip("trustme", reason="trustme makes the test certificates (dev extra)")

@@ -21,8 +21,8 @@ from serving.client import (
     ServerError,
     ZooClient,
 )
-from serving.inprocess import InProcessZoo, served_entries
-from serving.server import TritonServer
+from serving.server.inprocess import InProcessZoo, served_entries
+from serving.server.triton import TritonServer
 
 PROTOCOLS = ("http", "grpc")
 

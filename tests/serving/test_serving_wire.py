@@ -1,4 +1,4 @@
-"""serving.wire: each graph tensor's wire form, and the conversions between the two.
+"""serving.server.wire: each graph tensor's wire form, and the conversions between the two.
 
 No server and no registry: entry points are written out here, so each rule of the module
 docstring is checked on the smallest signature that shows it.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from serving.wire import (
+from serving.server.wire import (
     WireTensor,
     graph_inputs,
     is_image,

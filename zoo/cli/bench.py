@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from serving.ports import GRPC_PORT
+from serving.client.ports import GRPC_PORT
 from zoo.cli._common import (
     JsonFlag,
     cli_errors,
@@ -22,7 +22,7 @@ from zoo.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from serving.bench.results import BenchReport
+    from serving.apps.bench.results import BenchReport
 
 
 def _ints(text: str, what: str) -> tuple[int, ...]:
@@ -50,7 +50,7 @@ def _progress(out: Console) -> Progress:
 
 def summary_table(report: BenchReport, title: str | None = None) -> Table:
     """The short version of a report: one row per measured cell."""
-    from serving.bench.report import summary_rows
+    from serving.apps.bench.report import summary_rows
 
     table = Table("backend", "batch", "conc.", "img/s", "p50 ms", "p99 ms", title=title)
     for r in summary_rows(report):
@@ -166,11 +166,11 @@ def bench_command(
     ] = None,
 ) -> None:
     """Measure the same model with the same inputs on every backend and server."""
-    from serving.admin_key import read_admin_key
-    from serving.bench.peers import LitServeOptions
-    from serving.bench.report import write_json, write_report
-    from serving.bench.run import run_bench
-    from serving.bench.settings import BenchSettings, cores
+    from serving.apps.bench.peers import LitServeOptions
+    from serving.apps.bench.report import write_json, write_report
+    from serving.apps.bench.run import run_bench
+    from serving.apps.bench.settings import BenchSettings, cores
+    from serving.server.admin_key import read_admin_key
     from zoo.registry import parse_overrides
 
     if ctx.args:  # the command allows extra arguments only to explain them
@@ -260,8 +260,8 @@ def _tune(
     as_json: bool,
     json_file: Path | None,
 ) -> None:
-    from serving.bench.report import write_json
-    from serving.bench.tune import TuneSettings, tune_triton
+    from serving.apps.bench.report import write_json
+    from serving.apps.bench.tune import TuneSettings, tune_triton
     from zoo.errors import InvalidInputError
 
     if p99_ms is None:

@@ -11,7 +11,7 @@ import typer
 from zoo.cli._common import cli_errors, console, err_console, print_json
 
 if TYPE_CHECKING:
-    from serving.deploy import DeployOptions
+    from serving.apps.deploy import DeployOptions
 
 deploy_app = typer.Typer(
     help="Write manifests that run the model repository on many Tritons (see docs/deploy.md).",
@@ -105,11 +105,11 @@ def _options(
     s3_secret: str = "genzoo-s3",
     admin_secret: str | None = "genzoo-admin",
 ) -> DeployOptions:
-    from serving.deploy import DEFAULT_IMAGE, DeployOptions
+    from serving.apps.deploy import DEFAULT_IMAGE, DeployOptions
 
     load: tuple[str, ...] = ()
     if models:
-        from serving.inprocess import served_entries
+        from serving.server.inprocess import served_entries
 
         load = tuple(sorted(served_entries([m for a in models for m in a.split(",") if m])))
         model_control = "explicit"
@@ -136,7 +136,7 @@ def _options(
 
 
 def _emit(kind: str, opts: DeployOptions, out: Path | None) -> None:
-    from serving.deploy import k8s_manifests, kserve_manifests, to_yaml, write_manifests
+    from serving.apps.deploy import k8s_manifests, kserve_manifests, to_yaml, write_manifests
 
     if out is None:
         docs = kserve_manifests(opts) if kind == "kserve" else k8s_manifests(opts)
@@ -257,7 +257,7 @@ def docker_command(
     ] = None,
 ) -> None:
     """Print the `docker run` line for one GPU host (credentials passed by name, never value)."""
-    from serving.deploy import docker_line, dockerfile
+    from serving.apps.deploy import docker_line, dockerfile
 
     opts = _options(
         repo_uri,
@@ -296,7 +296,7 @@ def repo_push_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Upload a built repository to S3 (or MinIO...) so a cluster's Tritons can load it."""
-    from serving.storage import push_repository, triton_repository_path
+    from serving.server.storage import push_repository, triton_repository_path
     from zoo.settings import model_repository_dir
 
     repo = repository or model_repository_dir()

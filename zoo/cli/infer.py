@@ -80,7 +80,7 @@ def open_zoo(
         if protocol not in (None, "http", "grpc"):
             raise InvalidInputError(f"--protocol must be http or grpc, got {protocol!r}.")
         return ZooClient(url, protocol=protocol, **(connection or {}))  # type: ignore[arg-type]
-    from serving.inprocess import InProcessZoo
+    from serving.server.inprocess import InProcessZoo
 
     return InProcessZoo(backend)
 

@@ -52,7 +52,7 @@ def playground_command(
     ] = None,
 ) -> None:
     """Serve a web page to try every model; Ctrl-C stops it (and the Triton it started)."""
-    from serving.playground import start_playground, wait_forever
+    from serving.apps.playground import start_playground, wait_forever
     from zoo.errors import InvalidInputError
 
     if protocol not in (None, "http", "grpc"):

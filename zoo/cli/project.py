@@ -50,8 +50,8 @@ def project_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Project digits into StyleGAN2's W+: reconstructions, ws and their PSNR per file."""
+    from serving.apps.projection import project_digits
     from serving.client import encoder_of
-    from serving.projection import project_digits
     from zoo.registry import get_spec
 
     spec = get_spec(encoder_of(name))
@@ -86,7 +86,7 @@ def interpolate_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Morph one seed's digit into another's (slerp in z; lerp in w for StyleGAN2)."""
-    from serving.projection import interpolate_strip
+    from serving.apps.projection import interpolate_strip
 
     pair = parse_ints(seeds)
     if len(pair) != 2:

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from serving.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
+from serving.client.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
 from zoo.cli._common import cli_errors, console, err_console, print_json
 from zoo.cli._signals import stop_on_signals
 from zoo.cli.export import SetOpt
@@ -62,7 +62,7 @@ def repo_build_command(
 
     --set builds random-weight variants of the models (--models) with their own signatures.
     """
-    from serving.repository import RepositoryOptions, build_repository, write_configs
+    from serving.server.repository import RepositoryOptions, build_repository, write_configs
 
     options = RepositoryOptions(
         backend=backend,
@@ -144,9 +144,9 @@ def serve_command(
     Bound to anything but loopback, Triton's admin APIs answer only requests carrying the admin
     key.
     """
-    from serving.admin_key import ADMIN_KEY_HEADER, read_admin_key, write_admin_key
-    from serving.repository import RepositoryOptions, build_repository
-    from serving.server import ServerConfig, TritonServer, is_loopback
+    from serving.server.admin_key import ADMIN_KEY_HEADER, read_admin_key, write_admin_key
+    from serving.server.repository import RepositoryOptions, build_repository
+    from serving.server.triton import ServerConfig, TritonServer, is_loopback
     from zoo.settings import model_repository_dir, zoo_home
 
     repo = repository or model_repository_dir()
@@ -203,7 +203,7 @@ def _serve(
     key_note: str,
 ) -> None:
     """Start ``server``, say where it serves, and keep it up until ``stop`` is set."""
-    from serving.server import RestartPolicy, supervise
+    from serving.server.triton import RestartPolicy, supervise
 
     started = time.monotonic()
     with console.status("starting Triton"):
@@ -229,7 +229,7 @@ def _serve(
 
 def _print_footprint(server: Any, ready_s: float) -> None:
     """One line: how long the server took to be ready and the memory it and its stubs hold."""
-    from serving.soak import server_rss_mib
+    from serving.apps.soak import server_rss_mib
 
     rss = server_rss_mib(server.pid) if server.pid else 0.0
     console.print(
@@ -269,7 +269,7 @@ def _triton_names(models: list[str] | None) -> list[str]:
     """The Triton models serving ``models`` (empty = load everything in the repository)."""
     if not models:
         return []
-    from serving.inprocess import served_entries
+    from serving.server.inprocess import served_entries
 
     return sorted(served_entries(models))
 
@@ -286,7 +286,7 @@ def demo_command(
     bench_seconds: Annotated[float, typer.Option(help="Seconds per benchmark path.")] = 2.0,
 ) -> None:
     """The main job: pull → export → repository → Triton → generate via the SDK → bench."""
-    from serving.demo import run_demo
+    from serving.apps.demo import run_demo
 
     with console.status("starting") as status:
         start = time.monotonic()

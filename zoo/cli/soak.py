@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from serving.ports import GRPC_PORT
+from serving.client.ports import GRPC_PORT
 from zoo.cli._client import (
     CaCertOpt,
     ClientCertOpt,
@@ -19,7 +19,7 @@ from zoo.cli._client import (
 from zoo.cli._common import cli_errors, console, err_console, print_json
 
 if TYPE_CHECKING:
-    from serving.server import TritonServer
+    from serving.server.triton import TritonServer
 
 
 @cli_errors
@@ -60,7 +60,7 @@ def soak_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Soak a Triton server: mixed models, batch sizes and protocols; exits 1 on any error."""
-    from serving.soak import SoakInterval, run_soak
+    from serving.apps.soak import SoakInterval, run_soak
 
     conn = connection_options(header, ca_cert, client_cert, client_key)
 
@@ -117,7 +117,7 @@ def soak_command(
 
 def _start_server(repository: Path | None) -> TritonServer:
     """An embedded Triton on free loopback ports over ``repository``, started."""
-    from serving.server import ServerConfig, TritonServer
+    from serving.server.triton import ServerConfig, TritonServer
     from zoo.settings import model_repository_dir
 
     config = ServerConfig.on_free_ports(

@@ -13,7 +13,7 @@ this environment's packages); Python's ``LIBDIR`` and ``nvidia_pytriton.libs`` o
 ``LD_LIBRARY_PATH``.
 
 Restricted APIs: with :attr:`ServerConfig.admin_key` set, Triton's admin APIs answer only
-requests that carry the key (:mod:`serving.admin_key`).
+requests that carry the key (:mod:`serving.server.admin_key`).
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from serving.admin_key import admin_headers, check_admin_key, restricted_api_flags
-from serving.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
+from serving.client.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
+from serving.server.admin_key import admin_headers, check_admin_key, restricted_api_flags
 from zoo.errors import (
     MissingDependencyError,
     PortInUseError,

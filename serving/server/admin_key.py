@@ -4,10 +4,11 @@ With a key, Triton's model-repository (index, load, unload), shared-memory, stat
 and logging APIs answer only requests that carry it in the :data:`ADMIN_KEY_HEADER` header
 (:func:`admin_headers`); health, metadata, model configuration and inference stay open, so the
 SDK needs no key to infer. ``zoo serve`` generates a key into a 0600 file
-(:func:`write_admin_key`) or takes ``ZOO_ADMIN_KEY`` (:func:`read_admin_key`); the launcher
-(:mod:`serving.server`) and the deploy manifests pass :func:`restricted_api_flags`. Triton 2.51
-takes the key on its command line only (no file or environment option), so local users who can
-list processes can read it; the restriction keeps out remote callers.
+(:func:`write_admin_key`) or takes ``ZOO_ADMIN_KEY`` (:func:`read_admin_key`); the
+launcher (:mod:`serving.server.triton`) and the deploy manifests pass
+:func:`restricted_api_flags`. Triton 2.51 takes the key on its command line only (no file or
+environment option), so local users who can list processes can read it; the restriction keeps
+out remote callers.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The zoo's calls in-process: the same methods as :class:`serving.client.ZooClient`, no server.
 
 ``zoo generate --local`` and the seed-determinism tests use :class:`InProcessZoo`. It converts
-requests with the same :mod:`serving.wire` code the Triton backends run, so an image made
+requests with the same :mod:`serving.server.wire` code the Triton backends run, so an image made
 here and one served by Triton differ only by the backend that ran the graph.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from export.runners import make_runner, runner_backend
 from serving.client import BaseZooClient, ModelSignature, resolve_model
-from serving.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
+from serving.server.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
 from zoo.registry import EntryPoint, get_spec, list_models, spec_of_module, triton_model_name
 from zoo.runners import Runner
 

@@ -1,7 +1,7 @@
 """A soak test: bounded, mixed loopback load on a running Triton, watched over time.
 
 ``concurrency`` worker threads send requests back to back for ``duration_s`` seconds (the
-closed-loop threads of ``zoo bench``, :func:`serving.bench.load.run_threads`). The mix rotates
+closed-loop threads of ``zoo bench``, :func:`serving.apps.bench.load.run_threads`). The mix rotates
 through the given zoo models, batch sizes and both protocols (every kind and batch size over
 HTTP, then over gRPC), with fresh seeds for every generator request so Triton's response cache does
 not answer for the model. Every ``interval_s`` a sampler records the requests, errors and
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from serving.bench import load as loadgen
+from serving.apps.bench import load as loadgen
 from serving.client import (
     GENERATE_ENTRIES,
     ModelNotFoundError,
@@ -35,7 +35,7 @@ from serving.client import (
     ZooClient,
     ZooClientError,
 )
-from serving.ports import HTTP_PORT, default_grpc_url
+from serving.client.ports import HTTP_PORT, default_grpc_url
 from zoo.errors import InvalidInputError
 from zoo.registry import get_spec, list_models
 
@@ -241,7 +241,7 @@ def run_soak(
     """Load the Triton at ``url`` (HTTP) / ``grpc_url`` for ``duration_s`` and report.
 
     ``models`` default to every zoo model the server serves. ``grpc_url`` defaults to the HTTP
-    host on the default gRPC port (:func:`serving.ports.default_grpc_url`; ``grpcs://`` when
+    host on the default gRPC port (:func:`serving.client.ports.default_grpc_url`; ``grpcs://`` when
     ``url`` is ``https://``). ``server_pid`` (default: the process listening on the HTTP port,
     when visible) is whose RSS is tracked. ``connection`` holds the clients' TLS and header
     options (``headers``, ``ca_cert``, ``client_cert``, ``client_key``), for both protocols.

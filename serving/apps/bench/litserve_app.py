@@ -1,11 +1,11 @@
 """The LitServe peer: the same ONNX Runtime graph behind LitServe, with LitServe's batching.
 
 ``zoo bench --backends litserve`` starts this module as a subprocess on a loopback port
-(``python -m serving.bench.litserve_app --model dcgan-mnist --entry generate --onnx
+(``python -m serving.apps.bench.litserve_app --model dcgan-mnist --entry generate --onnx
 model.onnx --port P``) and drives it with the same load generator as Triton. It is what a user
 would otherwise write: a ``LitAPI`` whose worker holds one ONNX Runtime session, JSON bodies
-(:mod:`serving.bench.payload`), and LitServe's own dynamic batching (``max_batch_size``
-requests, ``batch_timeout`` seconds). Requests convert with the same :mod:`serving.wire` code
+(:mod:`serving.apps.bench.payload`), and LitServe's own dynamic batching (``max_batch_size``
+requests, ``batch_timeout`` seconds). Requests convert with the same :mod:`serving.server.wire` code
 as Triton's backend, so both servers do the same work per image.
 """
 
@@ -20,8 +20,8 @@ import litserve as ls
 import numpy as np
 import numpy.typing as npt
 
-from serving.bench.payload import decode_tensors, encode_tensors
-from serving.wire import graph_inputs, wire_outputs, wire_results
+from serving.apps.bench.payload import decode_tensors, encode_tensors
+from serving.server.wire import graph_inputs, wire_outputs, wire_results
 
 #: URL path of the prediction endpoint.
 API_PATH = "/predict"

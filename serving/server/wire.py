@@ -3,8 +3,8 @@
 Clients send seeds, not latents, and images as uint8 NHWC bytes, not floats. This module
 derives the wire signature of an entry point from its graph signature (the registry's
 :class:`~zoo.registry.EntryPoint`) and converts between the two. The repository writer uses it
-to write ``config.pbtxt``; the Triton backends (``serving/backends/*.py``) and the in-process
-path (:mod:`serving.inprocess`) use it to convert requests, so all of them agree.
+to write ``config.pbtxt``; the Triton backends (``serving/server/backends/*.py``) and the in-process
+path (:mod:`serving.server.inprocess`) use it to convert requests, so all of them agree.
 
 Rules, per graph tensor (shapes exclude the batch axis):
 

@@ -2,9 +2,9 @@
 
 :func:`run_bench` exports the model once into a temporary Triton repository, measures the
 machine's matmul peak, then for each target × batch × concurrency drives the target with
-the closed-loop load generator (:mod:`serving.bench.load`) and records throughput, latency
+the closed-loop load generator (:mod:`serving.apps.bench.load`) and records throughput, latency
 percentiles, achieved GFLOP/s, the client's and the server's CPU, and Triton's own
-statistics. It returns a JSON-ready report (:mod:`serving.bench.report` writes it out).
+statistics. It returns a JSON-ready report (:mod:`serving.apps.bench.report` writes it out).
 
 In-process targets run with one caller and every core given to the graph (their
 concurrency is 1); servers are measured at each requested concurrency.
@@ -23,19 +23,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serving.bench import load as loadgen
-from serving.bench.environment import environment
-from serving.bench.flops import count_flops, measure_matmul_peak
-from serving.bench.peers import (
+from serving.apps.bench import load as loadgen
+from serving.apps.bench.environment import environment
+from serving.apps.bench.flops import count_flops, measure_matmul_peak
+from serving.apps.bench.peers import (
     LitServeProcess,
     LitServeTarget,
     PerfAnalyzerError,
     PerfAnalyzerTarget,
 )
-from serving.bench.results import BenchReport, Cell, Figures, Latency, ModelFigures
-from serving.bench.settings import BenchSettings, load_bench_module
-from serving.bench.stats import summarize
-from serving.bench.targets import (
+from serving.apps.bench.results import BenchReport, Cell, Figures, Latency, ModelFigures
+from serving.apps.bench.settings import BenchSettings, load_bench_module
+from serving.apps.bench.stats import summarize
+from serving.apps.bench.targets import (
     IN_PROCESS,
     RequestMaker,
     Target,
@@ -51,7 +51,7 @@ from zoo.registry import get_spec, triton_model_name
 if TYPE_CHECKING:
     from torch import nn
 
-    from serving.server import TritonServer
+    from serving.server.triton import TritonServer
 
 #: Report format version.
 SCHEMA = "genzoo.bench/1"
@@ -81,7 +81,7 @@ class _Servers:
             assert s.grpc_url is not None
             return s.url, s.grpc_url, None
         if self.triton is None:
-            from serving.server import ServerConfig, TritonServer
+            from serving.server.triton import ServerConfig, TritonServer
 
             assert self.repository is not None
             config = ServerConfig.on_free_ports(
@@ -293,8 +293,8 @@ def _measure_perf_analyzer(
 
 
 def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> BenchReport:
-    """Measure every cell of ``settings``; return the report (see :mod:`serving.bench.report`)."""
-    from serving.bench.report import evaluate_goals
+    """Measure every cell of ``settings``; return the report (:mod:`serving.apps.bench.report`)."""
+    from serving.apps.bench.report import evaluate_goals
 
     say = progress or (lambda _done, _total, _what: None)
     spec = get_spec(settings.model, **settings.overrides)
@@ -329,7 +329,7 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> B
             if settings.repository is not None:
                 servers.repository = Path(settings.repository)
             elif needs_repo:
-                from serving.repository import build_repository
+                from serving.server.repository import build_repository
 
                 say(1, total, "exporting to ONNX and building the Triton repository")
                 servers.repository = work / "model_repository"

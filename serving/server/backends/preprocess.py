@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-from serving.backends.common import request_wire
-from serving.wire import graph_inputs, wire_inputs
+from serving.server.backends.common import request_wire
+from serving.server.wire import graph_inputs, wire_inputs
 from zoo.errors import ZooError
 from zoo.registry import EntryPoint, TensorSpec
 

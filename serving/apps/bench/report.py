@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from serving.bench.results import BenchReport, Cell, Goal
-from serving.bench.targets import IN_PROCESS
+from serving.apps.bench.results import BenchReport, Cell, Goal
+from serving.apps.bench.targets import IN_PROCESS
 
 TRITON = ("triton-grpc", "triton-http")
 

@@ -10,7 +10,7 @@ The client's own CPU time (``time.process_time`` over the window) is recorded wi
 on a 2-core host the client competes with the server for the same cores, and a client using
 most of a core is a bottleneck the report must show.
 
-``zoo bench`` reads the :class:`LoadResult`; ``zoo soak`` (:mod:`serving.soak`) drives the same
+``zoo bench`` reads the :class:`LoadResult`; ``zoo soak`` (:mod:`serving.apps.soak`) drives the same
 threads with no warm-up and watches every completion as it happens (``on_done``).
 """
 

@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from serving.client import BaseZooClient, ZooClient
-from serving.repository import RepositoryOptions, build_repository
-from serving.server import ServerConfig, TritonServer
+from serving.server.repository import RepositoryOptions, build_repository
+from serving.server.triton import ServerConfig, TritonServer
 from zoo.images import save_grid
 from zoo.registry import get_spec, list_models
 from zoo.settings import model_repository_dir
@@ -27,7 +27,7 @@ from zoo.settings import model_repository_dir
 if TYPE_CHECKING:
     from torch import nn
 
-    from serving.bench.results import BenchReport
+    from serving.apps.bench.results import BenchReport
 
 #: The model whose throughput the demo compares across paths, and its request size.
 BENCH_MODEL = "dcgan-mnist"
@@ -179,8 +179,8 @@ def run_demo(
             result.pictures, result.notes = make_pictures(http, names, result.out_dir)
             if BENCH_MODEL in names and bench_seconds > 0:
                 say(f"benchmarking {BENCH_MODEL}, batch {BENCH_BATCH} (zoo bench, short)")
-                from serving.bench.report import write_report
-                from serving.bench.run import DEMO_TARGETS, demo_bench
+                from serving.apps.bench.report import write_report
+                from serving.apps.bench.run import DEMO_TARGETS, demo_bench
 
                 report = demo_bench(
                     BENCH_MODEL,

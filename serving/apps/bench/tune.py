@@ -4,7 +4,7 @@ A handful of configurations (:func:`candidate_configs`) are each served by the e
 and loaded with the same workload (one batch size, one concurrency, a few seconds);
 :func:`pick_best` keeps the highest throughput whose p99 stays within the bound, and the
 winner is written into the repository's ``config.pbtxt`` through
-:func:`serving.repository.write_configs` (so it is a config Triton parses, like any other).
+:func:`serving.server.repository.write_configs` (so it is a config Triton parses, like any other).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from serving.bench import load as loadgen
-from serving.bench.environment import environment
-from serving.bench.run import Progress, measure_cell, triton_names
-from serving.bench.settings import DEFAULT_CLIENT, cores, load_bench_module
-from serving.bench.targets import RequestMaker, TritonTarget
+from serving.apps.bench import load as loadgen
+from serving.apps.bench.environment import environment
+from serving.apps.bench.run import Progress, measure_cell, triton_names
+from serving.apps.bench.settings import DEFAULT_CLIENT, cores, load_bench_module
+from serving.apps.bench.targets import RequestMaker, TritonTarget
 from zoo.errors import InvalidInputError
 from zoo.registry import get_spec, triton_model_name
 
@@ -112,9 +112,9 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
     Raises :class:`~zoo.errors.InvalidInputError` when no candidate meets the bound (the
     message gives the lowest p99 seen); nothing is written then.
     """
-    from serving.bench.settings import BenchSettings
-    from serving.repository import RepositoryOptions, build_repository, write_configs
-    from serving.server import ServerConfig, TritonServer
+    from serving.apps.bench.settings import BenchSettings
+    from serving.server.repository import RepositoryOptions, build_repository, write_configs
+    from serving.server.triton import ServerConfig, TritonServer
     from zoo.settings import model_repository_dir
 
     say = progress or (lambda _d, _t, _w: None)
@@ -230,7 +230,7 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
 
 
 def _options(cfg: TuneConfig, *, response_cache: bool) -> Any:
-    from serving.repository import RepositoryOptions
+    from serving.server.repository import RepositoryOptions
 
     return RepositoryOptions(
         instances=cfg.instances,

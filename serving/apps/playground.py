@@ -48,7 +48,7 @@ from serving.client import (
     ZooClient,
     ZooClientError,
 )
-from serving.server import LOOPBACK, ServerConfig, TritonServer
+from serving.server.triton import LOOPBACK, ServerConfig, TritonServer
 from zoo.errors import InvalidInputError, MissingDependencyError, ZooError
 from zoo.images import make_grid
 from zoo.registry import get_spec, list_models, triton_model_name
@@ -853,8 +853,8 @@ def _start_triton(
     say: Callable[[str], None],
 ) -> TritonServer:
     """The embedded Triton on free loopback ports, serving (and, if empty, building) the repo."""
-    from serving.inprocess import served_entries
-    from serving.repository import build_repository
+    from serving.server.inprocess import served_entries
+    from serving.server.repository import build_repository
     from zoo.settings import model_repository_dir
 
     repo = Path(repository or model_repository_dir())

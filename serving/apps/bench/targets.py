@@ -7,7 +7,7 @@
   :class:`~serving.client.AsyncZooClient`) against the embedded Triton (or ``--url``);
 - ``triton-shm``: the blocking SDK over gRPC with ``shared_memory="system"``: tensors go
   through registered ``/dev/shm`` regions instead of the socket (same host only);
-- ``litserve`` and ``triton-perf``: the peers in :mod:`serving.bench.peers`.
+- ``litserve`` and ``triton-perf``: the peers in :mod:`serving.apps.bench.peers`.
 
 A target that cannot run here (TensorRT without a GPU) raises :class:`TargetUnavailableError`
 with the reason; the report lists it as skipped.
@@ -26,9 +26,9 @@ import numpy as np
 import numpy.typing as npt
 
 from export.runners import BACKENDS as RUNNER_BACKENDS
-from serving.admin_key import admin_headers
-from serving.bench.results import ServerFigures
-from serving.wire import graph_inputs, wire_inputs, wire_results
+from serving.apps.bench.results import ServerFigures
+from serving.server.admin_key import admin_headers
+from serving.server.wire import graph_inputs, wire_inputs, wire_results
 from zoo.errors import ZooError
 from zoo.pipeline import is_seeded
 from zoo.registry import EntryPoint
@@ -36,7 +36,7 @@ from zoo.registry import EntryPoint
 if TYPE_CHECKING:
     from torch import nn
 
-    from serving.server import TritonServer
+    from serving.server.triton import TritonServer
 
 #: Targets that run inside the bench process: a runner on each runner backend, by its name.
 IN_PROCESS = tuple(RUNNER_BACKENDS)

@@ -7,7 +7,7 @@ parameters say which entry point to run and how: ``zoo_model``, ``zoo_entry``, `
 ``zoo_half`` (``true``: the torch runner in float16). With ONNX Runtime the process imports
 NumPy, onnxruntime and genzoo's torch-free modules only; torch loads for the torch backends.
 
-Requests arrive in the wire form of :mod:`serving.wire` (seeds, uint8 NHWC images; ψ and the
+Requests arrive in the wire form of :mod:`serving.server.wire` (seeds, uint8 NHWC images; ψ and the
 mixing seed may be left out); the seed → latent rule runs here, so a client never sends
 latents.
 
@@ -30,8 +30,8 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from export.runners import make_runner, runner_backend
-from serving.backends.common import request_wire
-from serving.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
+from serving.server.backends.common import request_wire
+from serving.server.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
 from zoo.errors import ZooError
 
 

@@ -9,17 +9,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serving.bench import load as loadgen
-from serving.bench.peers import LitServeOptions
-from serving.bench.targets import TARGETS
-from serving.ports import default_grpc_url
+from serving.apps.bench import load as loadgen
+from serving.apps.bench.peers import LitServeOptions
+from serving.apps.bench.targets import TARGETS
+from serving.client.ports import default_grpc_url
 from zoo.errors import InvalidInputError, InvalidNameError, WeightsNotFoundError
 from zoo.registry import get_spec, spec_of_module
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from serving.repository import RepositoryOptions
+    from serving.server.repository import RepositoryOptions
 
 #: Targets run when none are named.
 DEFAULT_TARGETS = ("torch", "onnxruntime", "tensorrt", "triton-http", "triton-grpc", "litserve")
@@ -72,7 +72,9 @@ class BenchSettings:
     warmup: float = 1.0  # unmeasured seconds before each cell
     overrides: dict[str, Any] = field(default_factory=dict)  # config of a random-weight variant
     url: str | None = None  # Triton HTTP host:port to use instead of starting one
-    grpc_url: str | None = None  # its gRPC host:port (default: serving.ports.default_grpc_url)
+    grpc_url: str | None = (
+        None  # its gRPC host:port (default: serving.client.ports.default_grpc_url)
+    )
     # with url: the key to its restricted statistics API (never written to the report)
     admin_key: str | None = field(default=None, repr=False)
     client: str = DEFAULT_CLIENT  # "threads" or "asyncio"
@@ -130,7 +132,7 @@ class BenchSettings:
 
     def repository_options(self, **changes: Any) -> RepositoryOptions:
         """The options of the bench repository (response cache off: it measures compute)."""
-        from serving.repository import RepositoryOptions
+        from serving.server.repository import RepositoryOptions
 
         opts = RepositoryOptions(
             backend="onnxruntime",

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from serving.bench.stats import LatencySummary
+from serving.apps.bench.stats import LatencySummary
 
 #: What a cell's status may be.
 STATUSES = ("ok", "error", "skipped")
@@ -243,7 +243,7 @@ class BenchReport:
     schema: str
     created: str  # ISO 8601, UTC
     settings: Mapping[str, Any]  # BenchSettings.to_dict() of the run
-    environment: Mapping[str, Any]  # machine, load, versions, git (serving.bench.environment)
+    environment: Mapping[str, Any]  # machine, load, versions, git (serving.apps.bench.environment)
     model: ModelFigures
     peak: Mapping[str, Any]  # MatmulPeak.to_dict()
     results: tuple[Cell, ...] = ()

@@ -1,6 +1,6 @@
 """The peers ``zoo bench`` measures Triton against: LitServe, and perf_analyzer as the load.
 
-- ``litserve``: the same ONNX graph behind LitServe (:mod:`serving.bench.litserve_app`),
+- ``litserve``: the same ONNX graph behind LitServe (:mod:`serving.apps.bench.litserve_app`),
   JSON over HTTP, started here as its own process;
 - ``triton-perf``: the same Triton loaded by ``perf_analyzer`` (C++), a yardstick showing how
   much of a figure is the Python client.
@@ -23,21 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serving.admin_key import admin_headers
-from serving.bench.payload import decode_tensors, encode_tensors
-from serving.bench.results import Figures, Latency
-from serving.bench.targets import (
+from serving.apps.bench.payload import decode_tensors, encode_tensors
+from serving.apps.bench.results import Figures, Latency
+from serving.apps.bench.targets import (
     RequestMaker,
     Target,
     TargetUnavailableError,
     Wire,
     triton_statistics,
 )
-from serving.server import LOOPBACK, free_port, stop_process_group
+from serving.server.admin_key import admin_headers
+from serving.server.triton import LOOPBACK, free_port, stop_process_group
 from zoo.errors import InvalidInputError, ServerStartError, ZooError
 
 if TYPE_CHECKING:
-    from serving.server import TritonServer
+    from serving.server.triton import TritonServer
 
 
 # ---------------------------------------------------------------------------------------------
@@ -72,7 +72,7 @@ class LitServeProcess:
         self.cmd = [
             sys.executable,
             "-m",
-            "serving.bench.litserve_app",
+            "serving.apps.bench.litserve_app",
             f"--model={model}",
             f"--entry={entry}",
             f"--onnx={onnx_path}",
@@ -86,10 +86,10 @@ class LitServeProcess:
 
     def start(self, timeout: float = 120.0) -> LitServeProcess:
         """Start it and wait for ``/health``."""
-        from serving.server import _die_with_parent  # new process group, dies with us
+        from serving.server.triton import _die_with_parent  # new process group, dies with us
 
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        root = Path(__file__).resolve().parents[2]
+        root = Path(__file__).resolve().parents[3]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
         with open(self.log_file, "wb") as log:
@@ -219,7 +219,7 @@ def perf_analyzer_command() -> tuple[list[str], dict[str, str]]:
     """
     import tempfile
 
-    from serving.server import wheel_dir
+    from serving.server.triton import wheel_dir
 
     binary = Path(sys.executable).parent / "perf_analyzer"
     if not binary.is_file():

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from serving.bench.settings import cores
+from serving.apps.bench.settings import cores
 
 
 def _cpu_model() -> str:
@@ -30,7 +30,7 @@ def _version(dist: str) -> str | None:
 
 
 def _git_commit() -> dict[str, Any]:
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True

@@ -145,7 +145,7 @@ def repository_files(root: Path) -> list[tuple[str, Path]]:
     Only folders holding a ``config.pbtxt`` that parses as a Triton ``ModelConfig`` are
     models; a repository without any is refused before anything is uploaded.
     """
-    from serving.repository import parse_config
+    from serving.server.repository import parse_config
 
     root = Path(root)
     if not root.is_dir():

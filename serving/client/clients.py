@@ -1,0 +1,393 @@
+"""The blocking client, and the methods and connection settings both clients share."""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from serving.client.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    ModelNotFoundError,
+    ServerError,
+    SharedMemoryError,
+    TLSError,
+    UnsupportedAPIError,
+    ZooClientError,
+)
+from serving.client.requests import (
+    check_images,
+    check_latents,
+    check_masks,
+    encoder_of,
+    generate_request,
+    interpolate_request,
+    join_batches,
+    model_candidates,
+    resolve_model,
+    split_batches,
+    synthesize_request,
+)
+from serving.client.shm import (
+    Region,
+    RegionSet,
+    SharedMemory,
+    SharedMemoryPool,
+    _register_args,
+    _shm_outputs,
+    _shm_register_failed,
+    _shm_tensors,
+)
+from serving.client.signature import GENERATE_ENTRIES, Array, ModelSignature
+from serving.client.transport import (
+    Protocol,
+    _infer_args,
+    _tritonclient,
+    map_error,
+    outputs_of,
+    parse_endpoint,
+)
+
+C = TypeVar("C", bound="BaseZooClient")
+
+# ---------------------------------------------------------------------------------------------
+# The two clients: same methods, one blocking, one asyncio.
+# ---------------------------------------------------------------------------------------------
+
+
+class BaseZooClient(abc.ABC):
+    """The zoo's calls, on top of two hooks: :meth:`signature` and :meth:`infer`.
+
+    :class:`ZooClient` fills them over the network; :class:`serving.server.inprocess.InProcessZoo`
+    in-process, so the CLI and tests drive both through the same methods.
+    """
+
+    @abc.abstractmethod
+    def signature(self, model: str, entries: Sequence[str] = ()) -> ModelSignature:
+        """The signature of the model serving ``entries`` of ``model``."""
+
+    @abc.abstractmethod
+    def infer(self, sig: ModelSignature, inputs: Mapping[str, Array]) -> dict[str, Array]:
+        """Run wire ``inputs`` through ``sig``'s model."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release what the client holds (connections, loaded models)."""
+
+    def __enter__(self: C) -> C:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the zoo --------------------------------------------------------------------------
+    def generate(
+        self,
+        model: str,
+        seeds: Any,
+        labels: Any = None,
+        psi: Any = None,
+        mix_seeds: Any = None,
+    ) -> npt.NDArray[np.uint8]:
+        """Images for ``seeds``, uint8 NHWC; cGAN needs ``labels``; ψ and mixing: StyleGAN2."""
+        sig = self.signature(model, GENERATE_ENTRIES)
+        req = generate_request(sig, seeds, labels=labels, psi=psi, mix_seeds=mix_seeds)
+        return self.infer(sig, req)["image"]
+
+    def translate(self, model: str, images: Any, direction: str = "a2b") -> npt.NDArray[np.uint8]:
+        """Image-to-image translation (CycleGAN), ``direction`` "a2b" or "b2a"; uint8 NHWC."""
+        sig = self.signature(model, (f"translate_{direction}",))
+        return self.infer(sig, {"image": check_images(sig, images)})["image"]
+
+    def encode(self, model: str, images: Any) -> tuple[Array, Array]:
+        """Latent codes of images (VAE): posterior mean ``(N, D)`` and log-variance ``(N, D)``."""
+        sig = self.signature(model, ("encode",))
+        out = self.infer(sig, {"image": check_images(sig, images)})
+        return out["latent"], out["logvar"]
+
+    def decode(self, model: str, latents: Any) -> npt.NDArray[np.uint8]:
+        """Images from latent codes (VAE), uint8 NHWC."""
+        sig = self.signature(model, ("decode",))
+        return self.infer(sig, {"latent": check_latents(sig, latents)})["image"]
+
+    def reconstruct(self, model: str, images: Any) -> npt.NDArray[np.uint8]:
+        """Images through the autoencoder (VAE), uint8 NHWC."""
+        sig = self.signature(model, ("reconstruct",))
+        return self.infer(sig, {"image": check_images(sig, images)})["image"]
+
+    def inpaint(self, model: str, images: Any, masks: Any) -> npt.NDArray[np.uint8]:
+        """Fill the pixels where ``masks`` is 0 (VAE); known pixels are kept; uint8 NHWC."""
+        sig = self.signature(model, ("inpaint",))
+        imgs = check_images(sig, images)
+        return self.infer(sig, {"image": imgs, "mask": check_masks(sig, masks, len(imgs))})["image"]
+
+    def classify(self, model: str, images: Any) -> npt.NDArray[np.float32]:
+        """Class logits ``(N, classes)`` of images; ``argmax(axis=1)`` is the predicted class."""
+        sig = self.signature(model, ("classify",))
+        return self.infer(sig, {"image": check_images(sig, images)})["logits"]
+
+    # -- projection, synthesis from ws, interpolation ---------------------------------------
+    def project(self, model: str, images: Any) -> tuple[Array, npt.NDArray[np.uint8]]:
+        """ws ``(N, num_ws, w_dim)`` of digits and their reconstructions (uint8 NHWC).
+
+        ``model`` is the generator (``stylegan2-mnist``) or its encoder; one feed-forward call.
+        """
+        sig = self.signature(encoder_of(model), ("project",))
+        out = self.infer(sig, {"image": check_images(sig, images)})
+        return out["w"], out["image"]
+
+    def synthesize(
+        self,
+        model: str,
+        ws: Any,
+        psi: Any = None,
+        mix_seeds: Any = None,
+        mix_layer: Any = None,
+        mix_ws: Any = None,
+    ) -> npt.NDArray[np.uint8]:
+        """Images from ws (StyleGAN2); ws from ``mix_layer`` on from ``mix_seeds`` or ``mix_ws``."""
+        sig = self.signature(model, ("synthesize",))
+        req = synthesize_request(
+            sig, ws, psi=psi, mix_seeds=mix_seeds, mix_layer=mix_layer, mix_ws=mix_ws
+        )
+        return self.infer(sig, req)["image"]
+
+    def interpolate(
+        self, model: str, seed: int, seed_to: int, t: Any, labels: Any = None
+    ) -> npt.NDArray[np.uint8]:
+        """One image per ``t`` in [0, 1] between two seeds' digits; a cGAN holds ``labels``."""
+        sig = self.signature(model, ("interpolate",))
+        return self.infer(sig, interpolate_request(sig, seed, seed_to, t, labels=labels))["image"]
+
+
+class RemoteClient:
+    """What :class:`ZooClient` and :class:`AsyncZooClient` are built from: one description of
+    where and how to connect.
+
+    ``url``, ``protocol``, ``ssl``, the TLS files (``ca_cert``, ``client_cert``,
+    ``client_key``) and ``headers`` are checked by :func:`parse_endpoint`; ``timeout`` bounds
+    every call (seconds); ``shared_memory`` ("system" or "cuda", on ``cuda_device``) moves
+    tensors through shared memory instead of the socket (see :class:`SharedMemoryPool`).
+    Subclasses say whether they are asyncio (:attr:`aio`) and set up their connections in
+    :meth:`_init_transport`.
+    """
+
+    aio: ClassVar[bool]  # tritonclient's asyncio modules (True) or its blocking ones
+
+    def __init__(
+        self,
+        url: str = "127.0.0.1:8000",
+        *,
+        protocol: Protocol | None = None,
+        timeout: float = 60.0,
+        ssl: bool | None = None,
+        ca_cert: str | os.PathLike[str] | None = None,
+        client_cert: str | os.PathLike[str] | None = None,
+        client_key: str | os.PathLike[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        shared_memory: SharedMemory | None = None,
+        cuda_device: int = 0,
+    ):
+        self.endpoint = parse_endpoint(
+            url,
+            protocol,
+            ssl=ssl,
+            ca_cert=ca_cert,
+            client_cert=client_cert,
+            client_key=client_key,
+            headers=headers,
+        )
+        self.protocol: Protocol = self.endpoint.protocol
+        self.url = self.endpoint.hostport
+        self.timeout = float(timeout)
+        self._mod = _tritonclient(self.protocol, aio=self.aio)
+        self._sigs: dict[str, ModelSignature] = {}
+        self._shm: SharedMemoryPool | None = None
+        if shared_memory is not None:
+            self._shm = SharedMemoryPool(shared_memory, cuda_device=cuda_device)
+        self._init_transport()
+
+    def _init_transport(self) -> None:
+        """Set up what holds the connections (they open lazily, on the first call)."""
+
+    def __repr__(self) -> str:
+        shm = f", shared_memory={self._shm.kind!r}" if self._shm else ""
+        keys = [k for k, _ in self.endpoint.headers]
+        return f"{type(self).__name__}({self.endpoint.display!r}, headers={keys}{shm})"
+
+    def _new_client(self) -> Any:
+        """A tritonclient ``InferenceServerClient`` for the endpoint: its TLS and timeouts."""
+        tls = self.endpoint.client_kwargs(aio=self.aio)
+        timeouts: dict[str, float] = {}
+        if self.protocol == "http":  # gRPC takes its timeout per call
+            if self.aio:
+                timeouts = {"conn_timeout": self.timeout}
+            else:
+                timeouts = {"connection_timeout": self.timeout, "network_timeout": self.timeout}
+        try:
+            return self._mod.InferenceServerClient(self.url, **timeouts, **tls)
+        except Exception as e:
+            raise map_error(e, self.endpoint.display) from e
+
+
+class ZooClient(RemoteClient, BaseZooClient):
+    """Blocking client for a genzoo Triton server. Safe to share between threads.
+
+    Its options are :class:`RemoteClient`'s: the URL, TLS and header options, the timeout and
+    ``shared_memory``.
+    """
+
+    aio = False
+
+    def _init_transport(self) -> None:
+        # one tritonclient per thread: the HTTP one is not thread-safe
+        self._local = threading.local()
+        self._clients: list[Any] = []
+        self._lock = threading.Lock()
+
+    # -- transport ------------------------------------------------------------------------
+    def _client(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._new_client()
+            self._local.client = client
+            with self._lock:
+                self._clients.append(client)
+        return client
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call tritonclient's ``method`` with this client's headers and timeout."""
+        if self.protocol == "grpc":
+            kwargs["client_timeout"] = self.timeout
+        kwargs["headers"] = self.endpoint.header_dict()
+        try:
+            return getattr(self._client(), method)(*args, **kwargs)
+        except Exception as e:
+            raise map_error(e, self.endpoint.display) from e
+
+    def close(self) -> None:
+        """Unregister and free shared-memory regions; close every connection this client opened."""
+        if self._shm is not None:
+            for regions in self._shm.drain():
+                self._release(self._shm, regions)
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for c in clients:
+            c.close()
+        self._local = threading.local()
+
+    # -- server ---------------------------------------------------------------------------
+    def ready(self) -> bool:
+        """Whether the server answers and is ready (False when unreachable).
+
+        Refused credentials and failed TLS handshakes raise: they are not "not ready".
+        """
+        try:
+            if self._call("is_server_ready"):
+                return True
+            # tritonclient's HTTP health check only looks at the status code: ask again in a
+            # way that raises, so a refused token reads as such rather than as "not ready"
+            self._call("get_server_metadata")
+        except (AuthenticationError, TLSError):
+            raise
+        except ZooClientError:
+            pass
+        return False
+
+    def list_models(self) -> list[str]:
+        """Names of the Triton models that are loaded and ready, sorted."""
+        kwargs = {"as_json": True} if self.protocol == "grpc" else {}
+        return _ready_names(self._call("get_model_repository_index", **kwargs))
+
+    def signature(self, model: str, entries: Sequence[str] = ()) -> ModelSignature:
+        """The signature of the Triton model serving ``entries`` of ``model`` (cached)."""
+        key = f"{model}|{','.join(entries)}"
+        if key not in self._sigs:
+            name = self._resolve(model, entries) if entries else model
+            kwargs = {"as_json": True} if self.protocol == "grpc" else {}
+            try:
+                sig = ModelSignature.from_config(self._call("get_model_config", name, **kwargs))
+            except UnsupportedAPIError:  # a plain v2 server: the core metadata has the tensors
+                sig = ModelSignature.from_metadata(self._call("get_model_metadata", name, **kwargs))
+            self._sigs[key] = sig
+        return self._sigs[key]
+
+    def _resolve(self, model: str, entries: Sequence[str]) -> str:
+        # By readiness, which a server with restricted admin APIs leaves open (its repository
+        # index needs the admin key); the index only gives the error its close names.
+        for candidate in model_candidates(model, entries):
+            with contextlib.suppress(ModelNotFoundError):  # KServe's gRPC: NOT_FOUND, not False
+                if self._call("is_model_ready", candidate):
+                    return candidate
+        try:
+            served = self.list_models()
+        except (AuthenticationError, TLSError):
+            raise  # tritonclient's HTTP readiness reads a refused token as "not ready"
+        except ZooClientError:
+            served = []
+        return resolve_model(served, model, entries)
+
+    def infer(self, sig: ModelSignature, inputs: Mapping[str, Array]) -> dict[str, Array]:
+        """Run wire ``inputs`` through ``sig``'s model, split into batches it accepts."""
+        parts = []
+        for chunk in split_batches(inputs, sig.max_batch_size):
+            if self._shm is not None:
+                parts.append(self._infer_shm(self._shm, sig, chunk))
+                continue
+            tensors, wanted = _infer_args(self._mod, self.protocol, chunk, sig.outputs)
+            result = self._call("infer", sig.name, tensors, outputs=wanted)
+            parts.append(outputs_of(result, sig, self.endpoint.display))
+        return join_batches(parts)
+
+    # -- shared memory --------------------------------------------------------------------
+    def _infer_shm(
+        self, pool: SharedMemoryPool, sig: ModelSignature, chunk: Mapping[str, Array]
+    ) -> dict[str, Array]:
+        """One request whose tensors travel through a (reused) set of shared-memory regions."""
+        regions = pool.checkout(sig, chunk)
+        try:
+            if not regions.registered:
+                for region in regions.all():
+                    self._register_region(region)
+                regions.registered = True
+            tensors, wanted = _shm_tensors(self._mod, pool, regions, chunk)
+            result = self._call("infer", sig.name, tensors, outputs=wanted)
+            out = _shm_outputs(result, pool, regions, sig, self.endpoint.display)
+        except BaseException:
+            self._release(pool, regions)  # a failed call may have left them half-written
+            raise
+        pool.checkin(regions)
+        return out
+
+    def _register_region(self, region: Region) -> None:
+        method, args = _register_args(region)
+        try:
+            self._call(method, *args)
+        except (ServerError, InvalidInputError) as e:
+            raise SharedMemoryError(_shm_register_failed(self.endpoint.display, region, e)) from e
+
+    def _release(self, pool: SharedMemoryPool, regions: RegionSet) -> None:
+        """Unregister a set (best effort: the server may be gone or never had it) and free it."""
+        for region in regions.all():
+            with contextlib.suppress(ZooClientError):
+                self._call(f"unregister_{region.kind}_shared_memory", region.name)
+        pool.destroy(regions)
+
+
+def _ready_names(index: Any) -> list[str]:
+    """Names of READY models in a repository index (HTTP list or gRPC JSON)."""
+    models = index.get("models", []) if isinstance(index, Mapping) else index
+    return sorted(m["name"] for m in models if m.get("state") == "READY")
