@@ -12,8 +12,9 @@ from safetensors.torch import load_file
 
 from zoo.data import load_digits
 from zoo.errors import CheckpointError, InvalidInputError
+from zoo.models.dcgan.training import DCGANTask
 from zoo.registry import get_spec
-from zoo.train import GAN_LOSSES, DCGANTask, TrainConfig, load_checkpoint, train
+from zoo.train import GAN_LOSSES, TrainConfig, load_checkpoint, train
 from zoo.weights import load_model_from_dir
 
 #: Config overrides that make each family cheap enough for a few CPU steps.
@@ -83,7 +84,7 @@ def test_conditional_discriminator_learns_the_classes(tmp_path: Path) -> None:
 
 def test_stylegan2_discriminator_judges_packs(tmp_path: Path) -> None:
     """PacGAN: the discriminator scores packs of images (copies of one digit read as fakes)."""
-    from zoo.train import StyleGAN2Task
+    from zoo.models.stylegan2.training import StyleGAN2Task
 
     task = StyleGAN2Task(_cfg("stylegan2-mnist"))
     assert task.pack == 4
@@ -126,7 +127,7 @@ def test_resume_with_other_settings_is_refused(tmp_path: Path) -> None:
 
 
 def test_resume_without_checkpoint_says_so(tmp_path: Path) -> None:
-    from zoo.train import VAETask
+    from zoo.models.vae.training import VAETask
 
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_checkpoint(VAETask(_cfg("vae-mnist")), tmp_path)
@@ -139,3 +140,18 @@ def test_bad_settings_are_refused(tmp_path: Path) -> None:
         train(_cfg("vae-mnist", loss="bce"), tmp_path)
     with pytest.raises(InvalidInputError, match="larger than the data set"):
         train(_cfg("vae-mnist", batch_size=100_000), tmp_path)
+
+
+def test_a_family_whose_task_does_not_import_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The family's ``task`` is imported by name; a broken name says which family it was."""
+    from dataclasses import replace
+
+    import zoo.train.loop
+    from zoo.registry import get_family
+
+    broken = replace(get_family("vae"), task="zoo.models.vae.training:NoSuchTask")
+    monkeypatch.setattr(zoo.train.loop, "get_family", lambda name: broken)
+    with pytest.raises(InvalidInputError, match="no trainer for family 'vae'"):
+        train(_cfg("vae-mnist"), tmp_path)
