@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,3 +19,15 @@ def request_wire(request: Any, names: Sequence[str]) -> dict[str, np.ndarray]:
         if tensor is not None:
             wire[name] = tensor.as_numpy()
     return wire
+
+
+def honour_pythonpath() -> None:
+    """Put ``PYTHONPATH``'s folders on ``sys.path``, in order, as a plain interpreter would.
+
+    Triton's Python-backend stub runs an isolated interpreter that ignores ``PYTHONPATH``, so a
+    model family kept outside genzoo (``ZOO_FAMILIES``) that the launching process imports from
+    there would be missing in the stub; an installed family needs no help.
+    """
+    folders = [f for f in os.environ.get("PYTHONPATH", "").split(os.pathsep) if f]
+    for i, folder in enumerate(f for f in folders if f not in sys.path):
+        sys.path.insert(1 + i, folder)

@@ -30,7 +30,7 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from export.runners import make_runner, runner_backend
-from serving.server.backends.common import request_wire
+from serving.server.backends.common import honour_pythonpath, request_wire
 from serving.server.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
 from zoo.errors import ZooError
 
@@ -40,6 +40,7 @@ class TritonPythonModel:
 
     def initialize(self, args: dict[str, Any]) -> None:
         """Load the runner named by the model's config parameters."""
+        honour_pythonpath()  # before the registry first imports the model families
         config = json.loads(args["model_config"])
         params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
         backend = params.get("zoo_backend", "onnxruntime")

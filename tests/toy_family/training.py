@@ -1,0 +1,31 @@
+"""The toy family's training task: match the per-pixel mean and spread of real digits."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from zoo.data import load_digits
+from zoo.train.task import Task, TrainConfig
+
+
+class ToyTask(Task):
+    """Latents from torch's seeded generator; the loss compares moments, no discriminator."""
+
+    default_lr = 1e-2
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        super().__init__(cfg)
+        model = self.new_model()
+        self.nets = {"model": model}
+        self.optims = {"opt": torch.optim.Adam(model.parameters(), lr=self.lr)}
+        self.datasets = (load_digits("mnist", "train"),)
+
+    def step(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+        real = batches[0][0]
+        fake = self.nets["model"](torch.randn(len(real), self.model_config["z_dim"]))
+        loss = F.mse_loss(fake.mean(0), real.mean(0)) + F.mse_loss(fake.std(0), real.std(0))
+        self.optims["opt"].zero_grad(set_to_none=True)
+        loss.backward()
+        self.optims["opt"].step()
+        return {"moments": loss.item()}
