@@ -291,34 +291,34 @@ def _tune(
 
         result = tune_triton(settings, progress=step)
     if json_file is not None:
-        write_json(result, json_file)
+        write_json(result.to_dict(), json_file)
     if as_json:
-        print_json(result)
-        for path in result["written"]:
+        print_json(result.to_dict())
+        for path in result.written:
             err_console.print(f"wrote {path}")
         return
     table = Table("instances × threads", "preferred", "delay µs", "img/s", "p99 ms", "")
-    best = result["best"]
-    for m in result["measurements"]:
-        c = m["config"]
-        mark = "[green]best[/]" if best and c == best["config"] else ""
-        if m["p99_ms"] is not None and m["p99_ms"] > p99_ms:
+    best = result.best
+    for m in result.measurements:
+        c = m.config
+        mark = "[green]best[/]" if c == best.config else ""
+        if m.p99_ms is not None and m.p99_ms > p99_ms:
             mark = "[dim]over bound[/]"
         table.add_row(
-            f"{c['instances']} × {c['threads']}",
-            ",".join(map(str, c["preferred_batch_sizes"])) or "–",
-            str(c["max_queue_delay_us"]),
-            f"{m['throughput']:,.0f}",
-            "–" if m["p99_ms"] is None else f"{m['p99_ms']:.2f}",
+            f"{c.instances} × {c.threads}",
+            ",".join(map(str, c.preferred_batch_sizes)) or "–",
+            str(c.max_queue_delay_us),
+            f"{m.throughput:,.0f}",
+            "–" if m.p99_ms is None else f"{m.p99_ms:.2f}",
             mark,
         )
     console.print(table)
-    c = best["config"]
+    c = best.config
     console.print(
-        f"[bold green]best under p99 ≤ {p99_ms} ms:[/] instances {c['instances']}, threads "
-        f"{c['threads']}, preferred_batch_size {list(c['preferred_batch_sizes'])}, "
-        f"max_queue_delay_microseconds {c['max_queue_delay_us']} "
-        f"({best['throughput']:,.0f} img/s, p99 {best['p99_ms']:.2f} ms)"
+        f"[bold green]best under p99 ≤ {p99_ms} ms:[/] instances {c.instances}, threads "
+        f"{c.threads}, preferred_batch_size {list(c.preferred_batch_sizes)}, "
+        f"max_queue_delay_microseconds {c.max_queue_delay_us} "
+        f"({best.throughput:,.0f} img/s, p99 {best.p99_ms or 0.0:.2f} ms)"
     )
-    for path in result["written"]:
+    for path in result.written:
         console.print(f"wrote {path}")

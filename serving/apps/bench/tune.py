@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,9 @@ from serving.apps.bench.settings import DEFAULT_CLIENT, cores, load_bench_module
 from serving.apps.bench.targets import RequestMaker, TritonTarget
 from zoo.errors import InvalidInputError
 from zoo.registry import get_spec, triton_model_name
+
+#: Schema id of the ``--tune`` report.
+TUNE_SCHEMA = "genzoo.bench.tune/1"
 
 
 @dataclass(frozen=True)
@@ -66,16 +69,66 @@ def candidate_configs(n_cores: int, batch: int, concurrency: int) -> list[TuneCo
     ]
 
 
-def pick_best(measurements: Sequence[Mapping[str, Any]], p99_ms: float) -> Mapping[str, Any] | None:
+@dataclass(frozen=True)
+class TuneMeasurement:
+    """One candidate configuration, measured."""
+
+    config: TuneConfig  # what was served
+    throughput: float  # images per second (0 when the run failed)
+    p50_ms: float | None  # median latency
+    p99_ms: float | None  # 99th-percentile latency; None when the run failed
+    server: dict[str, Any] | None = None  # Triton's own statistics of the run
+    error_count: int = 0  # requests that failed
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {**asdict(self), "config": self.config.to_dict()}
+
+
+def pick_best(measurements: Sequence[TuneMeasurement], p99_ms: float) -> TuneMeasurement | None:
     """The measurement with the highest throughput whose p99 is within ``p99_ms``.
 
-    Each measurement needs ``throughput`` and ``p99_ms`` (``None`` when it failed); ties go
-    to the lower p99. ``None`` when no measurement meets the bound.
+    A failed run (``p99_ms`` None) never wins; ties go to the lower p99. ``None`` when no
+    measurement meets the bound.
     """
-    ok = [m for m in measurements if m.get("p99_ms") is not None and m["p99_ms"] <= p99_ms]
+    ok = [m for m in measurements if m.p99_ms is not None and m.p99_ms <= p99_ms]
     if not ok:
         return None
-    return max(ok, key=lambda m: (m["throughput"], -m["p99_ms"]))
+    return max(ok, key=lambda m: (m.throughput, -(m.p99_ms or 0.0)))
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """What ``zoo bench --tune`` found and wrote (``--json``: :meth:`to_dict`)."""
+
+    model: str  # zoo model
+    entry: str  # its entry point measured
+    weights: str  # "trained" or the random-weight variant's description
+    workload: dict[str, Any]  # batch, concurrency, duration_s, protocol, client
+    p99_bound_ms: float  # the latency bound
+    measurements: tuple[TuneMeasurement, ...]  # every candidate, in the order run
+    best: TuneMeasurement  # the winner, written into the config
+    written: tuple[Path, ...]  # the config files written
+    environment: dict[str, Any]  # host, versions, git commit
+    created: str = field(
+        default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (schema ``genzoo.bench.tune/1``)."""
+        return {
+            "schema": TUNE_SCHEMA,
+            "created": self.created,
+            "model": self.model,
+            "entry": self.entry,
+            "weights": self.weights,
+            "workload": dict(self.workload),
+            "p99_bound_ms": self.p99_bound_ms,
+            "measurements": [m.to_dict() for m in self.measurements],
+            "best": self.best.to_dict(),
+            "written": [str(p) for p in self.written],
+            "environment": self.environment,
+        }
 
 
 @dataclass
@@ -106,7 +159,7 @@ class TuneSettings:
             raise InvalidInputError("--tune durations must lie in (0, 60] s per configuration.")
 
 
-def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> dict[str, Any]:
+def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> TuneResult:
     """Measure every candidate, pick the best under the bound, and write it into the config.
 
     Raises :class:`~zoo.errors.InvalidInputError` when no candidate meets the bound (the
@@ -136,7 +189,7 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
     )
     say(0, total, "exporting to ONNX")
     module, weights = load_bench_module(settings.model, settings.overrides)
-    measurements: list[dict[str, Any]] = []
+    measurements: list[TuneMeasurement] = []
     with tempfile.TemporaryDirectory(prefix="zoo-tune-") as tmp:
         repo = Path(tmp) / "model_repository"
         build_repository(
@@ -182,51 +235,43 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
             fig = cell.figures
             lat = None if fig is None else fig.latency_ms
             measurements.append(
-                {
-                    "config": cand.to_dict(),
-                    "throughput": 0.0 if fig is None else fig.throughput,
-                    "p50_ms": None if lat is None else lat.p50,
-                    "p99_ms": lat.p99 if lat is not None and cell.ok else None,
-                    "server": None if cell.server is None else cell.server.to_dict(),
-                    "error_count": 0 if fig is None else fig.error_count,
-                }
+                TuneMeasurement(
+                    config=cand,
+                    throughput=0.0 if fig is None else fig.throughput,
+                    p50_ms=None if lat is None else lat.p50,
+                    p99_ms=lat.p99 if lat is not None and cell.ok else None,
+                    server=None if cell.server is None else cell.server.to_dict(),
+                    error_count=0 if fig is None else fig.error_count,
+                )
             )
     best = pick_best(measurements, settings.p99_ms)
     if best is None:
-        lowest = min((m["p99_ms"] for m in measurements if m["p99_ms"] is not None), default=None)
+        lowest = min((m.p99_ms for m in measurements if m.p99_ms is not None), default=None)
         seen = f"the lowest p99 measured was {lowest:.2f} ms" if lowest else "every run failed"
         raise InvalidInputError(
             f"no configuration kept p99 within {settings.p99_ms} ms ({seen}); raise --p99-ms "
             "or lower --concurrency. Nothing was written."
         )
-    winner = TuneConfig(
-        instances=best["config"]["instances"],
-        threads=best["config"]["threads"],
-        preferred_batch_sizes=tuple(best["config"]["preferred_batch_sizes"]),
-        max_queue_delay_us=best["config"]["max_queue_delay_us"],
-    )
     dest = Path(settings.repository or model_repository_dir())
-    written = write_configs(dest, [settings.model], _options(winner, response_cache=True))
+    written = write_configs(dest, [settings.model], _options(best.config, response_cache=True))
     say(total, total, "done")
-    return {
-        "schema": "genzoo.bench.tune/1",
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "model": settings.model,
-        "entry": ep.name,
-        "weights": weights,
-        "workload": {
+    return TuneResult(
+        model=settings.model,
+        entry=ep.name,
+        weights=weights,
+        workload={
             "batch": settings.batch,
             "concurrency": settings.concurrency,
             "duration_s": settings.duration,
             "protocol": settings.protocol,
             "client": settings.client,
         },
-        "p99_bound_ms": settings.p99_ms,
-        "measurements": measurements,
-        "best": dict(best),
-        "written": [str(p) for p in written],
-        "environment": environment(),
-    }
+        p99_bound_ms=settings.p99_ms,
+        measurements=tuple(measurements),
+        best=best,
+        written=tuple(written),
+        environment=environment(),
+    )
 
 
 def _options(cfg: TuneConfig, *, response_cache: bool) -> Any:
