@@ -37,8 +37,8 @@ from zoo.evaluate import (
     half_masks,
 )
 from zoo.latent import seed_to_latent
+from zoo.models.stylegan2.projection import DEFAULT_STEPS, refine_ws
 from zoo.pipeline import generator_inputs, is_seeded, to_uint8_nhwc
-from zoo.projection import DEFAULT_STEPS, refine_ws
 from zoo.registry import ModelSpec, get_spec
 from zoo.runners import TorchRunner
 from zoo.settings import CARD_NAME, EVAL_NAME, SAMPLES_NAME, WEIGHTS_NAME
@@ -406,7 +406,7 @@ def _usage(spec: ModelSpec) -> str:
         sdk = f'images = client.generate("{n}", seeds=[0, 1, 2]{kw})  # uint8 NHWC'
     elif fam == "stylegan2-encoder":
         gen = n.removesuffix("-encoder")
-        py_head = "from zoo.projection import refine_ws\n"
+        py_head = "from zoo.models.stylegan2.projection import refine_ws\n"
         torch_call = (
             "x = torch.rand(4, 1, 32, 32) * 2 - 1  # digits in [-1, 1]\n"
             "ws, reconstruction = model.project(x)  # ws: (4, 8, 64), one w per layer\n"

@@ -18,9 +18,10 @@ Protocol per family (``n`` samples, default 1,000 = the MNIST test split):
 - stylegan2-encoder: ``project`` on the MNIST test split: PSNR of the encoder's
   reconstructions, the share whose class (the evaluator's) survives projection; on
   :data:`REFINE_N` of them (spread evenly over the split), PSNR and class kept after the
-  default refinement (:mod:`zoo.projection`), and the share keeping that class when layers from
-  :data:`RESTYLE_LAYER` on take seed ``seed + i``'s styles; perceptual path length of the
-  generator in the evaluator's feature space, in z and in w (the ratio w / z must stay below 1).
+  default refinement (:mod:`zoo.models.stylegan2.projection`), and the share keeping that
+  class when layers from :data:`RESTYLE_LAYER` on take seed ``seed + i``'s styles; perceptual
+  path length of the generator in the evaluator's feature space, in z and in w (the ratio
+  w / z must stay below 1).
 - cyclegan: label preservation UCI → MNIST and MNIST → UCI (the evaluator's class of the
   translation must equal the source label) and FID of the translations against the target
   domain's test split.
@@ -406,8 +407,8 @@ def _eval_cyclegan(ctx: _Context, make: Callable[[str], Runner]) -> None:
 def _eval_encoder(ctx: _Context, make: Callable[[str], Runner]) -> None:
     import torch
 
-    from zoo import projection
     from zoo.hub import load
+    from zoo.models.stylegan2 import projection
 
     test = ctx.test_set("mnist")
     x = test.images
