@@ -27,17 +27,11 @@ import numpy as np
 import numpy.typing as npt
 
 from zoo.errors import IntegrityError, MissingDependencyError, WeightsNotFoundError
-from zoo.evaluate import (
-    EVALUATOR,
-    RESTYLE_LAYER,
-    TRUNCATED_PSI,
-    EvalReport,
-    Metric,
-    evaluate,
-    half_masks,
-)
+from zoo.evaluate import EVALUATOR, EvalReport, Metric, evaluate
 from zoo.latent import seed_to_latent
+from zoo.models.stylegan2.evaluation import RESTYLE_LAYER, TRUNCATED_PSI
 from zoo.models.stylegan2.projection import DEFAULT_STEPS, refine_ws
+from zoo.models.vae.evaluation import half_masks
 from zoo.pipeline import generator_inputs, is_seeded, to_uint8_nhwc
 from zoo.registry import ModelSpec, get_spec
 from zoo.runners import TorchRunner
