@@ -23,8 +23,8 @@ from zoo.cli.main import app
 from zoo.errors import InvalidInputError
 from zoo.hub import load as load_trained
 from zoo.latent import seed_to_latent
+from zoo.models.stylegan2.projection import psnr_per_image, refine_ws
 from zoo.pipeline import from_uint8_nhwc, generator_inputs, synthesis_inputs
-from zoo.projection import psnr_per_image, refine_ws
 from zoo.registry import create_model, get_spec
 
 GENERATORS = ("dcgan-mnist", "cgan-mnist", "stylegan2-mnist", "vae-mnist")

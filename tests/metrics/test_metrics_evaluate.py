@@ -13,7 +13,8 @@ from torch import nn
 from zoo.cards import check_current, read_eval
 from zoo.data import load_digits
 from zoo.errors import IntegrityError, InvalidInputError
-from zoo.evaluate import EvalReport, Metric, compare_reports, evaluate, half_masks
+from zoo.evaluate import EvalReport, Metric, compare_reports, evaluate
+from zoo.models.vae.evaluation import half_masks
 from zoo.registry import EntryPoint, get_spec
 
 _EXPECTED = {

@@ -24,7 +24,7 @@ from zoo.cli.infer import (
     read_images,
 )
 from zoo.errors import InvalidInputError
-from zoo.projection import DEFAULT_STEPS
+from zoo.models.stylegan2.projection import DEFAULT_STEPS
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 

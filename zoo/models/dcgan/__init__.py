@@ -59,6 +59,8 @@ register_family(
     Family(
         name="cgan",
         entry_points=entry_points,
+        # The Hub has no class-conditional generation task: the cGAN takes noise (plus a
+        # class) to an image, which is the Hub's unconditional image generation.
         pipeline_tag="unconditional-image-generation",
         task=f"{_PACKAGE}.training:DCGANTask",
         protocol=f"{_PACKAGE}.evaluation:evaluate_cgan",
