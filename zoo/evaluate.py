@@ -34,7 +34,7 @@ from zoo import metrics
 from zoo.data import DATASETS, Digits, load_digits
 from zoo.errors import InvalidInputError
 from zoo.pipeline import from_uint8_nhwc, generator_inputs
-from zoo.registry import ModelSpec, get_family, get_spec
+from zoo.registry import ModelSpec, get_family, get_spec, lower_is_better_metrics
 from zoo.runners import Runner, torch_runner
 
 if TYPE_CHECKING:
@@ -52,8 +52,8 @@ EVALUATOR = "classifier-mnist"
 DEFAULT_N = 1000
 #: Images per runner call.
 BATCH = 250
-#: Metrics where lower is better; everything else is higher-is-better.
-LOWER_IS_BETTER = frozenset({"fid", "class_ratio_max", "ppl_z", "ppl_w", "ppl_ratio_w_z"})
+#: Metrics of this kit where lower is better (families add theirs: Family.lower_is_better).
+LOWER_IS_BETTER = frozenset({"fid", "class_ratio_max"})
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,10 @@ class Metric:
 
     @property
     def higher_is_better(self) -> bool:
-        """Whether a larger value is better (false for FID and ratios)."""
-        return not any(self.name == k or self.name.startswith(f"{k}_") for k in LOWER_IS_BETTER)
+        """Whether a larger value is better: false for FID and the class ratio (and their
+        variants, e.g. ``fid_psi0.7``) and for the metrics a family declares lower-is-better."""
+        lower = LOWER_IS_BETTER | lower_is_better_metrics()
+        return not any(self.name == k or self.name.startswith(f"{k}_") for k in lower)
 
     @property
     def met(self) -> bool | None:

@@ -80,12 +80,12 @@ class Family:
 
     - ``task``: the training task, a :class:`zoo.train.Task` subclass built from a
       ``TrainConfig``;
-    - ``protocol``: ``protocol(ctx, make)``, the evaluation: ``make(entry)`` gives a runner of
-      the model under test, ``ctx`` (``zoo.evaluate.EvalContext``) the data and the evaluator
-      and collects the metrics;
-    - ``samples``: ``samples(spec, module, report, plt)``, the figure of the card's
-      ``samples.png``;
-    - ``usage``: ``usage(spec)``, the card's usage section (Markdown).
+    - ``protocol``: ``protocol(ctx, make) -> None``, the evaluation: ``make(entry)`` gives a
+      runner of the model under test (``zoo.evaluate.MakeRunner``); ``ctx``
+      (``zoo.evaluate.EvalContext``) holds the data and the evaluator and collects the metrics;
+    - ``samples``: ``samples(spec, module, report, plt) -> Figure``, the picture of the card's
+      ``samples.png`` (``report`` may be ``None``; the card writer titles and saves it);
+    - ``usage``: ``usage(spec) -> str``, the card's usage section (Markdown).
     """
 
     name: str  # e.g. "dcgan"; ModelSpec.family names it
@@ -96,6 +96,8 @@ class Family:
     samples: str  # "module:function" drawing its card's picture
     usage: str  # "module:function" writing its card's usage section
     targets: dict[str, float] = field(default_factory=dict)  # family-wide quality targets
+    # its metrics where lower is better (the evaluation kit's FID and class ratio already are)
+    lower_is_better: frozenset[str] = frozenset()
 
     def part(self, which: FamilyPart) -> Any:
         """The family's ``task``, ``protocol``, ``samples`` or ``usage``, imported now."""
@@ -252,6 +254,12 @@ def get_family(name: str) -> Family:
         known = ", ".join(sorted(_FAMILIES))
         raise InvalidNameError(f"unknown model family {name!r}; the registry has {known}.")
     return _FAMILIES[name]
+
+
+def lower_is_better_metrics() -> frozenset[str]:
+    """The metric names every family declares lower-is-better (``Family.lower_is_better``)."""
+    _ensure_loaded()
+    return frozenset().union(*(f.lower_is_better for f in _FAMILIES.values()))
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:

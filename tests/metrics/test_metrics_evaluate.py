@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +15,7 @@ from zoo.cards import check_current, read_eval
 from zoo.data import load_digits
 from zoo.errors import IntegrityError, InvalidInputError
 from zoo.evaluate import EvalReport, Metric, compare_reports, evaluate
+from zoo.models.stylegan2.evaluation import REFINE_N
 from zoo.models.vae.evaluation import half_masks
 from zoo.registry import EntryPoint, get_spec
 
@@ -137,6 +139,14 @@ def test_stale_eval_json_is_refused() -> None:
         check_current(stale, spec)
 
 
+#: Class shares measured after REFINE_N gradient-descent refinements (the encoder's). Float
+#: kernels differ between CPU types (oneDNN and MKL pick AVX-512 or AVX2 code paths), and 100
+#: Adam steps carry such last-bit differences far enough to flip a borderline digit: on an AMD
+#: EPYC host restyled_class_kept reads 0.99 where the shipped eval.json says 0.985, one digit of
+#: REFINE_N = 200. These two are held to one digit of REFINE_N, every other figure to 1e-3.
+AFTER_REFINEMENT = ("refined_class_kept", "restyled_class_kept")
+
+
 def test_eval_reproduces_the_shipped_figures(
     model_name: str, require_shipped: Callable[..., None]
 ) -> None:
@@ -144,4 +154,10 @@ def test_eval_reproduces_the_shipped_figures(
     stored = read_eval(model_name)
     check_current(stored, get_spec(model_name))
     again = evaluate(model_name, n=stored.n, seed=stored.seed)
-    assert compare_reports(stored, again, rel=1e-3, abs_=1e-3) == []
+    exact = [m for m in stored.metrics if m.name not in AFTER_REFINEMENT]
+    refined = [m for m in stored.metrics if m.name in AFTER_REFINEMENT]
+    assert compare_reports(replace(stored, metrics=tuple(exact)), again, rel=1e-3, abs_=1e-3) == []
+    one_digit = 1.0 / REFINE_N + 1e-9
+    assert (
+        compare_reports(replace(stored, metrics=tuple(refined)), again, rel=0, abs_=one_digit) == []
+    )

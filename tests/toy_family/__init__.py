@@ -37,7 +37,8 @@ register_family(
         protocol=f"{_PACKAGE}.evaluation:evaluate_toy",
         samples=f"{_PACKAGE}.card:samples_toy",
         usage=f"{_PACKAGE}.card:usage_toy",
-        targets={"mean_distance": 2.0},
+        targets={"moment_distance": 2.0},
+        lower_is_better=frozenset({"moment_distance"}),
     )
 )
 

@@ -94,7 +94,8 @@ def test_it_is_evaluated_against_its_family_targets(report: EvalReport) -> None:
     assert report.family == "toy" and report.n == 10
     moments = report.metric("moment_distance")
     assert moments.target == get_family("toy").targets["moment_distance"]
-    assert moments.value is not None and moments.met is not None
+    assert moments.value is not None and not moments.higher_is_better  # the family says so
+    assert moments.met == (moments.value <= moments.target)
     assert report.metric("fid").value is not None  # the generic distribution metrics ran
 
 

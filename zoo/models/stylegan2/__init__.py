@@ -137,6 +137,7 @@ register_family(
         samples=f"{_PACKAGE}.card:samples_stylegan2_encoder",
         usage=f"{_PACKAGE}.card:usage_stylegan2_encoder",
         targets={"ppl_ratio_w_z": 1.0},
+        lower_is_better=frozenset({"ppl_z", "ppl_w", "ppl_ratio_w_z"}),
     )
 )
 
