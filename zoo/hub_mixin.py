@@ -5,7 +5,8 @@ constructor arguments when it is built (its ``__new__``) and writes them as ``co
 the methods keep the names and meanings of ``huggingface_hub``. genzoo fills the hooks:
 ``_from_pretrained`` pulls through :mod:`zoo.hub` (one commit, the sha256 gate, the bundled
 fallback, safetensors only) and ``_save_pretrained`` writes safetensors with metadata. It
-imports nothing of the project at module level (``zoo.hub`` sits above ``zoo.models``).
+imports nothing of the project at module level; its methods call :mod:`zoo.hub`, which sits
+below it (docs/architecture.md).
 """
 
 from __future__ import annotations
