@@ -141,7 +141,7 @@ def test_bench_json_prints_the_report_alone_and_json_out_writes_it(tmp_path: Pat
 
 
 def test_every_command_uses_the_one_definition_of_the_default_ports() -> None:
-    from serving import ports
+    from serving.client import ports
     from serving.apps.bench.settings import BenchSettings
     from serving.client import ZooClient
     from serving.server.triton import ServerConfig

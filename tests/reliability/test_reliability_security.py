@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import psutil
 import pytest
 
-from serving import server as server_mod
+from serving.server import triton as server_mod
 from serving.server.triton import LOOPBACK, ServerConfig, TritonServer
 from zoo.errors import TritonNotFoundError
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from serving import server as server_mod
+from serving.server import triton as server_mod
 from serving.client import ZooClient
 from serving.server.repository import write_configs
 from serving.server.triton import ServerConfig, TritonServer, find_binary
