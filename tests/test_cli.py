@@ -141,9 +141,8 @@ def test_bench_json_prints_the_report_alone_and_json_out_writes_it(tmp_path: Pat
 
 
 def test_every_command_uses_the_one_definition_of_the_default_ports() -> None:
-    from serving.client import ports
     from serving.apps.bench.settings import BenchSettings
-    from serving.client import ZooClient
+    from serving.client import ZooClient, ports
     from serving.server.triton import ServerConfig
 
     assert (ports.HTTP_PORT, ports.GRPC_PORT, ports.METRICS_PORT) == (8000, 8001, 8002)  # Triton's

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from serving.server import triton as server_mod
 from serving.client import ZooClient
+from serving.server import triton as server_mod
 from serving.server.repository import write_configs
 from serving.server.triton import ServerConfig, TritonServer, find_binary
 from zoo.errors import PortInUseError, ServerStartError, TritonNotFoundError
