@@ -151,3 +151,36 @@ def test_psi_and_mix_seed_are_optional_on_the_wire() -> None:
         np.testing.assert_array_equal(a, b)
     with pytest.raises(InvalidInputError, match="seed"):
         graph_inputs(entry, {"psi": np.ones((2, 1), np.float32)})
+
+
+def test_every_registered_family_names_importable_parts() -> None:
+    from zoo.registry import get_family
+
+    for name in list_models():
+        family = get_family(get_spec(name).family)
+        assert family.entry_points(get_spec(name).config) == get_spec(name).entry_points
+        for part in ("task", "protocol", "samples", "usage"):
+            assert callable(family.part(part)), (family.name, part)
+
+
+def test_family_registration_refuses_what_it_cannot_use() -> None:
+    from zoo.models.signatures import generate_entry
+    from zoo.registry import Family, ModelSpec, get_family, register_family
+
+    with pytest.raises(InvalidNameError, match="unknown model family 'no-such'"):
+        get_family("no-such")
+    with pytest.raises(ValueError, match="registered twice"):
+        register_family(get_family("dcgan"))
+    broken = Family(
+        name="broken",
+        entry_points=lambda c: (generate_entry(8, 1, 32, doc="x"),),
+        pipeline_tag="unconditional-image-generation",
+        task="no_colon_here",
+        protocol="m:f",
+        samples="m:f",
+        usage="m:f",
+    )
+    with pytest.raises(ValueError, match="task of family 'broken' must read 'module:attribute'"):
+        register_family(broken)
+    with pytest.raises(ValueError, match="register family 'unregistered' before its models"):
+        ModelSpec("x", "unregistered", "d", "m:C", {"resolution": 32, "channels": 1}, (), "")

@@ -104,7 +104,15 @@ class Family:
         return _resolve(getattr(self, which))
 
 
+def _check_ref(ref: str, what: str) -> None:
+    """Refuse a reference to code that does not read ``"module:attribute"``."""
+    module, sep, attribute = ref.partition(":")
+    if not (module and sep and attribute):
+        raise ValueError(f"{what} must read 'module:attribute', got {ref!r}")
+
+
 def _resolve(ref: str) -> Any:
+    """The attribute a ``"module:attribute"`` reference names, its module imported now."""
     module, _, attribute = ref.partition(":")
     return getattr(importlib.import_module(module), attribute)
 
@@ -240,9 +248,7 @@ def register_family(family: Family) -> Family:
     if family.name in _FAMILIES:
         raise ValueError(f"family {family.name!r} is registered twice")
     for which in ("task", "protocol", "samples", "usage"):
-        module, sep, attribute = getattr(family, which).partition(":")
-        if not (module and sep and attribute):
-            raise ValueError(f"{which} of family {family.name!r} must read 'module:attribute'")
+        _check_ref(getattr(family, which), f"{which} of family {family.name!r}")
     _FAMILIES[family.name] = family
     return family
 
@@ -267,9 +273,7 @@ def register_model(spec: ModelSpec) -> ModelSpec:
     check_model_name(spec.name)
     if spec.name in _SPECS:
         raise ValueError(f"model {spec.name!r} is registered twice")
-    module, sep, attribute = spec.builder.partition(":")
-    if not (module and sep and attribute):
-        raise ValueError(f"builder of {spec.name!r} must read 'module:attribute'")
+    _check_ref(spec.builder, f"builder of {spec.name!r}")
     _SPECS[spec.name] = spec
     return spec
 
@@ -363,8 +367,7 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
 
 def network_class(spec: ModelSpec) -> Callable[..., nn.Module]:
     """The network class ``spec.builder`` names, imported now (this imports torch)."""
-    module, _, attribute = spec.builder.partition(":")
-    cls: Callable[..., nn.Module] = getattr(importlib.import_module(module), attribute)
+    cls: Callable[..., nn.Module] = _resolve(spec.builder)
     return cls
 
 
