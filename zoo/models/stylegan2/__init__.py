@@ -163,7 +163,7 @@ register_model(
         builder=f"{_NETWORK}:StyleGAN2Projector",
         config={**_STYLEGAN2, "encoder_width": 32},
         datasets=("mnist",),
-        sha256="91d9436bce4ad0f97d461f6668ff5b0130aef18ef53bbbcd049dff36d2b93785",
+        sha256="8e5f2f495b63c28805357871956dbb9f91b0a321edda1461346d132653429d21",
         tags=("stylegan2", "gan-inversion", "image-to-image"),
         metric_targets={
             "psnr_db": 16.0,

@@ -123,7 +123,10 @@ class StyleGAN2EncoderTask(Task):
     """
 
     default_lr = 1e-3
-    feature_weight = 0.5  # classifier-feature loss, relative to the pixel loss
+    # Classifier-feature loss, relative to the pixel loss. At 0.5 the encoder alone kept the
+    # class of 93.3% of the test digits (17.4 dB); at 2.0, 95.0% (16.7 dB). Four-epoch trials:
+    # 0.5 → 82.4%, 2.0 → 87.1%; a KL term on the classifier's posteriors instead cost ~4 dB.
+    feature_weight = 2.0
     offset_weight = 0.01  # e4e-style penalty on ws' spread across layers
     mix_prob = 0.5  # generated digits drawn with style mixing
 
