@@ -211,7 +211,7 @@ def test_setup_from_bundle_puts_the_bundle_first_then_the_host(tmp_path: Path) -
     venv = str(tmp_path / "venv")
     assert probe_file.startswith(venv)  # the bundle's wheels, installed into the venv
     assert not torch_file.startswith(venv)  # the host's torch, through the .pth file
-    assert server_file == str(ROOT / "serving" / "server.py")  # the working tree
+    assert server_file == str(ROOT / "serving" / "server" / "triton.py")  # the working tree
     assert wheel_dir.startswith(venv) and wheel_dir.endswith("pytriton/tritonserver")
     assert Path(wheel_dir, "bin", "tritonserver").is_file()
 
