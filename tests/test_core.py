@@ -182,5 +182,10 @@ def test_family_registration_refuses_what_it_cannot_use() -> None:
     )
     with pytest.raises(ValueError, match="task of family 'broken' must read 'module:attribute'"):
         register_family(broken)
+    from dataclasses import replace
+
+    missing = replace(get_family("dcgan"), protocol="zoo.models.dcgan.evaluation:no_such")
+    with pytest.raises(InvalidInputError, match="no evaluation protocol for family 'dcgan'"):
+        missing.part("protocol")
     with pytest.raises(ValueError, match="register family 'unregistered' before its models"):
         ModelSpec("x", "unregistered", "d", "m:C", {"resolution": 32, "channels": 1}, (), "")

@@ -69,6 +69,13 @@ EntryPointsOf = Callable[[Mapping[str, Any]], tuple[EntryPoint, ...]]
 
 #: The parts of a :class:`Family` that are torch code, named as ``"module:attribute"``.
 FamilyPart = Literal["task", "protocol", "samples", "usage"]
+#: What each part is, in the error a reference that does not import gives.
+_PART_NAMES = {
+    "task": "trainer",
+    "protocol": "evaluation protocol",
+    "samples": "card picture",
+    "usage": "card usage text",
+}
 
 
 @dataclass(frozen=True)
@@ -100,8 +107,18 @@ class Family:
     lower_is_better: frozenset[str] = frozenset()
 
     def part(self, which: FamilyPart) -> Any:
-        """The family's ``task``, ``protocol``, ``samples`` or ``usage``, imported now."""
-        return _resolve(getattr(self, which))
+        """The family's ``task``, ``protocol``, ``samples`` or ``usage``, imported now.
+
+        A reference that does not import is an :class:`InvalidInputError` naming the family.
+        """
+        ref = getattr(self, which)
+        try:
+            return _resolve(ref)
+        except (ImportError, AttributeError) as e:
+            raise InvalidInputError(
+                f"no {_PART_NAMES[which]} for family {self.name!r}: cannot import its {which} "
+                f"{ref!r} ({e})."
+            ) from e
 
 
 def _check_ref(ref: str, what: str) -> None:
