@@ -217,7 +217,7 @@ def native_configs(model: str, entry: EntryPoint, options: RepositoryOptions) ->
     like an input is ``image_out`` there); the ensemble maps them to the wire names, and runs
     ``_pre`` first when the wire inputs (seeds, uint8 images) are not the graph's.
     """
-    from export.wrappers import graph_signature
+    from export.signature import graph_signature
 
     pb = _pb()
     name = triton_model_name(model, entry.name)

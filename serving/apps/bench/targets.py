@@ -171,7 +171,7 @@ def open_in_process(
         try:
             import torch
 
-            from export.tensorrt import require_tensorrt
+            from export.tensorrt_engine import require_tensorrt
 
             require_tensorrt()
         except ImportError as e:
