@@ -401,7 +401,7 @@ def build_repository(
     default each model's trained weights are pulled (bundled copy when offline). A model in
     ``overrides`` is built as that variant with random weights (seed 0; trained weights fit
     the default config only); a module passed in ``modules`` brings its own config. For
-    ``backend="tensorrt"`` the engines come from ``zoo export --backend tensorrt`` on a GPU
+    ``backend="tensorrt"`` the engines come from ``zoo export --format tensorrt`` on a GPU
     host; this writes the configs and the ONNX they are built from. An ONNX export is redone
     only when it is missing, stale (other weights, not uint8 output, failed its gate) or
     ``force`` is set; ``parity``/``parity_n`` control export's check against torch.
@@ -487,7 +487,7 @@ def build_repository(
         if opts.backend == "tensorrt" and wants_onnx and not (version / "model.plan").is_file():
             raise FileNotFoundError(
                 f"{version / 'model.plan'} is missing: build the TensorRT engine on a GPU host "
-                f"with `zoo export {model} --backend tensorrt --out {version}`."
+                f"with `zoo export {model} --entry {entry_name} --format tensorrt --out {root}`."
             )
         (folder / "config.pbtxt").write_text(render_config(cfg))
         built.append(item)

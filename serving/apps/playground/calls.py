@@ -95,14 +95,6 @@ def _gradio() -> Any:
     return gr
 
 
-@dataclass
-class Timed:
-    """One SDK call's result and how long it took."""
-
-    value: Any
-    ms: float
-
-
 def _whole(value: Any, what: str, lo: int, hi: int) -> int:
     """A whole number from a page field, in ``lo..hi``."""
     if value is None or value == "":
