@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from export.artifacts import ONNX_NAME
+from serving.client.signature import LABEL_CLASSES_PARAMETER
 from serving.server.wire import WireTensor, needs_preprocessing, wire_inputs, wire_outputs
 from zoo.errors import (
     ExportGateError,
@@ -173,6 +174,13 @@ def _params(cfg: Any, **values: str) -> None:
         cfg.parameters[key].string_value = value
 
 
+def _label_classes(cfg: Any, entry: EntryPoint) -> None:
+    """Declare the classes of ``entry``'s label input, the range the SDK checks labels against."""
+    for t in entry.inputs:
+        if t.classes:
+            _params(cfg, **{LABEL_CLASSES_PARAMETER: str(t.classes)})
+
+
 def embedded_config(
     model: str,
     entry: EntryPoint,
@@ -204,6 +212,7 @@ def embedded_config(
         _params(cfg, zoo_device=options.device)
     if options.half:
         _params(cfg, zoo_half="true")
+    _label_classes(cfg, entry)
     _warmup(cfg, wire_inputs(entry))
     if options.response_cache and is_seeded(entry):
         cfg.response_cache.enable = True
@@ -236,12 +245,14 @@ def native_configs(model: str, entry: EntryPoint, options: RepositoryOptions) ->
     if not (pre_needed or renamed):
         if options.response_cache and is_seeded(entry):
             net.response_cache.enable = True
+        _label_classes(net, entry)
         return {name: net}
 
     ens = pb.ModelConfig()
     ens.name = name
     ens.platform = "ensemble"
     ens.max_batch_size = options.max_batch_size
+    _label_classes(ens, entry)
     for w in wire_inputs(entry):
         _add_tensor(ens.input.add(), w)
     for w in wire_outputs(entry):
