@@ -128,6 +128,12 @@ def test_the_label_range_comes_from_the_signature() -> None:
     assert "(0–4)" in _refusal(generator_inputs, five, [1, 2])
 
 
+def test_a_label_input_must_declare_its_classes() -> None:
+    with pytest.raises(ValueError, match=r"'label' input must say how many classes"):
+        TensorSpec("label", "int64", ())
+    assert TensorSpec("mix_layer", "int64", ()).classes == 0  # other int inputs need none
+
+
 def test_the_served_config_declares_the_label_range() -> None:
     # What `zoo repo build` writes, read back the way the SDK reads a server's config.
     config = embedded_config("cgan-mnist", CGAN, RepositoryOptions())

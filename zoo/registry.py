@@ -57,7 +57,7 @@ class TensorSpec:
     def __post_init__(self) -> None:
         # The generic code fills and checks a "label" input from its classes (zoo.validation).
         if self.name == "label" and self.classes < 1:
-            raise InvalidInputError(
+            raise ValueError(
                 "a 'label' input must say how many classes it takes: TensorSpec(..., classes=N)."
             )
 
