@@ -24,7 +24,6 @@ from serving.client import (
     MAX_SEED,
     ModelSignature,
     ZooClient,
-    ZooClientError,
 )
 from zoo.errors import InvalidInputError, MissingDependencyError, ZooError
 from zoo.images import make_grid
@@ -274,7 +273,7 @@ def _user_errors(fn: Callable[..., T]) -> Callable[..., T]:
     def wrapper(*args: Any) -> T:
         try:
             return fn(*args)
-        except (ZooClientError, ZooError, ValueError) as e:
+        except (ZooError, ValueError) as e:  # ZooClientError is a ZooError
             raise gr.Error(str(e), print_exception=False) from None
 
     return wrapper
