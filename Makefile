@@ -141,10 +141,9 @@ cards: setup  ## regenerate the metrics and model card of every trained model
 # [tool.mutmut] in pyproject.toml on each; about 30 min on 2 cores, so not part of `make test`.
 MUTATION_SCOPE := \
   'zoo.latent.*' \
+  'zoo.validation.*' \
   'zoo.pipeline.*' \
   'serving.server.wire.*' \
-  'serving.client.requests.x__per_item__*' \
-  'serving.client.requests.x_check_seeds__*' \
   'serving.client.requests.x_generate_request__*' \
   'serving.client.requests.x_check_images__*' \
   'serving.client.requests.x_check_masks__*' \
@@ -160,7 +159,7 @@ MUTATION_SCOPE := \
   'serving.client.clients.x__ready_names__*' \
   'serving.client.signature.xǁModelSignatureǁfrom_config__*' \
   'serving.client.signature.xǁModelSignatureǁfrom_metadata__*' \
-  'serving.client.errors.xǁModelNotFoundErrorǁ__str____*' \
+  'zoo.errors.xǁModelNotFoundErrorǁ__str____*' \
   'serving.server.repository.xǁRepositoryOptionsǁ__post_init____*' \
   'serving.server.repository.x__pb__*' \
   'serving.server.repository.x__add_tensor__*' \

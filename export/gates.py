@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from zoo.latent import seed_to_latent
-from zoo.pipeline import generator_inputs, is_image, is_seeded, to_uint8_nhwc
+from export.runners import OrtRunner
+from export.samples import sample_inputs
+from export.signature import graph_signature
+from zoo.pipeline import is_image, to_uint8_nhwc
 from zoo.registry import EntryPoint, spec_of_module
 
 if TYPE_CHECKING:
@@ -42,8 +44,6 @@ FP16_REL_L2 = 1e-2
 UINT8_MAX_LEVELS = 1
 #: Fixed inputs each export is checked on.
 PARITY_N = 64
-#: Offset of the seeds used for non-generator latents and mixing, apart from the main seeds.
-_SEED_OFFSET = 10_000
 
 Arrays = tuple[npt.NDArray[Any], ...]
 
@@ -89,43 +89,6 @@ class ParityReport:
             f"parity {verdict} ({self.backend}, {self.precision}, n={self.n}): "
             f"max abs {self.max_abs:.3g}, rel-L2 {self.rel_l2:.3g} (bound {self.bound:g})"
         )
-
-
-def parity_inputs(entry: EntryPoint, n: int = PARITY_N) -> Arrays:
-    """The fixed inputs of ``entry`` the gate compares on, in signature order.
-
-    Generators get seeds ``0..n-1`` (labels ``seed % 10``, ψ spread over [0.5, 1], mixing and
-    end seeds offset, ``t`` spread over [0, 1]); other entry points get deterministic images in
-    [-1, 1], binary masks and standard-normal latents.
-    """
-    if is_seeded(entry):
-        names = {t.name for t in entry.inputs}
-        seeds = np.arange(n)
-        return generator_inputs(
-            entry,
-            seeds,
-            labels=seeds % 10 if "label" in names else None,
-            psi=np.linspace(0.5, 1.0, n) if "psi" in names else None,
-            mix_seeds=seeds + _SEED_OFFSET if "mix_z" in names else None,
-            seeds_to=seeds + _SEED_OFFSET if "z_to" in names else None,
-            t=np.linspace(0.0, 1.0, n) if "t" in names else None,
-        )
-    rng = np.random.default_rng(0)
-    out: list[npt.NDArray[Any]] = []
-    for t in entry.inputs:
-        shape = (n, *t.shape)
-        if t.name == "mask":
-            out.append((rng.random(shape) > 0.5).astype(np.float32))
-        elif t.dtype == "float32" and len(t.shape) == 1:
-            out.append(seed_to_latent(np.arange(n) + _SEED_OFFSET, t.shape[0]))
-        elif t.dtype == "float32":
-            out.append(rng.uniform(-1.0, 1.0, shape).astype(np.float32))
-        elif t.dtype == "int64":
-            labels = (np.arange(n) % 10).reshape(n, *([1] * len(t.shape)))
-            out.append(np.broadcast_to(labels, shape).astype(np.int64))
-        else:
-            out.append(rng.integers(0, 256, shape).astype(np.dtype(t.dtype)))
-    return tuple(np.ascontiguousarray(a) for a in out)
 
 
 def torch_reference(
@@ -195,8 +158,6 @@ def parity_check(
     threads: int | None = None,
 ) -> ParityReport:
     """Run ``onnx_path`` in ONNX Runtime and ``module`` in torch float32 on ``n`` fixed inputs."""
-    from export.runners import OrtRunner
-
     ep = spec_of_module(model_name, module).entry_point(entry)  # a variant has its own
     runner = OrtRunner(model_name, ep.name, onnx_path, threads=threads, check_meta=False)
     return check_runner(module, ep, runner, n=n, fp16=fp16, uint8_output=uint8_output)
@@ -213,9 +174,7 @@ def check_runner(
     backend: str = "onnxruntime",
 ) -> ParityReport:
     """The gate for any runner of ``entry`` (ONNX Runtime, TensorRT) against torch float32."""
-    from export.wrappers import graph_signature
-
-    inputs = parity_inputs(entry, n)
+    inputs = sample_inputs(entry, n)
     reference = torch_reference(module, entry, inputs, uint8_output=uint8_output)
     candidate = run(*inputs)
     names = [t.name for t in graph_signature(entry, uint8_output=uint8_output).outputs]

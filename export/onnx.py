@@ -3,7 +3,7 @@
 :func:`export_onnx` exports one entry point of one model: the graph's inputs are the entry
 point's tensors (latents, labels, ψ, images — seeds become latents outside the graph, by
 :func:`zoo.latent.seed_to_latent`) with a dynamic batch axis 0 named ``batch``; its outputs
-follow :func:`export.wrappers.graph_signature`. The graph has no random ops: StyleGAN2's noise
+follow :func:`export.signature.graph_signature`. The graph has no random ops: StyleGAN2's noise
 is its constant buffer (``noise_mode="const"``, the default of its entry point).
 
 Writes ``model.onnx`` atomically and ``export.json`` beside it; see :mod:`export.artifacts` for
@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from export.artifacts import FAILED_ONNX_NAME, META_NAME, ONNX_NAME, version_dir
-from export.gates import PARITY_N, ParityReport, parity_check, parity_inputs
-from export.wrappers import EntryModule, graph_signature
+from export.gates import PARITY_N, ParityReport, parity_check
+from export.samples import sample_inputs
+from export.signature import graph_signature
+from export.wrappers import EntryModule
 from zoo.errors import MissingDependencyError
 from zoo.registry import EntryPoint, spec_of_module
 from zoo.weights import sha256_file, write_atomic
@@ -116,7 +118,7 @@ def _example_args(entry: EntryPoint, n: int) -> tuple[torch.Tensor, ...]:
     import torch
 
     # Batch 2, not 1: the exporter would specialise a size-1 axis to a constant.
-    return tuple(torch.from_numpy(a.copy()) for a in parity_inputs(entry, n))
+    return tuple(torch.from_numpy(a.copy()) for a in sample_inputs(entry, n))
 
 
 def _graph_stats(model_proto: Any) -> dict[str, int]:
@@ -212,7 +214,7 @@ def export_onnx(
     onnx.checker.check_model(model_proto)
     model_bytes = model_proto.SerializeToString()
     if measure_optimizer:
-        feeds = {t.name: a for t, a in zip(sig.inputs, parity_inputs(ep, 16), strict=True)}
+        feeds = {t.name: a for t, a in zip(sig.inputs, sample_inputs(ep, 16), strict=True)}
         optimizer["ort_ms_batch16_before"] = _ort_latency_ms(before.SerializeToString(), feeds)
         optimizer["ort_ms_batch16_after"] = _ort_latency_ms(model_bytes, feeds)
 

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from export.artifacts import ENGINE_NAME, ONNX_NAME, check_onnx_artifact, read_meta, version_dir
+from export.tensorrt_engine import load_engine, require_tensorrt
 from zoo.errors import (
     ArtifactNotFoundError,
     ExportGateError,
@@ -137,8 +138,6 @@ class TensorRTRunner:
         device: str = "cuda",  # CUDA device the engine runs on
     ) -> None:
         import torch
-
-        from export.tensorrt import load_engine, require_tensorrt
 
         require_tensorrt()
         import tensorrt as trt

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from zoo.errors import InvalidInputError
-from zoo.latent import MAX_SEED, seed_to_latent
+from zoo.latent import seed_to_latent
+from zoo.validation import MAX_SEED
 
 
 def test_same_seed_same_latent_in_any_batch() -> None:

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from zoo.errors import InvalidInputError
-from zoo.latent import LATENT_STREAM, MAX_SEED, check_seeds, mix_seed, seed_to_latent
+from zoo.latent import LATENT_STREAM, mix_seed, seed_to_latent
+from zoo.validation import MAX_SEED, check_seeds
 
 MASK64 = (1 << 64) - 1
 
@@ -86,8 +87,9 @@ def test_check_seeds_accepts_the_whole_int64_range() -> None:
     assert check_seeds(np.array([3], dtype=np.uint8)).dtype == np.int64
     batch = np.arange(5, dtype=np.int64)
     assert check_seeds(batch) is batch  # int64 input is not copied (a batch can be large)
-    empty = check_seeds([])
-    assert empty.shape == (0,) and empty.dtype == np.int64  # an empty batch is not an error
+    # An empty list is refused, as the SDK refuses it (one rule: zoo.validation).
+    with pytest.raises(InvalidInputError, match=r"^seeds must be a non-empty 1-D list of integers"):
+        check_seeds([])
 
 
 @pytest.mark.parametrize(

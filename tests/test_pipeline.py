@@ -1,4 +1,7 @@
-"""zoo.pipeline: uint8 conversions, label and ψ checks, and seeds → generator graph inputs.
+"""zoo.pipeline: uint8 conversions and seeds → generator graph inputs.
+
+The checks it runs on labels, ψ, seeds, ws and mixing layers are zoo.validation's, shared with
+the SDK: tests/test_validation.py runs each on both sides.
 
 Entry points are written out here rather than taken from the registry, so each test states the
 signature it relies on.
@@ -11,21 +14,13 @@ import pytest
 
 from zoo.errors import InvalidInputError
 from zoo.latent import seed_to_latent
-from zoo.pipeline import (
-    NUM_CLASSES,
-    check_labels,
-    check_psi,
-    from_uint8_nhwc,
-    generator_inputs,
-    is_seeded,
-    to_uint8_nhwc,
-)
+from zoo.pipeline import from_uint8_nhwc, generator_inputs, is_seeded, to_uint8_nhwc
 from zoo.registry import EntryPoint, TensorSpec
 
 IMAGE = TensorSpec("image", "float32", (1, 4, 4))
 Z = TensorSpec("z", "float32", (6,))
 DCGAN = EntryPoint("generate", (Z,), (IMAGE,))
-CGAN = EntryPoint("generate", (Z, TensorSpec("label", "int64", ())), (IMAGE,))
+CGAN = EntryPoint("generate", (Z, TensorSpec("label", "int64", (), classes=10)), (IMAGE,))
 STYLEGAN = EntryPoint(
     "generate",
     (Z, TensorSpec("psi", "float32", ()), TensorSpec("mix_z", "float32", (5,))),
@@ -72,45 +67,6 @@ def test_from_uint8_nhwc_refuses_other_input() -> None:
         from_uint8_nhwc(np.zeros((4, 4), np.uint8))
     with pytest.raises(InvalidInputError, match=r"got shape \(1, 1, 2, 2, 1\)"):
         from_uint8_nhwc(np.zeros((1, 1, 2, 2, 1), np.uint8))
-
-
-def test_check_labels() -> None:
-    assert check_labels(3, 4).tolist() == [3, 3, 3, 3]
-    out = check_labels(np.array([0, 9], np.uint8), 2)
-    assert out.dtype == np.int64 and out.tolist() == [0, NUM_CLASSES - 1]
-    assert check_labels(np.array([], np.int64), 0).shape == (0,)
-    with pytest.raises(InvalidInputError, match=r"expected 3 labels \(one per seed\), got shape"):
-        check_labels([1, 2], 3)
-    with pytest.raises(InvalidInputError, match=r"^labels must be integers, got dtype float64\.$"):
-        check_labels([1.0, 2.0], 2)
-    with pytest.raises(InvalidInputError, match=r"^labels must lie in 0\.\.9, got \[0, 10\]\.$"):
-        check_labels([0, 10], 2)
-    with pytest.raises(InvalidInputError, match=r"0\.\.9, got \[-1, 9\]"):
-        check_labels([-1, 9], 2)
-
-
-def test_check_psi() -> None:
-    out = check_psi(0.7, 3)
-    assert out.dtype == np.float32 and out.shape == (3,)
-    np.testing.assert_allclose(out, [0.7, 0.7, 0.7], rtol=1e-6)
-    assert check_psi([-10, 10], 2).tolist() == [-10.0, 10.0]  # the bounds are allowed
-    assert check_psi([], 0).shape == (0,)
-    with pytest.raises(InvalidInputError, match=r"expected 2 ψ values \(one per seed\)"):
-        check_psi([1.0, 1.0, 1.0], 2)
-    for bad in (np.nan, np.inf, -np.inf):
-        with pytest.raises(
-            InvalidInputError,
-            match=r"^ψ must be a finite number \(1 = no truncation, 0\.5–0\.8 is typical\)\.$",
-        ):
-            check_psi([1.0, bad], 2)
-    with pytest.raises(
-        InvalidInputError, match=r"^ψ must lie in \[-10, 10\] \(1 = no truncation\)\.$"
-    ):
-        check_psi([1.0, 10.5], 2)
-    with pytest.raises(InvalidInputError, match=r"\[-10, 10\]"):
-        check_psi([-10.5], 1)
-    with pytest.raises(InvalidInputError, match=r"\[-10, 10\]"):
-        check_psi(2**70, 1)  # read as a number (float64), not as a Python object
 
 
 def test_generator_inputs_follow_the_signature() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from zoo import registry
 from zoo._version import __version__
-from zoo.registry import get_spec, list_models
+
+if TYPE_CHECKING:
+    from zoo.registry import get_spec, list_models
 
 __all__ = ["__version__", "create_model", "get_spec", "list_models", "load", "pull"]
 
@@ -23,13 +24,21 @@ def create_model(name: str, *, pretrained: bool = False, **overrides: Any) -> An
         from zoo.hub import load
 
         return load(name, **overrides)
+    from zoo import registry
+
     return registry.create_model(name, **overrides)
 
 
 def __getattr__(name: str) -> Any:
-    # zoo.load / zoo.pull live in zoo.hub, imported on first use so `import zoo` stays light.
+    # Imported on first use, so `import zoo` stays light: the client SDK imports zoo.errors and
+    # zoo.validation, which must not bring the registry (or anything else) with them.
+    # zoo.load / zoo.pull live in zoo.hub; get_spec / list_models in zoo.registry.
     if name in ("load", "pull"):
         from zoo import hub
 
         return getattr(hub, name)
+    if name in ("get_spec", "list_models"):
+        from zoo import registry
+
+        return getattr(registry, name)
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")

@@ -11,6 +11,55 @@ class ZooError(Exception):
     """Base class of every genzoo error."""
 
 
+class ZooClientError(ZooError):
+    """Base class of every error a zoo call raises, in process or over the network.
+
+    :class:`serving.client.ZooClient`, its asyncio twin and ``InProcessZoo`` raise these (the
+    SDK re-exports them from :mod:`serving.client`), and so does the server side's validation
+    (:mod:`zoo.validation`), so ``except ZooClientError`` catches a refused input wherever
+    the call ran.
+    """
+
+
+class InvalidInputError(ZooClientError, ValueError):
+    """Input of the wrong shape, dtype or range for a model entry point; says what it expects."""
+
+
+class ServerUnavailableError(ZooClientError, ConnectionError):
+    """No Triton server answers at the URL (not started, wrong port, or it went away)."""
+
+
+class ModelNotFoundError(ZooClientError, KeyError):
+    """The server does not serve the requested model or entry point (a ``LookupError``)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class RequestTimeoutError(ZooClientError, TimeoutError):
+    """The server did not answer within the client's timeout."""
+
+
+class ServerError(ZooClientError, OSError):
+    """The server failed to run a request for another reason (its log has the details)."""
+
+
+class AuthenticationError(ZooClientError, PermissionError):
+    """The server or the proxy in front of it refused the call (HTTP 401/403, gRPC 16/7)."""
+
+
+class UnsupportedAPIError(ServerError):
+    """The server does not implement a call: a Triton extension a plain KServe v2 server lacks."""
+
+
+class TLSError(ZooClientError, ConnectionError):
+    """The TLS handshake failed: an untrusted or mismatched certificate, or no TLS there."""
+
+
+class SharedMemoryError(ZooClientError, OSError):
+    """A shared-memory region could not be created, registered or read."""
+
+
 class UnknownModelError(ZooError, KeyError):
     """A model name that the registry does not know."""
 
@@ -26,10 +75,6 @@ class UnknownModelError(ZooError, KeyError):
 
 class InvalidNameError(ZooError, ValueError):
     """A user-supplied name or revision that is unsafe to turn into a path or URL."""
-
-
-class InvalidInputError(ZooError, ValueError):
-    """Input of the wrong shape, dtype or range for a model entry point."""
 
 
 class IntegrityError(ZooError, OSError):

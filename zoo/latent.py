@@ -21,10 +21,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from zoo.errors import InvalidInputError
-
-#: Largest seed accepted: seeds are non-negative int64 values.
-MAX_SEED = 2**63 - 1
+from zoo.validation import check_seeds
 
 #: Stream used for generator latents.
 LATENT_STREAM = 0
@@ -41,23 +38,6 @@ def splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     z = (z ^ (z >> np.uint64(30))) * _MIX1
     z = (z ^ (z >> np.uint64(27))) * _MIX2
     return z ^ (z >> np.uint64(31))
-
-
-def check_seeds(seeds: npt.ArrayLike, what: str = "seeds") -> npt.NDArray[np.int64]:
-    """``seeds`` as a 1-D int64 array; raises if any is negative, too large or not whole.
-
-    ``what`` names them in the message (e.g. "mixing seeds").
-    """
-    arr = np.asarray(seeds)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1:
-        raise InvalidInputError(f"{what} must be a 1-D list of integers, got shape {arr.shape}.")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise InvalidInputError(f"{what} must be integers, got dtype {arr.dtype}.")
-    if arr.size and (int(arr.min()) < 0 or int(arr.max()) > MAX_SEED):
-        raise InvalidInputError(f"{what} must lie in 0..{MAX_SEED} (non-negative int64).")
-    return arr.astype(np.int64, copy=False)
 
 
 def seed_to_latent(

@@ -1,7 +1,8 @@
 """Pre- and post-processing shared by every backend: seeds → graph inputs, images → uint8.
 
 Clients send seeds, labels, ψ and mixing seeds; :func:`generator_inputs` turns them into the
-generator graph's inputs with the seed → latent rule and validates them, and
+generator graph's inputs with the seed → latent rule and validates them with the checks the
+SDK runs too (:mod:`zoo.validation`), and
 :func:`to_uint8_nhwc` turns [-1, 1] float NCHW images into the uint8 NHWC bytes users get.
 """
 
@@ -11,10 +12,17 @@ import numpy as np
 import numpy.typing as npt
 
 from zoo.errors import InvalidInputError
-from zoo.latent import check_seeds, seed_to_latent
+from zoo.latent import seed_to_latent
 from zoo.registry import EntryPoint, TensorSpec
-
-NUM_CLASSES = 10
+from zoo.validation import (
+    check_labels,
+    check_mix_layers,
+    check_mix_seeds,
+    check_psi,
+    check_seeds,
+    check_t,
+    check_ws,
+)
 
 
 def is_image(t: TensorSpec) -> bool:
@@ -38,83 +46,6 @@ def from_uint8_nhwc(images: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     if arr.ndim != 4:
         raise InvalidInputError(f"images must be (N, H, W) or (N, H, W, C), got shape {arr.shape}.")
     return (arr.astype(np.float32) / 127.5 - 1.0).transpose(0, 3, 1, 2).copy()
-
-
-def check_labels(labels: npt.ArrayLike, n: int) -> npt.NDArray[np.int64]:
-    """Class labels as int64 ``(n,)``; a single label is repeated; must lie in 0..9."""
-    arr = np.asarray(labels)
-    if arr.ndim == 0:
-        arr = np.full(n, arr)
-    if arr.shape != (n,):
-        raise InvalidInputError(f"expected {n} labels (one per seed), got shape {arr.shape}.")
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise InvalidInputError(f"labels must be integers, got dtype {arr.dtype}.")
-    if n and (arr.min() < 0 or arr.max() >= NUM_CLASSES):
-        raise InvalidInputError(f"labels must lie in 0..{NUM_CLASSES - 1}, got {arr.tolist()}.")
-    return arr.astype(np.int64)
-
-
-def _per_seed(values: npt.ArrayLike, n: int, what: str) -> npt.NDArray[np.float64]:
-    """``values`` as float64 ``(n,)``, one per seed; a single value is repeated."""
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim == 0:
-        arr = np.full(n, arr)
-    if arr.shape != (n,):
-        raise InvalidInputError(
-            f"expected {n} {what} values (one per seed), got shape {arr.shape}."
-        )
-    return arr
-
-
-def check_psi(psi: npt.ArrayLike, n: int) -> npt.NDArray[np.float32]:
-    """Truncation ψ as float32 ``(n,)``; a single value is repeated; must be finite."""
-    arr = _per_seed(psi, n, "ψ")
-    if not np.all(np.isfinite(arr)):
-        raise InvalidInputError(
-            "ψ must be a finite number (1 = no truncation, 0.5–0.8 is typical)."
-        )
-    if n and np.abs(arr).max() > 10:
-        raise InvalidInputError("ψ must lie in [-10, 10] (1 = no truncation).")
-    return arr.astype(np.float32)
-
-
-def check_mix_seeds(
-    mix_seeds: npt.ArrayLike | None, seeds: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64]:
-    """StyleGAN2's mixing seeds, one per (checked) seed; ``None`` mixes each seed with itself."""
-    if mix_seeds is None:
-        return seeds
-    mix = check_seeds(mix_seeds, "mixing seeds")
-    if mix.shape != seeds.shape:
-        raise InvalidInputError(
-            f"expected {len(seeds)} mixing seeds (one per seed), got {len(mix)}."
-        )
-    return mix
-
-
-def check_t(t: npt.ArrayLike, n: int) -> npt.NDArray[np.float32]:
-    """Interpolation positions as float32 ``(n,)``; a single value is repeated; in [0, 1]."""
-    arr = _per_seed(t, n, "t")
-    if not np.all(np.isfinite(arr)) or (n and (arr.min() < 0.0 or arr.max() > 1.0)):
-        raise InvalidInputError(
-            "t must lie in [0, 1] (0 = the start seed's digit, 1 = the end seed's)."
-        )
-    return arr.astype(np.float32)
-
-
-def check_ws(w: npt.ArrayLike, shape: tuple[int, ...]) -> npt.NDArray[np.float32]:
-    """ws as float32 ``(N, *shape)`` (one w per synthesis layer); every value finite."""
-    arr = np.asarray(w)
-    if arr.ndim == len(shape):
-        arr = arr[None]
-    if arr.shape[1:] != shape or not np.issubdtype(arr.dtype, np.number):
-        raise InvalidInputError(
-            f"w must be numbers of shape (N, {', '.join(map(str, shape))}) — one w per "
-            f"synthesis layer, as project returns — got {arr.dtype} {arr.shape}."
-        )
-    if not np.all(np.isfinite(arr)):
-        raise InvalidInputError("w must be finite (no NaN or infinity); project a digit again.")
-    return arr.astype(np.float32)
 
 
 def synthesis_inputs(
@@ -147,14 +78,7 @@ def synthesis_inputs(
         if mix.shape != (n,):
             raise InvalidInputError(f"expected {n} mixing seeds (one per w), got {len(mix)}.")
         mix_z = seed_to_latent(mix, shapes["mix_z"][0])
-        layers = np.asarray(mix_layers)
-        if layers.ndim == 0 or layers.shape == (1,):
-            layers = np.full(n, layers.reshape(()))
-        if layers.shape != (n,) or not np.issubdtype(layers.dtype, np.integer):
-            raise InvalidInputError(f"mix_layer must be {n} integers, got {layers.tolist()}.")
-        if n and (layers.min() < 0 or layers.max() > num_ws):
-            raise InvalidInputError(f"mix_layer must lie in 0..{num_ws}, got {layers.tolist()}.")
-        layers = layers.astype(np.int64)
+        layers = check_mix_layers(mix_layers, n, num_ws)
     return ws, check_psi(1.0 if psi is None else psi, n), mix_z, layers
 
 
@@ -194,8 +118,10 @@ def generator_inputs(
             inputs.append(check_t(t, n))
         elif spec.name == "label":
             if labels is None:
-                raise InvalidInputError("this model is class-conditional: pass a label (0–9).")
-            inputs.append(check_labels(labels, n))
+                raise InvalidInputError(
+                    f"this model is class-conditional: pass a label (0–{spec.classes - 1})."
+                )
+            inputs.append(check_labels(labels, n, spec.classes))
         elif spec.name == "psi":
             inputs.append(check_psi(1.0 if psi is None else psi, n))
         elif spec.name == "mix_z":

@@ -52,6 +52,14 @@ class TensorSpec:
     dtype: DType  # element type
     shape: tuple[int, ...]  # per-item shape; -1 marks a dynamic axis
     doc: str = ""  # one line for users
+    classes: int = 0  # a class-label input takes 0..classes-1 (0: not a class label)
+
+    def __post_init__(self) -> None:
+        # The generic code fills and checks a "label" input from its classes (zoo.validation).
+        if self.name == "label" and self.classes < 1:
+            raise ValueError(
+                "a 'label' input must say how many classes it takes: TensorSpec(..., classes=N)."
+            )
 
 
 @dataclass(frozen=True)

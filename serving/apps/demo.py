@@ -35,29 +35,13 @@ BENCH_BATCH = 64
 
 
 @dataclass
-class BenchRow:
-    """Throughput of one path to the same model."""
-
-    path: str  # e.g. "Triton gRPC"
-    images: int  # images generated
-    seconds: float  # wall time
-    batch: int  # images per request
-
-    @property
-    def images_per_second(self) -> float:
-        """Throughput."""
-        return self.images / self.seconds if self.seconds > 0 else 0.0
-
-
-@dataclass
 class DemoResult:
     """What the demo made and measured."""
 
     out_dir: Path  # where the pictures are
     repository: Path  # the Triton model repository it built
     pictures: dict[str, Path] = field(default_factory=dict)  # what → PNG
-    bench: list[BenchRow] = field(default_factory=list)  # throughput, one row per path
-    bench_report: BenchReport | None = None  # the full `zoo bench` report of those rows
+    bench_report: BenchReport | None = None  # the short `zoo bench` of BENCH_MODEL's paths
     notes: list[str] = field(default_factory=list)  # fallbacks taken, agreement figures
 
 
@@ -180,7 +164,7 @@ def run_demo(
             if BENCH_MODEL in names and bench_seconds > 0:
                 say(f"benchmarking {BENCH_MODEL}, batch {BENCH_BATCH} (zoo bench, short)")
                 from serving.apps.bench.report import write_report
-                from serving.apps.bench.run import DEMO_TARGETS, demo_bench
+                from serving.apps.bench.run import demo_bench
 
                 report = demo_bench(
                     BENCH_MODEL,
@@ -192,15 +176,5 @@ def run_demo(
                 )
                 write_report(report, result.out_dir / "bench")
                 result.bench_report = report
-                result.bench = [
-                    BenchRow(
-                        DEMO_TARGETS[c.backend],
-                        c.measured.images or 0,
-                        c.measured.wall_s or 0.0,
-                        c.batch,
-                    )
-                    for c in report.results
-                    if c.ok
-                ]
         say("stopping Triton")
     return result

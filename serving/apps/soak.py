@@ -180,14 +180,14 @@ def _soaked_entries(name: str) -> tuple[str, ...]:
 
 
 def _generate_call(name: str) -> Call:
-    inputs = {t.name for t in get_spec(name).entry_points[0].inputs}
+    inputs = {t.name: t for t in get_spec(name).entry_points[0].inputs}
 
     def call(zoo: ZooClient, i: int, batch: int) -> int:
         # Fresh seeds per request: the response cache must not answer for the model.
         seeds = np.arange(batch, dtype=np.int64) + (i * 64 + 10_000_000)
         kwargs: dict[str, Any] = {}
         if "label" in inputs:
-            kwargs["labels"] = seeds % 10
+            kwargs["labels"] = seeds % inputs["label"].classes
         if "psi" in inputs:
             kwargs["psi"] = 0.7
         out = zoo.generate(name, seeds, **kwargs)

@@ -1,8 +1,9 @@
 """Client SDK for a genzoo Triton server: seeds and images in, uint8 NHWC images out.
 
 A client machine needs only ``numpy`` and ``tritonclient`` (``pip install 'genzoo[client]'``
-or just those two): this package imports nothing else of genzoo, and keeps the few constants
-it needs here.
+or just those two). Of genzoo it imports, besides this package, only the torch-free
+:mod:`zoo.errors` (the one error hierarchy, shared with the server side) and
+:mod:`zoo.validation` (the input checks the server runs too), which import nothing but NumPy.
 
 >>> from serving.client import ZooClient
 >>> with ZooClient("127.0.0.1:8000") as zoo:
@@ -27,7 +28,8 @@ Triton's system shared memory instead of the socket (client and server on one ho
 ``"cuda"`` through CUDA shared memory on a GPU host. Regions are registered once per model and
 batch size, reused, and unregistered on ``close()`` and after a failed call.
 
-Errors subclass builtins so callers can catch broadly: :class:`ServerUnavailableError`
+Errors subclass :class:`ZooClientError` (in process too: ``InProcessZoo`` raises the same types)
+and builtins, so callers can catch broadly: :class:`ServerUnavailableError`
 (``ConnectionError``), :class:`ModelNotFoundError` (``KeyError``, a ``LookupError``),
 :class:`InvalidInputError` (``ValueError``), :class:`RequestTimeoutError` (``TimeoutError``),
 :class:`ServerError` (``OSError``: the remote side failed; :class:`UnsupportedAPIError` when
@@ -71,8 +73,7 @@ from serving.client.shm import Region, RegionSet, SharedMemory, SharedMemoryPool
 from serving.client.signature import (
     ENCODER_SUFFIX,
     GENERATE_ENTRIES,
-    MAX_SEED,
-    NUM_CLASSES,
+    LABEL_CLASSES_PARAMETER,
     Array,
     ModelSignature,
 )
@@ -86,13 +87,14 @@ from serving.client.transport import (
     outputs_of,
     parse_endpoint,
 )
+from zoo.validation import MAX_SEED
 
 __all__ = [
     "DEFAULT_PORTS",
     "ENCODER_SUFFIX",
     "GENERATE_ENTRIES",
+    "LABEL_CLASSES_PARAMETER",
     "MAX_SEED",
-    "NUM_CLASSES",
     "SCHEMES",
     "TLS_PORT",
     "Array",

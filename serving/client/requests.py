@@ -1,4 +1,8 @@
-"""Requests: user arguments → wire tensors, checked before anything is sent; batching."""
+"""Requests: user arguments → wire tensors, checked before anything is sent; batching.
+
+The checks of seeds, labels, ψ, t, ws and mixing layers are :mod:`zoo.validation`'s, the ones
+the server side runs again on what arrives; a label's range is the served signature's.
+"""
 
 from __future__ import annotations
 
@@ -10,37 +14,21 @@ import numpy as np
 import numpy.typing as npt
 
 from serving.client.errors import InvalidInputError, ModelNotFoundError
-from serving.client.signature import ENCODER_SUFFIX, MAX_SEED, NUM_CLASSES, Array, ModelSignature
+from serving.client.signature import ENCODER_SUFFIX, Array, ModelSignature
+from zoo.validation import (
+    check_labels,
+    check_mix_layers,
+    check_mix_seeds,
+    check_psi,
+    check_seeds,
+    check_t,
+    per_item,
+)
+from zoo.validation import check_ws as check_w_values
 
 # ---------------------------------------------------------------------------------------------
 # Requests: user arguments → wire tensors, checked before anything is sent.
 # ---------------------------------------------------------------------------------------------
-
-
-def _per_item(values: Any, n: int, what: str) -> Array:
-    """One value per item: a scalar is repeated; a sequence must have ``n`` entries."""
-    arr = np.asarray(values)
-    if arr.ndim == 0:
-        arr = np.full(n, arr)
-    if arr.shape != (n,):
-        raise InvalidInputError(f"expected {n} {what} (one per seed), got shape {arr.shape}.")
-    return arr
-
-
-def check_seeds(seeds: Any, what: str = "seeds") -> npt.NDArray[np.int64]:
-    """``seeds`` (an int, a range or a sequence) as a 1-D int64 array, each in 0..2**63-1."""
-    if isinstance(seeds, range):
-        seeds = list(seeds)
-    arr = np.asarray(seeds)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1 or arr.size == 0:
-        raise InvalidInputError(f"{what} must be a non-empty 1-D list of integers.")
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise InvalidInputError(f"{what} must be integers, got {arr.dtype}.")
-    if int(arr.min()) < 0 or int(arr.max()) > MAX_SEED:
-        raise InvalidInputError(f"{what} must lie in 0..{MAX_SEED} (non-negative int64).")
-    return arr.astype(np.int64)
 
 
 def generate_request(
@@ -59,28 +47,17 @@ def generate_request(
     if "label" in sig.inputs:
         if labels is None:
             raise InvalidInputError(
-                f"{sig.name} is class-conditional: pass labels (0–{NUM_CLASSES - 1})."
+                f"{sig.name} is class-conditional: pass labels ({_classes(sig)})."
             )
-        lab = _per_item(labels, n, "labels")
-        if not np.issubdtype(lab.dtype, np.integer):
-            raise InvalidInputError(f"labels must be integers, got {lab.dtype}.")
-        if int(lab.min()) < 0 or int(lab.max()) >= NUM_CLASSES:
-            raise InvalidInputError(f"labels must lie in 0..{NUM_CLASSES - 1}.")
-        req["label"] = lab.astype(np.int64).reshape(n, 1)
+        req["label"] = check_labels(labels, n, sig.label_classes).reshape(n, 1)
     elif labels is not None:
         raise InvalidInputError(f"{sig.name} is not class-conditional: drop the labels.")
     if "psi" in sig.inputs:
-        p = _per_item(1.0 if psi is None else psi, n, "ψ values").astype(np.float64)
-        if not np.all(np.isfinite(p)) or np.abs(p).max() > 10:
-            raise InvalidInputError("ψ must be a finite number in [-10, 10] (1 = no truncation).")
-        req["psi"] = p.astype(np.float32).reshape(n, 1)
+        req["psi"] = check_psi(1.0 if psi is None else psi, n).reshape(n, 1)
     elif psi is not None:
         raise InvalidInputError(f"{sig.name} has no truncation ψ (StyleGAN2 models have).")
     if "mix_seed" in sig.inputs:
-        mix = s if mix_seeds is None else check_seeds(mix_seeds, "mixing seeds")
-        if mix.shape != s.shape:
-            raise InvalidInputError(f"expected {n} mixing seeds (one per seed), got {len(mix)}.")
-        req["mix_seed"] = mix.reshape(n, 1)
+        req["mix_seed"] = check_mix_seeds(mix_seeds, s).reshape(n, 1)
     elif mix_seeds is not None:
         raise InvalidInputError(f"{sig.name} has no style mixing (StyleGAN2 models have).")
     return req
@@ -149,18 +126,7 @@ def encoder_of(model: str) -> str:
 def check_ws(sig: ModelSignature, ws: Any) -> Array:
     """float32 ws ``(N, num_ws, w_dim)`` (as ``project`` returns them), every value finite."""
     _require(sig, "w", "synthesize from ws")
-    dims = sig.inputs["w"][1]
-    arr = np.asarray(ws)
-    if arr.ndim == len(dims):
-        arr = arr[None]
-    if arr.shape[1:] != dims or arr.shape[0] == 0 or not np.issubdtype(arr.dtype, np.number):
-        raise InvalidInputError(
-            f"{sig.name} takes w of shape (N, {', '.join(map(str, dims))}) — one w per "
-            f"synthesis layer, as project returns — got {arr.dtype} {arr.shape}."
-        )
-    if not np.all(np.isfinite(arr)):
-        raise InvalidInputError("w must be finite (no NaN or infinity).")
-    return arr.astype(np.float32)
+    return check_w_values(ws, sig.inputs["w"][1])
 
 
 def synthesize_request(
@@ -187,28 +153,20 @@ def synthesize_request(
         other = check_ws(sig, mix_ws)
         if len(other) not in (1, n):
             raise InvalidInputError(f"expected 1 or {n} sets of mix_ws, got {len(other)}.")
-        layer = _per_item(mix_layer, n, "mix_layer values")
-        if not np.issubdtype(layer.dtype, np.integer) or layer.min() < 0 or layer.max() > num_ws:
-            raise InvalidInputError(f"mix_layer must be an integer in 0..{num_ws}.")
+        layer = check_mix_layers(mix_layer, n, num_ws)
         w = np.where(np.arange(num_ws)[None, :, None] < layer[:, None, None], w, other)
         mix_layer = None
     req: dict[str, Array] = {"w": w.astype(np.float32)}
     if psi is not None:
-        p = _per_item(psi, n, "ψ values").astype(np.float64)
-        if not np.all(np.isfinite(p)) or np.abs(p).max() > 10:
-            raise InvalidInputError("ψ must be a finite number in [-10, 10] (1 = no truncation).")
-        req["psi"] = p.astype(np.float32).reshape(n, 1)
+        req["psi"] = check_psi(psi, n).reshape(n, 1)
     if (mix_seeds is None) != (mix_layer is None):
         raise InvalidInputError(
             f"style mixing takes both a mixing seed and mix_layer (0–{num_ws}), or neither."
         )
     if mix_seeds is not None:
-        mix = check_seeds(_per_item(mix_seeds, n, "mixing seeds"), "mixing seeds")
+        mix = check_seeds(per_item(mix_seeds, n, "mixing seeds"), "mixing seeds")
         req["mix_seed"] = mix.reshape(n, 1)
-        layer = _per_item(mix_layer, n, "mix_layer values")
-        if not np.issubdtype(layer.dtype, np.integer) or layer.min() < 0 or layer.max() > num_ws:
-            raise InvalidInputError(f"mix_layer must be an integer in 0..{num_ws}.")
-        req["mix_layer"] = layer.astype(np.int64).reshape(n, 1)
+        req["mix_layer"] = check_mix_layers(mix_layer, n, num_ws).reshape(n, 1)
     return req
 
 
@@ -220,8 +178,6 @@ def interpolate_request(
     ts = np.atleast_1d(np.asarray(t, dtype=np.float64))
     if ts.ndim != 1 or ts.size == 0:
         raise InvalidInputError("t must be a number or a 1-D list of numbers in [0, 1].")
-    if not np.all(np.isfinite(ts)) or ts.min() < 0 or ts.max() > 1:
-        raise InvalidInputError("t must lie in [0, 1] (0 = the start seed, 1 = the end seed).")
     n = len(ts)
     start = check_seeds(seed, "the start seed")
     end = check_seeds(seed_to, "the end seed")
@@ -230,20 +186,22 @@ def interpolate_request(
     req: dict[str, Array] = {
         "seed": np.repeat(start, n).reshape(n, 1),
         "seed_to": np.repeat(end, n).reshape(n, 1),
-        "t": ts.astype(np.float32).reshape(n, 1),
+        "t": check_t(ts, n).reshape(n, 1),
     }
     if "label" in sig.inputs:
         if labels is None:
             raise InvalidInputError(
-                f"{sig.name} is class-conditional: pass the label (0–{NUM_CLASSES - 1}) to hold."
+                f"{sig.name} is class-conditional: pass the label ({_classes(sig)}) to hold."
             )
-        lab = _per_item(labels, n, "labels")
-        if not np.issubdtype(lab.dtype, np.integer) or lab.min() < 0 or lab.max() >= NUM_CLASSES:
-            raise InvalidInputError(f"labels must be integers in 0..{NUM_CLASSES - 1}.")
-        req["label"] = lab.astype(np.int64).reshape(n, 1)
+        req["label"] = check_labels(labels, n, sig.label_classes).reshape(n, 1)
     elif labels is not None:
         raise InvalidInputError(f"{sig.name} is not class-conditional: drop the label.")
     return req
+
+
+def _classes(sig: ModelSignature) -> str:
+    """The labels ``sig`` takes, for a message: ``0–9``, or ``its class labels`` when unknown."""
+    return "its class labels" if sig.label_classes is None else f"0–{sig.label_classes - 1}"
 
 
 def _require(sig: ModelSignature, name: str, does: str) -> None:

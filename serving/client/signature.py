@@ -9,10 +9,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-#: Largest seed: seeds are non-negative int64 values (the server's seed → latent rule).
-MAX_SEED = 2**63 - 1
-#: Classes of the zoo's class-conditional models (MNIST digits).
-NUM_CLASSES = 10
+#: Config parameter in which a served model declares how many classes its ``label`` takes.
+LABEL_CLASSES_PARAMETER = "zoo_label_classes"
 #: Entry-point names that generate from seeds (GANs call it ``generate``, the VAE ``sample``).
 GENERATE_ENTRIES = ("generate", "sample")
 #: Name suffix of the zoo model that projects images into a generator (see encoder_of).
@@ -38,6 +36,7 @@ class ModelSignature:
     inputs: dict[str, tuple[np.dtype[Any], tuple[int, ...]]]  # name → (dtype, per-item dims)
     outputs: dict[str, tuple[np.dtype[Any], tuple[int, ...]]]  # name → (dtype, per-item dims)
     max_batch_size: int  # largest batch one request may carry (0: no batch axis or no limit known)
+    label_classes: int | None = None  # its label input takes 0..label_classes-1 (None: not told)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ModelSignature:
@@ -53,11 +52,13 @@ class ModelSignature:
                 for t in cfg.get(key, ())
             }
 
+        classes = cfg.get("parameters", {}).get(LABEL_CLASSES_PARAMETER, {}).get("string_value")
         return cls(
             name=cfg["name"],
             inputs=tensors("input"),
             outputs=tensors("output"),
             max_batch_size=int(cfg.get("max_batch_size", 0)),
+            label_classes=int(classes) if classes else None,
         )
 
     @classmethod

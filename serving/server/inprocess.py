@@ -33,12 +33,14 @@ def served_entries(models: Sequence[str] | None = None) -> dict[str, tuple[str, 
 
 
 def signature_of(triton_name: str, entry: EntryPoint, max_batch_size: int = 0) -> ModelSignature:
-    """The client-side signature of an entry point's wire form."""
+    """The client-side signature of an entry point's wire form (what its config declares)."""
+    classes = [t.classes for t in entry.inputs if t.classes]
     return ModelSignature(
         name=triton_name,
         inputs={w.name: (np.dtype(w.dtype), w.dims) for w in wire_inputs(entry)},
         outputs={w.name: (np.dtype(w.dtype), w.dims) for w in wire_outputs(entry)},
         max_batch_size=max_batch_size,
+        label_classes=classes[0] if classes else None,
     )
 
 

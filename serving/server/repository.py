@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from export.artifacts import ONNX_NAME
+from serving.client.signature import LABEL_CLASSES_PARAMETER
 from serving.server.wire import WireTensor, needs_preprocessing, wire_inputs, wire_outputs
 from zoo.errors import (
     ExportGateError,
@@ -173,6 +174,13 @@ def _params(cfg: Any, **values: str) -> None:
         cfg.parameters[key].string_value = value
 
 
+def _label_classes(cfg: Any, entry: EntryPoint) -> None:
+    """Declare the classes of ``entry``'s label input, the range the SDK checks labels against."""
+    for t in entry.inputs:
+        if t.classes:
+            _params(cfg, **{LABEL_CLASSES_PARAMETER: str(t.classes)})
+
+
 def embedded_config(
     model: str,
     entry: EntryPoint,
@@ -204,6 +212,7 @@ def embedded_config(
         _params(cfg, zoo_device=options.device)
     if options.half:
         _params(cfg, zoo_half="true")
+    _label_classes(cfg, entry)
     _warmup(cfg, wire_inputs(entry))
     if options.response_cache and is_seeded(entry):
         cfg.response_cache.enable = True
@@ -217,7 +226,7 @@ def native_configs(model: str, entry: EntryPoint, options: RepositoryOptions) ->
     like an input is ``image_out`` there); the ensemble maps them to the wire names, and runs
     ``_pre`` first when the wire inputs (seeds, uint8 images) are not the graph's.
     """
-    from export.wrappers import graph_signature
+    from export.signature import graph_signature
 
     pb = _pb()
     name = triton_model_name(model, entry.name)
@@ -236,12 +245,14 @@ def native_configs(model: str, entry: EntryPoint, options: RepositoryOptions) ->
     if not (pre_needed or renamed):
         if options.response_cache and is_seeded(entry):
             net.response_cache.enable = True
+        _label_classes(net, entry)
         return {name: net}
 
     ens = pb.ModelConfig()
     ens.name = name
     ens.platform = "ensemble"
     ens.max_batch_size = options.max_batch_size
+    _label_classes(ens, entry)
     for w in wire_inputs(entry):
         _add_tensor(ens.input.add(), w)
     for w in wire_outputs(entry):
@@ -401,7 +412,7 @@ def build_repository(
     default each model's trained weights are pulled (bundled copy when offline). A model in
     ``overrides`` is built as that variant with random weights (seed 0; trained weights fit
     the default config only); a module passed in ``modules`` brings its own config. For
-    ``backend="tensorrt"`` the engines come from ``zoo export --backend tensorrt`` on a GPU
+    ``backend="tensorrt"`` the engines come from ``zoo export --format tensorrt`` on a GPU
     host; this writes the configs and the ONNX they are built from. An ONNX export is redone
     only when it is missing, stale (other weights, not uint8 output, failed its gate) or
     ``force`` is set; ``parity``/``parity_n`` control export's check against torch.
@@ -487,7 +498,7 @@ def build_repository(
         if opts.backend == "tensorrt" and wants_onnx and not (version / "model.plan").is_file():
             raise FileNotFoundError(
                 f"{version / 'model.plan'} is missing: build the TensorRT engine on a GPU host "
-                f"with `zoo export {model} --backend tensorrt --out {version}`."
+                f"with `zoo export {model} --entry {entry_name} --format tensorrt --out {root}`."
             )
         (folder / "config.pbtxt").write_text(render_config(cfg))
         built.append(item)

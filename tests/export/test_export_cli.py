@@ -93,7 +93,7 @@ def test_bad_names_give_one_line_and_exit_1(args: tuple[str, ...], message: str)
 
 
 def test_tensorrt_without_tensorrt_gives_the_install_hint(tmp_path: Path) -> None:
-    from export.tensorrt import tensorrt_available
+    from export.tensorrt_engine import tensorrt_available
 
     if tensorrt_available():
         pytest.skip("TensorRT is installed here; this checks the hint where it is not")

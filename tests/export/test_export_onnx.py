@@ -15,10 +15,11 @@ import torch
 from torch import nn
 
 from export.artifacts import FAILED_ONNX_NAME, META_NAME, ONNX_NAME
-from export.gates import FP16_REL_L2, FP32_REL_L2, parity_check, parity_inputs, torch_reference
+from export.gates import FP16_REL_L2, FP32_REL_L2, parity_check, torch_reference
 from export.onnx import export_onnx
 from export.runners import OrtRunner, make_runner
-from export.wrappers import graph_signature
+from export.samples import sample_inputs
+from export.signature import graph_signature
 from zoo.errors import ArtifactNotFoundError, ExportGateError
 from zoo.pipeline import to_uint8_nhwc
 from zoo.registry import get_spec, triton_model_name
@@ -73,7 +74,7 @@ def test_batch_axis_is_dynamic_one_by_one_equals_batch_of_seven(
 ) -> None:
     for ep in get_spec(model_name).entry_points:
         runner = OrtRunner(model_name, ep.name, exported(model_name, ep.name).onnx_path, threads=1)
-        inputs = parity_inputs(ep, 7)
+        inputs = sample_inputs(ep, 7)
         batch = runner(*inputs)
         for i in range(7):
             single = runner(*(a[i : i + 1] for a in inputs))
@@ -91,7 +92,7 @@ def test_uint8_output_matches_torch_postprocessing(
     res = exported(model, entry, uint8_output=True)
     assert res.passed
     ep = get_spec(model).entry_point(entry)
-    inputs = parity_inputs(ep, 16)
+    inputs = sample_inputs(ep, 16)
     (got,) = OrtRunner(model, entry, res.onnx_path, threads=1)(*inputs)
     with torch.inference_mode():
         images = getattr(random_module(model), entry)(*map(torch.from_numpy, inputs)).numpy()
@@ -202,7 +203,7 @@ def test_default_destination_is_the_model_repository(
     assert res.onnx_path == folder / ONNX_NAME and res.meta_path == folder / META_NAME
     assert sorted(p.name for p in folder.iterdir()) == [META_NAME, ONNX_NAME]  # no temp files
     runner = make_runner("onnxruntime", "vae-mnist", "decode", threads=1)
-    latent = parity_inputs(get_spec("vae-mnist").entry_point("decode"), 3)
+    latent = sample_inputs(get_spec("vae-mnist").entry_point("decode"), 3)
     ref = torch_reference(
         random_module("vae-mnist"),
         get_spec("vae-mnist").entry_point("decode"),

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from torch import nn
 
-from export.gates import parity_inputs, torch_reference
+from export.gates import torch_reference
 from export.runners import BACKENDS, OrtRunner, make_runner
+from export.samples import sample_inputs
 from zoo.errors import ArtifactNotFoundError, InvalidInputError, InvalidNameError
 from zoo.registry import get_spec
 from zoo.runners import TorchRunner
@@ -29,7 +30,7 @@ def test_onnxruntime_and_torch_runners_agree_on_every_entry_point(
         eager = make_runner("torch", model_name, ep.name, module=module)
         assert isinstance(ort, OrtRunner) and isinstance(eager, TorchRunner)
         assert ort.entry == eager.entry == ep
-        inputs = parity_inputs(ep, 5)
+        inputs = sample_inputs(ep, 5)
         got, want = ort(*inputs), eager(*inputs)
         assert len(got) == len(want) == len(ep.outputs)
         for g, w in zip(got, want, strict=True):
@@ -40,7 +41,7 @@ def test_onnxruntime_and_torch_runners_agree_on_every_entry_point(
 def test_runner_returns_the_graphs_dtype(exported: Exporter) -> None:
     path = exported("dcgan-mnist", "generate", uint8_output=True).onnx_path
     runner = make_runner("onnxruntime", "dcgan-mnist", artifact=path, threads=1)
-    (out,) = runner(*parity_inputs(runner.entry, 2))
+    (out,) = runner(*sample_inputs(runner.entry, 2))
     assert out.dtype == np.uint8 and out.shape == (2, 32, 32, 1)
 
 
@@ -54,7 +55,7 @@ def test_compile_backend_runs_the_compiled_graph(
     module = random_module("dcgan-mnist")
     compiled = make_runner("compile", "dcgan-mnist", module=module)
     eager = make_runner("torch", "dcgan-mnist", module=module)
-    inputs = parity_inputs(compiled.entry, 3)
+    inputs = sample_inputs(compiled.entry, 3)
     torch._dynamo.reset()
     frames = torch._dynamo.utils.counters["frames"]["ok"]  # frames dynamo compiled
     (got,) = compiled(*inputs)
@@ -69,7 +70,7 @@ def test_runner_inputs_are_cast_and_counted(
 ) -> None:
     path = exported("cgan-mnist", "generate").onnx_path
     runner = make_runner("onnxruntime", "cgan-mnist", artifact=path, threads=1)
-    z, label = parity_inputs(runner.entry, 3)
+    z, label = sample_inputs(runner.entry, 3)
     (a,) = runner(z.astype(np.float64), label.astype(np.int32))
     (ref,) = torch_reference(
         random_module("cgan-mnist"), runner.entry, (z, label), uint8_output=False

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from export.artifacts import ENGINE_MANIFEST_NAME
-from export.tensorrt import (
+from export.tensorrt import find_fp32_layers
+from export.tensorrt_engine import (
     BuildOptions,
     EngineManifest,
-    find_fp32_layers,
     read_manifest,
     require_tensorrt,
     stale_reasons,
@@ -135,9 +135,10 @@ def test_engine_builds_passes_the_gate_and_is_rebuilt_when_stale(
 ) -> None:
     import torch
 
-    from export.gates import parity_inputs
     from export.runners import make_runner
-    from export.tensorrt import build_tensorrt, load_engine
+    from export.samples import sample_inputs
+    from export.tensorrt import build_tensorrt
+    from export.tensorrt_engine import load_engine
 
     if not torch.cuda.is_available():
         pytest.skip("TensorRT is installed but no CUDA device is visible")
@@ -153,7 +154,7 @@ def test_engine_builds_passes_the_gate_and_is_rebuilt_when_stale(
     assert res.parity.precision == ("fp16" if fp16 else "fp32")
     assert (tmp_path / "home" / "tensorrt" / "timing.cache").is_file()
     runner = make_runner("tensorrt", "dcgan-mnist", artifact=res.engine_path)
-    (out,) = runner(*parity_inputs(runner.entry, 3))
+    (out,) = runner(*sample_inputs(runner.entry, 3))
     assert out.shape == (3, 1, 32, 32)
 
     manifest = read_manifest(res.engine_path)
@@ -194,12 +195,12 @@ def standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     """The stand-in as ``tensorrt``; the host fingerprint (it needs a GPU) made settable."""
     import tensorrt_standin
 
-    import export.tensorrt as trt_mod
+    import export.tensorrt_engine as engine_mod
 
     monkeypatch.setitem(sys.modules, "tensorrt", tensorrt_standin)
     monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
     host = dict(HOST)
-    monkeypatch.setattr(trt_mod, "host_fingerprint", lambda device=0: dict(host))
+    monkeypatch.setattr(engine_mod, "host_fingerprint", lambda device=0: dict(host))
     return host
 
 
@@ -220,7 +221,7 @@ def test_engine_build_sets_profiles_flags_and_the_timing_cache(
 ) -> None:
     import tensorrt_standin
 
-    from export.tensorrt import build_engine, default_timing_cache, load_engine
+    from export.tensorrt_engine import build_engine, default_timing_cache, load_engine
 
     onnx_path = exported("cgan-mnist", "generate").onnx_path
     engine = tmp_path / "model.plan"
@@ -249,7 +250,7 @@ def test_a_manifest_that_does_not_match_causes_a_rebuild(
 ) -> None:
     import shutil
 
-    from export.tensorrt import build_engine, load_engine
+    from export.tensorrt_engine import build_engine, load_engine
 
     onnx_path = tmp_path / "model.onnx"
     shutil.copy(exported("dcgan-mnist", "generate").onnx_path, onnx_path)
@@ -285,9 +286,10 @@ def test_fp16_falls_back_to_fp32_for_exactly_the_layers_the_gate_needs(
     import numpy as np
     import tensorrt_standin
 
-    import export.runners as runners
+    import export.tensorrt as pipeline
     from export.runners import OrtRunner
-    from export.tensorrt import FP16_ONNX_DIR, build_tensorrt, load_engine, network_layers
+    from export.tensorrt import FP16_ONNX_DIR, build_tensorrt
+    from export.tensorrt_engine import load_engine, network_layers
 
     out = tmp_path / "dcgan-mnist" / "1"
     responsible: list[str] = []
@@ -314,7 +316,7 @@ def test_fp16_falls_back_to_fp32_for_exactly_the_layers_the_gate_needs(
                 return tuple(o + np.float32(0.2) for o in outs)
             return outs
 
-    monkeypatch.setattr(runners, "TensorRTRunner", EngineRunner)
+    monkeypatch.setattr(pipeline, "TensorRTRunner", EngineRunner)
     module = random_module("dcgan-mnist")
     fp32 = build_tensorrt(
         "dcgan-mnist",
@@ -355,7 +357,7 @@ def test_fp16_falls_back_to_fp32_for_exactly_the_layers_the_gate_needs(
 def test_an_engine_that_failed_its_gate_is_not_loaded(
     standin: dict[str, str], exported: Callable[..., Any], tmp_path: Path
 ) -> None:
-    from export.tensorrt import build_engine, load_engine
+    from export.tensorrt_engine import build_engine, load_engine
 
     engine = tmp_path / "model.plan"
     build_engine(exported("dcgan-mnist", "generate").onnx_path, engine, BuildOptions())

@@ -28,7 +28,7 @@ from serving.server.repository import (
     write_configs,
 )
 from serving.server.wire import graph_inputs, wire_inputs
-from zoo import latent, pipeline
+from zoo import pipeline, validation
 from zoo.errors import InvalidInputError, InvalidNameError, UnknownModelError
 from zoo.hub import check_repo_id, check_revision, parse_model_ref
 from zoo.registry import check_model_name, get_spec, list_models, triton_model_name
@@ -224,7 +224,9 @@ def test_seed_checks_agree(seeds: list[int]) -> None:
     in_range = all(0 <= s <= 2**63 - 1 for s in seeds)
     assert _outcome(client.check_seeds, seeds) == in_range
     if all(-(2**63) <= s <= 2**63 - 1 for s in seeds):  # what int64 on the wire can carry
-        assert _outcome(latent.check_seeds, np.array(seeds, np.int64)) == in_range
+        entry = get_spec("dcgan-mnist").entry_point()
+        server = _outcome(pipeline.generator_inputs, entry, np.array(seeds, np.int64))
+        assert server == in_range
 
 
 SIGS = {
@@ -240,7 +242,9 @@ SIGS = {
 def test_label_checks_agree(labels: list[int]) -> None:
     arr = np.array(labels, np.int64)
     sdk = _outcome(client.generate_request, SIGS["cgan-mnist"], [1, 2], labels=arr)
-    server = _outcome(pipeline.check_labels, arr, 2)
+    server = _outcome(
+        pipeline.generator_inputs, get_spec("cgan-mnist").entry_point(), [1, 2], labels=arr
+    )
     assert sdk == server == all(0 <= v <= 9 for v in labels)
 
 
@@ -252,7 +256,8 @@ def test_psi_checks_agree(psi: list[float]) -> None:
     arr = np.array(psi, np.float32)
     n = len(psi)
     sdk = _outcome(client.generate_request, SIGS["stylegan2-mnist"], list(range(n)), psi=arr)
-    server = _outcome(pipeline.check_psi, arr, n)
+    entry = get_spec("stylegan2-mnist").entry_point()
+    server = _outcome(pipeline.generator_inputs, entry, list(range(n)), psi=arr)
     assert sdk == server == bool(np.all(np.isfinite(arr)) and np.abs(arr).max() <= 10)
 
 
@@ -294,7 +299,7 @@ def _valid_wire(data: st.DataObject, entry: Any, batch: int) -> dict[str, np.nda
     for w in wire_inputs(entry):
         shape = (batch, *w.dims)
         if w.name in ("seed", "mix_seed", "seed_to"):
-            elements: Any = st.integers(min_value=0, max_value=latent.MAX_SEED)
+            elements: Any = st.integers(min_value=0, max_value=validation.MAX_SEED)
         elif w.name == "label":
             elements = st.integers(min_value=0, max_value=9)
         elif w.name == "t":

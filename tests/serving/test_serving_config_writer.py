@@ -98,6 +98,7 @@ def test_embedded_config_follows_the_options() -> None:
     assert params(cfg) == {
         "zoo_model": "cgan-mnist",
         "zoo_entry": "generate",
+        "zoo_label_classes": "10",  # the range the SDK checks labels against
         "zoo_backend": "torch",
         "zoo_threads": "2",
         "zoo_sha256": "ab" * 32,
@@ -201,7 +202,7 @@ def test_native_configs_of_signatures_the_zoo_does_not_have_yet() -> None:
         "generate",
         (
             TensorSpec("z", "float32", (8,)),
-            TensorSpec("label", "int64", ()),
+            TensorSpec("label", "int64", (), classes=10),
             TensorSpec("psi", "float32", ()),
         ),
         (TensorSpec("image", "float32", (1, 4, 4)),),

@@ -49,7 +49,9 @@ def signature(name: str, inputs: dict[str, Any], outputs: dict[str, Any] | None 
 
 
 DCGAN = signature("dcgan", {"seed": (I64, (1,))})
-CGAN = signature("cgan", {"seed": (I64, (1,)), "label": (I64, (1,))})
+CGAN = ModelSignature(
+    "cgan", {"seed": (I64, (1,)), "label": (I64, (1,))}, IMAGE_OUT, 64, label_classes=10
+)
 STYLEGAN = signature("stylegan", {"seed": (I64, (1,)), "psi": (F32, (1,)), "mix_seed": (I64, (1,))})
 INPAINT = signature("vae_inpaint", {"image": (U8, (4, 3, 1)), "mask": (U8, (4, 3, 1))})
 TRANSLATE = signature("rgb", {"image": (U8, (2, 2, 3))})
@@ -141,7 +143,7 @@ def test_check_seeds() -> None:
         check_seeds(range(0))
     with pytest.raises(InvalidInputError, match="non-empty 1-D"):
         check_seeds([[1, 2]])
-    with pytest.raises(InvalidInputError, match="mixing seeds must be integers, got float64"):
+    with pytest.raises(InvalidInputError, match="mixing seeds must be integers, got dtype float64"):
         check_seeds([1.0], "mixing seeds")
     with pytest.raises(InvalidInputError, match=r"seeds must lie in 0\.\.9223372036854775807"):
         check_seeds(np.array([2**63], np.uint64))
@@ -178,13 +180,14 @@ def test_generate_request_defaults_mean_no_truncation_and_no_mixing() -> None:
         (DCGAN, {"mix_seeds": [1]}, r"dcgan has no style mixing \(StyleGAN2 models have\)"),
         (CGAN, {}, r"cgan is class-conditional: pass labels \(0–9\)"),
         (CGAN, {"labels": [1]}, r"expected 2 labels \(one per seed\), got shape \(1,\)"),
-        (CGAN, {"labels": [1.0, 2.0]}, "labels must be integers, got float64"),
-        (CGAN, {"labels": [0, 10]}, r"labels must lie in 0\.\.9\.$"),
+        (CGAN, {"labels": [1.0, 2.0]}, "labels must be integers, got dtype float64"),
+        (CGAN, {"labels": [0, 10]}, r"labels must lie in 0\.\.9, got 10\.$"),
         (CGAN, {"labels": [-1, 9]}, r"labels must lie in 0\.\.9"),
         (
             STYLEGAN,
             {"psi": [1.0, np.inf]},
-            r"^ψ must be a finite number in \[-10, 10\] \(1 = no truncation\)\.$",
+            r"^ψ must be a finite number in \[-10, 10\] "
+            r"\(1 = no truncation, 0\.5–0\.8 is typical\)\.$",
         ),
         (STYLEGAN, {"psi": [1.0, -10.01]}, r"\(1 = no truncation\)"),
         (STYLEGAN, {"psi": [1.0]}, r"expected 2 ψ values \(one per seed\)"),

@@ -201,6 +201,9 @@ def test_bad_input_gives_typed_errors_and_server_keeps_answering(
         # Bypass the client's checks: the server validates too, and answers with a typed error.
         label = 42 if protocol == "http" else 43  # the response cache must not have seen it
         sig = zoo.signature("cgan-mnist", ("generate",))
+        assert sig.label_classes == 10  # the served config declares it (zoo_label_classes)
+        with pytest.raises(InvalidInputError, match=r"^labels must lie in 0\.\.9, got 10\.$"):
+            zoo.generate("cgan-mnist", [1], labels=[10])  # refused before sending
         bad = {"seed": np.array([[1]], np.int64), "label": np.array([[label]], np.int64)}
         with pytest.raises(InvalidInputError, match=r"labels must lie in 0\.\.9"):
             zoo.infer(sig, bad)

@@ -158,7 +158,8 @@ def _tensorrt(
     uint8_output: bool,
     profile: tuple[int, int, int, int],
 ) -> tuple[dict[str, Any], bool, str, Path, str]:
-    from export.tensorrt import BuildOptions, build_tensorrt
+    from export.tensorrt import build_tensorrt
+    from export.tensorrt_engine import BuildOptions
 
     if module is None:
         from zoo.hub import load

@@ -38,7 +38,10 @@ ProtocolOpt = Annotated[
 LocalOpt = Annotated[
     bool, typer.Option("--local", help="Run in-process (the default when no --url is given).")
 ]
-BackendOpt = Annotated[str, typer.Option(help="In-process runner: torch or onnxruntime.")]
+BackendOpt = Annotated[
+    str,
+    typer.Option(help="In-process runner backend: torch, compile, onnxruntime or tensorrt."),
+]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="PNG to write (a grid for several).")]
 ImagesArg = Annotated[list[Path], typer.Argument(help="PNG images (resized to the model's size).")]
 

@@ -81,7 +81,7 @@ class Task:
         names = [t.name for t in entry.inputs]
         args: list[torch.Tensor] = [z]
         if "label" in names:
-            args.append(torch.arange(len(z)) % 10)
+            args.append(torch.arange(len(z)) % entry.inputs[names.index("label")].classes)
         if "psi" in names:
             args += [torch.ones(len(z)), z]
         out = getattr(model, entry.name)(*args)

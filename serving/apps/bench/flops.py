@@ -29,9 +29,9 @@ def count_flops(module: nn.Module, entry: EntryPoint, *, batch: int = 2) -> floa
     """
     import torch
 
-    from export.gates import parity_inputs
+    from export.samples import sample_inputs
 
-    args = [torch.from_numpy(a.copy()) for a in parity_inputs(entry, batch)]
+    args = [torch.from_numpy(a.copy()) for a in sample_inputs(entry, batch)]
     return count_module_flops(getattr(module.eval(), entry.name), *args) / batch
 
 

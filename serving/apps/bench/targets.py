@@ -93,7 +93,7 @@ class RequestMaker:
         out: Wire = {"seed": col}
         names = {w.name for w in wire_inputs(self.entry)}
         if "label" in names:
-            out["label"] = col % 10
+            out["label"] = col % next(t.classes for t in self.entry.inputs if t.name == "label")
         if "psi" in names:
             out["psi"] = np.ones((self.batch, 1), dtype=np.float32)
         if "mix_seed" in names:
@@ -171,7 +171,7 @@ def open_in_process(
         try:
             import torch
 
-            from export.tensorrt import require_tensorrt
+            from export.tensorrt_engine import require_tensorrt
 
             require_tensorrt()
         except ImportError as e:

@@ -22,10 +22,8 @@ from serving.client import (
     ENCODER_SUFFIX,
     GENERATE_ENTRIES,
     MAX_SEED,
-    NUM_CLASSES,
     ModelSignature,
     ZooClient,
-    ZooClientError,
 )
 from zoo.errors import InvalidInputError, MissingDependencyError, ZooError
 from zoo.images import make_grid
@@ -46,6 +44,7 @@ class ServedModel:
     resolution: int  # image side in pixels
     entries: tuple[str, ...]  # entry points served, e.g. ("sample", "encode", ...)
     inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # entry → its inputs
+    classes: int = 0  # classes its label input takes (0..classes-1); 0: no label input
 
     def takes(self, tensor: str, entry: str | None = None) -> bool:
         """Whether ``entry`` (any served entry when ``None``) has an input called ``tensor``.
@@ -78,9 +77,13 @@ def served_models(triton_names: Sequence[str]) -> list[ServedModel]:
         spec = get_spec(model)
         entries = tuple(e for e in spec.tasks if triton_model_name(model, e) in names)
         if entries:
+            taken = [t for e in entries for t in spec.entry_point(e).inputs]
             inputs = {e: tuple(t.name for t in spec.entry_point(e).inputs) for e in entries}
+            classes = max((t.classes for t in taken), default=0)
             out.append(
-                ServedModel(model, spec.family, spec.description, spec.resolution, entries, inputs)
+                ServedModel(
+                    model, spec.family, spec.description, spec.resolution, entries, inputs, classes
+                )
             )
     return out
 
@@ -93,14 +96,6 @@ def _gradio() -> Any:
     except ImportError as e:
         raise MissingDependencyError("gradio", "playground") from e
     return gr
-
-
-@dataclass
-class Timed:
-    """One SDK call's result and how long it took."""
-
-    value: Any
-    ms: float
 
 
 def _whole(value: Any, what: str, lo: int, hi: int) -> int:
@@ -158,7 +153,7 @@ class PlaygroundCalls:
         kwargs: dict[str, Any] = {}
         extra = ""
         if "label" in sig.inputs:
-            kwargs["labels"] = _whole(label, "the class label", 0, NUM_CLASSES - 1)
+            kwargs["labels"] = _whole(label, "the class label", 0, model.classes - 1)
             extra += f" · class {kwargs['labels']}"
         if "psi" in sig.inputs:
             kwargs["psi"] = float(psi if psi is not None else 1.0)
@@ -187,7 +182,7 @@ class PlaygroundCalls:
         end = _whole(end_seed, "the end seed", 0, MAX_SEED)
         labels = None
         if model.takes("label", "interpolate"):
-            labels = _whole(label, "the class label", 0, NUM_CLASSES - 1)
+            labels = _whole(label, "the class label", 0, model.classes - 1)
         t = np.linspace(0.0, 1.0, n)
         images, ms = self._timed(self.client.interpolate, name, start, end, t, labels)
         status = f"**{ms:.1f} ms** · `{name}` interpolate · seeds {start} → {end} · {n} images"
@@ -278,7 +273,7 @@ def _user_errors(fn: Callable[..., T]) -> Callable[..., T]:
     def wrapper(*args: Any) -> T:
         try:
             return fn(*args)
-        except (ZooClientError, ZooError, ValueError) as e:
+        except (ZooError, ValueError) as e:  # ZooClientError is a ZooError
             raise gr.Error(str(e), print_exception=False) from None
 
     return wrapper

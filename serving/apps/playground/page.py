@@ -12,9 +12,6 @@ from serving.apps.playground.calls import (
     _user_errors,
 )
 from serving.apps.playground.digits import CANVAS, ZOOM, digit_from_image, editor_image, enlarge
-from serving.client import (
-    NUM_CLASSES,
-)
 
 #: default is one at a time per button); more wait in Gradio's queue.
 MAX_CONCURRENT_CALLS = 8
@@ -50,6 +47,8 @@ def build_app(calls: PlaygroundCalls, *, server_note: str = "") -> Any:
     names = list(calls.models)
     first = calls.models[names[0]] if names else None
     shown = visibility(first)
+    # The class picker offers the most classes a served label input takes (its signature's).
+    classes = max((m.classes for m in calls.models.values()), default=0)
 
     def describe(name: str | None) -> str:
         if not name or name not in calls.models:
@@ -73,7 +72,7 @@ def build_app(calls: PlaygroundCalls, *, server_note: str = "") -> Any:
                 seed = gr.Number(0, label="First seed", precision=0, elem_id="seed")
                 count = gr.Slider(1, MAX_IMAGES, 16, step=1, label="Images", elem_id="count")
                 label = gr.Dropdown(
-                    [str(c) for c in range(NUM_CLASSES)],
+                    [str(c) for c in range(max(classes, 1))],  # "0" when hidden: no labels
                     value="0",
                     label="Class label",
                     visible=shown["label"],

@@ -25,7 +25,8 @@ _NETWORK = f"{_PACKAGE}.network"
 def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
     """``generate``: latent (+ class label when conditional) → image; ``interpolate``: two."""
     if config.get("num_classes", 0):
-        label = TensorSpec("label", "int64", (), f"class 0–{config['num_classes'] - 1}")
+        n = config["num_classes"]
+        label = TensorSpec("label", "int64", (), f"class 0–{n - 1}", classes=n)
         extra: tuple[TensorSpec, ...] = (label,)
         doc = "seed + class → digit"
     else:
