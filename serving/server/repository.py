@@ -489,10 +489,31 @@ def build_repository(
                 f"{version / 'model.plan'} is missing: build the TensorRT engine on a GPU host "
                 f"with `zoo export {model} --backend tensorrt --out {version}`."
             )
+        _keep_served_versions(folder / "config.pbtxt", cfg)
         (folder / "config.pbtxt").write_text(render_config(cfg))
         built.append(item)
     say(f"repository ready: {root} ({len(built)} models)")
     return built
+
+
+#: Config parameter in which a rollout records the served versions' releases
+#: (:mod:`serving.server.versions`).
+RELEASES_PARAM = "zoo_releases"
+
+
+def _keep_served_versions(path: Path, cfg: Any) -> None:
+    """Carry over the version policy a rollout set in ``path`` (with its release record).
+
+    A rebuild must not change which version serves; a repository that never saw a rollout has
+    neither, and its config is the plain build's, byte for byte.
+    """
+    if not path.is_file():
+        return
+    old = parse_config(path.read_text())
+    if old.HasField("version_policy"):
+        cfg.version_policy.CopyFrom(old.version_policy)
+    if RELEASES_PARAM in old.parameters:
+        cfg.parameters[RELEASES_PARAM].CopyFrom(old.parameters[RELEASES_PARAM])
 
 
 def _random_variant(spec: ModelSpec) -> nn.Module:

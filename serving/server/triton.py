@@ -69,7 +69,9 @@ class ServerConfig:
     metrics_port: int = METRICS_PORT  # --metrics-port
     allow_metrics: bool = True  # --allow-metrics
     cache_size: int = 64 * 2**20  # --cache-config local,size=<bytes>; 0 disables the cache
-    load_models: tuple[str, ...] = ()  # --model-control-mode explicit + --load-model each; () = all
+    # --model-control-mode=explicit and --load-model for each; () loads every model (--load-model=*)
+    # in the same mode, so versions can be loaded and unloaded on the running server (rollouts)
+    load_models: tuple[str, ...] = ()
     exit_timeout_secs: int = 10  # --exit-timeout-secs: how long it drains requests on stop
     log_verbose: int = 0  # --log-verbose
     strict_readiness: bool = True  # --strict-readiness: ready only when every model is
@@ -103,9 +105,8 @@ class ServerConfig:
             flags.append(f"--cache-config=local,size={self.cache_size}")
             if caches_dir is not None:
                 flags.append(f"--cache-directory={caches_dir}")
-        if self.load_models:
-            flags.append("--model-control-mode=explicit")
-            flags += [f"--load-model={m}" for m in self.load_models]
+        flags.append("--model-control-mode=explicit")
+        flags += [f"--load-model={m}" for m in self.load_models or ("*",)]
         if self.admin_key is not None:
             flags += restricted_api_flags(self.admin_key)
         return flags
