@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,15 @@ def test_explicit_mode_loads_the_named_models_only() -> None:
         "--load-model=cgan-mnist",
     ]
     assert not any(a.startswith("--cache-config") for a in args)  # cache_mb=0
+
+
+def test_explicit_mode_without_a_list_loads_everything_for_rollouts() -> None:
+    opts = replace(VARIANTS["explicit"], load_models=())
+    args = triton_args(opts)
+    assert "--model-control-mode=explicit" in args
+    assert [a for a in args if a.startswith("--load-model=")] == ["--load-model=*"]
+    # the other modes name no model: none and poll load the whole repository themselves
+    assert not any(a.startswith("--load-model") for a in triton_args(VARIANTS["gpu-native-poll"]))
 
 
 def test_dockerfile_extends_the_pinned_ngc_release() -> None:
