@@ -395,8 +395,7 @@ def fetch_candidate(
     folder's weights are hashed here. ``sha256``, when given, must match either way. Only
     safetensors are read.
     """
-    from zoo.weights import find_weights_file, load_model_from_dir, sha256_file, split_config
-    from zoo.weights import read_config as read_weights_config
+    from zoo.weights import find_weights_file, load_model_from_dir, sha256_file
 
     if (revision is None) == (source_dir is None):
         raise InvalidInputError("give the candidate as --revision REV or --from DIR (one of them).")
@@ -404,9 +403,7 @@ def fetch_candidate(
         folder = Path(source_dir)
         if not folder.is_dir():
             raise InvalidInputError(f"--from {folder}: no such folder.")
-        name, _ = split_config(read_weights_config(folder))
-        if name is not None and name != model:
-            raise InvalidInputError(f"{folder} holds {name}, not {model}.")
+        _check_holds(folder, model)
         digest = sha256_file(find_weights_file(folder))
         if sha256 is not None and digest != sha256:
             raise RolloutError(
@@ -425,6 +422,7 @@ def fetch_candidate(
             f"{model}@{revision} has weights with sha256 {pulled.sha256}, not the --sha256 "
             f"{sha256}; refusing them."
         )
+    _check_holds(pulled.path, model)
     release = Release(
         source="hub",
         revision=revision,
@@ -433,6 +431,19 @@ def fetch_candidate(
         repo_id=pulled.repo_id,
     )
     return pulled.load(), release
+
+
+def _check_holds(folder: Path, model: str) -> None:
+    """Refuse a weights folder whose ``config.json`` names another model (or none)."""
+    from zoo.weights import read_config as read_weights_config
+    from zoo.weights import split_config
+
+    name, _ = split_config(read_weights_config(folder))
+    if name != model:
+        raise RolloutError(
+            f"{folder} holds {name or 'no named zoo model'}, not {model}; roll out weights "
+            f"saved from {model} (config.json names it)."
+        )
 
 
 def quality_gate(model: str, artifacts: Mapping[str, Path], *, n: int) -> dict[str, Any]:

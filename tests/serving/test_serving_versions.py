@@ -20,6 +20,8 @@ from serving.server.inprocess import InProcessZoo
 from serving.server.repository import build_repository, render_config
 from serving.server.triton import ServerConfig, TritonServer
 from serving.server.versions import (
+    RolloutError,
+    fetch_candidate,
     list_versions,
     read_config,
     served_versions,
@@ -108,3 +110,30 @@ def test_rollback_needs_an_earlier_version(serving_repo: Path, tmp_path: Path) -
     result = CliRunner().invoke(app, ["rollback", MODEL, "--repository", str(root)])
     assert result.exit_code != 0
     assert "no earlier complete version" in result.output
+
+
+def test_a_candidate_folder_is_checked_before_anything_loads(tmp_path: Path) -> None:
+    from zoo.errors import UnsafeWeightsError
+    from zoo.registry import create_model
+    from zoo.weights import save_weights, sha256_file
+
+    other = tmp_path / "cgan"
+    save_weights(create_model("cgan-mnist"), other, "cgan-mnist", {})
+    with pytest.raises(RolloutError, match="holds cgan-mnist, not dcgan-mnist"):
+        fetch_candidate(MODEL, source_dir=other)
+    ours = tmp_path / "dcgan"
+    save_weights(create_model(MODEL), ours, MODEL, {})
+    digest = sha256_file(ours / "model.safetensors")
+    with pytest.raises(RolloutError, match="not the --sha256"):
+        fetch_candidate(MODEL, source_dir=ours, sha256="0" * 64)
+    module, release = fetch_candidate(MODEL, source_dir=ours, sha256=digest)
+    assert (release.source, release.sha256) == ("folder", digest)
+    assert module.zoo_name == MODEL
+    pickled = tmp_path / "pickled"
+    pickled.mkdir()
+    (pickled / "config.json").write_bytes((ours / "config.json").read_bytes())
+    (pickled / "pytorch_model.bin").write_bytes(b"\x80\x04never-unpickled")
+    with pytest.raises(UnsafeWeightsError):
+        fetch_candidate(MODEL, source_dir=pickled)
+    with pytest.raises(ValueError, match="one of them"):
+        fetch_candidate(MODEL)
