@@ -75,6 +75,17 @@ def test_kserve_manifest_validates_against_the_kserve_types(
     assert isvc["kind"] == "InferenceService"
 
 
+def test_kserve_manifest_takes_a_canary_split(validate_kserve: Validator) -> None:
+    """docs/deploy.md: a new revision's repository as a canary of the running InferenceService."""
+    (isvc,) = kserve_manifests(replace(VARIANTS["cpu"], repo_uri="s3://zoo-models/prod-r2"))
+    isvc["spec"]["predictor"]["canaryTrafficPercent"] = 10
+    validate_kserve(isvc)
+    broken = copy.deepcopy(isvc)
+    broken["spec"]["predictor"]["canaryTrafficPercent"] = "ten"
+    with pytest.raises(AssertionError, match="canaryTrafficPercent"):
+        validate_kserve(broken)
+
+
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_k8s_manifests_validate_against_the_kubernetes_schemas(
     variant: str, validate_k8s: Validator

@@ -20,6 +20,7 @@ from serving.server.inprocess import InProcessZoo
 from serving.server.repository import build_repository, render_config
 from serving.server.triton import ServerConfig, TritonServer
 from serving.server.versions import (
+    STAGING_PREFIX,
     RolloutError,
     fetch_candidate,
     list_versions,
@@ -137,3 +138,26 @@ def test_a_candidate_folder_is_checked_before_anything_loads(tmp_path: Path) -> 
         fetch_candidate(MODEL, source_dir=pickled)
     with pytest.raises(ValueError, match="one of them"):
         fetch_candidate(MODEL)
+
+
+def test_rollout_without_a_server_writes_the_next_version(
+    serving_repo: Path, tmp_path: Path
+) -> None:
+    """--from a folder (here the bundled weights), no --url: the repository alone changes."""
+    from zoo.weights import bundled_dir
+
+    root = tmp_path / "repo"
+    names = triton_models(MODEL, serving_repo)
+    for n in names:
+        shutil.copytree(serving_repo / n, root / n)
+    args = ["rollout", MODEL, "--from", str(bundled_dir(MODEL)), "--repository", str(root)]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    done = json.loads(result.stdout)
+    assert (done["old"], done["new"], done["server"]) == ([1], 2, "")
+    assert done["release"]["source"] == "folder"
+    assert done["release"]["gates"]["quality"]["passed"]
+    for n in names:
+        assert served_versions(root / n) == [2]
+        assert (root / n / "2" / "model.onnx").is_file() and (root / n / "2" / "model.py").is_file()
+    assert not list(root.glob(f"*/{STAGING_PREFIX}*"))
