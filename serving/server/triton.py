@@ -12,6 +12,10 @@ Python-backend stub for this Python version in ``backends/python/``; this interp
 this environment's packages); Python's ``LIBDIR`` and ``nvidia_pytriton.libs`` on
 ``LD_LIBRARY_PATH``.
 
+Triton runs in explicit model-control mode: with every model of the repository loaded at start
+(``--load-model=*``), or the ones :attr:`ServerConfig.load_models` names; load and unload calls
+then change versions on the running server (:mod:`serving.server.versions`).
+
 Restricted APIs: with :attr:`ServerConfig.admin_key` set, Triton's admin APIs answer only
 requests that carry the key (:mod:`serving.server.admin_key`).
 """
