@@ -102,14 +102,14 @@ class SoakReport:
             f"Requests {self.requests}, errors {self.errors}, images {self.images}, "
             f"p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, "
             f"RSS growth {self.rss_growth_mib:+.1f} MiB; answered by model version "
-            f"{_versions_text(self.versions)}.",
+            f"{versions_text(self.versions)}.",
             "",
             "| t (s) | requests | errors | p50 (ms) | p99 (ms) | img/s | RSS (MiB) | versions |",
             "|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         lines += [
             f"| {i.t_s:.0f} | {i.requests} | {i.errors} | {i.p50_ms:.1f} | {i.p99_ms:.1f} | "
-            f"{i.images_per_s:.0f} | {i.rss_mib:.0f} | {_versions_text(i.versions)} |"
+            f"{i.images_per_s:.0f} | {i.rss_mib:.0f} | {versions_text(i.versions)} |"
             for i in self.intervals
         ]
         if self.error_samples:
@@ -127,7 +127,7 @@ class SoakReport:
         return js, md
 
 
-def _versions_text(versions: Mapping[str, int]) -> str:
+def versions_text(versions: Mapping[str, int]) -> str:
     """``"1: 120, 2: 80"`` (requests per answering version), or ``"-"``."""
     return ", ".join(f"{v}: {n}" for v, n in sorted(versions.items())) or "-"
 
