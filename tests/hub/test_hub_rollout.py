@@ -245,6 +245,9 @@ def test_rollout_without_the_admin_key_is_refused(stack: Stack) -> None:
 def test_rollout_and_rollback_under_load(stack: Stack) -> None:
     old = stack.served()[-1]
     server = stack.server
+    cached = np.arange(900, 900 + BATCH, dtype=np.int64)  # answered (and cached) before
+    with ZooClient(server.http_url) as client:
+        before = client.generate(MODEL, cached)
     with Load(stack) as load:
         time.sleep(2.0)
         t0 = time.monotonic()
@@ -253,6 +256,9 @@ def test_rollout_and_rollback_under_load(stack: Stack) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
         new = stack.served()[-1]
         assert new > old
+        with ZooClient(server.http_url) as client:  # the response cache keys on the version
+            after = client.generate(MODEL, cached)
+            assert client.answered_version == new
         time.sleep(2.0)
         t2 = time.monotonic()
         back = stack.zoo(
@@ -274,6 +280,7 @@ def test_rollout_and_rollback_under_load(stack: Stack) -> None:
     probe = np.arange(50_000_000, 50_000_000 + BATCH, dtype=np.int64)
     assert not np.array_equal(refs[old](probe), refs[new](probe)), "the revisions draw alike"
     _check_answers(answers, refs)
+    assert np.array_equal(before, refs[old](cached)) and np.array_equal(after, refs[new](cached))
     # Before the command, the old version; once it returned, only the new one; after the
     # rollback returned, only the old one again.
     assert {a.version for a in answers if a.end < t0} == {old}
