@@ -33,11 +33,12 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from export.artifacts import ONNX_NAME
+from export.artifacts import ONNX_NAME, read_meta
+from serving.server.release import Release, record_release
 from serving.server.wire import WireTensor, needs_preprocessing, wire_inputs, wire_outputs
 from zoo.errors import (
     ExportGateError,
@@ -413,6 +414,7 @@ def build_repository(
         get_spec(n)  # unknown names fail before anything is written
     say = progress or (lambda _msg: None)
     loaded: dict[str, nn.Module] = dict(modules or {})
+    releases: dict[str, Release] = {}  # where the trained weights this build pulled came from
     variants: dict[str, ModelSpec] = {
         n: get_spec(n, **dict((overrides or {}).get(n, {}))) for n in names
     }
@@ -422,10 +424,18 @@ def build_repository(
             if variants[model].overrides:
                 loaded[model] = _random_variant(variants[model])
             else:
-                from serving.server.inprocess import load_module
+                from zoo.hub import pull
 
                 say(f"loading {model} weights")
-                loaded[model] = load_module(model)
+                pulled = pull(model)
+                loaded[model] = pulled.load()
+                releases[model] = Release(
+                    source=pulled.source,
+                    revision=pulled.revision,
+                    sha256=pulled.sha256,
+                    commit=pulled.commit,
+                    repo_id=pulled.repo_id,
+                )
         return loaded[model]
 
     for n, module in loaded.items():
@@ -483,6 +493,10 @@ def build_repository(
                     )
             else:
                 say(f"{model}:{entry_name}: ONNX export is up to date")
+            if model in releases:  # export.json records which revision version 1 serves
+                checked = (read_meta(onnx_path) or {}).get("parity")
+                gates = {"parity": {"passed": checked["passed"]}} if checked else {}
+                record_release(version, replace(releases[model], gates=gates))
             item.files.append(onnx_path)
         if opts.backend == "tensorrt" and wants_onnx and not (version / "model.plan").is_file():
             raise FileNotFoundError(

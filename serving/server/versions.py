@@ -6,11 +6,13 @@ version number shared by all of them. ``zoo repo build`` writes version ``1``; a
 writes the next number and never touches a version already there.
 
 **What a version folder records.** Its ``export.json`` (written by :func:`export.onnx.export_onnx`)
-gets a ``release`` object: where the weights came from (``hub`` with repo, revision and commit,
-or ``folder`` with its path), the weights' sha256, and the gate results (parity per entry point
-and the quality report). The Triton config of each model gets the parameter
-``zoo_releases`` (JSON ``{version: {"revision", "sha256"}}`` of the versions it serves) and a
-``version_policy { specific { versions: [...] } }``: the config on disk always says which
+gets a ``release`` object (:mod:`serving.server.release`): where the weights came from (a
+revision of the Hub repo, as the pull found it, with its commit, or ``folder`` with its path),
+the weights' sha256, and the gate results (parity per entry point and the quality report).
+``zoo repo build`` records the revision it pulled for version 1 the same way. The Triton config
+of each model gets the parameter ``zoo_releases`` (JSON ``{version: {"revision", "sha256"}}``
+of the versions it serves) and a ``version_policy { specific { versions: [...] } }``: the
+config on disk always says which
 version serves, so a restarted server serves the same one. A repository that was only built
 (no rollout yet) keeps the config ``zoo repo build`` writes, byte for byte (Triton's default
 policy, the latest version, which is ``1``).
@@ -41,12 +43,13 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from export.artifacts import META_NAME, ONNX_NAME
+from export.artifacts import ONNX_NAME
 from serving.server.admin_key import admin_headers
+from serving.server.release import Release, read_release, record_release
 from serving.server.repository import (
     BACKENDS_SOURCE,
     HEADER,
@@ -61,8 +64,6 @@ from zoo.settings import model_repository_dir
 if TYPE_CHECKING:
     from torch import nn
 
-#: Key of the release record in a version's ``export.json``.
-RELEASE_KEY = "release"
 #: Prefix of the folder a candidate version is exported into (not a number: Triton skips it).
 STAGING_PREFIX = ".staging-"
 #: Lock file serialising rollouts and rollbacks of one repository (a dot-file: not a model).
@@ -75,29 +76,6 @@ Progress = Callable[[str], None]
 
 class RolloutError(ExportGateError):
     """A rollout or rollback that did not happen; the old version still serves."""
-
-
-@dataclass(frozen=True)
-class Release:
-    """Where one version's weights came from and the gates it passed."""
-
-    source: str  # "hub" (a revision of a Hub repo), "folder" (a local folder), "build"
-    revision: str  # Hub revision asked for, the folder's path, or "" for a plain build
-    sha256: str  # the weights' sha256 (model.safetensors), or the build's weights digest
-    commit: str | None = None  # the Hub commit the revision resolved to
-    repo_id: str = ""  # Hub repo id (source "hub")
-    gates: dict[str, Any] = field(default_factory=dict)  # {"parity": {...}, "quality": {...}}
-
-    def short(self) -> dict[str, str]:
-        """What the Triton config records of it."""
-        return {"revision": self.commit or self.revision, "sha256": self.sha256}
-
-    def gate_summary(self) -> str:
-        """``"parity passed, quality passed"``: each gate and its verdict."""
-        return ", ".join(
-            f"{gate} {'passed' if result.get('passed') else 'failed'}"
-            for gate, result in self.gates.items()
-        )
 
 
 @dataclass(frozen=True)
@@ -173,20 +151,6 @@ def served_versions(folder: Path) -> list[int]:
         return present
     n = policy.latest.num_versions if which == "latest" else 1
     return present[-max(n, 1) :]
-
-
-def read_release(version_dir: Path) -> Release:
-    """The release record of a version folder (a plain build: what its export says)."""
-    try:
-        meta = json.loads((version_dir / META_NAME).read_text())
-    except (OSError, ValueError):
-        meta = {}
-    rec = meta.get(RELEASE_KEY)
-    if isinstance(rec, dict):
-        return Release(**rec)
-    weights = meta.get("weights", {})
-    gates = {"parity": {"passed": bool(meta.get("passed"))}} if meta else {}
-    return Release(source="build", revision="", sha256=str(weights.get("sha256", "")), gates=gates)
 
 
 def list_versions(
@@ -625,7 +589,7 @@ def _gate(
     say("quality gate passed: " + _metrics_line(quality["metrics"]))
     release = replace(release, gates={"parity": parity, "quality": quality})
     for folder in staged.values():
-        _record_release(folder, release)
+        record_release(folder, release)
     return release
 
 
@@ -654,13 +618,6 @@ def _export(
         assert result.parity is not None
         parity[entry] = result.parity.summary()
     return {"passed": True, "entries": parity}
-
-
-def _record_release(folder: Path, release: Release) -> None:
-    path = folder / META_NAME
-    meta = json.loads(path.read_text())
-    meta[RELEASE_KEY] = asdict(release)
-    _replace_text(path, json.dumps(meta, indent=2) + "\n")
 
 
 def _metrics_line(metrics: Mapping[str, Any]) -> str:

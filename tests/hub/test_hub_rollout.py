@@ -290,6 +290,9 @@ def test_rollout_and_rollback_under_load(stack: Stack) -> None:
     assert stack.served() == [old]
     versions = {v.version: v for v in list_versions(stack.root, [MODEL])}
     assert versions[new].release.source == "hub" and versions[new].release.commit
+    # version 1 is what `zoo repo build` pulled: here the bundled copy of the pinned revision
+    first = versions[old].release
+    assert (first.source, first.sha256) == ("bundled", get_spec(MODEL).sha256)
     assert versions[new].release.gates["quality"]["passed"]
     during = [a for a in answers if t0 <= a.start <= t1]
     during_back = [a for a in answers if t2 <= a.start <= t3]
