@@ -178,7 +178,10 @@ def triton_args(
     ]
     if opts.model_control == "poll":
         args.append(f"--repository-poll-secs={opts.poll_seconds}")
-    args += [f"--load-model={m}" for m in opts.load_models]
+    # Explicit mode without a list loads every model at start (then a rollout's load and
+    # unload calls change versions on the running replicas).
+    everything = ("*",) if opts.model_control == "explicit" else ()
+    args += [f"--load-model={m}" for m in opts.load_models or everything]
     if opts.cache_mb > 0:
         args.append(f"--cache-config=local,size={opts.cache_mb * 2**20}")
     if admin_key is not None:

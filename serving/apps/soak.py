@@ -59,6 +59,7 @@ class SoakInterval:
     p99_ms: float
     images_per_s: float  # images served per second in the interval
     rss_mib: float  # server + backend stubs, resident memory (0 when the pid is unknown)
+    versions: dict[str, int] = field(default_factory=dict)  # model version → requests it answered
 
 
 @dataclass
@@ -78,6 +79,7 @@ class SoakReport:
     p99_ms: float = 0.0
     server_pid: int | None = None  # the process whose RSS is tracked
     intervals: list[SoakInterval] = field(default_factory=list)  # over time
+    versions: dict[str, int] = field(default_factory=dict)  # model version → requests answered
 
     @property
     def rss_growth_mib(self) -> float:
@@ -99,14 +101,15 @@ class SoakReport:
             "",
             f"Requests {self.requests}, errors {self.errors}, images {self.images}, "
             f"p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, "
-            f"RSS growth {self.rss_growth_mib:+.1f} MiB.",
+            f"RSS growth {self.rss_growth_mib:+.1f} MiB; answered by model version "
+            f"{versions_text(self.versions)}.",
             "",
-            "| t (s) | requests | errors | p50 (ms) | p99 (ms) | img/s | RSS (MiB) |",
-            "|---:|---:|---:|---:|---:|---:|---:|",
+            "| t (s) | requests | errors | p50 (ms) | p99 (ms) | img/s | RSS (MiB) | versions |",
+            "|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         lines += [
             f"| {i.t_s:.0f} | {i.requests} | {i.errors} | {i.p50_ms:.1f} | {i.p99_ms:.1f} | "
-            f"{i.images_per_s:.0f} | {i.rss_mib:.0f} |"
+            f"{i.images_per_s:.0f} | {i.rss_mib:.0f} | {versions_text(i.versions)} |"
             for i in self.intervals
         ]
         if self.error_samples:
@@ -122,6 +125,11 @@ class SoakReport:
         write_atomic(js, lambda p: p.write_text(json.dumps(self.to_dict(), indent=2) + "\n"))
         write_atomic(md, lambda p: p.write_text(self.to_markdown()))
         return js, md
+
+
+def versions_text(versions: Mapping[str, int]) -> str:
+    """``"1: 120, 2: 80"`` (requests per answering version), or ``"-"``."""
+    return ", ".join(f"{v}: {n}" for v, n in sorted(versions.items())) or "-"
 
 
 def server_rss_mib(pid: int) -> float:
@@ -304,13 +312,19 @@ def _drive(
     """Run the mix on ``zoo bench``'s closed-loop threads; sample every ``interval_s``."""
     lock = threading.Lock()
     window: list[tuple[float, int, bool]] = []  # (latency s, images, ok) since last sample
+    window_versions: dict[str, int] = {}  # model version → requests answered, since last sample
     all_latencies: list[float] = []
     cycle = len(calls) * len(BATCH_SIZES)  # every kind and batch size, then the other protocol
 
     def request(i: int) -> int:
         _, call = calls[i % len(calls)]
         batch = BATCH_SIZES[(i // len(calls)) % len(BATCH_SIZES)]
-        return call(clients[(i // cycle) % len(clients)], i, batch)
+        client = clients[(i // cycle) % len(clients)]
+        images = call(client, i, batch)
+        version = str(client.answered_version)  # this thread's last answer
+        with lock:
+            window_versions[version] = window_versions.get(version, 0) + 1
+        return images
 
     def done(latency: float, images: int, error: str | None) -> None:
         with lock:
@@ -344,6 +358,8 @@ def _drive(
             finished = now >= end or not driver.is_alive()
             with lock:
                 sample, window[:] = list(window), []
+                versions = dict(window_versions)
+                window_versions.clear()
             ok = [lat for lat, _, good in sample if good]
             all_latencies += ok
             interval = SoakInterval(
@@ -354,12 +370,14 @@ def _drive(
                 p99_ms=_pct(ok, 99),
                 images_per_s=sum(n for _, n, _ in sample) / max(now - last, 1e-9),
                 rss_mib=round(server_rss_mib(report.server_pid), 1) if report.server_pid else 0.0,
+                versions=versions,
             )
             last = now
             report.intervals.append(interval)
             report.requests += interval.requests
             report.errors += interval.errors
             report.images += sum(n for _, n, _ in sample)
+            _add_counts(report.versions, versions)
             if on_interval:
                 on_interval(interval)
             if finished:
@@ -371,9 +389,15 @@ def _drive(
     report.requests += len(window)
     report.errors += sum(not good for _, _, good in window)
     report.images += sum(n for _, n, _ in window)
+    _add_counts(report.versions, window_versions)
     all_latencies += [lat for lat, _, good in window if good]
     report.duration_s = round(time.monotonic() - start, 1)
     report.p50_ms, report.p99_ms = _pct(all_latencies, 50), _pct(all_latencies, 99)
+
+
+def _add_counts(total: dict[str, int], more: Mapping[str, int]) -> None:
+    for key, n in more.items():
+        total[key] = total.get(key, 0) + n
 
 
 def _pct(latencies_s: list[float], q: float) -> float:

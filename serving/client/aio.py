@@ -45,7 +45,7 @@ from serving.client.shm import (
     _shm_tensors,
 )
 from serving.client.signature import GENERATE_ENTRIES, Array, ModelSignature
-from serving.client.transport import _infer_args, map_error, outputs_of
+from serving.client.transport import Version, _infer_args, map_error, outputs_of, version_kwargs
 
 
 class AsyncZooClient(RemoteClient):
@@ -140,14 +140,18 @@ class AsyncZooClient(RemoteClient):
             served = []
         return resolve_model(served, model, entries)
 
-    async def infer(self, sig: ModelSignature, inputs: Mapping[str, Array]) -> dict[str, Array]:
-        """Run wire ``inputs`` through ``sig``'s model; chunks are sent concurrently."""
+    async def infer(
+        self, sig: ModelSignature, inputs: Mapping[str, Array], *, version: Version = None
+    ) -> dict[str, Array]:
+        """Run wire ``inputs`` through ``sig``'s model (``version`` of it, if given); chunks
+        are sent concurrently."""
+        asked = version_kwargs(version)
 
         async def one(chunk: Mapping[str, Array]) -> dict[str, Array]:
             if self._shm is not None:
-                return await self._infer_shm(self._shm, sig, chunk)
+                return await self._infer_shm(self._shm, sig, chunk, asked)
             tensors, wanted = _infer_args(self._mod, self.protocol, chunk, sig.outputs)
-            result = await self._call("infer", sig.name, tensors, outputs=wanted)
+            result = await self._call("infer", sig.name, tensors, outputs=wanted, **asked)
             return outputs_of(result, sig, self.endpoint.display)
 
         chunks = split_batches(inputs, sig.max_batch_size)
@@ -155,7 +159,11 @@ class AsyncZooClient(RemoteClient):
 
     # -- shared memory: as ZooClient's, awaited -------------------------------------------
     async def _infer_shm(
-        self, pool: SharedMemoryPool, sig: ModelSignature, chunk: Mapping[str, Array]
+        self,
+        pool: SharedMemoryPool,
+        sig: ModelSignature,
+        chunk: Mapping[str, Array],
+        asked: Mapping[str, str],
     ) -> dict[str, Array]:
         """One request whose tensors travel through a (reused) set of shared-memory regions."""
         regions = pool.checkout(sig, chunk)
@@ -165,7 +173,7 @@ class AsyncZooClient(RemoteClient):
                     await self._register_region(region)
                 regions.registered = True
             tensors, wanted = _shm_tensors(self._mod, pool, regions, chunk)
-            result = await self._call("infer", sig.name, tensors, outputs=wanted)
+            result = await self._call("infer", sig.name, tensors, outputs=wanted, **asked)
             out = _shm_outputs(result, pool, regions, sig, self.endpoint.display)
         except BaseException:
             await self._release(pool, regions)  # a failed call may have left them half-written
@@ -194,11 +202,16 @@ class AsyncZooClient(RemoteClient):
         labels: Any = None,
         psi: Any = None,
         mix_seeds: Any = None,
+        *,
+        version: Version = None,
     ) -> npt.NDArray[np.uint8]:
-        """Images for ``seeds``, uint8 NHWC; cGAN needs ``labels``; ψ and mixing: StyleGAN2."""
+        """Images for ``seeds``, uint8 NHWC; cGAN needs ``labels``; ψ and mixing: StyleGAN2.
+
+        ``version`` asks for that model version (default: the one the server serves).
+        """
         sig = await self.signature(model, GENERATE_ENTRIES)
         req = generate_request(sig, seeds, labels=labels, psi=psi, mix_seeds=mix_seeds)
-        return (await self.infer(sig, req))["image"]
+        return (await self.infer(sig, req, version=version))["image"]
 
     async def translate(
         self, model: str, images: Any, direction: str = "a2b"

@@ -49,11 +49,14 @@ from serving.client.shm import (
 from serving.client.signature import GENERATE_ENTRIES, Array, ModelSignature
 from serving.client.transport import (
     Protocol,
+    Version,
     _infer_args,
     _tritonclient,
+    answered_version,
     map_error,
     outputs_of,
     parse_endpoint,
+    version_kwargs,
 )
 
 C = TypeVar("C", bound="BaseZooClient")
@@ -75,8 +78,10 @@ class BaseZooClient(abc.ABC):
         """The signature of the model serving ``entries`` of ``model``."""
 
     @abc.abstractmethod
-    def infer(self, sig: ModelSignature, inputs: Mapping[str, Array]) -> dict[str, Array]:
-        """Run wire ``inputs`` through ``sig``'s model."""
+    def infer(
+        self, sig: ModelSignature, inputs: Mapping[str, Array], *, version: Version = None
+    ) -> dict[str, Array]:
+        """Run wire ``inputs`` through ``sig``'s model (``version`` of it, if given)."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -101,11 +106,16 @@ class BaseZooClient(abc.ABC):
         labels: Any = None,
         psi: Any = None,
         mix_seeds: Any = None,
+        *,
+        version: Version = None,
     ) -> npt.NDArray[np.uint8]:
-        """Images for ``seeds``, uint8 NHWC; cGAN needs ``labels``; ψ and mixing: StyleGAN2."""
+        """Images for ``seeds``, uint8 NHWC; cGAN needs ``labels``; ψ and mixing: StyleGAN2.
+
+        ``version`` asks for that model version (default: the one the server serves).
+        """
         sig = self.signature(model, GENERATE_ENTRIES)
         req = generate_request(sig, seeds, labels=labels, psi=psi, mix_seeds=mix_seeds)
-        return self.infer(sig, req)["image"]
+        return self.infer(sig, req, version=version)["image"]
 
     def translate(self, model: str, images: Any, direction: str = "a2b") -> npt.NDArray[np.uint8]:
         """Image-to-image translation (CycleGAN), ``direction`` "a2b" or "b2a"; uint8 NHWC."""
@@ -340,21 +350,37 @@ class ZooClient(RemoteClient, BaseZooClient):
             served = []
         return resolve_model(served, model, entries)
 
-    def infer(self, sig: ModelSignature, inputs: Mapping[str, Array]) -> dict[str, Array]:
+    @property
+    def answered_version(self) -> int | None:
+        """The model version that answered this thread's last inference (``None`` before one).
+
+        A request split into several batches reports the last batch's version.
+        """
+        return getattr(self._local, "version", None)
+
+    def infer(
+        self, sig: ModelSignature, inputs: Mapping[str, Array], *, version: Version = None
+    ) -> dict[str, Array]:
         """Run wire ``inputs`` through ``sig``'s model, split into batches it accepts."""
+        asked = version_kwargs(version)
         parts = []
         for chunk in split_batches(inputs, sig.max_batch_size):
             if self._shm is not None:
-                parts.append(self._infer_shm(self._shm, sig, chunk))
+                parts.append(self._infer_shm(self._shm, sig, chunk, asked))
                 continue
             tensors, wanted = _infer_args(self._mod, self.protocol, chunk, sig.outputs)
-            result = self._call("infer", sig.name, tensors, outputs=wanted)
+            result = self._call("infer", sig.name, tensors, outputs=wanted, **asked)
+            self._local.version = answered_version(result)
             parts.append(outputs_of(result, sig, self.endpoint.display))
         return join_batches(parts)
 
     # -- shared memory --------------------------------------------------------------------
     def _infer_shm(
-        self, pool: SharedMemoryPool, sig: ModelSignature, chunk: Mapping[str, Array]
+        self,
+        pool: SharedMemoryPool,
+        sig: ModelSignature,
+        chunk: Mapping[str, Array],
+        asked: Mapping[str, str],
     ) -> dict[str, Array]:
         """One request whose tensors travel through a (reused) set of shared-memory regions."""
         regions = pool.checkout(sig, chunk)
@@ -364,7 +390,8 @@ class ZooClient(RemoteClient, BaseZooClient):
                     self._register_region(region)
                 regions.registered = True
             tensors, wanted = _shm_tensors(self._mod, pool, regions, chunk)
-            result = self._call("infer", sig.name, tensors, outputs=wanted)
+            result = self._call("infer", sig.name, tensors, outputs=wanted, **asked)
+            self._local.version = answered_version(result)
             out = _shm_outputs(result, pool, regions, sig, self.endpoint.display)
         except BaseException:
             self._release(pool, regions)  # a failed call may have left them half-written

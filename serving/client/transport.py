@@ -186,6 +186,28 @@ def _check_headers(headers: Mapping[str, str], protocol: Protocol) -> tuple[tupl
     return tuple(out)
 
 
+#: A model version to ask for: a positive number (``2`` or ``"2"``); ``None`` lets the server
+#: choose (Triton: the highest version it serves).
+Version = int | str | None
+
+
+def version_kwargs(version: Version) -> dict[str, str]:
+    """tritonclient's ``model_version`` argument for ``version`` (nothing for ``None``)."""
+    if version is None:
+        return {}
+    text = str(version)
+    if isinstance(version, bool) or not text.isdigit() or int(text) < 1:
+        raise InvalidInputError(f"version must be a positive whole number, got {version!r}.")
+    return {"model_version": str(int(text))}
+
+
+def answered_version(result: Any) -> int | None:
+    """The model version that computed an inference result (Triton's ``model_version``)."""
+    response = result.get_response()
+    raw = response.get("model_version") if isinstance(response, dict) else response.model_version
+    return int(raw) if raw not in (None, "") else None
+
+
 def outputs_of(result: Any, sig: ModelSignature, url: str) -> dict[str, Array]:
     """The output arrays of an inference result; a response without them is an error.
 

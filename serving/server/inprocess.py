@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from export.runners import make_runner, runner_backend
-from serving.client import BaseZooClient, ModelSignature, resolve_model
+from serving.client import BaseZooClient, InvalidInputError, ModelSignature, resolve_model
+from serving.client.transport import Version
 from serving.server.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
 from zoo.registry import EntryPoint, get_spec, list_models, spec_of_module, triton_model_name
 from zoo.runners import Runner
@@ -116,8 +117,19 @@ class InProcessZoo(BaseZooClient):
             )
         return self._runners[name]
 
-    def infer(self, sig: ModelSignature, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """Convert the wire inputs, run the graph, convert its outputs back."""
+    def infer(
+        self, sig: ModelSignature, inputs: Mapping[str, Any], *, version: Version = None
+    ) -> dict[str, Any]:
+        """Convert the wire inputs, run the graph, convert its outputs back.
+
+        In-process there is one version of each model (the weights loaded): asking for a
+        version is an error.
+        """
+        if version is not None:
+            raise InvalidInputError(
+                "in-process serving runs one version of each model; drop version= or call a "
+                "Triton server, which holds the repository's versions."
+            )
         runner = self._runner(sig.name)
         outputs = wire_results(runner.entry, runner(*graph_inputs(runner.entry, inputs)))
         return {w.name: o for w, o in zip(wire_outputs(runner.entry), outputs, strict=True)}

@@ -33,12 +33,13 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from export.artifacts import ONNX_NAME
+from export.artifacts import ONNX_NAME, read_meta
 from serving.client.signature import LABEL_CLASSES_PARAMETER
+from serving.server.release import Release, record_release
 from serving.server.wire import WireTensor, needs_preprocessing, wire_inputs, wire_outputs
 from zoo.errors import (
     ExportGateError,
@@ -424,6 +425,7 @@ def build_repository(
         get_spec(n)  # unknown names fail before anything is written
     say = progress or (lambda _msg: None)
     loaded: dict[str, nn.Module] = dict(modules or {})
+    releases: dict[str, Release] = {}  # where the trained weights this build pulled came from
     variants: dict[str, ModelSpec] = {
         n: get_spec(n, **dict((overrides or {}).get(n, {}))) for n in names
     }
@@ -433,10 +435,18 @@ def build_repository(
             if variants[model].overrides:
                 loaded[model] = _random_variant(variants[model])
             else:
-                from serving.server.inprocess import load_module
+                from zoo.hub import pull
 
                 say(f"loading {model} weights")
-                loaded[model] = load_module(model)
+                pulled = pull(model)
+                loaded[model] = pulled.load()
+                releases[model] = Release(
+                    source=pulled.source,
+                    revision=pulled.revision,
+                    sha256=pulled.sha256,
+                    commit=pulled.commit,
+                    repo_id=pulled.repo_id,
+                )
         return loaded[model]
 
     for n, module in loaded.items():
@@ -494,16 +504,41 @@ def build_repository(
                     )
             else:
                 say(f"{model}:{entry_name}: ONNX export is up to date")
+            if model in releases:  # export.json records which revision version 1 serves
+                checked = (read_meta(onnx_path) or {}).get("parity")
+                gates = {"parity": {"passed": checked["passed"]}} if checked else {}
+                record_release(version, replace(releases[model], gates=gates))
             item.files.append(onnx_path)
         if opts.backend == "tensorrt" and wants_onnx and not (version / "model.plan").is_file():
             raise FileNotFoundError(
                 f"{version / 'model.plan'} is missing: build the TensorRT engine on a GPU host "
                 f"with `zoo export {model} --entry {entry_name} --format tensorrt --out {root}`."
             )
+        _keep_served_versions(folder / "config.pbtxt", cfg)
         (folder / "config.pbtxt").write_text(render_config(cfg))
         built.append(item)
     say(f"repository ready: {root} ({len(built)} models)")
     return built
+
+
+#: Config parameter in which a rollout records the served versions' releases
+#: (:mod:`serving.server.versions`).
+RELEASES_PARAM = "zoo_releases"
+
+
+def _keep_served_versions(path: Path, cfg: Any) -> None:
+    """Carry over the version policy a rollout set in ``path`` (with its release record).
+
+    A rebuild must not change which version serves; a repository that never saw a rollout has
+    neither, and its config is the plain build's, byte for byte.
+    """
+    if not path.is_file():
+        return
+    old = parse_config(path.read_text())
+    if old.HasField("version_policy"):
+        cfg.version_policy.CopyFrom(old.version_policy)
+    if RELEASES_PARAM in old.parameters:
+        cfg.parameters[RELEASES_PARAM].CopyFrom(old.parameters[RELEASES_PARAM])
 
 
 def _random_variant(spec: ModelSpec) -> nn.Module:

@@ -12,6 +12,10 @@ Python-backend stub for this Python version in ``backends/python/``; this interp
 this environment's packages); Python's ``LIBDIR`` and ``nvidia_pytriton.libs`` on
 ``LD_LIBRARY_PATH``.
 
+Triton runs in explicit model-control mode: with every model of the repository loaded at start
+(``--load-model=*``), or the ones :attr:`ServerConfig.load_models` names; load and unload calls
+then change versions on the running server (:mod:`serving.server.versions`).
+
 Restricted APIs: with :attr:`ServerConfig.admin_key` set, Triton's admin APIs answer only
 requests that carry the key (:mod:`serving.server.admin_key`).
 """
@@ -69,7 +73,9 @@ class ServerConfig:
     metrics_port: int = METRICS_PORT  # --metrics-port
     allow_metrics: bool = True  # --allow-metrics
     cache_size: int = 64 * 2**20  # --cache-config local,size=<bytes>; 0 disables the cache
-    load_models: tuple[str, ...] = ()  # --model-control-mode explicit + --load-model each; () = all
+    # --model-control-mode=explicit and --load-model for each; () loads every model (--load-model=*)
+    # in the same mode, so versions can be loaded and unloaded on the running server (rollouts)
+    load_models: tuple[str, ...] = ()
     exit_timeout_secs: int = 10  # --exit-timeout-secs: how long it drains requests on stop
     log_verbose: int = 0  # --log-verbose
     strict_readiness: bool = True  # --strict-readiness: ready only when every model is
@@ -103,9 +109,8 @@ class ServerConfig:
             flags.append(f"--cache-config=local,size={self.cache_size}")
             if caches_dir is not None:
                 flags.append(f"--cache-directory={caches_dir}")
-        if self.load_models:
-            flags.append("--model-control-mode=explicit")
-            flags += [f"--load-model={m}" for m in self.load_models]
+        flags.append("--model-control-mode=explicit")
+        flags += [f"--load-model={m}" for m in self.load_models or ("*",)]
         if self.admin_key is not None:
             flags += restricted_api_flags(self.admin_key)
         return flags

@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,17 @@ def test_kserve_manifest_validates_against_the_kserve_types(
     (isvc,) = list(docs)
     validate_kserve(isvc)
     assert isvc["kind"] == "InferenceService"
+
+
+def test_kserve_manifest_takes_a_canary_split(validate_kserve: Validator) -> None:
+    """docs/deploy.md: a new revision's repository as a canary of the running InferenceService."""
+    (isvc,) = kserve_manifests(replace(VARIANTS["cpu"], repo_uri="s3://zoo-models/prod-r2"))
+    isvc["spec"]["predictor"]["canaryTrafficPercent"] = 10
+    validate_kserve(isvc)
+    broken = copy.deepcopy(isvc)
+    broken["spec"]["predictor"]["canaryTrafficPercent"] = "ten"
+    with pytest.raises(AssertionError, match="canaryTrafficPercent"):
+        validate_kserve(broken)
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -198,6 +210,15 @@ def test_explicit_mode_loads_the_named_models_only() -> None:
         "--load-model=cgan-mnist",
     ]
     assert not any(a.startswith("--cache-config") for a in args)  # cache_mb=0
+
+
+def test_explicit_mode_without_a_list_loads_everything_for_rollouts() -> None:
+    opts = replace(VARIANTS["explicit"], load_models=())
+    args = triton_args(opts)
+    assert "--model-control-mode=explicit" in args
+    assert [a for a in args if a.startswith("--load-model=")] == ["--load-model=*"]
+    # the other modes name no model: none and poll load the whole repository themselves
+    assert not any(a.startswith("--load-model") for a in triton_args(VARIANTS["gpu-native-poll"]))
 
 
 def test_dockerfile_extends_the_pinned_ngc_release() -> None:

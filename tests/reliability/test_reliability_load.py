@@ -26,6 +26,9 @@ def test_short_soak_has_zero_errors_and_tracks_memory(
     assert report["errors"] == 0 and report["error_samples"] == []
     # How many requests fit in 12 s is a speed (zoo bench's business): any number above zero.
     assert report["requests"] > 0 and report["images"] >= report["requests"]
+    # Every request was answered by version 1, the only one the repository has.
+    assert report["versions"] == {"1": report["requests"]}
+    assert sum(sum(i["versions"].values()) for i in report["intervals"]) <= report["requests"]
     assert set(report["models"]) == {
         "dcgan-mnist",
         "cgan-mnist",

@@ -16,6 +16,7 @@ from zoo.cli import infer as infer_cli
 from zoo.cli import models, train
 from zoo.cli import playground as playground_cli
 from zoo.cli import project as project_cli
+from zoo.cli import rollout as rollout_cli
 from zoo.cli import serve as serve_cli
 from zoo.cli import soak as soak_cli
 
@@ -57,6 +58,9 @@ app.command("export")(export_cli.export_command)
 app.command("serve")(serve_cli.serve_command)
 app.add_typer(serve_cli.repo_app, name="repo")
 serve_cli.repo_app.command("push")(deploy_cli.repo_push_command)
+serve_cli.repo_app.command("list")(rollout_cli.repo_list_command)
+app.command("rollout")(rollout_cli.rollout_command)
+app.command("rollback")(rollout_cli.rollback_command)
 app.add_typer(deploy_cli.deploy_app, name="deploy")
 app.command("demo")(serve_cli.demo_command)
 app.command("soak")(soak_cli.soak_command)

@@ -60,7 +60,7 @@ def soak_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Soak a Triton server: mixed models, batch sizes and protocols; exits 1 on any error."""
-    from serving.apps.soak import SoakInterval, run_soak
+    from serving.apps.soak import SoakInterval, run_soak, versions_text
 
     conn = connection_options(header, ca_cert, client_cert, client_key)
 
@@ -69,7 +69,8 @@ def soak_command(
             console.print(
                 f"{i.t_s:7.1f}s  requests {i.requests:6d}  errors {i.errors:4d}  "
                 f"p50 {i.p50_ms:7.1f} ms  p99 {i.p99_ms:7.1f} ms  "
-                f"{i.images_per_s:7.0f} img/s  RSS {i.rss_mib:7.0f} MiB",
+                f"{i.images_per_s:7.0f} img/s  RSS {i.rss_mib:7.0f} MiB  "
+                f"versions {versions_text(i.versions)}",
                 highlight=False,
             )
 
@@ -101,7 +102,8 @@ def soak_command(
         console.print(
             f"{report.requests} requests, {report.errors} errors, {report.images} images in "
             f"{report.duration_s:.0f} s; p99 {report.p99_ms:.1f} ms; "
-            f"RSS growth {report.rss_growth_mib:+.1f} MiB",
+            f"RSS growth {report.rss_growth_mib:+.1f} MiB; answered by model version "
+            f"{versions_text(report.versions)}",
             highlight=False,
         )
     if report.errors:

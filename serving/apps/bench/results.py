@@ -135,6 +135,7 @@ class Cell:
     figures: Figures | None = None  # what was measured (a failed window keeps its figures)
     gflops: float | None = None  # achieved GFLOP/s (ok cells)
     peak_fraction: float | None = None  # gflops / the matmul peak (ok cells)
+    model_version: int | None = None  # the Triton model version that answered (SDK targets)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -180,6 +181,8 @@ class Cell:
         }
         if self.reason is not None:
             out["reason"] = self.reason
+        if self.model_version is not None:
+            out["model_version"] = self.model_version
         if self.figures is not None:
             out.update(self.figures.to_dict())
         if self.ok:
@@ -201,6 +204,7 @@ class Cell:
             figures=Figures.from_dict(d) if "client" in d else None,
             gflops=d.get("gflops"),
             peak_fraction=d.get("peak_fraction"),
+            model_version=d.get("model_version"),
         )
 
 

@@ -201,6 +201,7 @@ def measure_cell(
     except Exception as e:
         reason = f"first request failed: {type(e).__name__}: {e}"
         return Cell(**where, status="error", reason=reason)
+    where["model_version"] = target.answered_version()  # recorded with the cell
     pgid = target.server_pgid()
     marks: dict[str, Any] = {}
 

@@ -131,6 +131,11 @@ class Target:
         """The server's cumulative statistics for the model (Triton), else ``None``."""
         return None
 
+    def answered_version(self) -> int | None:
+        """The model version that answered this thread's last :meth:`call` (Triton), else
+        ``None``."""
+        return None
+
     def server_pgid(self) -> int | None:
         """Process group of the server (its CPU time is summed over it), else ``None``."""
         return None
@@ -243,6 +248,10 @@ class TritonTarget(Target):
         if self._aclient is not None:
             await self._aclient.close()
             self._aclient = None
+
+    def answered_version(self) -> int | None:
+        """The model version that answered this thread's last :meth:`call`."""
+        return self.client.answered_version
 
     def server_stats(self) -> dict[str, Any] | None:
         """Triton's statistics extension for the model (cumulative counters)."""
