@@ -63,15 +63,26 @@ def _shm_module(kind: SharedMemory) -> Any:
         else:
             import tritonclient.utils.cuda_shared_memory as shm
     except ImportError as e:
-        hint = (
-            "pip install 'setuptools<80' (tritonclient's shared-memory module imports "
-            "pkg_resources)"
-            if "pkg_resources" in str(e)
-            else "pip install 'tritonclient[all]' (CUDA shared memory also needs cuda-python "
-            "and a GPU)"
-        )
+        if "pkg_resources" in str(e):  # tritonclient 2.51's utilities; setuptools 80 dropped it
+            hint = (
+                f"tritonclient {_version('tritonclient')}'s shared-memory module imports "
+                f"pkg_resources, which setuptools {_version('setuptools')} does not have: "
+                "pip install 'setuptools<80', or a newer tritonclient"
+            )
+        else:
+            hint = "pip install 'genzoo[cuda-shm]' (cuda-python; CUDA shared memory needs a GPU)"
         raise SharedMemoryError(f"{kind} shared memory is not available here ({e}): {hint}.") from e
     return shm
+
+
+def _version(dist: str) -> str:
+    """The installed version of ``dist``, or "(not installed)"."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 class SharedMemoryPool:
