@@ -13,7 +13,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from serving.client.errors import InvalidInputError, ServerError, SharedMemoryError, ZooClientError
+from serving.client.errors import (
+    InvalidInputError,
+    ServerError,
+    SharedMemoryError,
+    UnsupportedAPIError,
+    ZooClientError,
+)
 from serving.client.signature import Array, ModelSignature
 
 SharedMemory = Literal["system", "cuda"]
@@ -73,6 +79,14 @@ def _shm_module(kind: SharedMemory) -> Any:
             hint = "pip install 'genzoo[cuda-shm]' (cuda-python; CUDA shared memory needs a GPU)"
         raise SharedMemoryError(f"{kind} shared memory is not available here ({e}): {hint}.") from e
     return shm
+
+
+def _describe_server(metadata: Any) -> str:
+    """A server's name and version from its metadata (HTTP: a dict; gRPC: a message)."""
+    if metadata is None:
+        return "name and version unknown"
+    get = metadata.get if isinstance(metadata, Mapping) else lambda k: getattr(metadata, k, None)
+    return f"{get('name') or 'unnamed'} {get('version') or '(version unknown)'}"
 
 
 def _version(dist: str) -> str:
@@ -237,7 +251,15 @@ def _register_args(region: Region) -> tuple[str, tuple[Any, ...]]:
     return "register_cuda_shared_memory", (region.name, handle, region.device, region.byte_size)
 
 
-def _shm_register_failed(url: str, region: Region, err: ZooClientError) -> str:
+def _shm_register_failed(url: str, region: Region, err: ZooClientError, server: Any = None) -> str:
+    """Why the server at ``url`` refused ``region``; ``server``: its metadata, if it answered."""
+    if isinstance(err, UnsupportedAPIError):
+        return (
+            f"{url} does not implement {region.kind} shared memory ({err}). The server: "
+            f"{_describe_server(server)}; this client: tritonclient {_version('tritonclient')}. "
+            f"Use a Triton server with the {region.kind}_shared_memory extension, or leave "
+            "shared_memory unset."
+        )
     if region.kind == "system":
         return (
             f"{url} could not open the client's system shared-memory region {region.key} "
