@@ -35,7 +35,7 @@ class FreshVenv:
     """A virtualenv outside the checkout, and how to run its programs there."""
 
     path: Path
-    home: Path  # the cwd and HOME of every command: a temp folder, not the checkout
+    home: Path  # the cwd of every command: a temp folder, not the checkout
 
     @property
     def python(self) -> Path:
@@ -43,11 +43,16 @@ class FreshVenv:
         return self.path / "bin" / "python"
 
     def env(self, **extra: str) -> dict[str, str]:
-        """An environment that reaches nothing of the checkout: its bin first, no PYTHONPATH."""
-        keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "PIP_FIND_LINKS", "PIP_CERT", "CI")
-        env = {k: v for k, v in os.environ.items() if k in keep}
+        """This process's environment minus what could reach the checkout or the suite's settings
+        (PYTHONPATH, the active venv, ZOO_* and HF_*), the venv's bin first on PATH. HOME stays:
+        pip's cache and configuration are the user's."""
+        drop = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV")
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in drop and not k.startswith(("ZOO_", "HF_"))
+        }
         env["PATH"] = f"{self.path / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
-        env["HOME"] = str(self.home)
         env["HF_ENDPOINT"] = "http://127.0.0.1:9"  # as the suite's: no test reaches the Hub
         env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
         return {**env, **extra}
