@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup olah kserve-sdk kserve-server chromium nginx demo test lint typecheck check cards gpu-bundle mutation clean
+.PHONY: setup olah kserve-sdk kserve-server chromium nginx demo test lint typecheck check cards gpu-bundle mutation dist clean
 
 $(STAMP): pyproject.toml constraints.txt constraints-lock.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -130,6 +130,12 @@ GPU_BUNDLE := .gpu-bundle
 gpu-bundle: setup  ## build .gpu-bundle/ for scripts/gpu_check.py on a GPU machine (≤ 60 MiB)
 	$(PY) scripts/build_gpu_bundle.py --out $(GPU_BUNDLE) --max-mib 60
 
+# The wheel and the sdist a user installs (tests/packaging builds its own, in a temp folder).
+dist: setup  ## build the wheel and the sdist into dist/ and check their metadata (twine)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/*
+
 # After new weights (their sha256 changed): re-run `zoo eval` and rewrite each model's
 # eval.json, samples.png and README.md (the model card) in zoo/weights/<name>/.
 cards: setup  ## regenerate the metrics and model card of every trained model
@@ -186,4 +192,4 @@ mutation: setup  ## mutation score of the torch-free core (docs/testing.md); fai
 	$(PY) tests/mutation_report.py $(MUTATION_SCOPE)
 
 clean:
-	rm -rf $(VENV) .venv-olah .kserve-sdk .venv-kserve $(TYPINGS) $(GPU_BUNDLE) out .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) .venv-olah .kserve-sdk .venv-kserve $(TYPINGS) $(GPU_BUNDLE) out dist .mypy_cache .ruff_cache mutants

@@ -93,9 +93,50 @@ class MissingDependencyError(ZooError, ImportError):
     """An optional dependency that is not installed; the message names the extra."""
 
     def __init__(self, package: str, extra: str) -> None:
+        self.package = package
+        self.extra = extra
         super().__init__(
             f"{package} is not installed. Install it with `pip install 'genzoo[{extra}]'`."
         )
+
+
+#: Each optional top-level module: the package that installs it and the extra that brings it
+#: (pyproject.toml's [project.optional-dependencies]). The base install has numpy, typer, rich
+#: and pillow only; everything here is imported where it is used.
+OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
+    "tritonclient": ("tritonclient", "client"),
+    "matplotlib": ("matplotlib", "client"),
+    "psutil": ("psutil", "client"),
+    "cuda": ("cuda-python", "cuda-shm"),
+    "huggingface_hub": ("huggingface_hub", "hub"),
+    "safetensors": ("safetensors", "hub"),
+    "torch": ("torch", "torch"),
+    "mlxtend": ("mlxtend", "train"),
+    "sklearn": ("scikit-learn", "train"),
+    "onnx": ("onnx", "export"),
+    "onnxruntime": ("onnxruntime", "export"),
+    "onnxscript": ("onnxscript", "export"),
+    "tensorrt": ("tensorrt", "tensorrt"),
+    "pytriton": ("nvidia-pytriton", "serve"),
+    "litserve": ("litserve", "bench"),
+    "gradio": ("gradio", "playground"),
+    "yaml": ("pyyaml", "deploy"),
+    "boto3": ("boto3", "deploy"),
+}
+
+
+def missing_dependency(error: ImportError) -> MissingDependencyError | None:
+    """The :class:`MissingDependencyError` that ``error`` means, if it is an optional module's.
+
+    ``None`` for anything else (a module of this project, one the base install has, or an
+    import that failed for another reason than being absent), which stays the error it is.
+    """
+    if isinstance(error, MissingDependencyError):
+        return error
+    if not isinstance(error, ModuleNotFoundError) or not error.name:
+        return None
+    known = OPTIONAL_MODULES.get(error.name.split(".")[0])
+    return MissingDependencyError(*known) if known else None
 
 
 class CheckpointError(ZooError, ValueError):

@@ -186,7 +186,12 @@ class AsyncZooClient(RemoteClient):
         try:
             await self._call(method, *args)
         except (ServerError, InvalidInputError) as e:
-            raise SharedMemoryError(_shm_register_failed(self.endpoint.display, region, e)) from e
+            server = None
+            if isinstance(e, UnsupportedAPIError):  # the message names the server's version
+                with contextlib.suppress(ZooClientError):
+                    server = await self._call("get_server_metadata")
+            message = _shm_register_failed(self.endpoint.display, region, e, server)
+            raise SharedMemoryError(message) from e
 
     async def _release(self, pool: SharedMemoryPool, regions: RegionSet) -> None:
         """Unregister a set (best effort) and free it."""

@@ -13,7 +13,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from serving.client.errors import InvalidInputError, ServerError, SharedMemoryError, ZooClientError
+from serving.client.errors import (
+    InvalidInputError,
+    ServerError,
+    SharedMemoryError,
+    UnsupportedAPIError,
+    ZooClientError,
+)
 from serving.client.signature import Array, ModelSignature
 
 SharedMemory = Literal["system", "cuda"]
@@ -63,15 +69,34 @@ def _shm_module(kind: SharedMemory) -> Any:
         else:
             import tritonclient.utils.cuda_shared_memory as shm
     except ImportError as e:
-        hint = (
-            "pip install 'setuptools<80' (tritonclient's shared-memory module imports "
-            "pkg_resources)"
-            if "pkg_resources" in str(e)
-            else "pip install 'tritonclient[all]' (CUDA shared memory also needs cuda-python "
-            "and a GPU)"
-        )
+        if "pkg_resources" in str(e):  # tritonclient 2.51's utilities; setuptools 80 dropped it
+            hint = (
+                f"tritonclient {_version('tritonclient')}'s shared-memory module imports "
+                f"pkg_resources, which setuptools {_version('setuptools')} does not have: "
+                "pip install 'setuptools<80', or a newer tritonclient"
+            )
+        else:
+            hint = "pip install 'genzoo[cuda-shm]' (cuda-python; CUDA shared memory needs a GPU)"
         raise SharedMemoryError(f"{kind} shared memory is not available here ({e}): {hint}.") from e
     return shm
+
+
+def _describe_server(metadata: Any) -> str:
+    """A server's name and version from its metadata (HTTP: a dict; gRPC: a message)."""
+    if metadata is None:
+        return "name and version unknown"
+    get = metadata.get if isinstance(metadata, Mapping) else lambda k: getattr(metadata, k, None)
+    return f"{get('name') or 'unnamed'} {get('version') or '(version unknown)'}"
+
+
+def _version(dist: str) -> str:
+    """The installed version of ``dist``, or "(not installed)"."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 class SharedMemoryPool:
@@ -226,7 +251,15 @@ def _register_args(region: Region) -> tuple[str, tuple[Any, ...]]:
     return "register_cuda_shared_memory", (region.name, handle, region.device, region.byte_size)
 
 
-def _shm_register_failed(url: str, region: Region, err: ZooClientError) -> str:
+def _shm_register_failed(url: str, region: Region, err: ZooClientError, server: Any = None) -> str:
+    """Why the server at ``url`` refused ``region``; ``server``: its metadata, if it answered."""
+    if isinstance(err, UnsupportedAPIError):
+        return (
+            f"{url} does not implement {region.kind} shared memory ({err}). The server: "
+            f"{_describe_server(server)}; this client: tritonclient {_version('tritonclient')}. "
+            f"Use a Triton server with the {region.kind}_shared_memory extension, or leave "
+            "shared_memory unset."
+        )
     if region.kind == "system":
         return (
             f"{url} could not open the client's system shared-memory region {region.key} "

@@ -338,7 +338,7 @@ def _tritonclient(protocol: Protocol, aio: bool) -> Any:
             import tritonclient.grpc.aio as amod
     except ImportError as e:
         raise ImportError(
-            f"tritonclient[{protocol}] is not installed: pip install 'tritonclient[all]'."
+            f"tritonclient[{protocol}] is not installed: pip install 'genzoo[client]'."
         ) from e
     return amod if aio else mod
 

@@ -25,7 +25,13 @@ from typing import NoReturn
 import numpy as np
 import pytest
 
-from serving.client import AsyncZooClient, ModelNotFoundError, UnsupportedAPIError, ZooClient
+from serving.client import (
+    AsyncZooClient,
+    ModelNotFoundError,
+    SharedMemoryError,
+    UnsupportedAPIError,
+    ZooClient,
+)
 from serving.server.triton import TritonServer, _die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,3 +157,20 @@ def test_what_a_core_protocol_server_lacks_is_a_typed_error(
             core.list_models()  # no repository index
         with pytest.raises(ModelNotFoundError, match="cgan-mnist"):
             core.generate("cgan-mnist", [1], labels=[3])  # not served there
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_shared_memory_on_a_server_without_it_names_both_versions(
+    kserve_server: CoreServer, protocol: str
+) -> None:
+    """A server without Triton's shared-memory extension: the error names it and the client."""
+    from importlib.metadata import version
+
+    url = kserve_server.url(protocol)
+    core = ZooClient(url, protocol=protocol, shared_memory="system")  # type: ignore[arg-type]
+    with core, pytest.raises(SharedMemoryError) as info:
+        core.generate("dcgan-mnist", [1, 2])
+    message = str(info.value)
+    assert "does not implement system shared memory" in message
+    assert f"this client: tritonclient {version('tritonclient')}" in message
+    assert "The server: kserve " in message and "(version unknown)" not in message, message

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, missing_dependency
 from zoo.settings import debug
 
 console = Console()
@@ -104,6 +104,8 @@ def cli_errors(fn: F) -> F:
         except _USER_ERRORS as e:
             if debug():
                 traceback.print_exc()
+            if isinstance(e, ImportError):  # an optional package: name the extra that brings it
+                e = missing_dependency(e) or e
             if as_json:
                 print_json(error_json(e))
             # escape: "pip install 'genzoo[export]'" must not lose its brackets to rich markup

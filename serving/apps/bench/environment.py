@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.util
 import os
 import platform
 import subprocess
@@ -77,7 +79,7 @@ def gpus() -> list[dict[str, Any]] | None:
     """This machine's GPUs (name, memory in MiB, driver), or ``None`` where it has none.
 
     nvidia-smi answers where the driver's tools are installed; otherwise torch gives the name
-    and memory of each CUDA device (not the driver).
+    and memory of each CUDA device (not the driver). ``None`` also where neither is installed.
     """
     try:
         out = subprocess.run(
@@ -86,8 +88,8 @@ def gpus() -> list[dict[str, Any]] | None:
     except (OSError, subprocess.SubprocessError):
         out = ""
     found = parse_nvidia_smi(out)
-    if found:
-        return found
+    if found or importlib.util.find_spec("torch") is None:  # a client-only install has no torch
+        return found or None
     import torch
 
     if not torch.cuda.is_available():
@@ -97,10 +99,14 @@ def gpus() -> list[dict[str, Any]] | None:
 
 
 def environment() -> dict[str, Any]:
-    """CPU, cores, GPUs, load, versions and git commit of this run."""
-    import numpy
-    import torch
+    """CPU, cores, GPUs, load, versions and git commit of this run.
 
+    torch's version and threads are ``None`` where it is not installed (a client-only install
+    benchmarking Triton targets).
+    """
+    import numpy
+
+    torch = importlib.import_module("torch") if importlib.util.find_spec("torch") else None
     return {
         "cpu": _cpu_model(),
         "cores": cores(),
@@ -110,8 +116,8 @@ def environment() -> dict[str, Any]:
         "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "versions": {
             "genzoo": _version("genzoo"),
-            "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__ if torch else None,
+            "torch_threads": torch.get_num_threads() if torch else None,
             "numpy": numpy.__version__,
             "onnxruntime": _version("onnxruntime"),
             "tritonserver": None,  # filled in once a server answers

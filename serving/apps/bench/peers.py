@@ -226,7 +226,8 @@ def perf_analyzer_command() -> tuple[list[str], dict[str, str]]:
         found = shutil.which("perf_analyzer")
         if found is None:
             raise TargetUnavailableError(
-                "perf_analyzer is not installed (it comes with `pip install tritonclient[all]`)"
+                "perf_analyzer is not installed (tritonclient 2.51's wheel carries it; later "
+                "releases: pip install perf-analyzer)"
             )
         binary = Path(found)
     libs = wheel_dir().parent.parent / "nvidia_pytriton.libs"

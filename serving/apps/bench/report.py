@@ -172,7 +172,7 @@ def evaluate_goals(report: BenchReport) -> list[Goal]:
         v = top.peak_fraction
         detail = (
             f"{top.backend} batch {top.batch} concurrency {top.concurrency}: "
-            f"{top.gflops:,.1f} GFLOP/s of {report.peak['gflops']:,.1f}"
+            f"{top.gflops:,.1f} GFLOP/s of {(report.peak or {}).get('gflops', 0.0):,.1f}"
         )
     else:
         v, detail = None, "not measured"
@@ -201,6 +201,18 @@ def _goal_cell(g: Goal) -> str:
     return {True: "**met**", False: "**not met**", None: "not measured"}[g.met]
 
 
+def _gflop_line(gflop: float | None) -> str:
+    if gflop is None:
+        return "FLOPs not counted (torch is not installed here: `pip install 'genzoo[torch]'`)"
+    return f"{gflop:.4f} GFLOP per image (torch flop counter)"
+
+
+def _peak_line(peak: Mapping[str, Any] | None) -> str:
+    if peak is None:
+        return "not measured (torch is not installed here)"
+    return f"{peak['gflops']:,.1f} GFLOP/s ({peak['method']}; median {peak['median_gflops']:,.1f})"
+
+
 def markdown(report: BenchReport) -> str:
     """The report as Markdown: setup, goals, every measured cell, Triton's own timings."""
     env, model, peak = report.environment, report.model, report.peak
@@ -227,10 +239,8 @@ def markdown(report: BenchReport) -> str:
         f"(nvidia-pytriton {v.get('nvidia-pytriton')}), "
         f"tritonclient {v.get('tritonclient')}, litserve {v.get('litserve') or '–'}, "
         f"Python {env['python']}; git {commit}",
-        f"- weights: {model.weights}; {model.gflop_per_image:.4f} GFLOP per image "
-        f"(torch flop counter)",
-        f"- matmul peak: {peak['gflops']:,.1f} GFLOP/s ({peak['method']}; median "
-        f"{peak['median_gflops']:,.1f})",
+        f"- weights: {model.weights}; {_gflop_line(model.gflop_per_image)}",
+        f"- matmul peak: {_peak_line(peak)}",
         f"- settings: {s['duration_s']} s per cell after {s['warmup_s']} s warm-up; client "
         f"{s['client']}; Triton: {s['instances']} instance(s) × "
         f"{s.get('instance_threads') or s['threads']} ORT thread(s), "

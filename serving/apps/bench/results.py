@@ -232,7 +232,7 @@ class ModelFigures:
     entry: str
     weights: str  # which weights ("bundled (sha256 …)", "random (variant: …)")
     overrides: Mapping[str, Any]  # config of a random-weight variant
-    gflop_per_image: float
+    gflop_per_image: float | None  # None: not counted (no torch here; Triton targets only)
     flops_counted_by: str = "torch.utils.flop_counter.FlopCounterMode (matmul + conv, 2/MAC)"
 
     def to_dict(self) -> dict[str, Any]:
@@ -249,7 +249,7 @@ class BenchReport:
     settings: Mapping[str, Any]  # BenchSettings.to_dict() of the run
     environment: Mapping[str, Any]  # machine, load, versions, git (serving.apps.bench.environment)
     model: ModelFigures
-    peak: Mapping[str, Any]  # MatmulPeak.to_dict()
+    peak: Mapping[str, Any] | None  # MatmulPeak.to_dict(); None: not measured (no torch here)
     results: tuple[Cell, ...] = ()
     goals: tuple[Goal, ...] = ()
     notes: tuple[str, ...] = ()
@@ -269,7 +269,7 @@ class BenchReport:
             "environment": dict(self.environment),
             "notes": list(self.notes),
             "model": self.model.to_dict(),
-            "peak": dict(self.peak),
+            "peak": dict(self.peak) if self.peak is not None else None,
             "results": [c.to_dict() for c in self.results],
             "goals": [g.to_dict() for g in self.goals],
         }

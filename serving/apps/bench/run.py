@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from serving.apps.bench import load as loadgen
 from serving.apps.bench.environment import environment
-from serving.apps.bench.flops import count_flops, measure_matmul_peak
+from serving.apps.bench.flops import MatmulPeak, count_flops, measure_matmul_peak
 from serving.apps.bench.peers import (
     LitServeProcess,
     LitServeTarget,
@@ -139,15 +140,16 @@ def open_target(
     backend: str,
     settings: BenchSettings,
     servers: _Servers,
-    module: nn.Module,
+    module: nn.Module | None,
 ) -> Target:
-    """Open ``backend``'s target (servers start on first use)."""
+    """Open ``backend``'s target (servers start on first use); ``module``: in-process ones."""
     ep = get_spec(settings.model, **settings.overrides).entry_point(settings.entry)
     triton_name = triton_model_name(settings.model, ep.name)
     onnx = None
     if servers.repository is not None:
         onnx = servers.repository / triton_name / "1" / "model.onnx"
     if backend in IN_PROCESS:
+        assert module is not None, "an in-process backend always loads the model (_needs_torch)"
         return open_in_process(
             backend,
             settings.model,
@@ -293,6 +295,15 @@ def _measure_perf_analyzer(
     return Cell(**where, status="ok", figures=figures)
 
 
+def _needs_torch(settings: BenchSettings) -> bool:
+    """Whether a run needs the model here: only Triton targets at ``--url`` do not.
+
+    Without torch those are measured all the same, and the report says that FLOPs and the
+    matmul peak were not (``genzoo[torch]`` counts them). Anything else needs the network.
+    """
+    return not settings.url or not all(b.startswith("triton-") for b in settings.backends)
+
+
 def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> BenchReport:
     """Measure every cell of ``settings``; return the report (:mod:`serving.apps.bench.report`)."""
     from serving.apps.bench.report import evaluate_goals
@@ -304,9 +315,17 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> B
     total = len(cells) + 2
     created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     env = environment()
-    say(0, total, f"loading {settings.model}")
-    module, weights = load_bench_module(settings.model, settings.overrides)
-    gflop = count_flops(module, ep) / 1e9
+    module: nn.Module | None = None
+    gflop: float | None = None
+    peak: MatmulPeak | None = None
+    if _needs_torch(settings) or importlib.util.find_spec("torch") is not None:
+        say(0, total, f"loading {settings.model}")
+        module, weights = load_bench_module(settings.model, settings.overrides)
+        gflop = count_flops(module, ep) / 1e9
+        say(0, total, "measuring the matmul peak")
+        peak = measure_matmul_peak(seconds=settings.peak_seconds)
+    else:  # a client-only install measuring a Triton at --url: the report says what is missing
+        weights = "the server's (Triton at --url; torch is not installed here)"
     model = ModelFigures(
         name=settings.model,
         entry=ep.name,
@@ -314,8 +333,6 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> B
         overrides=dict(settings.overrides),
         gflop_per_image=gflop,
     )
-    say(0, total, "measuring the matmul peak")
-    peak = measure_matmul_peak(seconds=settings.peak_seconds)
 
     results: list[Cell] = []
     with _work_dir(settings.work_dir) as work:
@@ -338,7 +355,7 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> B
                     [settings.model],
                     out_dir=servers.repository,
                     options=settings.repository_options(),
-                    modules={settings.model: module},
+                    modules={settings.model: module} if module is not None else None,
                     parity_n=4,
                 )
             done = 2
@@ -372,7 +389,7 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> B
                             settings=settings,
                             client=settings.client,
                         )
-                        if cell.ok:
+                        if cell.ok and gflop is not None and peak is not None:
                             gflops = cell.throughput * gflop
                             cell = replace(cell, gflops=gflops, peak_fraction=gflops / peak.gflops)
                         results.append(cell)
@@ -388,7 +405,7 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> B
         settings=settings.to_dict(),
         environment=env,
         model=model,
-        peak=peak.to_dict(),
+        peak=peak.to_dict() if peak is not None else None,
         results=tuple(results),
     )
     report = replace(report, goals=tuple(evaluate_goals(report)))
