@@ -132,6 +132,61 @@ def test_inpaint_matches_the_sdk(
     np.testing.assert_array_equal(tiles[3:], want)
 
 
+def test_encode_then_decode_match_the_sdk(
+    triton: TritonServer, digits: np.ndarray, digit_files: list[Path], tmp_path: Path
+) -> None:
+    """`zoo encode` writes the SDK's codes; `zoo decode` of that file draws the SDK's images."""
+    codes, out = tmp_path / "codes.npz", tmp_path / "d.png"
+    files = [str(p) for p in digit_files]
+    result = runner.invoke(
+        app, ["encode", "vae-mnist", *files, "--url", triton.http_url, "--out", str(codes)]
+    )
+    assert result.exit_code == 0, result.output
+    with ZooClient(triton.http_url) as zoo:
+        latent, logvar = zoo.encode("vae-mnist", digits)
+        want = zoo.decode("vae-mnist", latent)
+    with np.load(codes) as saved:
+        np.testing.assert_array_equal(saved["latent"], latent)
+        np.testing.assert_array_equal(saved["logvar"], logvar)
+    result = runner.invoke(
+        app, ["decode", "vae-mnist", str(codes), "--url", triton.grpc_url, "--protocol", "grpc",
+              "--out", str(out)]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(grid_tiles(out, 3, ncols=2), want)  # ceil(√3) columns
+    np.save(tmp_path / "codes.npy", latent)  # a bare array is read as the codes too
+    again = tmp_path / "again.png"
+    args = ["decode", "vae-mnist", str(tmp_path / "codes.npy"), "--url", triton.http_url]
+    assert runner.invoke(app, [*args, "--out", str(again)]).exit_code == 0
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_decode_refuses_a_file_without_codes_or_with_objects(tmp_path: Path) -> None:
+    """No 'latent' array, or a pickled object array: one line each, nothing unpickled."""
+    other = tmp_path / "other.npz"
+    np.savez(other, z=np.zeros((1, 16), np.float32))
+    objects = tmp_path / "objects.npy"
+    np.save(objects, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    for path, says in ((other, "has no 'latent' array (it has z)"), (objects, "cannot read")):
+        result = runner.invoke(app, ["decode", "vae-mnist", str(path), "--url", "127.0.0.1:1"])
+        assert result.exit_code == 1, result.output
+        assert says in result.output and "Traceback" not in result.output
+
+
+def test_reconstruct_matches_the_sdk(
+    triton: TritonServer, digits: np.ndarray, digit_files: list[Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "r.png"
+    args = ["reconstruct", "vae-mnist", *map(str, digit_files), "--url", triton.http_url]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with ZooClient(triton.http_url) as zoo:
+        want = zoo.reconstruct("vae-mnist", digits)
+    tiles = grid_tiles(out, 6, ncols=3)  # inputs above their reconstructions
+    np.testing.assert_array_equal(tiles[:3], digits)
+    np.testing.assert_array_equal(tiles[3:], want)
+
+
 def test_classify_matches_the_sdk(
     triton: TritonServer, digits: np.ndarray, digit_files: list[Path]
 ) -> None:

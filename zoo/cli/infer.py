@@ -1,4 +1,5 @@
-"""``zoo generate``, ``zoo translate``, ``zoo inpaint``, ``zoo classify``.
+"""The inference commands: ``zoo generate``, ``translate``, ``encode``, ``decode``,
+``reconstruct``, ``inpaint`` and ``classify``.
 
 Each runs in-process by default, or against a running Triton with ``--url`` (``zoo serve``,
 the NGC container, a remote host), through the same client interface.
@@ -178,6 +179,102 @@ def translate_command(
     conn = connection_options(header, ca_cert, client_cert, client_key)
     with open_zoo(url, protocol, local, backend, conn) as zoo:
         _save(np.concatenate([x, zoo.translate(name, x, direction)]), out, ncols=len(x))
+
+
+def read_latents(path: Path) -> npt.NDArray[np.float32]:
+    """Latent codes from an ``.npy`` file or the ``latent`` array of an ``.npz`` (``zoo encode``).
+
+    NumPy's pickle support stays off: a file that holds Python objects is refused.
+    """
+    if not path.is_file():
+        raise InvalidInputError(f"no latent file at {path}: pass an .npy or .npz (zoo encode).")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise InvalidInputError(
+            f"cannot read latent codes from {path} ({e}): pass an .npy array, or the .npz "
+            "that `zoo encode` writes."
+        ) from None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            if "latent" not in loaded.files:
+                raise InvalidInputError(
+                    f"{path} has no 'latent' array (it has {', '.join(loaded.files) or 'none'}): "
+                    "pass the .npz that `zoo encode` writes."
+                )
+            loaded = loaded["latent"]
+    return np.asarray(loaded, dtype=np.float32)
+
+
+@cli_errors
+def encode_command(
+    name: Annotated[str, typer.Argument(help="Autoencoder, e.g. vae-mnist.")],
+    images: ImagesArg,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help=".npz to write: `latent` (mean) and `logvar`.")
+    ] = Path("out/encode.npz"),
+    url: UrlOpt = None,
+    protocol: ProtocolOpt = None,
+    header: HeaderOpt = None,
+    ca_cert: CaCertOpt = None,
+    client_cert: ClientCertOpt = None,
+    client_key: ClientKeyOpt = None,
+    local: LocalOpt = False,
+    backend: BackendOpt = "torch",
+) -> None:
+    """Encode images to latent codes (VAE): the posterior mean and log-variance, as .npz."""
+    x = read_images(images, *_spec_size(name))
+    conn = connection_options(header, ca_cert, client_cert, client_key)
+    with open_zoo(url, protocol, local, backend, conn) as zoo:
+        latent, logvar = zoo.encode(name, x)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as f:  # np.savez on a path would append .npz to any other suffix
+        np.savez(f, latent=latent, logvar=logvar)
+    console.print(f"wrote {out} (latent {latent.shape[0]}×{latent.shape[1]}, logvar alike)")
+
+
+@cli_errors
+def decode_command(
+    name: Annotated[str, typer.Argument(help="Autoencoder, e.g. vae-mnist.")],
+    latents: Annotated[
+        Path, typer.Argument(help="Latent codes: .npy (N, D), or the .npz of `zoo encode`.")
+    ],
+    out: OutOpt = Path("out/decode.png"),
+    url: UrlOpt = None,
+    protocol: ProtocolOpt = None,
+    header: HeaderOpt = None,
+    ca_cert: CaCertOpt = None,
+    client_cert: ClientCertOpt = None,
+    client_key: ClientKeyOpt = None,
+    local: LocalOpt = False,
+    backend: BackendOpt = "torch",
+) -> None:
+    """Decode latent codes to images (VAE)."""
+    z = read_latents(latents)
+    conn = connection_options(header, ca_cert, client_cert, client_key)
+    with open_zoo(url, protocol, local, backend, conn) as zoo:
+        _save(zoo.decode(name, z), out)
+
+
+@cli_errors
+def reconstruct_command(
+    name: Annotated[str, typer.Argument(help="Autoencoder, e.g. vae-mnist.")],
+    images: ImagesArg,
+    out: OutOpt = Path("out/reconstruct.png"),
+    url: UrlOpt = None,
+    protocol: ProtocolOpt = None,
+    header: HeaderOpt = None,
+    ca_cert: CaCertOpt = None,
+    client_cert: ClientCertOpt = None,
+    client_key: ClientKeyOpt = None,
+    local: LocalOpt = False,
+    backend: BackendOpt = "torch",
+) -> None:
+    """Pass images through the autoencoder (VAE); writes the inputs above their reconstructions."""
+    x = read_images(images, *_spec_size(name))
+    conn = connection_options(header, ca_cert, client_cert, client_key)
+    with open_zoo(url, protocol, local, backend, conn) as zoo:
+        _save(np.concatenate([x, zoo.reconstruct(name, x)]), out, ncols=len(x))
 
 
 @cli_errors
