@@ -3,12 +3,13 @@
 A *runner* (:class:`zoo.runners.Runner`) runs one entry point in this process: arrays in the
 entry point's input order (batch axis first) → tuple of the graph's outputs as NumPy arrays, in
 whatever dtype the graph has (float32, or uint8 NHWC for a ``--uint8-output`` export). Its
-*backend* is the engine that runs it: torch, ``torch.compile``, ONNX Runtime or TensorRT (this
-module holds the last two). ``zoo eval --backend``, ``zoo generate --local``, the Triton Python
-models, ``zoo bench``'s in-process targets and its LitServe peer all get their runner from
-:func:`make_runner`, so every path shares one pre/post-processing.
+*backend* is the engine that runs it: torch, ``torch.compile``, ONNX Runtime, OpenVINO
+(:mod:`export.openvino`) or TensorRT (this module holds ONNX Runtime's and TensorRT's).
+``zoo eval --backend``, ``zoo generate --local``, the Triton Python models, ``zoo bench``'s
+in-process targets and its LitServe peer all get their runner from :func:`make_runner`, so
+every path shares one pre/post-processing.
 
-Building an ONNX Runtime runner imports no torch (the Triton stubs rely on it).
+Building an ONNX Runtime or OpenVINO runner imports no torch (the Triton stubs rely on it).
 """
 
 from __future__ import annotations
@@ -237,6 +238,13 @@ def _onnxruntime(o: RunnerOptions) -> Runner:
     return OrtRunner(o.model_name, o.entry, path, threads=o.threads, device=o.device)
 
 
+def _openvino(o: RunnerOptions) -> Runner:
+    from export.openvino import OpenVinoRunner
+
+    path = _default_artifact(o, ONNX_NAME)
+    return OpenVinoRunner(o.model_name, o.entry, path, threads=o.threads)
+
+
 def _tensorrt(o: RunnerOptions) -> Runner:
     path = _default_artifact(o, ENGINE_NAME)
     if not path.is_file():
@@ -255,6 +263,7 @@ BACKENDS: dict[str, RunnerBackend] = {
         RunnerBackend("torch", None, _torch),
         RunnerBackend("compile", None, lambda o: _torch(o, compile=True)),
         RunnerBackend("onnxruntime", ONNX_NAME, _onnxruntime),
+        RunnerBackend("openvino", ONNX_NAME, _openvino),
         RunnerBackend("tensorrt", ENGINE_NAME, _tensorrt),
     )
 }
@@ -287,9 +296,10 @@ def make_runner(
     ``torch``/``compile`` run ``module`` (default: the pulled trained weights) eagerly or
     through ``torch.compile``, in float16 NHWC with ``half``; ``onnxruntime``/``tensorrt`` run
     ``artifact`` (default: the model repository's ``model.onnx``/``model.plan`` for this entry
-    point). ``overrides`` name the variant an artifact was exported from (its ``runner.entry``
-    is that variant's; a ``module`` brings its own config). ``device`` is where it runs
-    (``"cuda"`` on a GPU host). Only the torch backends import torch.
+    point; ``openvino`` runs that ``model.onnx``, or the IR saved beside it). ``overrides``
+    name the variant an artifact was exported from (its ``runner.entry`` is that variant's; a
+    ``module`` brings its own config). ``device`` is where it runs (``"cuda"`` on a GPU host).
+    Only the torch backends import torch.
     """
     chosen = runner_backend(backend)
     ep = get_spec(model_name).entry_point(entry)
