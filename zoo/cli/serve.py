@@ -25,7 +25,7 @@ ModelsOpt = Annotated[
 ]
 BackendOpt = Annotated[
     str,
-    typer.Option(help="Runner inside Triton: onnxruntime, torch or tensorrt."),
+    typer.Option(help="Runner inside Triton: onnxruntime, openvino, torch or tensorrt."),
 ]
 
 
@@ -43,7 +43,9 @@ def repo_build_command(
     backend: BackendOpt = "onnxruntime",
     native: Annotated[
         bool,
-        typer.Option(help="Native onnxruntime_onnx / tensorrt_plan configs for the NGC container."),
+        typer.Option(
+            help="Native onnxruntime_onnx / tensorrt_plan / openvino configs for the NGC container."
+        ),
     ] = False,
     out: Annotated[
         Path | None, typer.Option(help="Repository folder; default model_repository/.")
