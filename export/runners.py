@@ -238,11 +238,11 @@ def _onnxruntime(o: RunnerOptions) -> Runner:
     return OrtRunner(o.model_name, o.entry, path, threads=o.threads, device=o.device)
 
 
-def _openvino(o: RunnerOptions) -> Runner:
+def _openvino(o: RunnerOptions, *, precision: str = "f32") -> Runner:
     from export.openvino import OpenVinoRunner
 
     path = _default_artifact(o, ONNX_NAME)
-    return OpenVinoRunner(o.model_name, o.entry, path, threads=o.threads)
+    return OpenVinoRunner(o.model_name, o.entry, path, threads=o.threads, precision=precision)
 
 
 def _tensorrt(o: RunnerOptions) -> Runner:
@@ -264,6 +264,8 @@ BACKENDS: dict[str, RunnerBackend] = {
         RunnerBackend("compile", None, lambda o: _torch(o, compile=True)),
         RunnerBackend("onnxruntime", ONNX_NAME, _onnxruntime),
         RunnerBackend("openvino", ONNX_NAME, _openvino),
+        # bfloat16 on CPUs that have it: a candidate of `zoo optimize`, served only if it gates.
+        RunnerBackend("openvino-bf16", ONNX_NAME, lambda o: _openvino(o, precision="bf16")),
         RunnerBackend("tensorrt", ENGINE_NAME, _tensorrt),
     )
 }
