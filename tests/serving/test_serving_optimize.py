@@ -110,3 +110,27 @@ def test_pick_follows_the_strategy_and_breaks_ties_by_memory() -> None:
     assert pick([fast, slow, gone], "throughput", [1, 64]) == "a"
     assert pick([fast, lean, slow, gone], "latency", [1, 64]) == "c"
     assert pick([gone], "throughput", [1, 64]) is None
+
+
+def test_cli_optimize_writes_only_into_out_and_repo_build_refuses_the_tracked_one(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from zoo.cli.main import app
+
+    runner = CliRunner()
+    refused = runner.invoke(app, ["repo", "build", "--optimize", "--models", "dcgan-mnist"])
+    assert refused.exit_code == 1 and "--out" in refused.output
+    repo, report = tmp_path / "repo", tmp_path / "report"
+    args = ["optimize", "dcgan-mnist", "--entry", "generate", "--out", str(repo)]
+    args += ["--engines", "onnxruntime,openvino", "--batch", "2", "--seconds", "0.2"]
+    args += ["--quality-n", "16", "--report", str(report), "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    (entry,) = out["entries"]
+    assert entry["winner"] in ("onnxruntime", "openvino") and entry["batches"] == [2]
+    cfg = parse_config((repo / "dcgan-mnist" / "config.pbtxt").read_text())
+    assert cfg.parameters["zoo_backend"].string_value == entry["winner"]
+    assert (report / "dcgan-mnist.png").is_file()
