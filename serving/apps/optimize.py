@@ -30,6 +30,7 @@ runs everywhere, so CI's CPU never leaks into them.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -46,7 +47,7 @@ from export.artifacts import META_NAME, ONNX_NAME, read_meta, version_dir
 from export.runners import make_runner, runner_backend
 from serving.server.wire import wire_results
 from zoo.errors import InvalidInputError, InvalidNameError, ZooError
-from zoo.registry import get_spec, triton_model_name
+from zoo.registry import EntryPoint, get_spec, triton_model_name
 
 if TYPE_CHECKING:
     from torch import nn
@@ -185,6 +186,11 @@ def _quality_problems(
 
     actual = evaluate(model, runner_factory=factory, n=n, evaluator=evaluator, backend=engine)
     return compare_reports(expected, actual, rel=QUALITY_REL, abs_=0.0)
+
+
+def _stub_batch(entry: EntryPoint, runner: Runner, inputs: tuple[Any, ...]) -> Any:
+    """What Triton's Python model does per batch once the inputs are converted."""
+    return wire_results(entry, runner(*inputs))
 
 
 def _time_rounds(
@@ -344,11 +350,9 @@ def optimize_entry(
         inputs = parity_inputs(ep, b)
         say(f"{model}:{ep.name}: timing {', '.join(runners)} at batch {b}")
 
-        def call(r: Runner, xs: tuple[Any, ...] = inputs) -> Any:
-            return wire_results(ep, r(*xs))  # what the stub does per batch
-
         per_call = _time_rounds(
-            {k: (lambda r=r: call(r)) for k, r in runners.items()}, seconds=seconds
+            {k: functools.partial(_stub_batch, ep, r, inputs) for k, r in runners.items()},
+            seconds=seconds,
         )
         for cand in candidates:
             if cand.engine in per_call:

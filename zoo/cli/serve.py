@@ -112,6 +112,7 @@ def repo_build_command(
         if optimize:
             from serving.apps.optimize import run_optimize
 
+            assert out is not None  # refused above otherwise
             run_optimize(
                 sorted({b.model for b in built}),
                 repository=out,
