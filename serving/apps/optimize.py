@@ -423,8 +423,9 @@ def optimize_model(
 def write_choice(
     repository: Path, choice: EntryChoice, machine_info: dict[str, Any], module: nn.Module
 ) -> Path:
-    """Serve ``choice.winner`` from ``repository``: its config's ``zoo_backend`` (plus saved
-    weights for a torch engine), and every candidate's figures in ``export.json``."""
+    """Serve ``choice.winner`` from ``repository``: its config's ``zoo_backend`` and
+    ``zoo_threads`` (plus saved weights for a torch engine), and every candidate's figures in
+    ``export.json``."""
     from serving.server.repository import VERSION, render_config
     from zoo.weights import save_weights
 
@@ -435,6 +436,7 @@ def write_choice(
     folder = repository / choice.triton_name
     config = _served_config(repository, choice.model, choice.entry)
     config.parameters["zoo_backend"].string_value = choice.winner
+    config.parameters["zoo_threads"].string_value = str(choice.threads)  # as it was measured
     if runner_backend(choice.winner).artifact is None:  # torch/compile serve saved weights
         spec = get_spec(choice.model)
         sha = save_weights(module, folder / VERSION, choice.model, dict(spec.config))

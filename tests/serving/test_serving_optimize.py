@@ -60,6 +60,7 @@ def test_optimize_gates_measures_and_writes_the_measured_best(
     # Written into that entry's config and export.json, nowhere else.
     cfg = parse_config((dcgan_repo / "dcgan-mnist" / "config.pbtxt").read_text())
     assert cfg.parameters["zoo_backend"].string_value == choice.winner
+    assert cfg.parameters["zoo_threads"].string_value == str(choice.threads) == "1"
     assert (dcgan_repo / "dcgan-mnist_interpolate" / "config.pbtxt").read_text() == before
     meta = json.loads((dcgan_repo / "dcgan-mnist" / "1" / "export.json").read_text())
     assert meta["engines"]["winner"] == choice.winner
