@@ -490,11 +490,15 @@ def _fmt(x: float | None, spec: str) -> str:
 def render_markdown(report: OptimizeReport) -> str:
     """The report for people: per entry point, every candidate's verdict and figures."""
     m = report.machine
+
+    def load(key: str) -> str:
+        return " ".join(f"{x:.2f}" for x in m.get(key) or [])
+
     lines = [
         f"# zoo optimize {report.model} ({report.strategy})",
         "",
-        f"Host: {m.get('cpu')}, {m.get('cores')} cores; load average "
-        f"{m.get('loadavg_start')} at start, {m.get('loadavg_end')} at the end. "
+        f"Host: {m.get('cpu')}, {m.get('cores')} cores; load average {load('loadavg_start')} "
+        f"at start, {load('loadavg_end')} at the end. "
         "Ratios between engines of one entry point come from one interleaved run.",
     ]
     for e in report.entries:
