@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from torch import nn
 
-from export.artifacts import IR_BIN_NAME, IR_MANIFEST_NAME, IR_NAME
+from export.artifacts import IR_BIN_NAME, IR_MANIFEST_NAME, IR_NAME, check_ir_artifact
 from export.gates import check_runner, parity_inputs
 from export.openvino import OpenVinoRunner, save_ir
 from export.runners import make_runner
@@ -131,3 +131,17 @@ def test_missing_openvino_is_one_line_naming_the_extra(
         make_runner("openvino", "dcgan-mnist", artifact=path)
     message = str(info.value)
     assert "\n" not in message and "genzoo[openvino]" in message
+
+
+def test_cli_export_format_openvino_writes_a_checked_ir_beside_the_onnx(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from zoo.cli.main import app
+
+    args = ["export", "dcgan-mnist", "--entry", "generate", "--format", "openvino"]
+    result = CliRunner().invoke(app, [*args, "--random-weights", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    xml = tmp_path / "dcgan-mnist" / "1" / IR_NAME
+    assert check_ir_artifact(xml, "dcgan-mnist", "generate")["onnx_file"] == "model.onnx"
+    runner = make_runner("openvino", "dcgan-mnist", artifact=xml.with_name("model.onnx"))
+    assert isinstance(runner, OpenVinoRunner) and runner.source == xml
