@@ -34,7 +34,7 @@ from export.artifacts import (
     check_ir_artifact,
     check_onnx_artifact,
 )
-from export.runners import _check_arity
+from export.signature import check_arity
 from zoo.errors import ArtifactNotFoundError, InvalidInputError, MissingDependencyError
 from zoo.registry import get_spec
 from zoo.weights import sha256_file
@@ -157,7 +157,7 @@ class OpenVinoRunner:
 
     def __call__(self, *inputs: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic], ...]:
         """Run one batch; inputs are cast to the graph's dtypes, outputs are fresh arrays."""
-        _check_arity(self.entry, inputs)
+        check_arity(self.entry, inputs)
         feed = [
             np.ascontiguousarray(a, dtype=dt) for a, dt in zip(inputs, self._dtypes, strict=True)
         ]

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from export.artifacts import ENGINE_NAME, ONNX_NAME, check_onnx_artifact, read_meta, version_dir
+from export.signature import check_arity
 from export.tensorrt_engine import load_engine, require_tensorrt
 from zoo.errors import (
     ArtifactNotFoundError,
@@ -31,7 +32,7 @@ from zoo.errors import (
     InvalidNameError,
     MissingDependencyError,
 )
-from zoo.registry import EntryPoint, get_spec, spec_of_module
+from zoo.registry import get_spec, spec_of_module
 from zoo.runners import Runner, torch_runner
 
 if TYPE_CHECKING:
@@ -46,15 +47,6 @@ _ORT_DTYPES = {
     "tensor(uint8)": np.uint8,
     "tensor(bool)": np.bool_,
 }
-
-
-def _check_arity(entry: EntryPoint, inputs: tuple[Any, ...]) -> None:
-    if len(inputs) != len(entry.inputs):
-        names = ", ".join(t.name for t in entry.inputs)
-        raise InvalidInputError(
-            f"entry point {entry.name!r} takes {len(entry.inputs)} input(s) ({names}), "
-            f"got {len(inputs)}."
-        )
 
 
 class OrtRunner:
@@ -116,7 +108,7 @@ class OrtRunner:
 
     def __call__(self, *inputs: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic], ...]:
         """Run one batch; inputs are cast to the graph's dtypes."""
-        _check_arity(self.entry, inputs)
+        check_arity(self.entry, inputs)
         feed = {
             name: np.ascontiguousarray(a, dtype=dt)
             for name, a, dt in zip(self.input_names, inputs, self._dtypes, strict=True)
@@ -165,7 +157,7 @@ class TensorRTRunner:
         """Run one batch on the device; outputs come back as NumPy arrays."""
         import torch
 
-        _check_arity(self.entry, inputs)
+        check_arity(self.entry, inputs)
         keep = []
         for name, a in zip(self.input_names, inputs, strict=True):
             dtype = self._torch_dtype(name)

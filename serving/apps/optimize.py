@@ -251,8 +251,8 @@ _FOOTPRINT_CHILD = """
 import json, sys, time
 t0 = time.perf_counter()
 from export.runners import make_runner, runner_backend
-from serving.server.wire import graph_inputs, wire_results
-from export.gates import parity_inputs
+from serving.server.wire import wire_results
+from export.samples import sample_inputs
 engine, model, entry, artifact, threads = sys.argv[1:6]
 module = None
 if runner_backend(engine).artifact is None:
@@ -260,7 +260,7 @@ if runner_backend(engine).artifact is None:
     module = create_model(model).eval()  # same size as the trained weights
 runner = make_runner(engine, model, entry, module=module,
                      artifact=artifact if artifact != "-" else None, threads=int(threads))
-wire_results(runner.entry, runner(*parity_inputs(runner.entry, 1)))
+wire_results(runner.entry, runner(*sample_inputs(runner.entry, 1)))
 ready = time.perf_counter() - t0
 rss = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS"))
 print(json.dumps({"ready_s": ready, "rss_mib": rss / 1024}))
@@ -327,7 +327,8 @@ def optimize_entry(
     ``seconds`` is the timing budget per candidate and batch; ``expected`` is torch's
     evaluation report of the model (computed here when not given; shared across entries).
     """
-    from export.gates import check_runner, parity_inputs
+    from export.gates import check_runner
+    from export.samples import sample_inputs
 
     if strategy not in STRATEGIES:
         raise InvalidNameError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}.")
@@ -381,7 +382,7 @@ def optimize_entry(
                 engine, model, ep.name, artifact, threads
             )
     for b in batches:
-        inputs = parity_inputs(ep, b)
+        inputs = sample_inputs(ep, b)
         say(f"{model}:{ep.name}: timing {', '.join(runners)} at batch {b}")
 
         per_call = _time_rounds(

@@ -13,9 +13,10 @@ import pytest
 from torch import nn
 
 from export.artifacts import IR_BIN_NAME, IR_MANIFEST_NAME, IR_NAME, check_ir_artifact
-from export.gates import check_runner, parity_inputs
+from export.gates import check_runner
 from export.openvino import OpenVinoRunner, save_ir
 from export.runners import make_runner
+from export.samples import sample_inputs
 from zoo.errors import ArtifactNotFoundError, ExportGateError, MissingDependencyError
 from zoo.evaluate import EVALUATOR, compare_reports, evaluate
 from zoo.registry import get_spec
@@ -38,7 +39,7 @@ def test_openvino_matches_onnxruntime_on_every_entry_point(
         ov = make_runner("openvino", model_name, ep.name, artifact=path, threads=1)
         ort = make_runner("onnxruntime", model_name, ep.name, artifact=path, threads=1)
         assert isinstance(ov, OpenVinoRunner) and ov.entry == ort.entry == ep
-        inputs = parity_inputs(ep, 5)
+        inputs = sample_inputs(ep, 5)
         got, want = ov(*inputs), ort(*inputs)
         assert len(got) == len(want) == len(ep.outputs)
         for g, w in zip(got, want, strict=True):
@@ -88,7 +89,7 @@ def test_ir_saved_beside_the_onnx_is_run_and_gives_the_same_bytes(
     assert xml == onnx.with_name(IR_NAME) and xml.with_name(IR_BIN_NAME).is_file()
     from_ir = make_runner("openvino", "dcgan-mnist", artifact=onnx, threads=1)
     assert isinstance(from_ir, OpenVinoRunner) and from_ir.source == xml
-    inputs = parity_inputs(from_ir.entry, 4)
+    inputs = sample_inputs(from_ir.entry, 4)
     np.testing.assert_array_equal(from_ir(*inputs)[0], from_onnx(*inputs)[0])
 
 
