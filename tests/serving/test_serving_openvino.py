@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 def test_openvino_backend_is_served_by_triton_and_matches_onnxruntime(
     tmp_path: Path, serving_modules: dict, proc: ProcessTools
 ) -> None:
-    """`--backend openvino`: the embedded stub runs OpenVINO on the export; same images as ORT."""
+    """`--backend openvino`: the embedded stub runs OpenVINO on the export, without torch; the
+    same images as ONNX Runtime within the gate's one grey level."""
     from serving.client import ZooClient
     from serving.server.inprocess import InProcessZoo
     from serving.server.triton import TritonServer
@@ -42,6 +43,13 @@ def test_openvino_backend_is_served_by_triton_and_matches_onnxruntime(
     ):
         generated = zoo.generate("dcgan-mnist", range(20))
         translated = zoo.translate("cyclegan-digits", digits, direction="a2b")
+        assert server.pid is not None
+        stubs = [p for p in proc.group(server.pid) if p != server.pid]
+        assert len(stubs) == len(built)  # one Python-backend stub per Triton model
+        for pid in stubs:  # the stub stays torch-free with OpenVINO as with ONNX Runtime
+            maps = Path(f"/proc/{pid}/maps").read_text()
+            assert "libopenvino" in maps, f"stub {pid} has no OpenVINO mapped"
+            assert "libtorch" not in maps, f"stub {pid} mapped libtorch"
     ort = InProcessZoo("onnxruntime", repository=tmp_path, threads=1)
     want_generated = ort.generate("dcgan-mnist", range(20))
     want_translated = ort.translate("cyclegan-digits", digits, direction="a2b")
