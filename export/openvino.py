@@ -35,12 +35,15 @@ from export.artifacts import (
     check_onnx_artifact,
 )
 from export.signature import check_arity
-from zoo.errors import ArtifactNotFoundError, InvalidInputError, MissingDependencyError
+from zoo.errors import (
+    OPTIONAL_MODULES,
+    ArtifactNotFoundError,
+    InvalidInputError,
+    MissingDependencyError,
+)
 from zoo.registry import get_spec
 from zoo.weights import sha256_file
 
-#: The extra that installs OpenVINO (``pip install 'genzoo[openvino]'``).
-EXTRA = "openvino"
 #: Performance hints the runner accepts (OpenVINO's ``PERFORMANCE_HINT``).
 HINTS = ("LATENCY", "THROUGHPUT")
 #: Inference precisions the runner accepts (OpenVINO's ``INFERENCE_PRECISION_HINT``).
@@ -52,7 +55,7 @@ def require_openvino() -> Any:
     try:
         import openvino
     except ImportError:
-        raise MissingDependencyError("openvino", EXTRA) from None
+        raise MissingDependencyError(*OPTIONAL_MODULES["openvino"]) from None
     return openvino
 
 
