@@ -7,6 +7,8 @@ Layout, one Triton model per entry point (``zoo.registry.triton_model_name``)::
     model_repository/<triton name>/1/model.failed.onnx  an export that failed its gate
     model_repository/<triton name>/1/model.plan         TensorRT engine
     model_repository/<triton name>/1/engine.json        the engine's manifest
+    model_repository/<triton name>/1/model.xml          OpenVINO IR of model.onnx (+ model.bin)
+    model_repository/<triton name>/1/openvino.json      the IR's manifest
 
 A failed export is renamed ``model.failed.onnx`` (kept for debugging, never served: Triton and
 :func:`check_onnx_artifact` only look for ``model.onnx``) and any older ``model.onnx`` is
@@ -29,6 +31,9 @@ FAILED_ONNX_NAME = "model.failed.onnx"
 META_NAME = "export.json"
 ENGINE_NAME = "model.plan"
 ENGINE_MANIFEST_NAME = "engine.json"
+IR_NAME = "model.xml"
+IR_BIN_NAME = "model.bin"
+IR_MANIFEST_NAME = "openvino.json"
 #: The model version folder export writes (Triton's numeric version directory).
 VERSION = "1"
 
@@ -96,3 +101,39 @@ def check_onnx_artifact(
             f"re-run `zoo export {model_name} --format onnx`."
         )
     return meta
+
+
+def check_ir_artifact(xml_path: Path, model_name: str, entry: str | None = None) -> dict[str, Any]:
+    """Refuse an OpenVINO IR that is missing, corrupt, or not converted from the ONNX beside it.
+
+    Returns its manifest (``openvino.json``, written by :func:`export.openvino.save_ir`).
+    """
+    xml = Path(xml_path)
+    manifest_path = xml.with_name(IR_MANIFEST_NAME)
+    redo = f"re-run `zoo export {model_name} --format openvino`"
+    if not xml.is_file() or not manifest_path.is_file():
+        raise ArtifactNotFoundError(
+            f"no OpenVINO IR of {model_name} at {xml} (with its manifest); {redo}."
+        )
+    manifest: dict[str, Any] = json.loads(manifest_path.read_text())
+    from zoo.registry import get_spec
+
+    ep = get_spec(model_name).entry_point(entry)
+    if manifest.get("model") != model_name or manifest.get("entry") != ep.name:
+        raise ExportGateError(
+            f"{xml} is an IR of {manifest.get('model')}:{manifest.get('entry')}, not "
+            f"{model_name}:{ep.name}; point to the right folder or {redo}."
+        )
+    for name, key in ((xml.name, "xml_sha256"), (IR_BIN_NAME, "bin_sha256")):
+        path = xml.with_name(name)
+        if not path.is_file() or sha256_file(path) != manifest.get(key):
+            raise ExportGateError(
+                f"{path} is missing or changed since it was converted (sha256 differs from "
+                f"{IR_MANIFEST_NAME}); {redo}."
+            )
+    onnx = xml.with_name(str(manifest.get("onnx_file", ONNX_NAME)))
+    if onnx.is_file() and sha256_file(onnx) != manifest.get("onnx_sha256"):
+        raise ExportGateError(
+            f"{xml} was converted from another graph than {onnx} (re-exported since); {redo}."
+        )
+    return manifest

@@ -3,12 +3,13 @@
 A *runner* (:class:`zoo.runners.Runner`) runs one entry point in this process: arrays in the
 entry point's input order (batch axis first) → tuple of the graph's outputs as NumPy arrays, in
 whatever dtype the graph has (float32, or uint8 NHWC for a ``--uint8-output`` export). Its
-*backend* is the engine that runs it: torch, ``torch.compile``, ONNX Runtime or TensorRT (this
-module holds the last two). ``zoo eval --backend``, ``zoo generate --local``, the Triton Python
-models, ``zoo bench``'s in-process targets and its LitServe peer all get their runner from
-:func:`make_runner`, so every path shares one pre/post-processing.
+*backend* is the engine that runs it: torch, ``torch.compile``, ONNX Runtime, OpenVINO
+(:mod:`export.openvino`) or TensorRT (this module holds ONNX Runtime's and TensorRT's).
+``zoo eval --backend``, ``zoo generate --local``, the Triton Python models, ``zoo bench``'s
+in-process targets and its LitServe peer all get their runner from :func:`make_runner`, so
+every path shares one pre/post-processing.
 
-Building an ONNX Runtime runner imports no torch (the Triton stubs rely on it).
+Building an ONNX Runtime or OpenVINO runner imports no torch (the Triton stubs rely on it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from export.artifacts import ENGINE_NAME, ONNX_NAME, check_onnx_artifact, read_meta, version_dir
+from export.signature import check_arity
 from export.tensorrt_engine import load_engine, require_tensorrt
 from zoo.errors import (
     ArtifactNotFoundError,
@@ -30,7 +32,7 @@ from zoo.errors import (
     InvalidNameError,
     MissingDependencyError,
 )
-from zoo.registry import EntryPoint, get_spec, spec_of_module
+from zoo.registry import get_spec, spec_of_module
 from zoo.runners import Runner, torch_runner
 
 if TYPE_CHECKING:
@@ -45,15 +47,6 @@ _ORT_DTYPES = {
     "tensor(uint8)": np.uint8,
     "tensor(bool)": np.bool_,
 }
-
-
-def _check_arity(entry: EntryPoint, inputs: tuple[Any, ...]) -> None:
-    if len(inputs) != len(entry.inputs):
-        names = ", ".join(t.name for t in entry.inputs)
-        raise InvalidInputError(
-            f"entry point {entry.name!r} takes {len(entry.inputs)} input(s) ({names}), "
-            f"got {len(inputs)}."
-        )
 
 
 class OrtRunner:
@@ -115,7 +108,7 @@ class OrtRunner:
 
     def __call__(self, *inputs: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic], ...]:
         """Run one batch; inputs are cast to the graph's dtypes."""
-        _check_arity(self.entry, inputs)
+        check_arity(self.entry, inputs)
         feed = {
             name: np.ascontiguousarray(a, dtype=dt)
             for name, a, dt in zip(self.input_names, inputs, self._dtypes, strict=True)
@@ -164,7 +157,7 @@ class TensorRTRunner:
         """Run one batch on the device; outputs come back as NumPy arrays."""
         import torch
 
-        _check_arity(self.entry, inputs)
+        check_arity(self.entry, inputs)
         keep = []
         for name, a in zip(self.input_names, inputs, strict=True):
             dtype = self._torch_dtype(name)
@@ -237,6 +230,13 @@ def _onnxruntime(o: RunnerOptions) -> Runner:
     return OrtRunner(o.model_name, o.entry, path, threads=o.threads, device=o.device)
 
 
+def _openvino(o: RunnerOptions, *, precision: str = "f32") -> Runner:
+    from export.openvino import OpenVinoRunner
+
+    path = _default_artifact(o, ONNX_NAME)
+    return OpenVinoRunner(o.model_name, o.entry, path, threads=o.threads, precision=precision)
+
+
 def _tensorrt(o: RunnerOptions) -> Runner:
     path = _default_artifact(o, ENGINE_NAME)
     if not path.is_file():
@@ -255,6 +255,9 @@ BACKENDS: dict[str, RunnerBackend] = {
         RunnerBackend("torch", None, _torch),
         RunnerBackend("compile", None, lambda o: _torch(o, compile=True)),
         RunnerBackend("onnxruntime", ONNX_NAME, _onnxruntime),
+        RunnerBackend("openvino", ONNX_NAME, _openvino),
+        # bfloat16 on CPUs that have it: a candidate of `zoo optimize`, served only if it gates.
+        RunnerBackend("openvino-bf16", ONNX_NAME, lambda o: _openvino(o, precision="bf16")),
         RunnerBackend("tensorrt", ENGINE_NAME, _tensorrt),
     )
 }
@@ -287,9 +290,10 @@ def make_runner(
     ``torch``/``compile`` run ``module`` (default: the pulled trained weights) eagerly or
     through ``torch.compile``, in float16 NHWC with ``half``; ``onnxruntime``/``tensorrt`` run
     ``artifact`` (default: the model repository's ``model.onnx``/``model.plan`` for this entry
-    point). ``overrides`` name the variant an artifact was exported from (its ``runner.entry``
-    is that variant's; a ``module`` brings its own config). ``device`` is where it runs
-    (``"cuda"`` on a GPU host). Only the torch backends import torch.
+    point; ``openvino`` runs that ``model.onnx``, or the IR saved beside it). ``overrides``
+    name the variant an artifact was exported from (its ``runner.entry`` is that variant's; a
+    ``module`` brings its own config). ``device`` is where it runs (``"cuda"`` on a GPU host).
+    Only the torch backends import torch.
     """
     chosen = runner_backend(backend)
     ep = get_spec(model_name).entry_point(entry)

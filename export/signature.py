@@ -10,8 +10,11 @@ serving configs) agrees, and none of them needs torch to know a graph's names:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
+from zoo.errors import InvalidInputError
 from zoo.pipeline import is_image
 from zoo.registry import EntryPoint, TensorSpec
 
@@ -46,3 +49,13 @@ def graph_signature(entry: EntryPoint, *, uint8_output: bool = False) -> GraphSi
             out = replace(out, dtype="uint8", shape=(h, w, c))
         outputs.append(out)
     return GraphSignature(entry.inputs, tuple(outputs))
+
+
+def check_arity(entry: EntryPoint, inputs: Sequence[Any]) -> None:
+    """Refuse a call with another number of arrays than ``entry`` has inputs (every runner)."""
+    if len(inputs) != len(entry.inputs):
+        names = ", ".join(t.name for t in entry.inputs)
+        raise InvalidInputError(
+            f"entry point {entry.name!r} takes {len(entry.inputs)} input(s) ({names}), "
+            f"got {len(inputs)}."
+        )

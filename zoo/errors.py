@@ -117,6 +117,7 @@ OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
     "onnxruntime": ("onnxruntime", "export"),
     "onnxscript": ("onnxscript", "export"),
     "tensorrt": ("tensorrt", "tensorrt"),
+    "openvino": ("openvino", "openvino"),
     "pytriton": ("nvidia-pytriton", "serve"),
     "litserve": ("litserve", "bench"),
     "gradio": ("gradio", "playground"),

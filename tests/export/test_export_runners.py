@@ -11,6 +11,7 @@ import pytest
 from torch import nn
 
 from export.gates import torch_reference
+from export.openvino import OpenVinoRunner
 from export.runners import BACKENDS, OrtRunner, make_runner
 from export.samples import sample_inputs
 from zoo.errors import ArtifactNotFoundError, InvalidInputError, InvalidNameError
@@ -116,9 +117,13 @@ def test_every_listed_backend_is_one_make_runner_builds(
         "torch": make_runner("torch", "dcgan-mnist", module=module),
         "compile": make_runner("compile", "dcgan-mnist", module=module),
         "onnxruntime": make_runner("onnxruntime", "dcgan-mnist", artifact=onnx, threads=1),
+        "openvino": make_runner("openvino", "dcgan-mnist", artifact=onnx, threads=1),
+        "openvino-bf16": make_runner("openvino-bf16", "dcgan-mnist", artifact=onnx, threads=1),
     }
     assert isinstance(built["torch"], TorchRunner) and isinstance(built["compile"], TorchRunner)
     assert isinstance(built["onnxruntime"], OrtRunner)
+    assert isinstance(built["openvino"], OpenVinoRunner)
+    assert isinstance(built["openvino-bf16"], OpenVinoRunner)
     # TensorRT gets as far as looking for its engine (none here; built on GPU hosts).
     with pytest.raises(ArtifactNotFoundError, match="TensorRT engine"):
         make_runner("tensorrt", "dcgan-mnist", artifact=tmp_path / "model.plan")
@@ -129,5 +134,7 @@ def test_every_listed_backend_is_one_make_runner_builds(
         "torch": None,
         "compile": None,
         "onnxruntime": tmp_path / "model.onnx",
+        "openvino": tmp_path / "model.onnx",
+        "openvino-bf16": tmp_path / "model.onnx",
         "tensorrt": tmp_path / "model.plan",
     }

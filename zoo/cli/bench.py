@@ -88,7 +88,8 @@ def bench_command(
     backends: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: torch, compile, onnxruntime, tensorrt, triton-http, "
+            help="Comma-separated: torch, compile, onnxruntime, openvino, openvino-bf16, "
+            "tensorrt, triton-http, "
             "triton-grpc, triton-shm (gRPC + system shared memory), litserve, triton-perf "
             "(perf_analyzer as the load)."
         ),

@@ -28,6 +28,7 @@ class Format(str, Enum):
     """Artifact formats ``zoo export`` builds."""
 
     onnx = "onnx"
+    openvino = "openvino"  # the ONNX export, then OpenVINO IR beside it
     tensorrt = "tensorrt"
 
 
@@ -68,12 +69,12 @@ def export_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Export a model's entry points to ONNX or TensorRT and check them against torch.
+    """Export a model's entry points to ONNX (or OpenVINO IR, TensorRT), checked against torch.
 
-    Writes <repository>/<model>[_<entry>]/1/model.onnx (+ export.json) or model.plan
-    (+ engine.json). A graph that fails the parity gate is kept as model.failed.onnx, never
-    served, and the command exits 1. --set exports a random-weight variant (export.json
-    records its overrides).
+    Writes <repository>/<model>[_<entry>]/1/model.onnx (+ export.json), also model.xml/.bin
+    (+ openvino.json) for openvino, or model.plan (+ engine.json). A graph that fails the
+    parity gate is kept as model.failed.onnx, never served, and the command exits 1. --set
+    exports a random-weight variant (export.json records its overrides).
     """
     from export.artifacts import version_dir
     from export.onnx import export_onnx
@@ -88,7 +89,7 @@ def export_command(
         label = f"{name}:{ep}"
         with err_console.status(f"exporting {label} → {fmt.value}…"):
             module = _module(name, random_weights, overrides)
-            if fmt is Format.onnx:
+            if fmt in (Format.onnx, Format.openvino):
                 res = export_onnx(
                     name,
                     ep,
@@ -108,6 +109,10 @@ def export_command(
                     f"{res.optimizer['before']['nodes']}→{res.optimizer['after']['nodes']} nodes"
                 )
                 detail = f"{res.seconds:.1f} s, {nodes}"
+                if fmt is Format.openvino and passed:
+                    from export.openvino import save_ir
+
+                    where = save_ir(res.onnx_path, name, ep)
             else:
                 row, passed, summary, where, detail = _tensorrt(
                     name,

@@ -14,6 +14,7 @@ from zoo.cli import export as export_cli
 from zoo.cli import hub as hub_cli
 from zoo.cli import infer as infer_cli
 from zoo.cli import models, train
+from zoo.cli import optimize as optimize_cli
 from zoo.cli import playground as playground_cli
 from zoo.cli import project as project_cli
 from zoo.cli import rollout as rollout_cli
@@ -56,6 +57,7 @@ app.command("eval")(evaluate_cli.eval_command)
 app.command("card")(evaluate_cli.card_command)
 app.command("export")(export_cli.export_command)
 app.command("serve")(serve_cli.serve_command)
+app.command("optimize")(optimize_cli.optimize_command)
 app.add_typer(serve_cli.repo_app, name="repo")
 serve_cli.repo_app.command("push")(deploy_cli.repo_push_command)
 serve_cli.repo_app.command("list")(rollout_cli.repo_list_command)

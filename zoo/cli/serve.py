@@ -25,7 +25,7 @@ ModelsOpt = Annotated[
 ]
 BackendOpt = Annotated[
     str,
-    typer.Option(help="Runner inside Triton: onnxruntime, torch or tensorrt."),
+    typer.Option(help="Runner inside Triton: onnxruntime, openvino, torch or tensorrt."),
 ]
 
 
@@ -43,7 +43,9 @@ def repo_build_command(
     backend: BackendOpt = "onnxruntime",
     native: Annotated[
         bool,
-        typer.Option(help="Native onnxruntime_onnx / tensorrt_plan configs for the NGC container."),
+        typer.Option(
+            help="Native onnxruntime_onnx / tensorrt_plan / openvino configs for the NGC container."
+        ),
     ] = False,
     out: Annotated[
         Path | None, typer.Option(help="Repository folder; default model_repository/.")
@@ -56,11 +58,19 @@ def repo_build_command(
     ] = False,
     force: Annotated[bool, typer.Option(help="Re-export even when up to date.")] = False,
     set_: SetOpt = None,
+    optimize: Annotated[
+        bool,
+        typer.Option(
+            help="Then pick each entry point's fastest gated engine on this host (zoo optimize); "
+            "needs --out, so the tracked defaults stay host-independent."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Export every entry point and write a Triton model repository (config.pbtxt + files).
 
     --set builds random-weight variants of the models (--models) with their own signatures.
+    --optimize measures every engine here and serves the winners (report in out/optimize/).
     """
     from serving.server.repository import RepositoryOptions, build_repository, write_configs
 
@@ -73,6 +83,16 @@ def repo_build_command(
         threads=threads,
     )
     overrides = _variants(_split(models), set_)
+    from zoo.settings import model_repository_dir
+
+    tracked = out is None or out.resolve() == model_repository_dir().resolve()
+    if optimize and (tracked or configs_only or overrides):
+        from zoo.errors import InvalidInputError
+
+        raise InvalidInputError(
+            "--optimize writes this host's choices: give it a repository of its own with --out "
+            "(not the tracked model_repository/), without --configs-only or --set."
+        )
     if configs_only:
         paths = write_configs(out, _split(models), options, overrides=overrides)
         if as_json:
@@ -89,6 +109,17 @@ def repo_build_command(
             force=force,
             progress=status.update,
         )
+        if optimize:
+            from serving.apps.optimize import run_optimize
+
+            assert out is not None  # refused above otherwise
+            run_optimize(
+                sorted({b.model for b in built}),
+                repository=out,
+                write=True,
+                report_dir=Path("out/optimize"),
+                progress=status.update,
+            )
     if as_json:
         print_json([{"name": b.name, "path": str(b.path)} for b in built])
         return

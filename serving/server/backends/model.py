@@ -2,10 +2,11 @@
 
 ``zoo repo build`` copies this file to ``<triton model>/1/model.py``. Its ``config.pbtxt``
 parameters say which entry point to run and how: ``zoo_model``, ``zoo_entry``, ``zoo_backend``
-(``onnxruntime`` by default, ``torch`` or ``tensorrt``), ``zoo_threads`` and, for a variant,
-``zoo_config`` (its config overrides, JSON); on a GPU host also ``zoo_device`` (``cuda``) and
-``zoo_half`` (``true``: the torch runner in float16). With ONNX Runtime the process imports
-NumPy, onnxruntime and genzoo's torch-free modules only; torch loads for the torch backends.
+(``onnxruntime`` by default, ``openvino``, ``torch`` or ``tensorrt``), ``zoo_threads`` and,
+for a variant, ``zoo_config`` (its config overrides, JSON); on a GPU host also ``zoo_device``
+(``cuda``) and ``zoo_half`` (``true``: the torch runner in float16). With ONNX Runtime or
+OpenVINO the process imports NumPy, the engine and genzoo's torch-free modules only; torch
+loads for the torch backends.
 
 Requests arrive in the wire form of :mod:`serving.server.wire` (seeds, uint8 NHWC images; ψ and the
 mixing seed may be left out); the seed → latent rule runs here, so a client never sends
