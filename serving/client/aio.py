@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -45,7 +46,14 @@ from serving.client.shm import (
     _shm_tensors,
 )
 from serving.client.signature import GENERATE_ENTRIES, Array, ModelSignature
-from serving.client.transport import Version, _infer_args, map_error, outputs_of, version_kwargs
+from serving.client.transport import (
+    Version,
+    _infer_args,
+    answered_version,
+    map_error,
+    outputs_of,
+    version_kwargs,
+)
 
 
 class AsyncZooClient(RemoteClient):
@@ -58,6 +66,18 @@ class AsyncZooClient(RemoteClient):
 
     def _init_transport(self) -> None:
         self._client: Any = None
+        # Per task, as ZooClient's is per thread: tasks run in copies of their parent's context.
+        self._answered: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+            f"answered_version_{id(self)}", default=None
+        )
+
+    @property
+    def answered_version(self) -> int | None:
+        """The model version that answered this task's last inference (``None`` before one).
+
+        A request split into several batches reports the last batch's version.
+        """
+        return self._answered.get()
 
     def _get_client(self) -> Any:
         # Created lazily, inside the running event loop (aiohttp's session needs one).
@@ -147,15 +167,18 @@ class AsyncZooClient(RemoteClient):
         are sent concurrently."""
         asked = version_kwargs(version)
 
-        async def one(chunk: Mapping[str, Array]) -> dict[str, Array]:
+        async def one(chunk: Mapping[str, Array]) -> tuple[dict[str, Array], int | None]:
             if self._shm is not None:
                 return await self._infer_shm(self._shm, sig, chunk, asked)
             tensors, wanted = _infer_args(self._mod, self.protocol, chunk, sig.outputs)
             result = await self._call("infer", sig.name, tensors, outputs=wanted, **asked)
-            return outputs_of(result, sig, self.endpoint.display)
+            return outputs_of(result, sig, self.endpoint.display), answered_version(result)
 
         chunks = split_batches(inputs, sig.max_batch_size)
-        return join_batches(await asyncio.gather(*(one(c) for c in chunks)))
+        answers = await asyncio.gather(*(one(c) for c in chunks))
+        # Set here, in the caller's context: each gathered chunk ran in a copy of it.
+        self._answered.set(answers[-1][1])
+        return join_batches([out for out, _ in answers])
 
     # -- shared memory: as ZooClient's, awaited -------------------------------------------
     async def _infer_shm(
@@ -164,8 +187,9 @@ class AsyncZooClient(RemoteClient):
         sig: ModelSignature,
         chunk: Mapping[str, Array],
         asked: Mapping[str, str],
-    ) -> dict[str, Array]:
-        """One request whose tensors travel through a (reused) set of shared-memory regions."""
+    ) -> tuple[dict[str, Array], int | None]:
+        """One request whose tensors travel through a (reused) set of shared-memory regions;
+        its outputs and the model version that answered."""
         regions = pool.checkout(sig, chunk)
         try:
             if not regions.registered:
@@ -179,7 +203,7 @@ class AsyncZooClient(RemoteClient):
             await self._release(pool, regions)  # a failed call may have left them half-written
             raise
         pool.checkin(regions)
-        return out
+        return out, answered_version(result)
 
     async def _register_region(self, region: Region) -> None:
         method, args = _register_args(region)
@@ -219,45 +243,65 @@ class AsyncZooClient(RemoteClient):
         return (await self.infer(sig, req, version=version))["image"]
 
     async def translate(
-        self, model: str, images: Any, direction: str = "a2b"
+        self, model: str, images: Any, direction: str = "a2b", *, version: Version = None
     ) -> npt.NDArray[np.uint8]:
         """Image-to-image translation (CycleGAN), ``direction`` "a2b" or "b2a"; uint8 NHWC."""
         sig = await self.signature(model, (f"translate_{direction}",))
-        return (await self.infer(sig, {"image": check_images(sig, images)}))["image"]
+        return (await self.infer(sig, {"image": check_images(sig, images)}, version=version))[
+            "image"
+        ]
 
-    async def encode(self, model: str, images: Any) -> tuple[Array, Array]:
+    async def encode(
+        self, model: str, images: Any, *, version: Version = None
+    ) -> tuple[Array, Array]:
         """Latent codes of images (VAE): posterior mean ``(N, D)`` and log-variance ``(N, D)``."""
         sig = await self.signature(model, ("encode",))
-        out = await self.infer(sig, {"image": check_images(sig, images)})
+        out = await self.infer(sig, {"image": check_images(sig, images)}, version=version)
         return out["latent"], out["logvar"]
 
-    async def decode(self, model: str, latents: Any) -> npt.NDArray[np.uint8]:
+    async def decode(
+        self, model: str, latents: Any, *, version: Version = None
+    ) -> npt.NDArray[np.uint8]:
         """Images from latent codes (VAE), uint8 NHWC."""
         sig = await self.signature(model, ("decode",))
-        return (await self.infer(sig, {"latent": check_latents(sig, latents)}))["image"]
+        return (await self.infer(sig, {"latent": check_latents(sig, latents)}, version=version))[
+            "image"
+        ]
 
-    async def reconstruct(self, model: str, images: Any) -> npt.NDArray[np.uint8]:
+    async def reconstruct(
+        self, model: str, images: Any, *, version: Version = None
+    ) -> npt.NDArray[np.uint8]:
         """Images through the autoencoder (VAE), uint8 NHWC."""
         sig = await self.signature(model, ("reconstruct",))
-        return (await self.infer(sig, {"image": check_images(sig, images)}))["image"]
+        return (await self.infer(sig, {"image": check_images(sig, images)}, version=version))[
+            "image"
+        ]
 
-    async def inpaint(self, model: str, images: Any, masks: Any) -> npt.NDArray[np.uint8]:
+    async def inpaint(
+        self, model: str, images: Any, masks: Any, *, version: Version = None
+    ) -> npt.NDArray[np.uint8]:
         """Fill the pixels where ``masks`` is 0 (VAE); known pixels are kept; uint8 NHWC."""
         sig = await self.signature(model, ("inpaint",))
         imgs = check_images(sig, images)
         req = {"image": imgs, "mask": check_masks(sig, masks, len(imgs))}
-        return (await self.infer(sig, req))["image"]
+        return (await self.infer(sig, req, version=version))["image"]
 
-    async def classify(self, model: str, images: Any) -> npt.NDArray[np.float32]:
+    async def classify(
+        self, model: str, images: Any, *, version: Version = None
+    ) -> npt.NDArray[np.float32]:
         """Class logits ``(N, classes)`` of images; ``argmax(axis=1)`` is the predicted class."""
         sig = await self.signature(model, ("classify",))
-        return (await self.infer(sig, {"image": check_images(sig, images)}))["logits"]
+        return (await self.infer(sig, {"image": check_images(sig, images)}, version=version))[
+            "logits"
+        ]
 
     # -- projection, synthesis from ws, interpolation ---------------------------------------
-    async def project(self, model: str, images: Any) -> tuple[Array, npt.NDArray[np.uint8]]:
+    async def project(
+        self, model: str, images: Any, *, version: Version = None
+    ) -> tuple[Array, npt.NDArray[np.uint8]]:
         """ws ``(N, num_ws, w_dim)`` of digits and their reconstructions (uint8 NHWC)."""
         sig = await self.signature(encoder_of(model), ("project",))
-        out = await self.infer(sig, {"image": check_images(sig, images)})
+        out = await self.infer(sig, {"image": check_images(sig, images)}, version=version)
         return out["w"], out["image"]
 
     async def synthesize(
@@ -268,18 +312,27 @@ class AsyncZooClient(RemoteClient):
         mix_seeds: Any = None,
         mix_layer: Any = None,
         mix_ws: Any = None,
+        *,
+        version: Version = None,
     ) -> npt.NDArray[np.uint8]:
         """Images from ws (StyleGAN2); ws from ``mix_layer`` on from ``mix_seeds`` or ``mix_ws``."""
         sig = await self.signature(model, ("synthesize",))
         req = synthesize_request(
             sig, ws, psi=psi, mix_seeds=mix_seeds, mix_layer=mix_layer, mix_ws=mix_ws
         )
-        return (await self.infer(sig, req))["image"]
+        return (await self.infer(sig, req, version=version))["image"]
 
     async def interpolate(
-        self, model: str, seed: int, seed_to: int, t: Any, labels: Any = None
+        self,
+        model: str,
+        seed: int,
+        seed_to: int,
+        t: Any,
+        labels: Any = None,
+        *,
+        version: Version = None,
     ) -> npt.NDArray[np.uint8]:
         """One image per ``t`` in [0, 1] between two seeds' digits; a cGAN holds ``labels``."""
         sig = await self.signature(model, ("interpolate",))
         req = interpolate_request(sig, seed, seed_to, t, labels=labels)
-        return (await self.infer(sig, req))["image"]
+        return (await self.infer(sig, req, version=version))["image"]

@@ -69,6 +69,9 @@ C = TypeVar("C", bound="BaseZooClient")
 class BaseZooClient(abc.ABC):
     """The zoo's calls, on top of two hooks: :meth:`signature` and :meth:`infer`.
 
+    Every call takes an optional keyword ``version``: that model version answers it (default:
+    the version the server serves; ``zoo repo list`` shows them).
+
     :class:`ZooClient` fills them over the network; :class:`serving.server.inprocess.InProcessZoo`
     in-process, so the CLI and tests drive both through the same methods.
     """
@@ -117,46 +120,58 @@ class BaseZooClient(abc.ABC):
         req = generate_request(sig, seeds, labels=labels, psi=psi, mix_seeds=mix_seeds)
         return self.infer(sig, req, version=version)["image"]
 
-    def translate(self, model: str, images: Any, direction: str = "a2b") -> npt.NDArray[np.uint8]:
+    def translate(
+        self, model: str, images: Any, direction: str = "a2b", *, version: Version = None
+    ) -> npt.NDArray[np.uint8]:
         """Image-to-image translation (CycleGAN), ``direction`` "a2b" or "b2a"; uint8 NHWC."""
         sig = self.signature(model, (f"translate_{direction}",))
-        return self.infer(sig, {"image": check_images(sig, images)})["image"]
+        return self.infer(sig, {"image": check_images(sig, images)}, version=version)["image"]
 
-    def encode(self, model: str, images: Any) -> tuple[Array, Array]:
+    def encode(self, model: str, images: Any, *, version: Version = None) -> tuple[Array, Array]:
         """Latent codes of images (VAE): posterior mean ``(N, D)`` and log-variance ``(N, D)``."""
         sig = self.signature(model, ("encode",))
-        out = self.infer(sig, {"image": check_images(sig, images)})
+        out = self.infer(sig, {"image": check_images(sig, images)}, version=version)
         return out["latent"], out["logvar"]
 
-    def decode(self, model: str, latents: Any) -> npt.NDArray[np.uint8]:
+    def decode(self, model: str, latents: Any, *, version: Version = None) -> npt.NDArray[np.uint8]:
         """Images from latent codes (VAE), uint8 NHWC."""
         sig = self.signature(model, ("decode",))
-        return self.infer(sig, {"latent": check_latents(sig, latents)})["image"]
+        return self.infer(sig, {"latent": check_latents(sig, latents)}, version=version)["image"]
 
-    def reconstruct(self, model: str, images: Any) -> npt.NDArray[np.uint8]:
+    def reconstruct(
+        self, model: str, images: Any, *, version: Version = None
+    ) -> npt.NDArray[np.uint8]:
         """Images through the autoencoder (VAE), uint8 NHWC."""
         sig = self.signature(model, ("reconstruct",))
-        return self.infer(sig, {"image": check_images(sig, images)})["image"]
+        return self.infer(sig, {"image": check_images(sig, images)}, version=version)["image"]
 
-    def inpaint(self, model: str, images: Any, masks: Any) -> npt.NDArray[np.uint8]:
+    def inpaint(
+        self, model: str, images: Any, masks: Any, *, version: Version = None
+    ) -> npt.NDArray[np.uint8]:
         """Fill the pixels where ``masks`` is 0 (VAE); known pixels are kept; uint8 NHWC."""
         sig = self.signature(model, ("inpaint",))
         imgs = check_images(sig, images)
-        return self.infer(sig, {"image": imgs, "mask": check_masks(sig, masks, len(imgs))})["image"]
+        return self.infer(
+            sig, {"image": imgs, "mask": check_masks(sig, masks, len(imgs))}, version=version
+        )["image"]
 
-    def classify(self, model: str, images: Any) -> npt.NDArray[np.float32]:
+    def classify(
+        self, model: str, images: Any, *, version: Version = None
+    ) -> npt.NDArray[np.float32]:
         """Class logits ``(N, classes)`` of images; ``argmax(axis=1)`` is the predicted class."""
         sig = self.signature(model, ("classify",))
-        return self.infer(sig, {"image": check_images(sig, images)})["logits"]
+        return self.infer(sig, {"image": check_images(sig, images)}, version=version)["logits"]
 
     # -- projection, synthesis from ws, interpolation ---------------------------------------
-    def project(self, model: str, images: Any) -> tuple[Array, npt.NDArray[np.uint8]]:
+    def project(
+        self, model: str, images: Any, *, version: Version = None
+    ) -> tuple[Array, npt.NDArray[np.uint8]]:
         """ws ``(N, num_ws, w_dim)`` of digits and their reconstructions (uint8 NHWC).
 
         ``model`` is the generator (``stylegan2-mnist``) or its encoder; one feed-forward call.
         """
         sig = self.signature(encoder_of(model), ("project",))
-        out = self.infer(sig, {"image": check_images(sig, images)})
+        out = self.infer(sig, {"image": check_images(sig, images)}, version=version)
         return out["w"], out["image"]
 
     def synthesize(
@@ -167,20 +182,31 @@ class BaseZooClient(abc.ABC):
         mix_seeds: Any = None,
         mix_layer: Any = None,
         mix_ws: Any = None,
+        *,
+        version: Version = None,
     ) -> npt.NDArray[np.uint8]:
         """Images from ws (StyleGAN2); ws from ``mix_layer`` on from ``mix_seeds`` or ``mix_ws``."""
         sig = self.signature(model, ("synthesize",))
         req = synthesize_request(
             sig, ws, psi=psi, mix_seeds=mix_seeds, mix_layer=mix_layer, mix_ws=mix_ws
         )
-        return self.infer(sig, req)["image"]
+        return self.infer(sig, req, version=version)["image"]
 
     def interpolate(
-        self, model: str, seed: int, seed_to: int, t: Any, labels: Any = None
+        self,
+        model: str,
+        seed: int,
+        seed_to: int,
+        t: Any,
+        labels: Any = None,
+        *,
+        version: Version = None,
     ) -> npt.NDArray[np.uint8]:
         """One image per ``t`` in [0, 1] between two seeds' digits; a cGAN holds ``labels``."""
         sig = self.signature(model, ("interpolate",))
-        return self.infer(sig, interpolate_request(sig, seed, seed_to, t, labels=labels))["image"]
+        return self.infer(
+            sig, interpolate_request(sig, seed, seed_to, t, labels=labels), version=version
+        )["image"]
 
 
 class RemoteClient:

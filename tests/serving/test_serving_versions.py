@@ -6,6 +6,7 @@ version that answered, ``zoo repo list``, and what a rebuild keeps.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from serving.client import InvalidInputError, ModelNotFoundError, ZooClient
+from serving.client import AsyncZooClient, InvalidInputError, ModelNotFoundError, ZooClient
 from serving.server.inprocess import InProcessZoo
 from serving.server.repository import build_repository, render_config
 from serving.server.triton import ServerConfig, TritonServer
@@ -50,6 +51,66 @@ def test_a_version_is_asked_for_and_the_answering_one_reported(
         for bad in ("latest", 0, -1, True):
             with pytest.raises(InvalidInputError, match="positive whole number"):
                 client.generate(MODEL, [5, 6], version=bad)  # type: ignore[arg-type]
+
+
+DIGITS = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 1), dtype=np.uint8)
+MASKS = np.ones((2, 32, 32, 1), np.uint8)
+
+#: Every call of the SDK but generate (above), on inputs it accepts: name → (model, arguments).
+VERBS = {
+    "translate": ("cyclegan-digits", (DIGITS,)),
+    "encode": ("vae-mnist", (DIGITS,)),
+    "decode": ("vae-mnist", (np.zeros((2, 16), np.float32),)),
+    "reconstruct": ("vae-mnist", (DIGITS,)),
+    "inpaint": ("vae-mnist", (DIGITS, MASKS)),
+    "classify": ("classifier-mnist", (DIGITS,)),
+    "project": ("stylegan2-mnist", (DIGITS,)),
+    "synthesize": ("stylegan2-mnist", (np.zeros((2, 8, 64), np.float32),)),
+    "interpolate": ("dcgan-mnist", (1, 2, [0.0, 1.0])),
+}
+
+
+def _same(a: object, b: object) -> bool:
+    pairs = zip(a, b, strict=True) if isinstance(a, tuple) else [(a, b)]
+    return all(np.array_equal(x, y) for x, y in pairs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("verb", sorted(VERBS))
+def test_every_call_takes_a_version(triton: TritonServer, verb: str) -> None:
+    """version=1 answers as the default does; a version the server lacks is not found."""
+    model, args = VERBS[verb]
+    with ZooClient(triton.grpc_url, protocol="grpc") as client:
+        call = getattr(client, verb)
+        assert _same(call(model, *args, version=1), call(model, *args))
+        assert client.answered_version == 1
+        with pytest.raises(ModelNotFoundError, match="version"):
+            call(model, *args, version=9)
+
+
+def test_the_async_client_reports_each_tasks_answering_version(triton: TritonServer) -> None:
+    async def run() -> None:
+        async with AsyncZooClient(triton.http_url) as client:
+            assert client.answered_version is None
+            plain = await client.generate(MODEL, [5, 6])
+            assert client.answered_version == 1
+            assert np.array_equal(await client.generate(MODEL, [5, 6], version=1), plain)
+            assert _same(
+                await client.encode("vae-mnist", DIGITS, version=1),
+                await client.encode("vae-mnist", DIGITS),
+            )
+            with pytest.raises(ModelNotFoundError, match="version"):
+                await client.classify("classifier-mnist", DIGITS, version=9)
+
+        async with AsyncZooClient(triton.http_url) as fresh:
+
+            async def in_a_task() -> int | None:
+                await fresh.generate(MODEL, [1])
+                return fresh.answered_version
+
+            assert await asyncio.create_task(in_a_task()) == 1
+            assert fresh.answered_version is None  # the task's answer stays in the task
+
+    asyncio.run(run())
 
 
 def test_in_process_serving_refuses_a_version(serving_modules: dict[str, torch.nn.Module]) -> None:
