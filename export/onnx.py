@@ -21,7 +21,7 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from export.artifacts import FAILED_ONNX_NAME, META_NAME, ONNX_NAME, version_dir
 from export.gates import PARITY_N, ParityReport, parity_check
 from export.samples import sample_inputs
-from export.signature import graph_signature
+from export.signature import GraphSignature, graph_signature
 from export.wrappers import EntryModule
 from zoo.errors import MissingDependencyError
 from zoo.registry import EntryPoint, spec_of_module
@@ -168,17 +168,9 @@ def export_onnx(
     """
     _require_onnx()
     import onnx
-    import torch
 
     t_start = time.perf_counter()
-    if module is None:
-        from zoo.hub import pull
-
-        pulled = pull(model_name)
-        module = pulled.load()
-        weights = {"source": pulled.source, "sha256": pulled.sha256}
-    else:
-        weights = {"source": "module", "sha256": weights_digest(module)}
+    module, weights = _weights_of(model_name, module)
     # A variant (e.g. resolution=256) is exported with the signature its config derives.
     spec = spec_of_module(model_name, module)
     ep = spec.entry_point(entry)
@@ -190,61 +182,29 @@ def export_onnx(
     wrapper = EntryModule(exported, ep, fp16=fp16, uint8_output=uint8_output).eval()
     sig = graph_signature(ep, uint8_output=uint8_output)
 
-    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
-    with _quiet_exporter():
-        program = torch.onnx.export(
-            wrapper,
-            _example_args(ep, 2),
-            input_names=[t.name for t in sig.inputs],
-            output_names=[t.name for t in sig.outputs],
-            dynamic_shapes=(tuple({0: batch} for _ in sig.inputs),),
-            opset_version=opset,
-            dynamo=True,
-            optimize=False,
-            external_data=False,
-            verbose=False,
-        )
-        assert program is not None
-        before = program.model_proto
-        optimizer: dict[str, Any] = {"enabled": optimize, "before": _graph_stats(before)}
-        if optimize:
-            program.optimize()
-        model_proto = program.model_proto
-    optimizer["after"] = _graph_stats(model_proto)
+    before, model_proto = _to_onnx(wrapper, ep, sig, opset=opset, optimize=optimize)
     onnx.checker.check_model(model_proto)
     model_bytes = model_proto.SerializeToString()
-    if measure_optimizer:
-        feeds = {t.name: a for t, a in zip(sig.inputs, sample_inputs(ep, 16), strict=True)}
-        optimizer["ort_ms_batch16_before"] = _ort_latency_ms(before.SerializeToString(), feeds)
-        optimizer["ort_ms_batch16_after"] = _ort_latency_ms(model_bytes, feeds)
+    optimizer = _optimizer_record(
+        before, model_proto, model_bytes, ep, sig, enabled=optimize, measure=measure_optimizer
+    )
 
-    out.mkdir(parents=True, exist_ok=True)
-    staging = out / f".{ONNX_NAME}.{os.getpid()}.staging"
-    try:
-        # The rename below makes the write atomic; a write cut short (Ctrl-C, a full disk)
-        # leaves no staging file behind either.
-        staging.write_bytes(model_bytes)
-        report = None
-        if parity:
-            report = parity_check(
-                model_name,
-                ep.name,
-                reference,
-                staging,
-                n=parity_n,
-                fp16=fp16,
-                uint8_output=uint8_output,
-                threads=threads,
-            )
-        passed = report is None or report.passed
-        final = out / (ONNX_NAME if passed else FAILED_ONNX_NAME)
-        os.replace(staging, final)
-    finally:
-        staging.unlink(missing_ok=True)
-    if not passed:
-        # Never leave an older graph in place that export.json no longer describes.
-        (out / ONNX_NAME).unlink(missing_ok=True)
+    def gate(staging: Path) -> ParityReport | None:
+        if not parity:
+            return None
+        return parity_check(
+            model_name,
+            ep.name,
+            reference,
+            staging,
+            n=parity_n,
+            fp16=fp16,
+            uint8_output=uint8_output,
+            threads=threads,
+        )
 
+    final, report = _write_gated(out, model_bytes, gate)
+    passed = report is None or report.passed
     digest = sha256_file(final)
     seconds = time.perf_counter() - t_start
     meta = {
@@ -280,6 +240,94 @@ def export_onnx(
         entry=ep.name,
         optimizer=optimizer,
     )
+
+
+def _weights_of(model_name: str, module: nn.Module | None) -> tuple[nn.Module, dict[str, str]]:
+    """The module to export (default: the pulled trained weights) and its weights record."""
+    if module is not None:
+        return module, {"source": "module", "sha256": weights_digest(module)}
+    from zoo.hub import pull
+
+    pulled = pull(model_name)
+    return pulled.load(), {"source": pulled.source, "sha256": pulled.sha256}
+
+
+def _to_onnx(
+    wrapper: nn.Module, ep: EntryPoint, sig: GraphSignature, *, opset: int, optimize: bool
+) -> tuple[Any, Any]:
+    """The ONNX graph of ``wrapper`` with a dynamic batch axis: as exported, and optimised.
+
+    The second is the first when ``optimize`` is off (the optimiser works in place).
+    """
+    import torch
+
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+    with _quiet_exporter():
+        program = torch.onnx.export(
+            wrapper,
+            _example_args(ep, 2),
+            input_names=[t.name for t in sig.inputs],
+            output_names=[t.name for t in sig.outputs],
+            dynamic_shapes=(tuple({0: batch} for _ in sig.inputs),),
+            opset_version=opset,
+            dynamo=True,
+            optimize=False,
+            external_data=False,
+            verbose=False,
+        )
+        assert program is not None
+        before = program.model_proto
+        if optimize:
+            program.optimize()
+        return before, program.model_proto
+
+
+def _optimizer_record(
+    before: Any,
+    after: Any,
+    after_bytes: bytes,
+    ep: EntryPoint,
+    sig: GraphSignature,
+    *,
+    enabled: bool,
+    measure: bool,
+) -> dict[str, Any]:
+    """What the onnxscript optimiser did: node counts and sizes, and (``measure``) ORT latency."""
+    record: dict[str, Any] = {
+        "enabled": enabled,
+        "before": _graph_stats(before),
+        "after": _graph_stats(after),
+    }
+    if measure:
+        feeds = {t.name: a for t, a in zip(sig.inputs, sample_inputs(ep, 16), strict=True)}
+        record["ort_ms_batch16_before"] = _ort_latency_ms(before.SerializeToString(), feeds)
+        record["ort_ms_batch16_after"] = _ort_latency_ms(after_bytes, feeds)
+    return record
+
+
+def _write_gated(
+    out: Path, model_bytes: bytes, gate: Callable[[Path], ParityReport | None]
+) -> tuple[Path, ParityReport | None]:
+    """Write the graph into ``out`` as ``model.onnx`` if ``gate`` passes, else as the failed one.
+
+    ``gate`` checks the graph at its staging path (``None``: not checked, which passes).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    staging = out / f".{ONNX_NAME}.{os.getpid()}.staging"
+    try:
+        # The rename below makes the write atomic; a write cut short (Ctrl-C, a full disk)
+        # leaves no staging file behind either.
+        staging.write_bytes(model_bytes)
+        report = gate(staging)
+        passed = report is None or report.passed
+        final = out / (ONNX_NAME if passed else FAILED_ONNX_NAME)
+        os.replace(staging, final)
+    finally:
+        staging.unlink(missing_ok=True)
+    if not passed:
+        # Never leave an older graph in place that export.json no longer describes.
+        (out / ONNX_NAME).unlink(missing_ok=True)
+    return final, report
 
 
 def _versions() -> dict[str, str]:

@@ -42,10 +42,17 @@ import tarfile
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from serving.apps.bench.settings import BenchSettings
+    from zoo.registry import EntryPoint
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -368,17 +375,10 @@ def _shared_memory_kinds() -> list[str]:
 
 def bench_workload(run: Run, w: Workload, device: str, quick: bool) -> dict[str, Any]:
     """Every in-process variant and Triton over gRPC for one workload."""
-    import torch
-
     from serving.apps.bench.flops import count_flops
-    from serving.apps.bench.run import triton_names
     from serving.apps.bench.settings import BenchSettings, load_bench_module
-    from serving.apps.bench.targets import InProcessTarget, RequestMaker, TritonTarget
-    from serving.server.repository import RepositoryOptions, build_repository
-    from serving.server.triton import ServerConfig, TritonServer
     from zoo.errors import ZooError
-    from zoo.registry import get_spec, triton_model_name
-    from zoo.runners import TorchRunner
+    from zoo.registry import get_spec
 
     out: dict[str, Any] = {
         "label": w.label,
@@ -407,17 +407,56 @@ def bench_workload(run: Run, w: Workload, device: str, quick: bool) -> dict[str,
         threads=os.cpu_count() or 1,
     )
     seeds = iter(range(1, 10**6))
+    bench = _Bench(run, w, device, module, ep, settings, seeds)
+    out["cells"] += _in_process_cells(bench)
+    if run.left() < 60:
+        out["cells"].append(
+            {"backend": "triton-grpc", "status": "skipped", "reason": "out of time"}
+        )
+        return out
+    triton_half = device.startswith("cuda")
+    out["triton_runner"] = f"torch on {device}" + (", fp16 channels_last" if triton_half else "")
+    out["cells"] += _triton_cells(bench, quick)
+    for c in out["cells"]:
+        if c.get("status") == "ok":
+            c["gflops"] = c["throughput"] * out["gflop_per_image"]
+    out["status"] = "ok"
+    return out
+
+
+@dataclass
+class _Bench:
+    """One workload being measured: its model, entry point, settings and the seeds left."""
+
+    run: Run
+    w: Workload
+    device: str
+    module: nn.Module  # the module measured
+    ep: EntryPoint
+    settings: BenchSettings
+    seeds: Iterator[int]  # request seed bases, each used once
+
+
+def _in_process_cells(b: _Bench) -> list[dict[str, Any]]:
+    """Each torch variant (fp16, channels_last, torch.compile ...) in process, concurrency 1."""
+    import torch
+
+    from serving.apps.bench.targets import InProcessTarget, RequestMaker
+    from zoo.runners import TorchRunner
+
+    cells: list[dict[str, Any]] = []
+    w, run, device = b.w, b.run, b.device
     variants = GPU_VARIANTS if device.startswith("cuda") else CPU_VARIANTS
     for name, half, cl, mode, compiled in variants:
         if run.left() < (90 if compiled else 30):
-            out["cells"].append({"backend": name, "status": "skipped", "reason": "out of time"})
+            cells.append({"backend": name, "status": "skipped", "reason": "out of time"})
             continue
         run.say(f"{w.label}: {name}")
         try:
             runner = TorchRunner(
                 w.model,
-                copy.deepcopy(module),
-                ep.name,
+                copy.deepcopy(b.module),
+                b.ep.name,
                 device=device,
                 half=half,
                 channels_last=cl,
@@ -426,40 +465,44 @@ def bench_workload(run: Run, w: Workload, device: str, quick: bool) -> dict[str,
             )
             target = InProcessTarget(name, runner)
             for batch in w.batches:
-                maker = RequestMaker(ep, batch, base=next(seeds) * 10**10)
-                cell = _cell(target, maker, 1, settings)
+                maker = RequestMaker(b.ep, batch, base=next(b.seeds) * 10**10)
+                cell = _cell(target, maker, 1, b.settings)
                 cell.update(backend=name, batch=batch, concurrency=1)
-                out["cells"].append(cell)
+                cells.append(cell)
             del runner, target
             if compiled:
                 torch._dynamo.reset()  # let go of the compiled graphs and their CUDA graph pools
         except Exception as e:  # one variant failing must not cost the others
-            out["cells"].append({"backend": name, "status": "error", "reason": repr(e)})
+            cells.append({"backend": name, "status": "error", "reason": repr(e)})
             run.say(f"{w.label}: {name} failed: {e!r}")
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
+    return cells
 
-    if run.left() < 60:
-        out["cells"].append(
-            {"backend": "triton-grpc", "status": "skipped", "reason": "out of time"}
-        )
-        return out
+
+def _triton_cells(b: _Bench, quick: bool) -> list[dict[str, Any]]:
+    """Triton over gRPC (and CUDA shared memory on a GPU), a torch runner serving the module."""
+    from serving.apps.bench.run import triton_names
+    from serving.server.repository import RepositoryOptions, build_repository
+    from serving.server.triton import ServerConfig, TritonServer
+    from zoo.registry import triton_model_name
+
+    cells: list[dict[str, Any]] = []
+    w, run, device = b.w, b.run, b.device
     work = Path(tempfile.mkdtemp(prefix=f"gpu-check-{w.model}-"))
-    triton_half = device.startswith("cuda")
     options = RepositoryOptions(
         backend="torch",
         device=device,
-        half=triton_half,
+        half=device.startswith("cuda"),
         max_batch_size=max(64, *w.batches),
         preferred_batch_sizes=(),
         max_queue_delay_us=0 if quick else 100,
         response_cache=False,
     )
-    out["triton_runner"] = f"torch on {device}" + (", fp16 channels_last" if triton_half else "")
     server = None
     try:
         run.say(f"{w.label}: building the Triton repository (torch runner on {device})")
-        build_repository([w.model], out_dir=work, options=options, modules={w.model: module})
+        build_repository([w.model], out_dir=work, options=options, modules={w.model: b.module})
         config = ServerConfig.on_free_ports(
             work,
             cache_size=0,
@@ -468,50 +511,49 @@ def bench_workload(run: Run, w: Workload, device: str, quick: bool) -> dict[str,
         )
         server = TritonServer(config, log_file=run.out / f"tritonserver-{w.model}.log")
         server.start(timeout=min(180.0, max(30.0, run.left() - 30)))
-        name = triton_model_name(w.model, ep.name)
+        name = triton_model_name(w.model, b.ep.name)
         kinds = [None, *_shared_memory_kinds()] if device.startswith("cuda") else [None]
         for kind in kinds:
-            label = "triton-grpc" + (f"-{kind}shm" if kind else "")
-            served = TritonTarget(
-                "grpc", server.grpc_url, name, stats_url=server.http_url, server=server
-            )
-            if kind:  # the same target, its client sending through CUDA shared memory
-                from serving.client import ZooClient
-
-                served.client.close()
-                served.client = ZooClient(  # type: ignore[call-arg]
-                    server.grpc_url, protocol="grpc", shared_memory=kind
-                )
-            for batch in w.batches:
-                for conc in w.concurrency:
-                    if run.left() < 20:
-                        out["cells"].append(
-                            {
-                                "backend": label,
-                                "batch": batch,
-                                "status": "skipped",
-                                "reason": "out of time",
-                            }
-                        )
-                        continue
-                    run.say(f"{w.label}: {label} batch {batch} concurrency {conc}")
-                    maker = RequestMaker(ep, batch, base=next(seeds) * 10**10)
-                    cell = _cell(served, maker, conc, settings)
-                    cell.update(backend=label, batch=batch, concurrency=conc)
-                    out["cells"].append(cell)
-            served.close()
+            _served_cells(b, server, name, kind, cells)
     except Exception as e:
-        out["cells"].append({"backend": "triton-grpc", "status": "error", "reason": repr(e)})
+        cells.append({"backend": "triton-grpc", "status": "error", "reason": repr(e)})
         run.say(f"{w.label}: Triton failed: {e!r}")
     finally:
         if server is not None:
             server.stop()
         shutil.rmtree(work, ignore_errors=True)
-    for c in out["cells"]:
-        if c.get("status") == "ok":
-            c["gflops"] = c["throughput"] * out["gflop_per_image"]
-    out["status"] = "ok"
-    return out
+    return cells
+
+
+def _served_cells(
+    b: _Bench, server: Any, name: str, kind: str | None, cells: list[dict[str, Any]]
+) -> None:
+    """Add to ``cells`` every batch × concurrency against the served ``name`` (``kind``: the
+    shared memory its client sends through), each as it is measured."""
+    from serving.apps.bench.targets import RequestMaker, TritonTarget
+
+    label = "triton-grpc" + (f"-{kind}shm" if kind else "")
+    served = TritonTarget("grpc", server.grpc_url, name, stats_url=server.http_url, server=server)
+    if kind:  # the same target, its client sending through CUDA shared memory
+        from serving.client import ZooClient
+
+        served.client.close()
+        served.client = ZooClient(  # type: ignore[call-arg]
+            server.grpc_url, protocol="grpc", shared_memory=kind
+        )
+    for batch in b.w.batches:
+        for conc in b.w.concurrency:
+            if b.run.left() < 20:
+                cells.append(
+                    {"backend": label, "batch": batch, "status": "skipped", "reason": "out of time"}
+                )
+                continue
+            b.run.say(f"{b.w.label}: {label} batch {batch} concurrency {conc}")
+            maker = RequestMaker(b.ep, batch, base=next(b.seeds) * 10**10)
+            cell = _cell(served, maker, conc, b.settings)
+            cell.update(backend=label, batch=batch, concurrency=conc)
+            cells.append(cell)
+    served.close()
 
 
 # ---------------------------------------------------------------------------------------------

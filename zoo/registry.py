@@ -25,23 +25,23 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib
-import json
 import pkgutil
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from zoo.errors import InvalidInputError, InvalidNameError, UnknownModelError
+from zoo.naming import check_model_name, served_name
+
+# The CLI's `--set` parsing lives in zoo.overrides; zoo.cli's bench, export and serve commands
+# still import it from here (their modules were being changed on other branches).
+from zoo.overrides import parse_overrides as parse_overrides
 from zoo.settings import HUB_ORG, family_modules
 
 if TYPE_CHECKING:
     from torch import nn
 
 DType = Literal["float32", "int64", "uint8", "bool"]
-
-# A model name is lower-case words joined by dashes: safe as a path segment and a repo name.
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -264,9 +264,6 @@ _FAMILIES: dict[str, Family] = {}
 _BUILTIN_FAMILIES = "zoo.models"
 _loaded = False
 
-#: The entry point a multi-entry model serves under its own name (see triton_model_name).
-SERVED_AS_MODEL = "generate"
-
 
 def register_family(family: Family) -> Family:
     """Add ``family`` to the registry (its package calls this before registering its models)."""
@@ -330,16 +327,6 @@ def _ensure_loaded() -> None:
             ) from e
 
 
-def check_model_name(name: str) -> str:
-    """Return ``name`` if it is a well-formed model name, else raise :class:`InvalidNameError`."""
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-        raise InvalidNameError(
-            f"invalid model name {name!r}: use lower-case letters, digits and dashes "
-            "(e.g. 'dcgan-mnist'); run `zoo list` to see every model."
-        )
-    return name
-
-
 def list_models(pattern: str = "*", *, family: str | None = None) -> list[str]:
     """Names of the registered models matching a shell-style ``pattern``, sorted."""
     _ensure_loaded()
@@ -373,23 +360,6 @@ def spec_of_module(name: str, module: object) -> ModelSpec:
     return spec.with_config(**{k: built[k] for k in spec.config if k in built})
 
 
-def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
-    """``--set`` options ``["width=128", "resolution=64"]`` → ``{"width": 128, "resolution": 64}``.
-
-    Values are read as JSON (numbers, booleans) and kept as strings otherwise.
-    """
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidInputError(f"--set takes key=value (e.g. width=128), got {item!r}.")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
-
-
 def network_class(spec: ModelSpec) -> Callable[..., nn.Module]:
     """The network class ``spec.builder`` names, imported now (this imports torch)."""
     cls: Callable[..., nn.Module] = _resolve(spec.builder)
@@ -403,15 +373,11 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
 
 
 def triton_model_name(model: str, entry: str | None = None) -> str:
-    """The Triton model name serving ``entry`` of ``model``.
+    """The Triton model name serving ``entry`` of ``model`` (:func:`zoo.naming.served_name`).
 
-    A model's ``generate`` entry point, or its only one, is served under the model's own name
-    (``dcgan-mnist``, ``classifier-mnist``); every other entry point gets ``<model>_<entry>``
-    (``vae-mnist_encode``, ``dcgan-mnist_interpolate``), so adding an entry point to a model
-    renames none of its served models. Export writes to ``model_repository/<this name>/1/``
-    and the client addresses the same name.
+    ``dcgan-mnist`` for its ``generate`` entry point, ``vae-mnist_encode`` for an entry point
+    beside others, so adding an entry point to a model renames none of its served models.
+    Export writes to ``model_repository/<this name>/1/`` and the client addresses the same name.
     """
     spec = get_spec(model)
-    ep = spec.entry_point(entry)
-    own = len(spec.entry_points) == 1 or ep.name == SERVED_AS_MODEL
-    return spec.name if own else f"{spec.name}_{ep.name}"
+    return served_name(spec.name, spec.entry_point(entry).name, [e.name for e in spec.entry_points])

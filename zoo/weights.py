@@ -28,7 +28,8 @@ from zoo.errors import (
     UnsafeWeightsError,
     WeightsNotFoundError,
 )
-from zoo.registry import check_model_name, create_model, get_spec
+from zoo.naming import check_model_name
+from zoo.registry import create_model, get_spec
 from zoo.settings import BUNDLED_WEIGHTS_DIR, CONFIG_NAME, WEIGHTS_NAME
 
 if TYPE_CHECKING:

@@ -26,7 +26,8 @@ from serving.apps.bench.tune import TuneSettings
 from serving.server.repository import parse_config
 from zoo.cli.main import app
 from zoo.errors import InvalidInputError, InvalidNameError
-from zoo.registry import parse_overrides, spec_of_module
+from zoo.overrides import parse_overrides
+from zoo.registry import spec_of_module
 
 runner = CliRunner()
 

@@ -31,7 +31,8 @@ from serving.server.wire import graph_inputs, wire_inputs
 from zoo import pipeline, validation
 from zoo.errors import InvalidInputError, InvalidNameError, UnknownModelError
 from zoo.hub import check_repo_id, check_revision, parse_model_ref
-from zoo.registry import check_model_name, get_spec, list_models, triton_model_name
+from zoo.naming import check_model_name
+from zoo.registry import get_spec, list_models, triton_model_name
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

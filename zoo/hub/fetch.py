@@ -34,7 +34,8 @@ from zoo.hub.environment import (
     unreachable_reason,
 )
 from zoo.hub.names import check_repo_id, check_revision, is_git_sha, is_sha256, parse_model_ref
-from zoo.registry import check_model_name, get_spec
+from zoo.naming import check_model_name
+from zoo.registry import get_spec
 from zoo.settings import CARD_NAME, CONFIG_NAME, EVAL_NAME, SAMPLES_NAME, WEIGHTS_NAME
 from zoo.weights import (
     PICKLE_NAMES,

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoo.errors import InvalidNameError
 from zoo.hub.fetch import pull, pull_repo
 from zoo.hub.names import check_repo_id, check_revision
-from zoo.registry import check_model_name, get_spec
+from zoo.naming import check_model_name
+from zoo.registry import get_spec
 from zoo.weights import build_model, load_model_from_dir, split_config, zoo_config
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from zoo.errors import InvalidNameError
-from zoo.registry import check_model_name
+from zoo.naming import check_model_name
 
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

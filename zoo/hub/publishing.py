@@ -32,7 +32,8 @@ from zoo.hub.environment import (
 from zoo.hub.fetch import REPO_FILES
 from zoo.hub.git_lfs import write_git_repo
 from zoo.hub.names import check_repo_id, check_revision
-from zoo.registry import check_model_name, get_spec
+from zoo.naming import check_model_name
+from zoo.registry import get_spec
 from zoo.settings import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME
 from zoo.weights import (
     bundled_dir,

@@ -19,10 +19,10 @@ from typing import Any
 from serving.apps.bench import load as loadgen
 from serving.apps.bench.environment import environment
 from serving.apps.bench.run import Progress, measure_cell, triton_names
-from serving.apps.bench.settings import DEFAULT_CLIENT, cores, load_bench_module
+from serving.apps.bench.settings import DEFAULT_CLIENT, BenchSettings, cores, load_bench_module
 from serving.apps.bench.targets import RequestMaker, TritonTarget
 from zoo.errors import InvalidInputError
-from zoo.registry import get_spec, triton_model_name
+from zoo.registry import EntryPoint, get_spec, triton_model_name
 
 #: Schema id of the ``--tune`` report.
 TUNE_SCHEMA = "genzoo.bench.tune/1"
@@ -165,9 +165,7 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
     Raises :class:`~zoo.errors.InvalidInputError` when no candidate meets the bound (the
     message gives the lowest p99 seen); nothing is written then.
     """
-    from serving.apps.bench.settings import BenchSettings
     from serving.server.repository import RepositoryOptions, build_repository, write_configs
-    from serving.server.triton import ServerConfig, TritonServer
     from zoo.settings import model_repository_dir
 
     say = progress or (lambda _d, _t, _w: None)
@@ -205,53 +203,10 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
                 f"{list(cand.preferred_batch_sizes)}, delay {cand.max_queue_delay_us} µs"
             )
             say(k + 1, total, what)
-            write_configs(repo, [settings.model], _options(cand, response_cache=False))
-            config = ServerConfig.on_free_ports(
-                repo,
-                cache_size=0,
-                load_models=tuple(triton_names(settings.model)),
-            )
-            server = TritonServer(config, log_file=Path(tmp) / f"tritonserver-{k}.log")
-            with server:
-                url = server.grpc_url if settings.protocol == "grpc" else server.http_url
-                target = TritonTarget(
-                    settings.protocol,
-                    url,
-                    triton_model_name(settings.model, ep.name),
-                    stats_url=server.http_url,
-                    server=server,
-                )
-                try:
-                    cell = measure_cell(
-                        target,
-                        RequestMaker(ep, settings.batch, base=(k + 1) * 10**10),
-                        backend=f"triton-{settings.protocol}",
-                        concurrency=settings.concurrency,
-                        settings=bench,
-                        client=settings.client,
-                    )
-                finally:
-                    target.close()
-            fig = cell.figures
-            lat = None if fig is None else fig.latency_ms
-            measurements.append(
-                TuneMeasurement(
-                    config=cand,
-                    throughput=0.0 if fig is None else fig.throughput,
-                    p50_ms=None if lat is None else lat.p50,
-                    p99_ms=lat.p99 if lat is not None and cell.ok else None,
-                    server=None if cell.server is None else cell.server.to_dict(),
-                    error_count=0 if fig is None else fig.error_count,
-                )
-            )
+            measurements.append(_measure_candidate(settings, ep, bench, repo, k, cand))
     best = pick_best(measurements, settings.p99_ms)
     if best is None:
-        lowest = min((m.p99_ms for m in measurements if m.p99_ms is not None), default=None)
-        seen = f"the lowest p99 measured was {lowest:.2f} ms" if lowest else "every run failed"
-        raise InvalidInputError(
-            f"no configuration kept p99 within {settings.p99_ms} ms ({seen}); raise --p99-ms "
-            "or lower --concurrency. Nothing was written."
-        )
+        raise _nothing_met(measurements, settings.p99_ms)
     dest = Path(settings.repository or model_repository_dir())
     written = write_configs(dest, [settings.model], _options(best.config, response_cache=True))
     say(total, total, "done")
@@ -271,6 +226,70 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
         best=best,
         written=tuple(written),
         environment=environment(),
+    )
+
+
+def _measure_candidate(
+    settings: TuneSettings,
+    ep: EntryPoint,
+    bench: BenchSettings,
+    repo: Path,
+    k: int,
+    cand: TuneConfig,
+) -> TuneMeasurement:
+    """Serve ``repo`` configured as candidate ``k`` (``cand``) and measure ``bench`` on it.
+
+    The server's log goes next to ``repo`` as ``tritonserver-<k>.log``.
+    """
+    from serving.server.repository import write_configs
+    from serving.server.triton import ServerConfig, TritonServer
+
+    write_configs(repo, [settings.model], _options(cand, response_cache=False))
+    config = ServerConfig.on_free_ports(
+        repo,
+        cache_size=0,
+        load_models=tuple(triton_names(settings.model)),
+    )
+    server = TritonServer(config, log_file=repo.parent / f"tritonserver-{k}.log")
+    with server:
+        url = server.grpc_url if settings.protocol == "grpc" else server.http_url
+        target = TritonTarget(
+            settings.protocol,
+            url,
+            triton_model_name(settings.model, ep.name),
+            stats_url=server.http_url,
+            server=server,
+        )
+        try:
+            cell = measure_cell(
+                target,
+                RequestMaker(ep, settings.batch, base=(k + 1) * 10**10),
+                backend=f"triton-{settings.protocol}",
+                concurrency=settings.concurrency,
+                settings=bench,
+                client=settings.client,
+            )
+        finally:
+            target.close()
+    fig = cell.figures
+    lat = None if fig is None else fig.latency_ms
+    return TuneMeasurement(
+        config=cand,
+        throughput=0.0 if fig is None else fig.throughput,
+        p50_ms=None if lat is None else lat.p50,
+        p99_ms=lat.p99 if lat is not None and cell.ok else None,
+        server=None if cell.server is None else cell.server.to_dict(),
+        error_count=0 if fig is None else fig.error_count,
+    )
+
+
+def _nothing_met(measurements: list[TuneMeasurement], bound_ms: float) -> InvalidInputError:
+    """The error when no candidate kept p99 within ``bound_ms``: the lowest p99 seen, what to do."""
+    lowest = min((m.p99_ms for m in measurements if m.p99_ms is not None), default=None)
+    seen = f"the lowest p99 measured was {lowest:.2f} ms" if lowest else "every run failed"
+    return InvalidInputError(
+        f"no configuration kept p99 within {bound_ms} ms ({seen}); raise --p99-ms "
+        "or lower --concurrency. Nothing was written."
     )
 
 
