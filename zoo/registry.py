@@ -32,10 +32,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from zoo.errors import InvalidInputError, InvalidNameError, UnknownModelError
 from zoo.naming import check_model_name, served_name
-
-# The CLI's `--set` parsing lives in zoo.overrides; zoo.cli's bench, export and serve commands
-# still import it from here (their modules were being changed on other branches).
-from zoo.overrides import parse_overrides as parse_overrides
 from zoo.settings import HUB_ORG, family_modules
 
 if TYPE_CHECKING:

@@ -172,7 +172,7 @@ def bench_command(
     from serving.apps.bench.run import run_bench
     from serving.apps.bench.settings import BenchSettings, cores
     from serving.server.admin_key import read_admin_key
-    from zoo.registry import parse_overrides
+    from zoo.overrides import parse_overrides
 
     if ctx.args:  # the command allows extra arguments only to explain them
         raise _extra_arguments(ctx, as_json)

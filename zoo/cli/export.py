@@ -11,7 +11,8 @@ from rich.markup import escape
 
 from zoo.cli._common import cli_errors, console, err_console, print_json
 from zoo.errors import ExportGateError
-from zoo.registry import get_spec, parse_overrides
+from zoo.overrides import parse_overrides
+from zoo.registry import get_spec
 
 #: ``--set key=value``: a random-weight variant of the model (its entry points follow the config).
 SetOpt = Annotated[

@@ -288,7 +288,7 @@ def _variants(models: list[str] | None, items: list[str] | None) -> dict[str, di
     if not items:
         return {}
     from zoo.errors import InvalidInputError
-    from zoo.registry import parse_overrides
+    from zoo.overrides import parse_overrides
 
     if not models:
         raise InvalidInputError("--set builds a variant: name its model(s) with --models.")
