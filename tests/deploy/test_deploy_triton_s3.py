@@ -75,9 +75,11 @@ class _PollingConfig(ServerConfig):
     sets in the cluster), re-scanning the repository every second."""
 
     def args(self, backends_dir: Path, caches_dir: Path | None) -> list[str]:
-        """The launcher's flags, then poll mode."""
-        poll = ["--model-control-mode=poll", "--repository-poll-secs=1"]
-        return [*super().args(backends_dir, caches_dir), *poll]
+        """The launcher's flags with poll mode in place of its explicit model control (Triton
+        refuses --load-model in poll mode)."""
+        control = ("--model-control-mode=", "--load-model=")
+        flags = [f for f in super().args(backends_dir, caches_dir) if not f.startswith(control)]
+        return [*flags, "--model-control-mode=poll", "--repository-poll-secs=1"]
 
 
 def _model_ready(server: TritonServer, model: str) -> bool:

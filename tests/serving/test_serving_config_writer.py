@@ -51,8 +51,9 @@ def test_options_bounds() -> None:
     RepositoryOptions(max_batch_size=1, preferred_batch_sizes=(1,), instances=1, threads=1)
     RepositoryOptions(max_batch_size=8, preferred_batch_sizes=(1, 8))
     RepositoryOptions(native=True, backend="tensorrt")
-    for backend in ("onnxruntime", "torch", "tensorrt"):
+    for backend in ("onnxruntime", "openvino", "openvino-bf16", "torch", "tensorrt"):
         RepositoryOptions(backend=backend)
+    RepositoryOptions(native=True, backend="openvino")
     for bad in ({"max_batch_size": 0}, {"instances": 0}, {"threads": 0}):
         with pytest.raises(
             InvalidInputError, match=r"^max_batch_size, instances and threads must be at least 1\.$"
@@ -67,12 +68,13 @@ def test_options_bounds() -> None:
     with pytest.raises(
         InvalidNameError,
         match=r"^backend 'torch' is not available for the native repository; "
-        r"choose one of onnxruntime, tensorrt\.$",
+        r"choose one of onnxruntime, tensorrt, openvino\.$",
     ):
         RepositoryOptions(native=True, backend="torch")
     with pytest.raises(
         InvalidNameError,
-        match=r"the embedded repository; choose one of onnxruntime, torch, tensorrt",
+        match=r"the embedded repository; choose one of onnxruntime, openvino, openvino-bf16, "
+        r"torch, tensorrt\.$",
     ):
         RepositoryOptions(backend="tvm")
 
