@@ -130,6 +130,22 @@ def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
 
 
 @pytest.mark.slow
+def test_asyncio_client_drives_shared_memory(tmp_path: Path) -> None:
+    """``--client asyncio`` sends triton-shm's tensors through the asyncio SDK's regions."""
+    report_file = tmp_path / "bench.json"
+    args = ["bench", "dcgan-mnist", "--backends", "triton-shm", "--client", "asyncio"]
+    args += ["--batch", "2", "--concurrency", "2", "--duration", "0.5", "--warmup", "0.1"]
+    result = runner.invoke(app, [*args, "--threads", "1", "--json-out", str(report_file)])
+    assert result.exit_code == 0, result.output
+    [cell] = json.loads(report_file.read_text())["results"]
+    assert (cell["backend"], cell["status"], cell["client"]) == ("triton-shm", "ok", "asyncio")
+    assert cell["images"] == 2 * cell["requests"] > 0
+    assert cell["server"]["requests"] >= cell["requests"]
+    assert not [
+        p for p in Path("/dev/shm").iterdir() if p.name.startswith(f"genzoo_{os.getpid()}_")
+    ]
+
+
 def test_cli_tune_writes_the_winner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A successful ``zoo bench --tune``: every candidate measured, the best one written."""
     # As on a one-core host: three candidates (one instance; three batching settings), three

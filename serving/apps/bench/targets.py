@@ -6,8 +6,8 @@
   not ``tensorrt``, whose engine is built on a GPU host (bench it there, served by Triton);
 - ``triton-http``, ``triton-grpc``: the SDK (:class:`serving.client.ZooClient` /
   :class:`~serving.client.AsyncZooClient`) against the embedded Triton (or ``--url``);
-- ``triton-shm``: the blocking SDK over gRPC with ``shared_memory="system"``: tensors go
-  through registered ``/dev/shm`` regions instead of the socket (same host only);
+- ``triton-shm``: the SDK over gRPC with ``shared_memory="system"``: tensors go through
+  registered ``/dev/shm`` regions instead of the socket (same host only);
 - ``litserve`` and ``triton-perf``: the peers in :mod:`serving.apps.bench.peers`.
 
 A target that cannot run here (perf_analyzer not installed, say) raises
@@ -16,7 +16,6 @@ A target that cannot run here (perf_analyzer not installed, say) raises
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -179,11 +178,7 @@ def open_in_process(
 
 
 class TritonTarget(Target):
-    """The SDK against a Triton server, over HTTP or gRPC, through the socket or shared memory.
-
-    With ``shared_memory`` the asyncio client is the blocking one run in worker threads (the
-    asyncio SDK has no shared-memory path).
-    """
+    """The SDK against a Triton server, over HTTP or gRPC, through the socket or shared memory."""
 
     def __init__(
         self,
@@ -220,13 +215,14 @@ class TritonTarget(Target):
         """An :class:`~serving.client.AsyncZooClient` on the running loop."""
         from serving.client import AsyncZooClient
 
-        if self.shared_memory is None:
-            self._aclient = AsyncZooClient(self.url, protocol=self.protocol)  # type: ignore[arg-type]
+        self._aclient = AsyncZooClient(
+            self.url,
+            protocol=self.protocol,  # type: ignore[arg-type]
+            shared_memory=self.shared_memory,  # type: ignore[arg-type]
+        )
 
     async def acall(self, wire: Wire) -> int:
-        """One inference through the asyncio SDK (shared memory: the blocking one, threaded)."""
-        if self._aclient is None:
-            return await asyncio.to_thread(self.call, wire)
+        """One inference through the asyncio SDK."""
         out = await self._aclient.infer(self.sig, wire)
         return len(next(iter(out.values())))
 
