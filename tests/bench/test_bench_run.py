@@ -1,5 +1,5 @@
 """A very short real run: ONNX Runtime in-process, the real embedded Triton over gRPC (SDK and
-perf_analyzer), the real LitServe peer, TensorRT reported as skipped; then the CLI's report,
+perf_analyzer), the real LitServe peer; then the CLI's report,
 the config search and the refusals.
 
 Figures are checked for shape and consistency only; no test asserts a timing.
@@ -37,7 +37,7 @@ BENCH_ARGS = [
     "bench",
     "dcgan-mnist",
     "--backends",
-    "onnxruntime,tensorrt,triton-grpc,triton-shm,litserve,triton-perf",
+    "onnxruntime,triton-grpc,triton-shm,litserve,triton-perf",
     "--batch",
     "1,4",
     "--concurrency",
@@ -65,7 +65,6 @@ def test_cli_run_prints_a_summary(cli_report: tuple[Path, Any]) -> None:
     assert result.exit_code == 0, result.output
     assert "triton-grpc" in result.output and "litserve" in result.output
     assert "triton-perf" in result.output
-    assert "skipped tensorrt" in result.output
 
 
 def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
@@ -86,8 +85,6 @@ def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
     assert set(cells) == {
         ("onnxruntime", 1, 1),
         ("onnxruntime", 4, 1),
-        ("tensorrt", 1, 1),
-        ("tensorrt", 4, 1),
         ("triton-grpc", 1, 2),
         ("triton-grpc", 4, 2),
         ("triton-shm", 1, 2),
@@ -97,11 +94,7 @@ def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
         ("triton-perf", 1, 2),
         ("triton-perf", 4, 2),
     }
-    assert cells[("tensorrt", 1, 1)]["status"] == "skipped"
-    assert "TensorRT" in cells[("tensorrt", 1, 1)]["reason"]
     for key, c in cells.items():
-        if key[0] == "tensorrt":
-            continue
         assert c["status"] == "ok", c.get("reason")
         assert c["throughput"] > 0
         if key[0] == "triton-perf":  # perf_analyzer reports rates and percentiles only
@@ -137,6 +130,22 @@ def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
 
 
 @pytest.mark.slow
+def test_asyncio_client_drives_shared_memory(tmp_path: Path) -> None:
+    """``--client asyncio`` sends triton-shm's tensors through the asyncio SDK's regions."""
+    report_file = tmp_path / "bench.json"
+    args = ["bench", "dcgan-mnist", "--backends", "triton-shm", "--client", "asyncio"]
+    args += ["--batch", "2", "--concurrency", "2", "--duration", "0.5", "--warmup", "0.1"]
+    result = runner.invoke(app, [*args, "--threads", "1", "--json-out", str(report_file)])
+    assert result.exit_code == 0, result.output
+    [cell] = json.loads(report_file.read_text())["results"]
+    assert (cell["backend"], cell["status"], cell["client"]) == ("triton-shm", "ok", "asyncio")
+    assert cell["images"] == 2 * cell["requests"] > 0
+    assert cell["server"]["requests"] >= cell["requests"]
+    assert not [
+        p for p in Path("/dev/shm").iterdir() if p.name.startswith(f"genzoo_{os.getpid()}_")
+    ]
+
+
 def test_cli_tune_writes_the_winner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A successful ``zoo bench --tune``: every candidate measured, the best one written."""
     # As on a one-core host: three candidates (one instance; three batching settings), three
@@ -200,6 +209,8 @@ def test_tune_refuses_an_impossible_bound(tmp_path: Path) -> None:
     [
         (["--url", "10.1.2.3:8000"], "loopback"),
         (["--backends", "onnxruntime,nope"], "unknown backend"),
+        # TensorRT's engine is built on a GPU host: the bench reaches it only through Triton
+        (["--backends", "tensorrt"], "unknown backend(s) tensorrt"),
         (["--batch", "1,x"], "comma-separated integers"),
         (["--concurrency", "0"], "concurrency must lie in"),
         # --set resolution=64 is a variant now (signatures follow config); unknown keys are not

@@ -2,18 +2,49 @@
 
 A bearer token can come from ``ZOO_TOKEN`` instead of the command line, where other users of
 the machine could read it; it is sent as ``Authorization: Bearer <token>`` and never printed.
+
+The inference commands (``zoo generate`` … ``zoo interpolate``) also choose where they run:
+:func:`with_connection` gives a command the whole set (``--url``, ``--protocol``, the TLS files
+and headers, ``--local``, ``--backend``) as one :class:`Connection`.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from zoo.errors import InvalidInputError
 from zoo.settings import zoo_token
 
+if TYPE_CHECKING:
+    from serving.client import BaseZooClient
+
+R = TypeVar("R")
+
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="A running Triton to call instead of running in-process: host:port, http://, "
+        "https:// (TLS), grpc:// or grpcs:// (gRPC over TLS)."
+    ),
+]
+ProtocolOpt = Annotated[
+    str | None,
+    typer.Option(help="Protocol with a bare host:port --url: http (default) or grpc."),
+]
+LocalOpt = Annotated[
+    bool, typer.Option("--local", help="Run in-process (the default when no --url is given).")
+]
+BackendOpt = Annotated[
+    str,
+    typer.Option(help="In-process runner backend: torch, compile, onnxruntime or tensorrt."),
+]
 HeaderOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -66,3 +97,66 @@ def connection_options(
         "client_cert": client_cert,
         "client_key": client_key,
     }
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where an inference command runs: the options of :func:`with_connection`, as given."""
+
+    url: UrlOpt = None
+    protocol: ProtocolOpt = None
+    header: HeaderOpt = None
+    ca_cert: CaCertOpt = None
+    client_cert: ClientCertOpt = None
+    client_key: ClientKeyOpt = None
+    local: LocalOpt = False
+    backend: BackendOpt = "torch"
+
+    def open(self) -> BaseZooClient:
+        """A client for ``--url`` (with the TLS files and headers), or the in-process zoo."""
+        tls = connection_options(self.header, self.ca_cert, self.client_cert, self.client_key)
+        if self.url and self.local:
+            raise InvalidInputError("pass either --url (a running Triton) or --local, not both.")
+        if self.url:
+            from serving.client import ZooClient
+
+            if self.protocol not in (None, "http", "grpc"):
+                raise InvalidInputError(f"--protocol must be http or grpc, got {self.protocol!r}.")
+            return ZooClient(self.url, protocol=self.protocol, **tls)  # type: ignore[arg-type]
+        from serving.server.inprocess import InProcessZoo
+
+        return InProcessZoo(self.backend)
+
+
+def _connection_parameters() -> list[inspect.Parameter]:
+    """:class:`Connection`'s fields as keyword-only command parameters (typer's options)."""
+    hints = inspect.get_annotations(Connection, eval_str=True)
+    return [
+        inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name]
+        )
+        for f in fields(Connection)
+    ]
+
+
+def with_connection(command: Callable[..., R]) -> Callable[..., R]:
+    """Give ``command`` the connection options in place of its keyword-only ``conn`` parameter.
+
+    Typer reads the returned function's signature, so ``--help`` lists the options where
+    ``conn`` stands; on a call they are gathered into one :class:`Connection`.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    params = list(signature.parameters.values())
+    at = [p.name for p in params].index("conn")
+    shared = _connection_parameters()
+    params[at : at + 1] = shared
+    names = [p.name for p in shared]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        conn = Connection(**{name: kwargs.pop(name) for name in names if name in kwargs})
+        return command(*args, conn=conn, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper

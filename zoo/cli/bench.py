@@ -89,11 +89,10 @@ def bench_command(
         str,
         typer.Option(
             help="Comma-separated: torch, compile, onnxruntime, openvino, openvino-bf16, "
-            "tensorrt, triton-http, "
-            "triton-grpc, triton-shm (gRPC + system shared memory), litserve, triton-perf "
-            "(perf_analyzer as the load)."
+            "triton-http, triton-grpc, triton-shm (gRPC + system shared memory), litserve, "
+            "triton-perf (perf_analyzer as the load)."
         ),
-    ] = "torch,onnxruntime,tensorrt,triton-http,triton-grpc,litserve",
+    ] = "torch,onnxruntime,triton-http,triton-grpc,litserve",
     batch: Annotated[str, typer.Option(help="Images per request, comma-separated.")] = "1,8,64",
     concurrency: Annotated[
         str, typer.Option(help="Requests in flight (servers), comma-separated.")

@@ -8,41 +8,16 @@ the NGC container, a remote host), through the same client interface.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 import numpy.typing as npt
 import typer
 
-from serving.client import BaseZooClient
-from zoo.cli._client import (
-    CaCertOpt,
-    ClientCertOpt,
-    ClientKeyOpt,
-    HeaderOpt,
-    connection_options,
-)
+from zoo.cli._client import Connection, with_connection
 from zoo.cli._common import cli_errors, console, print_json
 from zoo.errors import InvalidInputError
 
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="A running Triton to call instead of running in-process: host:port, http://, "
-        "https:// (TLS), grpc:// or grpcs:// (gRPC over TLS)."
-    ),
-]
-ProtocolOpt = Annotated[
-    str | None,
-    typer.Option(help="Protocol with a bare host:port --url: http (default) or grpc."),
-]
-LocalOpt = Annotated[
-    bool, typer.Option("--local", help="Run in-process (the default when no --url is given).")
-]
-BackendOpt = Annotated[
-    str,
-    typer.Option(help="In-process runner backend: torch, compile, onnxruntime or tensorrt."),
-]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="PNG to write (a grid for several).")]
 ImagesArg = Annotated[list[Path], typer.Argument(help="PNG images (resized to the model's size).")]
 
@@ -66,27 +41,6 @@ def parse_ints(text: str, what: str = "seeds") -> list[int]:
     if not out:
         raise InvalidInputError(f"no {what} given: use a range like 0-15 or a list like 1,5,9.")
     return out
-
-
-def open_zoo(
-    url: str | None,
-    protocol: str | None,
-    local: bool,
-    backend: str,
-    connection: dict[str, Any] | None = None,
-) -> BaseZooClient:
-    """A client for ``url`` (``connection``: TLS files and headers), or the in-process zoo."""
-    if url and local:
-        raise InvalidInputError("pass either --url (a running Triton) or --local, not both.")
-    if url:
-        from serving.client import ZooClient
-
-        if protocol not in (None, "http", "grpc"):
-            raise InvalidInputError(f"--protocol must be http or grpc, got {protocol!r}.")
-        return ZooClient(url, protocol=protocol, **(connection or {}))  # type: ignore[arg-type]
-    from serving.server.inprocess import InProcessZoo
-
-    return InProcessZoo(backend)
 
 
 def read_images(paths: list[Path], size: int, channels: int) -> npt.NDArray[np.uint8]:
@@ -124,6 +78,7 @@ def _spec_size(name: str) -> tuple[int, int]:
 
 
 @cli_errors
+@with_connection
 def generate_command(
     name: Annotated[str, typer.Argument(help="Generator, e.g. dcgan-mnist.")],
     seeds: Annotated[str, typer.Option(help="Seeds: 0-15, 1,5,9 or 0-3,10.")] = "0-15",
@@ -135,14 +90,8 @@ def generate_command(
         int | None, typer.Option(help="StyleGAN2: seed whose fine styles are mixed in.")
     ] = None,
     out: OutOpt = Path("out/generate.png"),
-    url: UrlOpt = None,
-    protocol: ProtocolOpt = None,
-    header: HeaderOpt = None,
-    ca_cert: CaCertOpt = None,
-    client_cert: ClientCertOpt = None,
-    client_key: ClientKeyOpt = None,
-    local: LocalOpt = False,
-    backend: BackendOpt = "torch",
+    *,
+    conn: Connection,
 ) -> None:
     """Generate images from seeds (same seed, same image, in-process or served)."""
     seed_list = parse_ints(seeds)
@@ -151,33 +100,26 @@ def generate_command(
         labels = parse_ints(label, "labels")
         labels = labels * len(seed_list) if len(labels) == 1 else labels
     mix = None if mix_seed is None else [mix_seed] * len(seed_list)
-    conn = connection_options(header, ca_cert, client_cert, client_key)
-    with open_zoo(url, protocol, local, backend, conn) as zoo:
+    with conn.open() as zoo:
         images = zoo.generate(name, seed_list, labels=labels, psi=psi, mix_seeds=mix)
     _save(images, out)
 
 
 @cli_errors
+@with_connection
 def translate_command(
     name: Annotated[str, typer.Argument(help="Image-to-image model, e.g. cyclegan-digits.")],
     images: ImagesArg,
     direction: Annotated[str, typer.Option(help="a2b or b2a.")] = "a2b",
     out: OutOpt = Path("out/translate.png"),
-    url: UrlOpt = None,
-    protocol: ProtocolOpt = None,
-    header: HeaderOpt = None,
-    ca_cert: CaCertOpt = None,
-    client_cert: ClientCertOpt = None,
-    client_key: ClientKeyOpt = None,
-    local: LocalOpt = False,
-    backend: BackendOpt = "torch",
+    *,
+    conn: Connection,
 ) -> None:
     """Translate images to the other domain (CycleGAN)."""
     if direction not in ("a2b", "b2a"):
         raise InvalidInputError(f"--direction must be a2b or b2a, got {direction!r}.")
     x = read_images(images, *_spec_size(name))
-    conn = connection_options(header, ca_cert, client_cert, client_key)
-    with open_zoo(url, protocol, local, backend, conn) as zoo:
+    with conn.open() as zoo:
         _save(np.concatenate([x, zoo.translate(name, x, direction)]), out, ncols=len(x))
 
 
@@ -207,25 +149,19 @@ def read_latents(path: Path) -> npt.NDArray[np.float32]:
 
 
 @cli_errors
+@with_connection
 def encode_command(
     name: Annotated[str, typer.Argument(help="Autoencoder, e.g. vae-mnist.")],
     images: ImagesArg,
     out: Annotated[
         Path, typer.Option("--out", "-o", help=".npz to write: `latent` (mean) and `logvar`.")
     ] = Path("out/encode.npz"),
-    url: UrlOpt = None,
-    protocol: ProtocolOpt = None,
-    header: HeaderOpt = None,
-    ca_cert: CaCertOpt = None,
-    client_cert: ClientCertOpt = None,
-    client_key: ClientKeyOpt = None,
-    local: LocalOpt = False,
-    backend: BackendOpt = "torch",
+    *,
+    conn: Connection,
 ) -> None:
     """Encode images to latent codes (VAE): the posterior mean and log-variance, as .npz."""
     x = read_images(images, *_spec_size(name))
-    conn = connection_options(header, ca_cert, client_cert, client_key)
-    with open_zoo(url, protocol, local, backend, conn) as zoo:
+    with conn.open() as zoo:
         latent, logvar = zoo.encode(name, x)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as f:  # np.savez on a path would append .npz to any other suffix
@@ -234,50 +170,39 @@ def encode_command(
 
 
 @cli_errors
+@with_connection
 def decode_command(
     name: Annotated[str, typer.Argument(help="Autoencoder, e.g. vae-mnist.")],
     latents: Annotated[
         Path, typer.Argument(help="Latent codes: .npy (N, D), or the .npz of `zoo encode`.")
     ],
     out: OutOpt = Path("out/decode.png"),
-    url: UrlOpt = None,
-    protocol: ProtocolOpt = None,
-    header: HeaderOpt = None,
-    ca_cert: CaCertOpt = None,
-    client_cert: ClientCertOpt = None,
-    client_key: ClientKeyOpt = None,
-    local: LocalOpt = False,
-    backend: BackendOpt = "torch",
+    *,
+    conn: Connection,
 ) -> None:
     """Decode latent codes to images (VAE)."""
     z = read_latents(latents)
-    conn = connection_options(header, ca_cert, client_cert, client_key)
-    with open_zoo(url, protocol, local, backend, conn) as zoo:
+    with conn.open() as zoo:
         _save(zoo.decode(name, z), out)
 
 
 @cli_errors
+@with_connection
 def reconstruct_command(
     name: Annotated[str, typer.Argument(help="Autoencoder, e.g. vae-mnist.")],
     images: ImagesArg,
     out: OutOpt = Path("out/reconstruct.png"),
-    url: UrlOpt = None,
-    protocol: ProtocolOpt = None,
-    header: HeaderOpt = None,
-    ca_cert: CaCertOpt = None,
-    client_cert: ClientCertOpt = None,
-    client_key: ClientKeyOpt = None,
-    local: LocalOpt = False,
-    backend: BackendOpt = "torch",
+    *,
+    conn: Connection,
 ) -> None:
     """Pass images through the autoencoder (VAE); writes the inputs above their reconstructions."""
     x = read_images(images, *_spec_size(name))
-    conn = connection_options(header, ca_cert, client_cert, client_key)
-    with open_zoo(url, protocol, local, backend, conn) as zoo:
+    with conn.open() as zoo:
         _save(np.concatenate([x, zoo.reconstruct(name, x)]), out, ncols=len(x))
 
 
 @cli_errors
+@with_connection
 def inpaint_command(
     name: Annotated[str, typer.Argument(help="Inpainting model, e.g. vae-mnist.")],
     images: ImagesArg,
@@ -288,14 +213,8 @@ def inpaint_command(
         str, typer.Option(help="Without --mask: the rectangle to fill, as x,y,width,height.")
     ] = "0,16,32,16",
     out: OutOpt = Path("out/inpaint.png"),
-    url: UrlOpt = None,
-    protocol: ProtocolOpt = None,
-    header: HeaderOpt = None,
-    ca_cert: CaCertOpt = None,
-    client_cert: ClientCertOpt = None,
-    client_key: ClientKeyOpt = None,
-    local: LocalOpt = False,
-    backend: BackendOpt = "torch",
+    *,
+    conn: Connection,
 ) -> None:
     """Fill the hidden part of images (VAE); writes inputs-with-hole and results."""
     size, channels = _spec_size(name)
@@ -310,30 +229,23 @@ def inpaint_command(
         left, top, width, height = box
         masks = np.ones((len(x), size, size, 1), dtype=np.uint8)
         masks[:, top : top + height, left : left + width] = 0
-    conn = connection_options(header, ca_cert, client_cert, client_key)
-    with open_zoo(url, protocol, local, backend, conn) as zoo:
+    with conn.open() as zoo:
         filled = zoo.inpaint(name, x, masks)
     _save(np.concatenate([x * masks, filled]), out, ncols=len(x))
 
 
 @cli_errors
+@with_connection
 def classify_command(
     name: Annotated[str, typer.Argument(help="Classifier, e.g. classifier-mnist.")],
     images: ImagesArg,
-    url: UrlOpt = None,
-    protocol: ProtocolOpt = None,
-    header: HeaderOpt = None,
-    ca_cert: CaCertOpt = None,
-    client_cert: ClientCertOpt = None,
-    client_key: ClientKeyOpt = None,
-    local: LocalOpt = False,
-    backend: BackendOpt = "torch",
+    *,
+    conn: Connection,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Classify images; prints the class and its probability per file."""
     x = read_images(images, *_spec_size(name))
-    conn = connection_options(header, ca_cert, client_cert, client_key)
-    with open_zoo(url, protocol, local, backend, conn) as zoo:
+    with conn.open() as zoo:
         logits = zoo.classify(name, x).astype(np.float64)
     probs = np.exp(logits - logits.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)

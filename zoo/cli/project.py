@@ -11,18 +11,9 @@ from typing import Annotated
 
 import typer
 
-from zoo.cli._client import CaCertOpt, ClientCertOpt, ClientKeyOpt, HeaderOpt, connection_options
+from zoo.cli._client import Connection, with_connection
 from zoo.cli._common import cli_errors, console, print_json
-from zoo.cli.infer import (
-    BackendOpt,
-    ImagesArg,
-    LocalOpt,
-    ProtocolOpt,
-    UrlOpt,
-    open_zoo,
-    parse_ints,
-    read_images,
-)
+from zoo.cli.infer import ImagesArg, parse_ints, read_images
 from zoo.errors import InvalidInputError
 from zoo.models.stylegan2.projection import DEFAULT_STEPS
 
@@ -30,6 +21,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 
 @cli_errors
+@with_connection
 def project_command(
     name: Annotated[str, typer.Argument(help="Generator to project into, e.g. stylegan2-mnist.")],
     images: ImagesArg,
@@ -39,14 +31,8 @@ def project_command(
     steps: Annotated[
         int, typer.Option(help="Refinement steps after the encoder (0 = the encoder alone).")
     ] = DEFAULT_STEPS,
-    url: UrlOpt = None,
-    protocol: ProtocolOpt = None,
-    header: HeaderOpt = None,
-    ca_cert: CaCertOpt = None,
-    client_cert: ClientCertOpt = None,
-    client_key: ClientKeyOpt = None,
-    local: LocalOpt = False,
-    backend: BackendOpt = "torch",
+    *,
+    conn: Connection,
     as_json: JsonOpt = False,
 ) -> None:
     """Project digits into StyleGAN2's W+: reconstructions, ws and their PSNR per file."""
@@ -56,8 +42,7 @@ def project_command(
 
     spec = get_spec(encoder_of(name))
     x = read_images(images, spec.resolution, spec.channels)
-    conn = connection_options(header, ca_cert, client_cert, client_key)
-    with open_zoo(url, protocol, local, backend, conn) as zoo:
+    with conn.open() as zoo:
         rows = project_digits(zoo, name, x, [p.stem for p in images], out, steps=steps)
     if as_json:
         print_json(rows)
@@ -67,6 +52,7 @@ def project_command(
 
 
 @cli_errors
+@with_connection
 def interpolate_command(
     name: Annotated[str, typer.Argument(help="Generator, e.g. stylegan2-mnist or dcgan-mnist.")],
     seeds: Annotated[str, typer.Option(help="Start and end seed, as A,B.")] = "0,1",
@@ -75,14 +61,8 @@ def interpolate_command(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="GIF to write; the PNG strip goes beside it.")
     ] = Path("out/morph.gif"),
-    url: UrlOpt = None,
-    protocol: ProtocolOpt = None,
-    header: HeaderOpt = None,
-    ca_cert: CaCertOpt = None,
-    client_cert: ClientCertOpt = None,
-    client_key: ClientKeyOpt = None,
-    local: LocalOpt = False,
-    backend: BackendOpt = "torch",
+    *,
+    conn: Connection,
     as_json: JsonOpt = False,
 ) -> None:
     """Morph one seed's digit into another's (slerp in z; lerp in w for StyleGAN2)."""
@@ -91,8 +71,7 @@ def interpolate_command(
     pair = parse_ints(seeds)
     if len(pair) != 2:
         raise InvalidInputError(f"--seeds takes two seeds, A,B; got {seeds!r}.")
-    conn = connection_options(header, ca_cert, client_cert, client_key)
-    with open_zoo(url, protocol, local, backend, conn) as zoo:
+    with conn.open() as zoo:
         result = interpolate_strip(zoo, name, (pair[0], pair[1]), steps, out, label=label)
     if as_json:
         print_json(result)

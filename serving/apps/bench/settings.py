@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from serving.server.repository import RepositoryOptions
 
 #: Targets run when none are named.
-DEFAULT_TARGETS = ("torch", "onnxruntime", "tensorrt", "triton-http", "triton-grpc", "litserve")
+DEFAULT_TARGETS = ("torch", "onnxruntime", "triton-http", "triton-grpc", "litserve")
 #: Client drivers: threads with blocking clients, or one asyncio loop.
 CLIENTS = ("threads", "asyncio")
 #: The driver a run uses unless told otherwise (see BENCHMARKS.md for the measurement).

@@ -1,21 +1,21 @@
 """What ``zoo bench`` measures: one :class:`Target` per name of :data:`TARGETS`, same requests.
 
-- in-process: ``torch``, ``compile`` (``torch.compile``), ``onnxruntime``, ``tensorrt``: a
-  runner from :func:`export.runners.make_runner`, with the wire conversion Triton's
-  backend does (seeds → latents, uint8 NHWC out), so every backend does the same work;
+- in-process: ``torch``, ``compile`` (``torch.compile``), ``onnxruntime``, ``openvino``,
+  ``openvino-bf16``: a runner from :func:`export.runners.make_runner`, with the wire conversion
+  Triton's backend does (seeds → latents, uint8 NHWC out), so every backend does the same work;
+  not ``tensorrt``, whose engine is built on a GPU host (bench it there, served by Triton);
 - ``triton-http``, ``triton-grpc``: the SDK (:class:`serving.client.ZooClient` /
   :class:`~serving.client.AsyncZooClient`) against the embedded Triton (or ``--url``);
-- ``triton-shm``: the blocking SDK over gRPC with ``shared_memory="system"``: tensors go
-  through registered ``/dev/shm`` regions instead of the socket (same host only);
+- ``triton-shm``: the SDK over gRPC with ``shared_memory="system"``: tensors go through
+  registered ``/dev/shm`` regions instead of the socket (same host only);
 - ``litserve`` and ``triton-perf``: the peers in :mod:`serving.apps.bench.peers`.
 
-A target that cannot run here (TensorRT without a GPU) raises :class:`TargetUnavailableError`
-with the reason; the report lists it as skipped.
+A target that cannot run here (perf_analyzer not installed, say) raises
+:class:`TargetUnavailableError` with the reason; the report lists it as skipped.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 
     from serving.server.triton import TritonServer
 
-#: Targets that run inside the bench process: a runner on each runner backend, by its name.
-IN_PROCESS = tuple(RUNNER_BACKENDS)
+#: Targets that run inside the bench process: a runner on each runner backend, by its name;
+#: TensorRT needs an engine built on a GPU host, so the bench measures it only behind Triton.
+IN_PROCESS = tuple(b for b in RUNNER_BACKENDS if b != "tensorrt")
 #: Targets that are servers reached over loopback.
 SERVERS = ("triton-http", "triton-grpc", "triton-shm", "litserve", "triton-perf")
 #: Every target ``zoo bench`` knows (its ``--backends`` names), in report order.
@@ -172,31 +173,12 @@ def open_in_process(
     """The in-process target of ``backend``; :class:`TargetUnavailableError` when it cannot run."""
     from export.runners import make_runner
 
-    if backend == "tensorrt":
-        try:
-            import torch
-
-            from export.tensorrt_engine import require_tensorrt
-
-            require_tensorrt()
-        except ImportError as e:
-            raise TargetUnavailableError(f"TensorRT is not installed ({e})") from None
-        if not torch.cuda.is_available():
-            raise TargetUnavailableError("TensorRT needs a CUDA GPU; this machine has none")
-        raise TargetUnavailableError(
-            "no TensorRT engine for this run: build one on the GPU host with "
-            f"`zoo export {model} --format tensorrt` and bench there"
-        )
     runner = make_runner(backend, model, entry, module=module, artifact=onnx_path, threads=threads)
     return InProcessTarget(backend, runner)
 
 
 class TritonTarget(Target):
-    """The SDK against a Triton server, over HTTP or gRPC, through the socket or shared memory.
-
-    With ``shared_memory`` the asyncio client is the blocking one run in worker threads (the
-    asyncio SDK has no shared-memory path).
-    """
+    """The SDK against a Triton server, over HTTP or gRPC, through the socket or shared memory."""
 
     def __init__(
         self,
@@ -233,13 +215,14 @@ class TritonTarget(Target):
         """An :class:`~serving.client.AsyncZooClient` on the running loop."""
         from serving.client import AsyncZooClient
 
-        if self.shared_memory is None:
-            self._aclient = AsyncZooClient(self.url, protocol=self.protocol)  # type: ignore[arg-type]
+        self._aclient = AsyncZooClient(
+            self.url,
+            protocol=self.protocol,  # type: ignore[arg-type]
+            shared_memory=self.shared_memory,  # type: ignore[arg-type]
+        )
 
     async def acall(self, wire: Wire) -> int:
-        """One inference through the asyncio SDK (shared memory: the blocking one, threaded)."""
-        if self._aclient is None:
-            return await asyncio.to_thread(self.call, wire)
+        """One inference through the asyncio SDK."""
         out = await self._aclient.infer(self.sig, wire)
         return len(next(iter(out.values())))
 
