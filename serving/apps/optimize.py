@@ -303,6 +303,32 @@ def pick(candidates: Sequence[Candidate], strategy: str, batches: Sequence[int])
     return min(tied, key=lambda c: (c.rss_mib or 0.0, -score[c.engine])).engine
 
 
+def _time_candidates(
+    model: str,
+    ep: EntryPoint,
+    runners: dict[str, Runner],
+    candidates: list[Candidate],
+    batches: Sequence[int],
+    seconds: float,
+    say: Progress,
+) -> None:
+    """Time the gated ``runners`` at each batch, filling their candidates' latency and rate."""
+    from export.samples import sample_inputs
+
+    for b in batches:
+        inputs = sample_inputs(ep, b)
+        say(f"{model}:{ep.name}: timing {', '.join(runners)} at batch {b}")
+
+        per_call = _time_rounds(
+            {k: functools.partial(_stub_batch, ep, r, inputs) for k, r in runners.items()},
+            seconds=seconds,
+        )
+        for cand in candidates:
+            if cand.engine in per_call:
+                cand.latency_ms[b] = per_call[cand.engine] * 1e3
+                cand.img_per_s[b] = b / per_call[cand.engine]
+
+
 def optimize_entry(
     model: str,
     entry: str,
@@ -328,7 +354,6 @@ def optimize_entry(
     evaluation report of the model (computed here when not given; shared across entries).
     """
     from export.gates import check_runner
-    from export.samples import sample_inputs
 
     if strategy not in STRATEGIES:
         raise InvalidNameError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}.")
@@ -381,18 +406,7 @@ def optimize_entry(
             cand.rss_mib, cand.ready_s = measure_footprint(
                 engine, model, ep.name, artifact, threads
             )
-    for b in batches:
-        inputs = sample_inputs(ep, b)
-        say(f"{model}:{ep.name}: timing {', '.join(runners)} at batch {b}")
-
-        per_call = _time_rounds(
-            {k: functools.partial(_stub_batch, ep, r, inputs) for k, r in runners.items()},
-            seconds=seconds,
-        )
-        for cand in candidates:
-            if cand.engine in per_call:
-                cand.latency_ms[b] = per_call[cand.engine] * 1e3
-                cand.img_per_s[b] = b / per_call[cand.engine]
+    _time_candidates(model, ep, runners, candidates, batches, seconds, say)
     winner = pick(candidates, strategy, batches)
     return EntryChoice(
         model,

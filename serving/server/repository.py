@@ -405,6 +405,119 @@ def export_is_current(onnx_path: Path, model: str, entry: str, module: nn.Module
     )
 
 
+class _ModuleSource:
+    """Each model's torch module for a build, made once when first asked for.
+
+    A module passed in is used as is; a variant (``variants[model].overrides``) gets random
+    weights; otherwise the trained weights are pulled and their release kept in ``releases``.
+    """
+
+    def __init__(
+        self, given: Mapping[str, nn.Module], variants: Mapping[str, ModelSpec], say: Progress
+    ) -> None:
+        self.loaded: dict[str, nn.Module] = dict(given)
+        self.releases: dict[str, Release] = {}  # where the trained weights pulled came from
+        self._variants = variants
+        self._say = say
+
+    def __call__(self, model: str) -> nn.Module:
+        if model not in self.loaded:
+            if self._variants[model].overrides:
+                self.loaded[model] = _random_variant(self._variants[model])
+            else:
+                from zoo.hub import pull
+
+                self._say(f"loading {model} weights")
+                pulled = pull(model)
+                self.loaded[model] = pulled.load()
+                self.releases[model] = Release(
+                    source=pulled.source,
+                    revision=pulled.revision,
+                    sha256=pulled.sha256,
+                    commit=pulled.commit,
+                    repo_id=pulled.repo_id,
+                )
+        return self.loaded[model]
+
+
+def _save_torch_weights(
+    root: Path,
+    names: Sequence[str],
+    variants: Mapping[str, ModelSpec],
+    module_of: Callable[[str], nn.Module],
+    say: Progress,
+) -> dict[str, str]:
+    """Save each model's weights into the version folder of each of its entry points.
+
+    Returns model → SHA-256 of the saved weights (the torch backend's configs record it).
+    """
+    from zoo.weights import save_weights
+
+    sha256: dict[str, str] = {}
+    for model in names:
+        spec = variants[model]
+        module = module_of(model)
+        for entry in spec.entry_points:
+            version = root / triton_model_name(model, entry.name) / VERSION
+            say(f"saving {model} weights for {entry.name}")
+            sha256[model] = save_weights(module, version, model, dict(spec.config))
+    return sha256
+
+
+def _onnx_artifacts(
+    version: Path,
+    model: str,
+    entry_name: str,
+    cfg: Any,
+    module_of: Callable[[str], nn.Module],
+    releases: Mapping[str, Release],
+    *,
+    opts: RepositoryOptions,
+    parity: bool,
+    parity_n: int,
+    force: bool,
+    say: Progress,
+) -> list[Path]:
+    """Export ``model:entry_name`` to ONNX in ``version`` unless the export there is current.
+
+    Records the pulled release in export.json, converts to OpenVINO IR for the native CPU
+    backends, and returns the files written (the ONNX first). A failed parity gate raises.
+    """
+    onnx_path = version / ONNX_NAME
+    if force or not export_is_current(onnx_path, model, entry_name, module_of(model)):
+        from export.onnx import export_onnx
+
+        say(f"exporting {model}:{entry_name} to ONNX")
+        result = export_onnx(
+            model,
+            entry_name,
+            out_dir=version,
+            module=module_of(model),
+            uint8_output=True,
+            parity=parity,
+            parity_n=parity_n,
+            threads=opts.threads,
+        )
+        if not result.passed:
+            raise ExportGateError(
+                f"the ONNX export of {model}:{entry_name} failed its parity gate "
+                f"(report: {result.meta_path}); the repository was not completed."
+            )
+    else:
+        say(f"{model}:{entry_name}: ONNX export is up to date")
+    if model in releases:  # export.json records which revision version 1 serves
+        checked = (read_meta(onnx_path) or {}).get("parity")
+        gates = {"parity": {"passed": checked["passed"]}} if checked else {}
+        record_release(version, replace(releases[model], gates=gates))
+    files = [onnx_path]
+    if cfg.backend in NATIVE_CPU_BACKENDS:
+        from export.openvino import save_ir
+
+        say(f"converting {model}:{entry_name} to OpenVINO IR")
+        files.append(save_ir(onnx_path, model, entry_name))
+    return files
+
+
 def build_repository(
     models: Sequence[str] | None = None,
     *,
@@ -434,47 +547,18 @@ def build_repository(
     for n in names:
         get_spec(n)  # unknown names fail before anything is written
     say = progress or (lambda _msg: None)
-    loaded: dict[str, nn.Module] = dict(modules or {})
-    releases: dict[str, Release] = {}  # where the trained weights this build pulled came from
     variants: dict[str, ModelSpec] = {
         n: get_spec(n, **dict((overrides or {}).get(n, {}))) for n in names
     }
-
-    def module_of(model: str) -> nn.Module:
-        if model not in loaded:
-            if variants[model].overrides:
-                loaded[model] = _random_variant(variants[model])
-            else:
-                from zoo.hub import pull
-
-                say(f"loading {model} weights")
-                pulled = pull(model)
-                loaded[model] = pulled.load()
-                releases[model] = Release(
-                    source=pulled.source,
-                    revision=pulled.revision,
-                    sha256=pulled.sha256,
-                    commit=pulled.commit,
-                    repo_id=pulled.repo_id,
-                )
-        return loaded[model]
-
-    for n, module in loaded.items():
+    module_of = _ModuleSource(modules or {}, variants, say)
+    releases = module_of.releases
+    for n, module in module_of.loaded.items():
         variants[n] = spec_of_module(n, module)
 
     sha256: dict[str, str] = {}
     built: list[BuiltModel] = []
     if opts.backend == "torch":
-        from zoo.weights import save_weights
-
-        for model in names:
-            spec = variants[model]
-            module = module_of(model)
-            for entry in spec.entry_points:
-                version = root / triton_model_name(model, entry.name) / VERSION
-                say(f"saving {model} weights for {entry.name}")
-                sha256[model] = save_weights(module, version, model, dict(spec.config))
-
+        sha256 = _save_torch_weights(root, names, variants, module_of, say)
     configs = model_configs(
         names, opts, sha256=sha256, overrides={n: s.overrides for n, s in variants.items()}
     )
@@ -493,38 +577,19 @@ def build_repository(
             or (cfg.backend == "python" and not opts.native and opts.backend != "torch")
         )
         if wants_onnx:
-            onnx_path = version / ONNX_NAME
-            if force or not export_is_current(onnx_path, model, entry_name, module_of(model)):
-                from export.onnx import export_onnx
-
-                say(f"exporting {model}:{entry_name} to ONNX")
-                result = export_onnx(
-                    model,
-                    entry_name,
-                    out_dir=version,
-                    module=module_of(model),
-                    uint8_output=True,
-                    parity=parity,
-                    parity_n=parity_n,
-                    threads=opts.threads,
-                )
-                if not result.passed:
-                    raise ExportGateError(
-                        f"the ONNX export of {model}:{entry_name} failed its parity gate "
-                        f"(report: {result.meta_path}); the repository was not completed."
-                    )
-            else:
-                say(f"{model}:{entry_name}: ONNX export is up to date")
-            if model in releases:  # export.json records which revision version 1 serves
-                checked = (read_meta(onnx_path) or {}).get("parity")
-                gates = {"parity": {"passed": checked["passed"]}} if checked else {}
-                record_release(version, replace(releases[model], gates=gates))
-            item.files.append(onnx_path)
-            if cfg.backend in NATIVE_CPU_BACKENDS:
-                from export.openvino import save_ir
-
-                say(f"converting {model}:{entry_name} to OpenVINO IR")
-                item.files.append(save_ir(onnx_path, model, entry_name))
+            item.files += _onnx_artifacts(
+                version,
+                model,
+                entry_name,
+                cfg,
+                module_of,
+                releases,
+                opts=opts,
+                parity=parity,
+                parity_n=parity_n,
+                force=force,
+                say=say,
+            )
         if opts.backend == "tensorrt" and wants_onnx and not (version / "model.plan").is_file():
             raise FileNotFoundError(
                 f"{version / 'model.plan'} is missing: build the TensorRT engine on a GPU host "

@@ -65,17 +65,8 @@ def _goal(
     return Goal(id=gid, goal=text, threshold=threshold, value=value, met=met, detail=detail)
 
 
-def evaluate_goals(report: BenchReport) -> list[Goal]:
-    """Each target of the issue, with the measured value, or ``met: None`` when not measured.
-
-    Ratios compare cells of this one run. Where two Triton protocols were measured, the better
-    one counts (and is named).
-    """
-    cells = ok_cells(report)
-    goals = []
-    ort64 = _best(find(cells, "onnxruntime", 64))
-    ort1 = _best(find(cells, "onnxruntime", 1))
-
+def _grpc_goal(cells: list[Cell], ort64: Cell | None) -> Goal:
+    """Triton over gRPC with batch-64 requests against in-process ORT at batch 64."""
     grpc64 = _best(find(cells, "triton-grpc", 64))
     if grpc64 and ort64:
         v = grpc64.throughput / ort64.throughput
@@ -85,17 +76,17 @@ def evaluate_goals(report: BenchReport) -> list[Goal]:
         )
     else:
         v, detail = None, "not measured (needs triton-grpc and onnxruntime at batch 64)"
-    goals.append(
-        _goal(
-            "grpc64",
-            "Triton gRPC, batch-64 requests ≥ 0.95× in-process ORT at batch 64",
-            0.95,
-            v,
-            detail,
-        )
+    return _goal(
+        "grpc64",
+        "Triton gRPC, batch-64 requests ≥ 0.95× in-process ORT at batch 64",
+        0.95,
+        v,
+        detail,
     )
 
-    dyn = _best(c for b in TRITON for c in find(cells, b, 1, 16))
+
+def _dynamic_goal(cells: list[Cell], dyn: Cell | None, ort64: Cell | None) -> Goal:
+    """Triton's dynamic batching of batch-1 requests (``dyn``) against ORT at batch 64."""
     if dyn and ort64:
         v = dyn.throughput / ort64.throughput
         avg = dyn.server.avg_batch if dyn.server else None
@@ -115,16 +106,17 @@ def evaluate_goals(report: BenchReport) -> list[Goal]:
             None,
             "not measured (needs Triton at batch 1, concurrency 16, and ORT at batch 64)",
         )
-    goals.append(
-        _goal(
-            "dynamic",
-            "Triton, batch-1 requests at concurrency 16 (dynamic batching) ≥ 0.8× ORT at batch 64",
-            0.8,
-            v,
-            detail,
-        )
+    return _goal(
+        "dynamic",
+        "Triton, batch-1 requests at concurrency 16 (dynamic batching) ≥ 0.8× ORT at batch 64",
+        0.8,
+        v,
+        detail,
     )
 
+
+def _p50_goal(cells: list[Cell], ort1: Cell | None) -> Goal:
+    """Triton's median latency at batch 1, concurrency 1, against ORT's."""
     lat = [c for b in TRITON for c in find(cells, b, 1, 1) if c.measured.latency_ms]
     best_lat = min(lat, key=lambda c: c.latency.p50, default=None)
     if best_lat and ort1 and ort1.measured.latency_ms:
@@ -135,10 +127,13 @@ def evaluate_goals(report: BenchReport) -> list[Goal]:
         )
     else:
         v, detail = None, "not measured (needs Triton and ORT at batch 1, concurrency 1)"
-    goals.append(
-        _goal("p50", "Triton p50 at concurrency 1, batch 1: at most 1 ms above ORT", 1.0, v, detail)
+    return _goal(
+        "p50", "Triton p50 at concurrency 1, batch 1: at most 1 ms above ORT", 1.0, v, detail
     )
 
+
+def _litserve_goal(cells: list[Cell], dyn: Cell | None) -> Goal:
+    """Triton (``dyn``) against LitServe at batch 1, concurrency 16: throughput and p99."""
     lit = _best(find(cells, "litserve", 1, 16))
     if dyn and lit:
         v = dyn.throughput / lit.throughput
@@ -147,7 +142,7 @@ def evaluate_goals(report: BenchReport) -> list[Goal]:
             f"{dyn.backend} {dyn.throughput:,.0f} img/s, p99 {p99_t:.1f} ms vs LitServe "
             f"{lit.throughput:,.0f} img/s, p99 {p99_l:.1f} ms"
         )
-        goal = _goal(
+        return _goal(
             "litserve",
             "Triton ≥ 1.2× LitServe at concurrency 16 (batch 1), with lower p99",
             1.2,
@@ -157,29 +152,47 @@ def evaluate_goals(report: BenchReport) -> list[Goal]:
         )
     else:
         detail = "not measured (needs Triton and litserve at batch 1, concurrency 16)"
-        goal = _goal(
+        return _goal(
             "litserve",
             "Triton ≥ 1.2× LitServe at concurrency 16 (batch 1), with lower p99",
             1.2,
             None,
             detail,
         )
-    goals.append(goal)
 
+
+def _peak_goal(cells: list[Cell], peak: Mapping[str, Any] | None) -> Goal:
+    """The best cell's share of the measured matmul peak."""
     peak_cells = [c for c in cells if c.peak_fraction is not None]
     top = max(peak_cells, key=lambda c: c.peak_fraction or 0.0, default=None)
     if top:
         v = top.peak_fraction
         detail = (
             f"{top.backend} batch {top.batch} concurrency {top.concurrency}: "
-            f"{top.gflops:,.1f} GFLOP/s of {(report.peak or {}).get('gflops', 0.0):,.1f}"
+            f"{top.gflops:,.1f} GFLOP/s of {(peak or {}).get('gflops', 0.0):,.1f}"
         )
     else:
         v, detail = None, "not measured"
-    goals.append(
-        _goal("peak", "Best backend ≥ 0.85× the measured matmul peak (GFLOP/s)", 0.85, v, detail)
-    )
-    return goals
+    return _goal("peak", "Best backend ≥ 0.85× the measured matmul peak (GFLOP/s)", 0.85, v, detail)
+
+
+def evaluate_goals(report: BenchReport) -> list[Goal]:
+    """Each target of the issue, with the measured value, or ``met: None`` when not measured.
+
+    Ratios compare cells of this one run. Where two Triton protocols were measured, the better
+    one counts (and is named).
+    """
+    cells = ok_cells(report)
+    ort64 = _best(find(cells, "onnxruntime", 64))
+    ort1 = _best(find(cells, "onnxruntime", 1))
+    dyn = _best(c for b in TRITON for c in find(cells, b, 1, 16))
+    return [
+        _grpc_goal(cells, ort64),
+        _dynamic_goal(cells, dyn, ort64),
+        _p50_goal(cells, ort1),
+        _litserve_goal(cells, dyn),
+        _peak_goal(cells, report.peak),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,8 +226,8 @@ def _peak_line(peak: Mapping[str, Any] | None) -> str:
     return f"{peak['gflops']:,.1f} GFLOP/s ({peak['method']}; median {peak['median_gflops']:,.1f})"
 
 
-def markdown(report: BenchReport) -> str:
-    """The report as Markdown: setup, goals, every measured cell, Triton's own timings."""
+def _setup_lines(report: BenchReport) -> list[str]:
+    """The report's title and setup: date, command, machine, load, versions, settings."""
     env, model, peak = report.environment, report.model, report.peak
     s = report.settings
     v = env["versions"]
@@ -248,10 +261,13 @@ def markdown(report: BenchReport) -> str:
         f"{s['max_queue_delay_us']} µs, response cache off; LitServe: max_batch_size "
         f"{s['litserve']['max_batch_size']}, batch_timeout {s['litserve']['batch_timeout_s']} s; "
         f"in-process: one caller, {s['threads']} thread(s)",
-        "",
-        "## Goals",
-        "",
     ]
+    return out
+
+
+def _goal_lines(report: BenchReport) -> list[str]:
+    """The goals section: each goal, its measured value and whether it was met."""
+    out = ["", "## Goals", ""]
     out += _table(
         ["goal", "measured", "result", "detail"],
         (
@@ -264,7 +280,12 @@ def markdown(report: BenchReport) -> str:
             for g in report.goals
         ),
     )
-    out += ["", "## Throughput and latency", ""]
+    return out
+
+
+def _cell_lines(report: BenchReport) -> list[str]:
+    """The throughput and latency section: one row per measured cell."""
+    out = ["", "## Throughput and latency", ""]
     rows = []
     for c in ok_cells(report):
         lat, fig = c.latency, c.measured
@@ -306,6 +327,11 @@ def markdown(report: BenchReport) -> str:
         "CPU columns are cores kept busy on average (client: the bench process; server: the "
         "server's whole process group). In-process backends have no client/server split.",
     ]
+    return out
+
+
+def _server_lines(report: BenchReport) -> list[str]:
+    """Triton's client-side vs server-side time per cell; no section when none has statistics."""
     server_rows = []
     for c in ok_cells(report):
         srv = c.server
@@ -325,38 +351,52 @@ def markdown(report: BenchReport) -> str:
                 _f(srv.avg_batch, ".1f"),
             ]
         )
-    if server_rows:
-        out += ["", "## Triton: client-side and server-side time (per request, mean)", ""]
-        out += _table(
-            [
-                "backend",
-                "batch",
-                "conc.",
-                "client ms",
-                "server ms",
-                "queue",
-                "compute input",
-                "compute infer",
-                "compute output",
-                "images / execution",
-            ],
-            server_rows,
-        )
-        out += [
-            "",
-            "Server-side figures come from Triton's statistics extension over the measured "
-            "window; client ms − server ms is the time spent in the client library, on the "
-            "wire and in Triton's front end.",
-        ]
+    if not server_rows:
+        return []
+    out = ["", "## Triton: client-side and server-side time (per request, mean)", ""]
+    out += _table(
+        [
+            "backend",
+            "batch",
+            "conc.",
+            "client ms",
+            "server ms",
+            "queue",
+            "compute input",
+            "compute infer",
+            "compute output",
+            "images / execution",
+        ],
+        server_rows,
+    )
+    out += [
+        "",
+        "Server-side figures come from Triton's statistics extension over the measured "
+        "window; client ms − server ms is the time spent in the client library, on the "
+        "wire and in Triton's front end.",
+    ]
+    return out
+
+
+def _skipped_lines(report: BenchReport) -> list[str]:
+    """Skipped or failed cells, each backend and reason once; no section when all ran."""
     bad = [c for c in report.results if not c.ok]
-    if bad:
-        out += ["", "## Skipped or failed", ""]
-        seen: set[tuple[str, str]] = set()
-        for c in bad:
-            key = (c.backend, str(c.reason))
-            if key not in seen:
-                seen.add(key)
-                out.append(f"- {c.backend} ({c.status}): {c.reason}")
+    if not bad:
+        return []
+    out = ["", "## Skipped or failed", ""]
+    seen: set[tuple[str, str]] = set()
+    for c in bad:
+        key = (c.backend, str(c.reason))
+        if key not in seen:
+            seen.add(key)
+            out.append(f"- {c.backend} ({c.status}): {c.reason}")
+    return out
+
+
+def markdown(report: BenchReport) -> str:
+    """The report as Markdown: setup, goals, every measured cell, Triton's own timings."""
+    out = _setup_lines(report) + _goal_lines(report) + _cell_lines(report)
+    out += _server_lines(report) + _skipped_lines(report)
     if report.notes:
         out += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
     return "\n".join(out) + "\n"

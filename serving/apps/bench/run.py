@@ -304,6 +304,38 @@ def _needs_torch(settings: BenchSettings) -> bool:
     return not settings.url or not all(b.startswith("triton-") for b in settings.backends)
 
 
+def _provide_repository(
+    settings: BenchSettings,
+    servers: _Servers,
+    work: Path,
+    module: nn.Module | None,
+    say: Progress,
+    total: int,
+) -> None:
+    """Point ``servers`` at the model repository: the given one, else one built in ``work``.
+
+    Nothing is built when no backend needs a repository (a Triton at ``--url`` only, torch).
+    """
+    needs_repo = any(
+        b == "onnxruntime" or b == "litserve" or (b.startswith("triton-") and not settings.url)
+        for b in settings.backends
+    )
+    if settings.repository is not None:
+        servers.repository = Path(settings.repository)
+    elif needs_repo:
+        from serving.server.repository import build_repository
+
+        say(1, total, "exporting to ONNX and building the Triton repository")
+        servers.repository = work / "model_repository"
+        build_repository(
+            [settings.model],
+            out_dir=servers.repository,
+            options=settings.repository_options(),
+            modules={settings.model: module} if module is not None else None,
+            parity_n=4,
+        )
+
+
 def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> BenchReport:
     """Measure every cell of ``settings``; return the report (:mod:`serving.apps.bench.report`)."""
     from serving.apps.bench.report import evaluate_goals
@@ -338,26 +370,7 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> B
     with _work_dir(settings.work_dir) as work:
         servers = _Servers(work, settings)
         try:
-            needs_repo = any(
-                b == "onnxruntime"
-                or b == "litserve"
-                or (b.startswith("triton-") and not settings.url)
-                for b in settings.backends
-            )
-            if settings.repository is not None:
-                servers.repository = Path(settings.repository)
-            elif needs_repo:
-                from serving.server.repository import build_repository
-
-                say(1, total, "exporting to ONNX and building the Triton repository")
-                servers.repository = work / "model_repository"
-                build_repository(
-                    [settings.model],
-                    out_dir=servers.repository,
-                    options=settings.repository_options(),
-                    modules={settings.model: module} if module is not None else None,
-                    parity_n=4,
-                )
+            _provide_repository(settings, servers, work, module, say, total)
             done = 2
             by_target: dict[str, list[tuple[int, int]]] = {}
             for backend, batch, conc in cells:
