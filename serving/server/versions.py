@@ -452,6 +452,62 @@ def _connect(url: str | None, admin_key: str | None) -> ModelControl | None:
     return control
 
 
+@dataclass(frozen=True)
+class _Session:
+    """A rollout or rollback under way: its repository locked, its server (if any) connected."""
+
+    model: str
+    root: Path
+    names: list[str]  # the Triton models of ``model`` that the repository holds
+    control: ModelControl | None
+    say: Progress
+    start: float  # time.monotonic() at the command's start
+
+    def switch_to(self, new: int, old: list[int], release: Release) -> SwitchResult:
+        """:func:`switch` from the ``old`` versions to ``new`` (of ``release``), timed."""
+        t_switch = time.monotonic()
+        switch(self.root, self.names, old, new, control=self.control, say=self.say)
+        return SwitchResult(
+            model=self.model,
+            old=old,
+            new=new,
+            release=release,
+            server=self.control.display if self.control else "",
+            seconds=round(time.monotonic() - self.start, 2),
+            switch_seconds=round(time.monotonic() - t_switch, 2),
+        )
+
+
+@contextlib.contextmanager
+def _session(
+    model: str,
+    root: Path | None,
+    url: str | None,
+    admin_key: str | None,
+    progress: Progress | None,
+    *,
+    embedded_only: bool = False,
+) -> Iterator[_Session]:
+    """Find ``model``'s Triton models, connect to ``url`` and hold the repository's lock.
+
+    ``embedded_only`` refuses a layout other than the embedded ONNX Runtime models (before
+    connecting). A refused admin key fails at the connection, before any work.
+    """
+    start = time.monotonic()
+    root = Path(root or model_repository_dir())
+    say = progress or (lambda _m: None)
+    names = triton_models(model, root)
+    if embedded_only:
+        _check_embedded(root, names)
+    control = _connect(url, admin_key)
+    try:
+        with repository_lock(root):
+            yield _Session(model, root, names, control, say, start)
+    finally:
+        if control is not None:
+            control.close()
+
+
 def rollout(
     model: str,
     *,
@@ -470,44 +526,25 @@ def rollout(
     Raises (and the old version serves on) when the weights fail their check, an export its
     parity gate, the model its quality targets, or the server the load.
     """
-    start = time.monotonic()
-    root = Path(root or model_repository_dir())
-    say = progress or (lambda _m: None)
-    names = triton_models(model, root)
-    _check_embedded(root, names)
-    control = _connect(url, admin_key)  # a refused key fails here, before any work
-    try:
-        with repository_lock(root):
-            for p in remove_staging(root, names):
-                say(f"removed {p}, left by an interrupted rollout")
-            old = served_versions(root / names[0])
-            module, release = fetch_candidate(
-                model, revision=revision, source_dir=source_dir, sha256=sha256
-            )
-            say(f"weights {release.sha256[:12]}… from {release.source} {release.revision}")
-            version = 1 + max(v for n in names for v in [0, *versions_on_disk(root / n)])
-            staged = {n: root / n / f"{STAGING_PREFIX}{version}" for n in names}
-            try:
-                release = _gate(model, module, release, staged, quality_n, old, say)
-                for n in names:
-                    os.replace(staged[n], root / n / str(version))
-            finally:
-                remove_staging(root, names)
-            say(f"wrote version {version} of {', '.join(names)}")
-            t_switch = time.monotonic()
-            switch(root, names, old, version, control=control, say=say)
-            return SwitchResult(
-                model=model,
-                old=old,
-                new=version,
-                release=release,
-                server=control.display if control else "",
-                seconds=round(time.monotonic() - start, 2),
-                switch_seconds=round(time.monotonic() - t_switch, 2),
-            )
-    finally:
-        if control is not None:
-            control.close()
+    with _session(model, root, url, admin_key, progress, embedded_only=True) as session:
+        root, names, say = session.root, session.names, session.say
+        for p in remove_staging(root, names):
+            say(f"removed {p}, left by an interrupted rollout")
+        old = served_versions(root / names[0])
+        module, release = fetch_candidate(
+            model, revision=revision, source_dir=source_dir, sha256=sha256
+        )
+        say(f"weights {release.sha256[:12]}… from {release.source} {release.revision}")
+        version = 1 + max(v for n in names for v in [0, *versions_on_disk(root / n)])
+        staged = {n: root / n / f"{STAGING_PREFIX}{version}" for n in names}
+        try:
+            release = _gate(model, module, release, staged, quality_n, old, say)
+            for n in names:
+                os.replace(staged[n], root / n / str(version))
+        finally:
+            remove_staging(root, names)
+        say(f"wrote version {version} of {', '.join(names)}")
+        return session.switch_to(version, old, release)
 
 
 def rollback(
@@ -519,36 +556,18 @@ def rollback(
     progress: Progress | None = None,
 ) -> SwitchResult:
     """Serve the version before the one served now (the highest complete one below it)."""
-    start = time.monotonic()
-    root = Path(root or model_repository_dir())
-    say = progress or (lambda _m: None)
-    names = triton_models(model, root)
-    control = _connect(url, admin_key)
-    try:
-        with repository_lock(root):
-            old = served_versions(root / names[0])
-            complete = set.intersection(*(set(versions_on_disk(root / n)) for n in names))
-            earlier = sorted(v for v in complete if old and v < min(old))
-            if not earlier:
-                raise RolloutError(
-                    f"{model} serves {_versions(old)}; there is no earlier complete version "
-                    "to roll back to."
-                )
-            target = earlier[-1]
-            t_switch = time.monotonic()
-            switch(root, names, old, target, control=control, say=say)
-            return SwitchResult(
-                model=model,
-                old=old,
-                new=target,
-                release=read_release(root / names[0] / str(target)),
-                server=control.display if control else "",
-                seconds=round(time.monotonic() - start, 2),
-                switch_seconds=round(time.monotonic() - t_switch, 2),
+    with _session(model, root, url, admin_key, progress) as session:
+        root, names = session.root, session.names
+        old = served_versions(root / names[0])
+        complete = set.intersection(*(set(versions_on_disk(root / n)) for n in names))
+        earlier = sorted(v for v in complete if old and v < min(old))
+        if not earlier:
+            raise RolloutError(
+                f"{model} serves {_versions(old)}; there is no earlier complete version "
+                "to roll back to."
             )
-    finally:
-        if control is not None:
-            control.close()
+        target = earlier[-1]
+        return session.switch_to(target, old, read_release(root / names[0] / str(target)))
 
 
 def _check_embedded(root: Path, names: Sequence[str]) -> None:

@@ -16,16 +16,12 @@ class ToyTask(Task):
 
     def __init__(self, cfg: TrainConfig) -> None:
         super().__init__(cfg)
-        model = self.new_model()
-        self.nets = {"model": model}
-        self.optims = {"opt": torch.optim.Adam(model.parameters(), lr=self.lr)}
+        self.train_alone(self.new_model())
         self.datasets = (load_digits("mnist", "train"),)
 
     def step(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
         real = batches[0][0]
         fake = self.nets["model"](torch.randn(len(real), self.model_config["z_dim"]))
         loss = F.mse_loss(fake.mean(0), real.mean(0)) + F.mse_loss(fake.std(0), real.std(0))
-        self.optims["opt"].zero_grad(set_to_none=True)
-        loss.backward()
-        self.optims["opt"].step()
+        self.update("opt", loss)
         return {"moments": loss.item()}

@@ -13,6 +13,7 @@ import shlex
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -30,6 +31,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: The ``--json`` flag every command that has machine output takes, as its ``as_json``
 #: parameter (the name :func:`cli_errors` reads).
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+#: The zoo model a command works on, its first argument.
+ModelArg = Annotated[str, typer.Argument(help="Model name, e.g. dcgan-mnist.")]
+#: The model repository a command reads or writes (``None``: ``model_repository_dir()``).
+RepositoryOpt = Annotated[
+    Path | None, typer.Option(help="Repository folder; default model_repository/.")
+]
 
 #: Errors a user can fix; anything else is a bug and keeps its traceback.
 _USER_ERRORS: tuple[type[BaseException], ...] = (

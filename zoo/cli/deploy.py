@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zoo.cli._common import cli_errors, console, err_console, print_json
+from zoo.cli._common import JsonFlag, RepositoryOpt, cli_errors, console, err_console, print_json
 
 if TYPE_CHECKING:
     from serving.apps.deploy import DeployOptions
@@ -281,9 +281,7 @@ def docker_command(
 @cli_errors
 def repo_push_command(
     to: Annotated[str, typer.Option("--to", help="Destination: s3://bucket/prefix.")],
-    repository: Annotated[
-        Path | None, typer.Option(help="Repository folder; default model_repository/.")
-    ] = None,
+    repository: RepositoryOpt = None,
     endpoint_url: EndpointOpt = None,
     region: RegionOpt = None,
     create_bucket: Annotated[
@@ -293,7 +291,7 @@ def repo_push_command(
         bool,
         typer.Option("--delete", help="Remove objects under the prefix the folder no longer has."),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Upload a built repository to S3 (or MinIO...) so a cluster's Tritons can load it."""
     from serving.server.storage import push_repository, triton_repository_path

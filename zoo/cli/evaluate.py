@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from zoo.cli._common import cli_errors, console, err_console, print_json
+from zoo.cli._common import JsonFlag, ModelArg, cli_errors, console, err_console, print_json
 from zoo.errors import InvalidInputError, MissingDependencyError
 from zoo.evaluate import EvalReport, RunnerFactory, evaluate
 from zoo.registry import get_spec, list_models
@@ -48,8 +48,8 @@ def _table(report: EvalReport) -> Table:
 
 @cli_errors
 def eval_command(
-    name: Annotated[str, typer.Argument(help="Model name, e.g. dcgan-mnist.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    name: ModelArg,
+    as_json: JsonFlag = False,
     backend: Annotated[
         str, typer.Option(help="Run the model with torch, compile, onnxruntime or tensorrt.")
     ] = "torch",

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from zoo.cli._common import cli_errors, console, err_console, print_json
+from zoo.cli._common import JsonFlag, ModelArg, cli_errors, console, err_console, print_json
 from zoo.errors import ExportGateError
 from zoo.overrides import parse_overrides
 from zoo.registry import get_spec
@@ -35,7 +35,7 @@ class Format(str, Enum):
 
 @cli_errors
 def export_command(
-    name: Annotated[str, typer.Argument(help="Model name, e.g. dcgan-mnist.")],
+    name: ModelArg,
     entry: Annotated[
         str | None, typer.Option("--entry", "-e", help="One entry point (default: all of them).")
     ] = None,
@@ -68,7 +68,7 @@ def export_command(
     threads: Annotated[
         int | None, typer.Option(help="ONNX Runtime threads for the parity gate.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Export a model's entry points to ONNX (or OpenVINO IR, TensorRT), checked against torch.
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from zoo.cli._common import cli_errors, console, err_console, print_json
+from zoo.cli._common import JsonFlag, ModelArg, cli_errors, console, err_console, print_json
 from zoo.hub import parse_model_ref, publish, pull
 
 
@@ -24,7 +24,7 @@ def pull_command(
         bool,
         typer.Option("--offline", help="No network: use the cache or the bundled copy."),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Download a model's weights, config and card from the Hub, verified by sha256."""
     model, rev = parse_model_ref(name, revision)
@@ -45,7 +45,7 @@ def pull_command(
 
 @cli_errors
 def publish_command(
-    name: Annotated[str, typer.Argument(help="Model name, e.g. dcgan-mnist.")],
+    name: ModelArg,
     repo_id: Annotated[str, typer.Option("--repo-id", help="Target Hub repo, ORG/NAME.")],
     revision: Annotated[str, typer.Option("--revision", help="Branch to commit to.")] = "main",
     tag: Annotated[str | None, typer.Option("--tag", help="Tag the new commit.")] = None,
@@ -66,7 +66,7 @@ def publish_command(
         Path | None,
         typer.Option("--from", help="Folder to publish (default: the bundled weights)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Publish a model's repo folder (weights, config, card, eval, samples) to the Hub."""
     result = publish(

@@ -15,7 +15,7 @@ import numpy.typing as npt
 import typer
 
 from zoo.cli._client import Connection, with_connection
-from zoo.cli._common import cli_errors, console, print_json
+from zoo.cli._common import JsonFlag, cli_errors, console, print_json
 from zoo.errors import InvalidInputError
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="PNG to write (a grid for several).")]
@@ -241,7 +241,7 @@ def classify_command(
     images: ImagesArg,
     *,
     conn: Connection,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Classify images; prints the class and its probability per file."""
     x = read_images(images, *_spec_size(name))

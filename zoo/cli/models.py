@@ -7,14 +7,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from zoo.cli._common import cli_errors, console, print_json
+from zoo.cli._common import JsonFlag, ModelArg, cli_errors, console, print_json
 from zoo.registry import get_spec, list_models
 
 
 @cli_errors
 def list_command(
     pattern: Annotated[str, typer.Argument(help="Shell-style filter, e.g. '*-mnist'.")] = "*",
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """List the models in the zoo."""
     specs = [get_spec(n) for n in list_models(pattern)]
@@ -29,8 +29,8 @@ def list_command(
 
 @cli_errors
 def info_command(
-    name: Annotated[str, typer.Argument(help="Model name, e.g. dcgan-mnist.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    name: ModelArg,
+    as_json: JsonFlag = False,
 ) -> None:
     """Show everything the registry knows about a model."""
     spec = get_spec(name)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from zoo.cli._common import cli_errors, console, err_console, print_json
+from zoo.cli._common import JsonFlag, cli_errors, console, err_console, print_json
 
 EnginesOpt = Annotated[
     str,
@@ -49,7 +49,7 @@ def optimize_command(
     report: Annotated[
         Path, typer.Option(help="Folder of the report (<model>.md, .json, .png).")
     ] = Path("out/optimize"),
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Gate every engine (parity and quality), time the rest at the repository's batch sizes,
     and pick one per entry point by --strategy; --out writes it into that repository."""

@@ -12,12 +12,10 @@ from typing import Annotated
 import typer
 
 from zoo.cli._client import Connection, with_connection
-from zoo.cli._common import cli_errors, console, print_json
+from zoo.cli._common import JsonFlag, cli_errors, console, print_json
 from zoo.cli.infer import ImagesArg, parse_ints, read_images
 from zoo.errors import InvalidInputError
 from zoo.models.stylegan2.projection import DEFAULT_STEPS
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 @cli_errors
@@ -33,7 +31,7 @@ def project_command(
     ] = DEFAULT_STEPS,
     *,
     conn: Connection,
-    as_json: JsonOpt = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Project digits into StyleGAN2's W+: reconstructions, ws and their PSNR per file."""
     from serving.apps.projection import project_digits
@@ -63,7 +61,7 @@ def interpolate_command(
     ] = Path("out/morph.gif"),
     *,
     conn: Connection,
-    as_json: JsonOpt = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Morph one seed's digit into another's (slerp in z; lerp in w for StyleGAN2)."""
     from serving.apps.projection import interpolate_strip

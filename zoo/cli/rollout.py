@@ -9,12 +9,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from zoo.cli._common import JsonFlag, cli_errors, console, err_console, print_json
+from zoo.cli._common import (
+    JsonFlag,
+    ModelArg,
+    RepositoryOpt,
+    cli_errors,
+    console,
+    err_console,
+    print_json,
+)
 
-NameArg = Annotated[str, typer.Argument(help="Zoo model, e.g. dcgan-mnist.")]
-RepositoryOpt = Annotated[
-    Path | None, typer.Option(help="Repository folder; default model_repository/.")
-]
 UrlOpt = Annotated[
     str | None,
     typer.Option(
@@ -59,7 +63,7 @@ def _progress(message: str) -> None:
 
 @cli_errors
 def rollout_command(
-    name: NameArg,
+    name: ModelArg,
     revision: Annotated[
         str | None, typer.Option(help="Hub revision (branch, tag or commit) of the new weights.")
     ] = None,
@@ -106,7 +110,7 @@ def rollout_command(
 
 @cli_errors
 def rollback_command(
-    name: NameArg,
+    name: ModelArg,
     repository: RepositoryOpt = None,
     url: UrlOpt = None,
     admin_key_file: AdminKeyOpt = None,

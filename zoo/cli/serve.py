@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from serving.client.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
-from zoo.cli._common import cli_errors, console, err_console, print_json
+from zoo.cli._common import JsonFlag, RepositoryOpt, cli_errors, console, err_console, print_json
 from zoo.cli._signals import stop_on_signals
 from zoo.cli.export import SetOpt
 
@@ -47,9 +47,7 @@ def repo_build_command(
             help="Native onnxruntime_onnx / tensorrt_plan / openvino configs for the NGC container."
         ),
     ] = False,
-    out: Annotated[
-        Path | None, typer.Option(help="Repository folder; default model_repository/.")
-    ] = None,
+    out: RepositoryOpt = None,
     max_batch_size: Annotated[int, typer.Option(help="Largest batch per execution.")] = 64,
     instances: Annotated[int, typer.Option(help="Model instances per model.")] = 1,
     threads: Annotated[int, typer.Option(help="Intra-op threads per instance.")] = 1,
@@ -65,7 +63,7 @@ def repo_build_command(
             "needs --out, so the tracked defaults stay host-independent."
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Export every entry point and write a Triton model repository (config.pbtxt + files).
 
@@ -132,9 +130,7 @@ def repo_build_command(
 @cli_errors
 def serve_command(
     models: ModelsOpt = None,
-    repository: Annotated[
-        Path | None, typer.Option(help="Repository folder; default model_repository/.")
-    ] = None,
+    repository: RepositoryOpt = None,
     host: Annotated[
         str, typer.Option(help="Address to bind (all three ports); 0.0.0.0 exposes the server.")
     ] = "127.0.0.1",

@@ -7,7 +7,7 @@ one step; :func:`zoo.train.train` runs it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,21 @@ class Task:
     def new_model(self) -> nn.Module:
         """The registered network with this run's config overrides, freshly initialised."""
         return create_model(self.cfg.model_name, **self.cfg.overrides)
+
+    def train_alone(self, model: nn.Module, params: Iterable[nn.Parameter] | None = None) -> None:
+        """Train ``model`` (``nets["model"]``) alone, with one Adam optimizer ``opt`` at ``lr``.
+
+        ``params`` are the parameters it optimises (default: all of ``model``'s).
+        """
+        self.nets = {"model": model}
+        trained = model.parameters() if params is None else params
+        self.optims = {"opt": torch.optim.Adam(trained, lr=self.lr)}
+
+    def update(self, optim: str, loss: torch.Tensor) -> None:
+        """One step of the optimizer ``optim`` down ``loss`` (gradients cleared first)."""
+        self.optims[optim].zero_grad(set_to_none=True)
+        loss.backward()
+        self.optims[optim].step()
 
     def shipped(self) -> nn.Module:
         """The module that ships (the registered model), in eval mode."""

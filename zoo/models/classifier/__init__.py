@@ -9,17 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from zoo.models.lazy import network_getattr
+from zoo.models.layout import FamilyPackage
 from zoo.models.signatures import image
-from zoo.registry import EntryPoint, Family, ModelSpec, TensorSpec, register_family, register_model
+from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
 
 if TYPE_CHECKING:
     from zoo.models.classifier.network import DigitClassifier
 
 __all__ = ["DigitClassifier", "entry_points"]
 
-_PACKAGE = "zoo.models.classifier"
-_NETWORK = f"{_PACKAGE}.network"
+_PACKAGE = FamilyPackage(__name__)
 
 
 def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
@@ -35,19 +34,14 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
 
 
 # The network classes import torch: they load only when asked for.
-__getattr__ = network_getattr(__name__, _NETWORK, ("DigitClassifier",))
+__getattr__ = _PACKAGE.network_getattr(("DigitClassifier",))
 
 
-register_family(
-    Family(
-        name="classifier",
-        entry_points=entry_points,
-        pipeline_tag="image-classification",
-        task=f"{_PACKAGE}.training:ClassifierTask",
-        protocol=f"{_PACKAGE}.evaluation:evaluate_classifier",
-        samples=f"{_PACKAGE}.card:samples_classifier",
-        usage=f"{_PACKAGE}.card:usage_classifier",
-    )
+_PACKAGE.register_family(
+    "classifier",
+    task="ClassifierTask",
+    entry_points=entry_points,
+    pipeline_tag="image-classification",
 )
 
 register_model(
@@ -55,7 +49,7 @@ register_model(
         name="classifier-mnist",
         family="classifier",
         description="Small CNN digit classifier; the evaluator behind every zoo metric.",
-        builder=f"{_NETWORK}:DigitClassifier",
+        builder=_PACKAGE.network("DigitClassifier"),
         config={
             "width": 32,
             "resolution": 32,

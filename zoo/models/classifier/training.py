@@ -19,9 +19,7 @@ class ClassifierTask(Task):
 
     def __init__(self, cfg: TrainConfig) -> None:
         super().__init__(cfg)
-        clf = self.new_model()
-        self.nets = {"model": clf}
-        self.optims = {"opt": torch.optim.Adam(clf.parameters(), lr=self.lr)}
+        self.train_alone(self.new_model())
         m, u = load_digits("mnist", "train"), load_digits("uci-digits", "train")
         self.datasets = (
             Digits(np.concatenate([m.images, u.images]), np.concatenate([m.labels, u.labels])),
@@ -32,9 +30,7 @@ class ClassifierTask(Task):
         clf = self.nets["model"]
         logits = clf(augment(x))
         loss = F.cross_entropy(logits, y)
-        self.optims["opt"].zero_grad(set_to_none=True)
-        loss.backward()
-        self.optims["opt"].step()
+        self.update("opt", loss)
         acc = (logits.argmax(1) == y).float().mean()
         return {"loss": loss.item(), "acc": acc.item()}
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from zoo.models.lazy import network_getattr
+from zoo.models.layout import FamilyPackage
 from zoo.models.signatures import image
-from zoo.registry import EntryPoint, Family, ModelSpec, register_family, register_model
+from zoo.registry import EntryPoint, ModelSpec, register_model
 
 if TYPE_CHECKING:
     from zoo.models.cyclegan.network import (
@@ -29,8 +29,7 @@ __all__ = [
     "entry_points",
 ]
 
-_PACKAGE = "zoo.models.cyclegan"
-_NETWORK = f"{_PACKAGE}.network"
+_PACKAGE = FamilyPackage(__name__)
 
 
 def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
@@ -43,19 +42,14 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
 
 
 # The network classes import torch: they load only when asked for.
-__getattr__ = network_getattr(__name__, _NETWORK, __all__)
+__getattr__ = _PACKAGE.network_getattr(__all__)
 
 
-register_family(
-    Family(
-        name="cyclegan",
-        entry_points=entry_points,
-        pipeline_tag="image-to-image",
-        task=f"{_PACKAGE}.training:CycleGANTask",
-        protocol=f"{_PACKAGE}.evaluation:evaluate_cyclegan",
-        samples=f"{_PACKAGE}.card:samples_cyclegan",
-        usage=f"{_PACKAGE}.card:usage_cyclegan",
-    )
+_PACKAGE.register_family(
+    "cyclegan",
+    task="CycleGANTask",
+    entry_points=entry_points,
+    pipeline_tag="image-to-image",
 )
 
 register_model(
@@ -63,7 +57,7 @@ register_model(
         name="cyclegan-digits",
         family="cyclegan",
         description="CycleGAN translating UCI 8×8 digits (upsampled) ↔ MNIST digits.",
-        builder=f"{_NETWORK}:CycleGAN",
+        builder=_PACKAGE.network("CycleGAN"),
         config={"channels": 1, "width": 16, "n_down": 2, "n_blocks": 4, "resolution": 32},
         datasets=("uci-digits", "mnist"),
         sha256="ac9f37901a5336f6182091e135998868a1a353d4efb561070497619ae3395e12",

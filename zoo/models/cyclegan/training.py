@@ -47,15 +47,11 @@ class CycleGANTask(Task):
         cycle = (cg.g_ba(fake_b) - a).abs().mean() + (cg.g_ab(fake_a) - b).abs().mean()
         ident = (cg.g_ab(b) - b).abs().mean() + (cg.g_ba(a) - a).abs().mean()
         loss_g = adv + self.lambda_cycle * cycle + self.lambda_identity * ident
-        self.optims["opt_g"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optims["opt_g"].step()
+        self.update("opt_g", loss_g)
         loss_d = d_loss(self.loss, d_b(b), d_b(fake_b.detach())) + d_loss(
             self.loss, d_a(a), d_a(fake_a.detach())
         )
-        self.optims["opt_d"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optims["opt_d"].step()
+        self.update("opt_d", loss_d)
         return {"loss_g": loss_g.item(), "loss_d": loss_d.item(), "cycle": cycle.item()}
 
     @torch.no_grad()

@@ -9,17 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from zoo.models.lazy import network_getattr
+from zoo.models.layout import FamilyPackage
 from zoo.models.signatures import generate_entry, interpolate_entry
-from zoo.registry import EntryPoint, Family, ModelSpec, TensorSpec, register_family, register_model
+from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
 
 if TYPE_CHECKING:
     from zoo.models.dcgan.network import DCGANDiscriminator, DCGANGenerator
 
 __all__ = ["DCGANDiscriminator", "DCGANGenerator", "entry_points"]
 
-_PACKAGE = "zoo.models.dcgan"
-_NETWORK = f"{_PACKAGE}.network"
+_PACKAGE = FamilyPackage(__name__)
 
 
 def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
@@ -38,36 +37,26 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
 
 
 # The network classes import torch: they load only when asked for.
-__getattr__ = network_getattr(__name__, _NETWORK, ("DCGANGenerator", "DCGANDiscriminator"))
+__getattr__ = _PACKAGE.network_getattr(("DCGANGenerator", "DCGANDiscriminator"))
 
 
 _DCGAN = {"z_dim": 64, "width": 32, "resolution": 32, "channels": 1}
 
-register_family(
-    Family(
-        name="dcgan",
-        entry_points=entry_points,
-        pipeline_tag="unconditional-image-generation",
-        task=f"{_PACKAGE}.training:DCGANTask",
-        protocol=f"{_PACKAGE}.evaluation:evaluate_dcgan",
-        samples=f"{_PACKAGE}.card:samples_dcgan",
-        usage=f"{_PACKAGE}.card:usage_dcgan",
-        targets={"classes_covered": 10},
-    )
+_PACKAGE.register_family(
+    "dcgan",
+    task="DCGANTask",
+    entry_points=entry_points,
+    pipeline_tag="unconditional-image-generation",
+    targets={"classes_covered": 10},
 )
 
-register_family(
-    Family(
-        name="cgan",
-        entry_points=entry_points,
-        # The Hub has no class-conditional generation task: the cGAN takes noise (plus a
-        # class) to an image, which is the Hub's unconditional image generation.
-        pipeline_tag="unconditional-image-generation",
-        task=f"{_PACKAGE}.training:DCGANTask",
-        protocol=f"{_PACKAGE}.evaluation:evaluate_cgan",
-        samples=f"{_PACKAGE}.card:samples_cgan",
-        usage=f"{_PACKAGE}.card:usage_cgan",
-    )
+_PACKAGE.register_family(
+    "cgan",
+    task="DCGANTask",
+    entry_points=entry_points,
+    # The Hub has no class-conditional generation task: the cGAN takes noise (plus a
+    # class) to an image, which is the Hub's unconditional image generation.
+    pipeline_tag="unconditional-image-generation",
 )
 
 register_model(
@@ -75,7 +64,7 @@ register_model(
         name="dcgan-mnist",
         family="dcgan",
         description="DCGAN generating 32×32 MNIST digits from a seed.",
-        builder=f"{_NETWORK}:DCGANGenerator",
+        builder=_PACKAGE.network("DCGANGenerator"),
         config=_DCGAN,
         datasets=("mnist",),
         sha256="f964045147b3fda6ffd85c373d144bf56656fec6b44a366a58270fea4bea3954",
@@ -89,7 +78,7 @@ register_model(
         name="cgan-mnist",
         family="cgan",
         description="Class-conditional DCGAN: a seed and a digit class → that digit.",
-        builder=f"{_NETWORK}:DCGANGenerator",
+        builder=_PACKAGE.network("DCGANGenerator"),
         config={**_DCGAN, "num_classes": 10, "embed_dim": 16},
         datasets=("mnist",),
         sha256="e2c9b10530d6496695e206a123315c224b0a523a836f942377e7beca00cb4d72",

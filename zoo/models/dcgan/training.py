@@ -53,9 +53,7 @@ class DCGANTask(GanTask):
                 cls_real = d.score_and_classify(real, lab)[1]
                 assert cls_real is not None
                 loss_d = loss_d + self.lambda_cls * F.cross_entropy(cls_real, labels)
-            self.optims["opt_d"].zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.optims["opt_d"].step()
+            self.update("opt_d", loss_d)
         assert self.loss is not None
         z1 = torch.randn(n, zdim)
         fake1 = g(z1, lab)
@@ -73,7 +71,5 @@ class DCGANTask(GanTask):
             loss_ms = 1.0 / (ratio.mean() + 1e-5)
             loss_g = loss_g + self.lambda_ms * loss_ms
             losses["mode_seeking"] = loss_ms.item()
-        self.optims["opt_g"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optims["opt_g"].step()
+        self.update("opt_g", loss_g)
         return losses

@@ -10,9 +10,9 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from zoo.models.lazy import network_getattr
+from zoo.models.layout import FamilyPackage
 from zoo.models.signatures import generate_entry, image, interpolate_entry, latent
-from zoo.registry import EntryPoint, Family, ModelSpec, TensorSpec, register_family, register_model
+from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
 
 if TYPE_CHECKING:
     from zoo.models.stylegan2.network import (
@@ -46,8 +46,7 @@ __all__ = [
 #: Stream of the seed rule used for the noise buffers (apart from latents, stream 0).
 NOISE_STREAM = 7
 
-_PACKAGE = "zoo.models.stylegan2"
-_NETWORK = f"{_PACKAGE}.network"
+_PACKAGE = FamilyPackage(__name__)
 
 
 def num_ws(config: Mapping[str, Any]) -> int:
@@ -99,7 +98,7 @@ def encoder_entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
 
 
 # The network classes import torch: they load only when asked for.
-__getattr__ = network_getattr(__name__, _NETWORK, __all__)
+__getattr__ = _PACKAGE.network_getattr(__all__)
 
 
 _STYLEGAN2 = {
@@ -114,31 +113,21 @@ _STYLEGAN2 = {
     "noise_seed": 0,
 }
 
-register_family(
-    Family(
-        name="stylegan2",
-        entry_points=entry_points,
-        pipeline_tag="unconditional-image-generation",
-        task=f"{_PACKAGE}.training:StyleGAN2Task",
-        protocol=f"{_PACKAGE}.evaluation:evaluate_stylegan2",
-        samples=f"{_PACKAGE}.card:samples_stylegan2",
-        usage=f"{_PACKAGE}.card:usage_stylegan2",
-        targets={"classes_covered": 10},
-    )
+_PACKAGE.register_family(
+    "stylegan2",
+    task="StyleGAN2Task",
+    entry_points=entry_points,
+    pipeline_tag="unconditional-image-generation",
+    targets={"classes_covered": 10},
 )
 
-register_family(
-    Family(
-        name="stylegan2-encoder",
-        entry_points=encoder_entry_points,
-        pipeline_tag="image-to-image",
-        task=f"{_PACKAGE}.training:StyleGAN2EncoderTask",
-        protocol=f"{_PACKAGE}.evaluation:evaluate_stylegan2_encoder",
-        samples=f"{_PACKAGE}.card:samples_stylegan2_encoder",
-        usage=f"{_PACKAGE}.card:usage_stylegan2_encoder",
-        targets={"ppl_ratio_w_z": 1.0},
-        lower_is_better=frozenset({"ppl_z", "ppl_w", "ppl_ratio_w_z"}),
-    )
+_PACKAGE.register_family(
+    "stylegan2-encoder",
+    task="StyleGAN2EncoderTask",
+    entry_points=encoder_entry_points,
+    pipeline_tag="image-to-image",
+    targets={"ppl_ratio_w_z": 1.0},
+    lower_is_better={"ppl_z", "ppl_w", "ppl_ratio_w_z"},
 )
 
 register_model(
@@ -146,7 +135,7 @@ register_model(
         name="stylegan2-mnist",
         family="stylegan2",
         description="Reduced StyleGAN2 for MNIST with truncation ψ and style mixing.",
-        builder=f"{_NETWORK}:StyleGAN2Generator",
+        builder=_PACKAGE.network("StyleGAN2Generator"),
         config=_STYLEGAN2,
         datasets=("mnist",),
         sha256="f93fd293613d94ff03ba5abd3b0b6d2d0bcf85b4a55828d0a775cba5647cc489",
@@ -160,7 +149,7 @@ register_model(
         name="stylegan2-mnist-encoder",
         family="stylegan2-encoder",
         description="Encoder projecting a digit into stylegan2-mnist's W+ (with that generator).",
-        builder=f"{_NETWORK}:StyleGAN2Projector",
+        builder=_PACKAGE.network("StyleGAN2Projector"),
         config={**_STYLEGAN2, "encoder_width": 32},
         datasets=("mnist",),
         sha256="8e5f2f495b63c28805357871956dbb9f91b0a321edda1461346d132653429d21",

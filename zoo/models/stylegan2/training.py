@@ -95,14 +95,10 @@ class StyleGAN2Task(GanTask):
         loss_d = self._d_step(real, self._fake(n).detach(), critic)
         if self.loss != "wgan-gp" and self._steps % self.r1_every == 0:
             loss_d = loss_d + (self.r1_gamma / 2) * self.r1_every * r1_penalty(critic, real)
-        self.optims["opt_d"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optims["opt_d"].step()
+        self.update("opt_d", loss_d)
         assert self.loss is not None
         loss_g = g_loss(self.loss, critic(self._fake(n)))
-        self.optims["opt_g"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optims["opt_g"].step()
+        self.update("opt_g", loss_g)
         with torch.no_grad():
             for pe, p in zip(ema.parameters(), g.parameters(), strict=True):
                 pe.lerp_(p, 1 - self.ema_beta)
@@ -137,8 +133,7 @@ class StyleGAN2EncoderTask(Task):
         shipped: nn.Module = load("stylegan2-mnist")
         proj.generator.load_state_dict(shipped.state_dict())
         proj.generator.requires_grad_(False)
-        self.nets = {"model": proj}
-        self.optims = {"opt": torch.optim.Adam(proj.encoder.parameters(), lr=self.lr)}
+        self.train_alone(proj, proj.encoder.parameters())
         classifier: nn.Module = load("classifier-mnist")
         self.classifier = cast("DigitClassifier", classifier.eval().requires_grad_(False))
         self.datasets = (load_digits("mnist", "train"),)
@@ -178,9 +173,7 @@ class StyleGAN2EncoderTask(Task):
             + self.feature_weight * loss_feat
             + self.offset_weight * loss_offset
         )
-        self.optims["opt"].zero_grad(set_to_none=True)
-        loss.backward()
-        self.optims["opt"].step()
+        self.update("opt", loss)
         return {
             "w": loss_w.item(),
             "fake_pixel": loss_fake.item(),

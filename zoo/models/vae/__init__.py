@@ -9,17 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from zoo.models.lazy import network_getattr
+from zoo.models.layout import FamilyPackage
 from zoo.models.signatures import image, interpolate_entry, latent
-from zoo.registry import EntryPoint, Family, ModelSpec, TensorSpec, register_family, register_model
+from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
 
 if TYPE_CHECKING:
     from zoo.models.vae.network import ConvVAE
 
 __all__ = ["ConvVAE", "entry_points"]
 
-_PACKAGE = "zoo.models.vae"
-_NETWORK = f"{_PACKAGE}.network"
+_PACKAGE = FamilyPackage(__name__)
 
 
 def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
@@ -48,19 +47,14 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
 
 
 # The network classes import torch: they load only when asked for.
-__getattr__ = network_getattr(__name__, _NETWORK, ("ConvVAE",))
+__getattr__ = _PACKAGE.network_getattr(("ConvVAE",))
 
 
-register_family(
-    Family(
-        name="vae",
-        entry_points=entry_points,
-        pipeline_tag="unconditional-image-generation",
-        task=f"{_PACKAGE}.training:VAETask",
-        protocol=f"{_PACKAGE}.evaluation:evaluate_vae",
-        samples=f"{_PACKAGE}.card:samples_vae",
-        usage=f"{_PACKAGE}.card:usage_vae",
-    )
+_PACKAGE.register_family(
+    "vae",
+    task="VAETask",
+    entry_points=entry_points,
+    pipeline_tag="unconditional-image-generation",
 )
 
 register_model(
@@ -68,7 +62,7 @@ register_model(
         name="vae-mnist",
         family="vae",
         description="Convolutional VAE for MNIST: sample, encode/decode (16 floats), inpaint.",
-        builder=f"{_NETWORK}:ConvVAE",
+        builder=_PACKAGE.network("ConvVAE"),
         config={"latent_dim": 16, "width": 32, "resolution": 32, "channels": 1},
         datasets=("mnist",),
         sha256="0c5408310daeef4d42fa60e372aa5d00ed6d952be2a883043caf2ee96594477d",

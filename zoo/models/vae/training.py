@@ -23,9 +23,7 @@ class VAETask(Task):
 
     def __init__(self, cfg: TrainConfig) -> None:
         super().__init__(cfg)
-        vae = self.new_model()
-        self.nets = {"model": vae}
-        self.optims = {"opt": torch.optim.Adam(vae.parameters(), lr=self.lr)}
+        self.train_alone(self.new_model())
         self.datasets = (load_digits("mnist", "train"),)
 
     def step(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
@@ -40,9 +38,7 @@ class VAETask(Task):
         rec = rec.flatten(1).sum(1).mean()
         kl = (-0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1)).mean()
         loss = rec + kl
-        self.optims["opt"].zero_grad(set_to_none=True)
-        loss.backward()
-        self.optims["opt"].step()
+        self.update("opt", loss)
         return {"loss": loss.item(), "rec": rec.item(), "kl": kl.item()}
 
     @torch.no_grad()
