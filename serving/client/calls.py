@@ -28,6 +28,7 @@ from serving.client.requests import (
 from serving.client.signature import GENERATE_ENTRIES, Array, ModelSignature
 
 R = TypeVar("R")
+U8 = npt.NDArray[np.uint8]
 Inputs = Callable[[ModelSignature], dict[str, Array]]
 
 
@@ -53,9 +54,7 @@ def _images(images: Any) -> Inputs:
     return lambda sig: {"image": check_images(sig, images)}
 
 
-def generate(
-    model: str, seeds: Any, labels: Any = None, psi: Any = None, mix_seeds: Any = None
-) -> Call[npt.NDArray[np.uint8]]:
+def generate(model: str, seeds: Any, labels: Any, psi: Any, mix_seeds: Any) -> Call[U8]:
     """Seeds (and labels, ψ, mixing seeds) → images, by ``generate`` (GANs) or ``sample`` (VAE)."""
     return Call(
         model,
@@ -65,7 +64,7 @@ def generate(
     )
 
 
-def translate(model: str, images: Any, direction: str) -> Call[npt.NDArray[np.uint8]]:
+def translate(model: str, images: Any, direction: str) -> Call[U8]:
     """Images → images, by ``translate_a2b`` or ``translate_b2a``."""
     return Call(model, (f"translate_{direction}",), _images(images), _output("image"))
 
@@ -75,19 +74,19 @@ def encode(model: str, images: Any) -> Call[tuple[Array, Array]]:
     return Call(model, ("encode",), _images(images), _pair("latent", "logvar"))
 
 
-def decode(model: str, latents: Any) -> Call[npt.NDArray[np.uint8]]:
+def decode(model: str, latents: Any) -> Call[U8]:
     """Latent codes → images, by ``decode``."""
     return Call(
         model, ("decode",), lambda sig: {"latent": check_latents(sig, latents)}, _output("image")
     )
 
 
-def reconstruct(model: str, images: Any) -> Call[npt.NDArray[np.uint8]]:
+def reconstruct(model: str, images: Any) -> Call[U8]:
     """Images → images through the autoencoder, by ``reconstruct``."""
     return Call(model, ("reconstruct",), _images(images), _output("image"))
 
 
-def inpaint(model: str, images: Any, masks: Any) -> Call[npt.NDArray[np.uint8]]:
+def inpaint(model: str, images: Any, masks: Any) -> Call[U8]:
     """Images and masks (one per image) → filled images, by ``inpaint``."""
 
     def inputs(sig: ModelSignature) -> dict[str, Array]:
@@ -108,14 +107,9 @@ def project(model: str, images: Any) -> Call[tuple[Array, Array]]:
 
 
 def synthesize(
-    model: str,
-    ws: Any,
-    psi: Any = None,
-    mix_seeds: Any = None,
-    mix_layer: Any = None,
-    mix_ws: Any = None,
-) -> Call[npt.NDArray[np.uint8]]:
-    """ws (and ψ, style mixing) → images, by ``synthesize``."""
+    model: str, ws: Any, psi: Any, mix_seeds: Any, mix_layer: Any, mix_ws: Any
+) -> Call[U8]:
+    """ws (and ψ, style mixing from seeds or other ws) → images, by ``synthesize``."""
     return Call(
         model,
         ("synthesize",),
@@ -126,9 +120,7 @@ def synthesize(
     )
 
 
-def interpolate(
-    model: str, seed: int, seed_to: int, t: Any, labels: Any = None
-) -> Call[npt.NDArray[np.uint8]]:
+def interpolate(model: str, seed: int, seed_to: int, t: Any, labels: Any) -> Call[U8]:
     """Two seeds and the points ``t`` between them (and labels) → images, by ``interpolate``."""
     return Call(
         model,

@@ -15,16 +15,6 @@ import numpy.typing as npt
 
 from serving.client import calls
 from serving.client.calls import Call
-from serving.client.errors import (
-    AuthenticationError,
-    InvalidInputError,
-    ModelNotFoundError,
-    ServerError,
-    SharedMemoryError,
-    TLSError,
-    UnsupportedAPIError,
-    ZooClientError,
-)
 from serving.client.requests import join_batches, model_candidates, resolve_model, split_batches
 from serving.client.shm import (
     Region,
@@ -50,6 +40,16 @@ from serving.client.transport import (
     parse_endpoint,
     resume,
     version_kwargs,
+)
+from zoo.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    ModelNotFoundError,
+    ServerError,
+    SharedMemoryError,
+    TLSError,
+    UnsupportedAPIError,
+    ZooClientError,
 )
 
 C = TypeVar("C", bound="BaseZooClient")

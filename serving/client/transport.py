@@ -11,7 +11,9 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from serving.client.errors import (
+from serving.client.ports import GRPC_PORT, HTTP_PORT
+from serving.client.signature import Array, ModelSignature
+from zoo.errors import (
     AuthenticationError,
     InvalidInputError,
     ModelNotFoundError,
@@ -22,8 +24,6 @@ from serving.client.errors import (
     UnsupportedAPIError,
     ZooClientError,
 )
-from serving.client.ports import GRPC_PORT, HTTP_PORT
-from serving.client.signature import Array, ModelSignature
 
 Protocol = Literal["http", "grpc"]
 #: Default ports of a Triton server per protocol (plain text); TLS defaults to 443 (an ingress).
