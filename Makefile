@@ -155,6 +155,7 @@ MUTATION_SCOPE := \
   'serving.client.requests.x_check_masks__*' \
   'serving.client.requests.x_check_latents__*' \
   'serving.client.requests.x__require__*' \
+  'serving.client.requests.x__label_input__*' \
   'serving.client.requests.x_split_batches__*' \
   'serving.client.requests.x_join_batches__*' \
   'serving.client.requests.x_resolve_model__*' \

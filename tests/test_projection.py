@@ -17,7 +17,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from serving.client import InvalidInputError as ClientInputError
-from serving.client import interpolate_request, synthesize_request
+from serving.client.requests import interpolate_request, synthesize_request
 from serving.server.inprocess import InProcessZoo, signature_of
 from zoo.cli.main import app
 from zoo.errors import InvalidInputError

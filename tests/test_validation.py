@@ -21,6 +21,7 @@ from google.protobuf.json_format import MessageToDict
 import serving.client as sdk
 from serving.client import ModelSignature, ZooClientError
 from serving.client.requests import generate_request, interpolate_request, synthesize_request
+from serving.client.signature import LABEL_CLASSES_PARAMETER
 from serving.server.inprocess import InProcessZoo, signature_of
 from serving.server.repository import RepositoryOptions, embedded_config
 from zoo import errors
@@ -138,7 +139,7 @@ def test_the_served_config_declares_the_label_range() -> None:
     # What `zoo repo build` writes, read back the way the SDK reads a server's config.
     config = embedded_config("cgan-mnist", CGAN, RepositoryOptions())
     as_json = MessageToDict(config, preserving_proto_field_name=True)
-    assert as_json["parameters"][sdk.LABEL_CLASSES_PARAMETER] == {"string_value": "10"}
+    assert as_json["parameters"][LABEL_CLASSES_PARAMETER] == {"string_value": "10"}
     assert ModelSignature.from_config(as_json).label_classes == 10
     unlabelled = MessageToDict(
         embedded_config("dcgan-mnist", DCGAN, RepositoryOptions()),

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from serving.client import BaseZooClient, encoder_of
+from serving.client import BaseZooClient
+from serving.client.requests import encoder_of
 from zoo.errors import InvalidInputError
 from zoo.pipeline import from_uint8_nhwc, to_uint8_nhwc
 

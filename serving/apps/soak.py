@@ -28,14 +28,9 @@ from typing import Any
 import numpy as np
 
 from serving.apps.bench import load as loadgen
-from serving.client import (
-    GENERATE_ENTRIES,
-    ModelNotFoundError,
-    ServerUnavailableError,
-    ZooClient,
-    ZooClientError,
-)
+from serving.client import ModelNotFoundError, ServerUnavailableError, ZooClient, ZooClientError
 from serving.client.ports import HTTP_PORT, default_grpc_url
+from serving.client.signature import GENERATE_ENTRIES
 from zoo.errors import InvalidInputError
 from zoo.registry import get_spec, list_models
 

@@ -36,13 +36,23 @@ and builtins, so callers can catch broadly: :class:`ServerUnavailableError`
 it lacks the call), :class:`AuthenticationError`
 (``PermissionError``: 401/403), :class:`TLSError` (``ConnectionError``: the handshake failed),
 :class:`SharedMemoryError` (``OSError``: a shared-memory region could not be used).
+
+Those are the package's API. The parts it is built from are modules of their own:
+:mod:`~serving.client.calls` (each verb: which model serves it, its inputs, its result),
+:mod:`~serving.client.requests` (wire inputs built and checked; batches; model names),
+:mod:`~serving.client.signature` (what a served model takes; the wire format's constants),
+:mod:`~serving.client.transport` (endpoints, TLS, errors mapped, the steps both clients run),
+:mod:`~serving.client.shm` (shared-memory regions) and :mod:`~serving.client.ports`.
 """
 
 from __future__ import annotations
 
 from serving.client.aio import AsyncZooClient
-from serving.client.clients import BaseZooClient, RemoteClient, ZooClient
-from serving.client.errors import (
+from serving.client.clients import BaseZooClient, ZooClient
+from serving.client.shm import SharedMemory
+from serving.client.signature import ModelSignature
+from serving.client.transport import Protocol
+from zoo.errors import (
     AuthenticationError,
     InvalidInputError,
     ModelNotFoundError,
@@ -54,85 +64,24 @@ from serving.client.errors import (
     UnsupportedAPIError,
     ZooClientError,
 )
-from serving.client.requests import (
-    check_images,
-    check_latents,
-    check_masks,
-    check_seeds,
-    check_ws,
-    encoder_of,
-    generate_request,
-    interpolate_request,
-    join_batches,
-    model_candidates,
-    resolve_model,
-    split_batches,
-    synthesize_request,
-)
-from serving.client.shm import Region, RegionSet, SharedMemory, SharedMemoryPool
-from serving.client.signature import (
-    ENCODER_SUFFIX,
-    GENERATE_ENTRIES,
-    LABEL_CLASSES_PARAMETER,
-    Array,
-    ModelSignature,
-)
-from serving.client.transport import (
-    DEFAULT_PORTS,
-    SCHEMES,
-    TLS_PORT,
-    Endpoint,
-    Protocol,
-    map_error,
-    outputs_of,
-    parse_endpoint,
-)
 from zoo.validation import MAX_SEED
 
 __all__ = [
-    "DEFAULT_PORTS",
-    "ENCODER_SUFFIX",
-    "GENERATE_ENTRIES",
-    "LABEL_CLASSES_PARAMETER",
     "MAX_SEED",
-    "SCHEMES",
-    "TLS_PORT",
-    "Array",
     "AsyncZooClient",
     "AuthenticationError",
     "BaseZooClient",
-    "Endpoint",
     "InvalidInputError",
     "ModelNotFoundError",
     "ModelSignature",
     "Protocol",
-    "Region",
-    "RegionSet",
-    "RemoteClient",
     "RequestTimeoutError",
     "ServerError",
     "ServerUnavailableError",
     "SharedMemory",
     "SharedMemoryError",
-    "SharedMemoryPool",
     "TLSError",
     "UnsupportedAPIError",
     "ZooClient",
     "ZooClientError",
-    "check_images",
-    "check_latents",
-    "check_masks",
-    "check_seeds",
-    "check_ws",
-    "encoder_of",
-    "generate_request",
-    "interpolate_request",
-    "join_batches",
-    "map_error",
-    "model_candidates",
-    "outputs_of",
-    "parse_endpoint",
-    "resolve_model",
-    "split_batches",
-    "synthesize_request",
 ]

@@ -13,29 +13,9 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from serving.client.errors import (
-    AuthenticationError,
-    InvalidInputError,
-    ModelNotFoundError,
-    ServerError,
-    SharedMemoryError,
-    TLSError,
-    UnsupportedAPIError,
-    ZooClientError,
-)
-from serving.client.requests import (
-    check_images,
-    check_latents,
-    check_masks,
-    encoder_of,
-    generate_request,
-    interpolate_request,
-    join_batches,
-    model_candidates,
-    resolve_model,
-    split_batches,
-    synthesize_request,
-)
+from serving.client import calls
+from serving.client.calls import Call
+from serving.client.requests import join_batches, model_candidates, resolve_model, split_batches
 from serving.client.shm import (
     Region,
     RegionSet,
@@ -46,20 +26,35 @@ from serving.client.shm import (
     _shm_register_failed,
     _shm_tensors,
 )
-from serving.client.signature import GENERATE_ENTRIES, Array, ModelSignature
+from serving.client.signature import Array, ModelSignature
 from serving.client.transport import (
     Protocol,
+    Steps,
     Version,
     _infer_args,
     _tritonclient,
     answered_version,
+    ask,
     map_error,
     outputs_of,
     parse_endpoint,
+    resume,
     version_kwargs,
+)
+from zoo.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    ModelNotFoundError,
+    ServerError,
+    SharedMemoryError,
+    TLSError,
+    UnsupportedAPIError,
+    ZooClientError,
 )
 
 C = TypeVar("C", bound="BaseZooClient")
+R = TypeVar("R")
+T = TypeVar("T")
 
 # ---------------------------------------------------------------------------------------------
 # The two clients: same methods, one blocking, one asyncio.
@@ -101,7 +96,13 @@ class BaseZooClient(abc.ABC):
     ) -> None:
         self.close()
 
-    # -- the zoo --------------------------------------------------------------------------
+    def _run(self, call: Call[R], version: Version) -> R:
+        """Every verb's one path: the served signature, the inputs checked against it, the
+        inference (``version`` of the model, if given), the result picked from the outputs."""
+        sig = self.signature(call.model, call.entries)
+        return call.result(self.infer(sig, call.inputs(sig), version=version))
+
+    # -- the zoo (each call described in serving.client.calls) ----------------------------
     def generate(
         self,
         model: str,
@@ -116,51 +117,39 @@ class BaseZooClient(abc.ABC):
 
         ``version`` asks for that model version (default: the one the server serves).
         """
-        sig = self.signature(model, GENERATE_ENTRIES)
-        req = generate_request(sig, seeds, labels=labels, psi=psi, mix_seeds=mix_seeds)
-        return self.infer(sig, req, version=version)["image"]
+        return self._run(calls.generate(model, seeds, labels, psi, mix_seeds), version)
 
     def translate(
         self, model: str, images: Any, direction: str = "a2b", *, version: Version = None
     ) -> npt.NDArray[np.uint8]:
         """Image-to-image translation (CycleGAN), ``direction`` "a2b" or "b2a"; uint8 NHWC."""
-        sig = self.signature(model, (f"translate_{direction}",))
-        return self.infer(sig, {"image": check_images(sig, images)}, version=version)["image"]
+        return self._run(calls.translate(model, images, direction), version)
 
     def encode(self, model: str, images: Any, *, version: Version = None) -> tuple[Array, Array]:
         """Latent codes of images (VAE): posterior mean ``(N, D)`` and log-variance ``(N, D)``."""
-        sig = self.signature(model, ("encode",))
-        out = self.infer(sig, {"image": check_images(sig, images)}, version=version)
-        return out["latent"], out["logvar"]
+        return self._run(calls.encode(model, images), version)
 
     def decode(self, model: str, latents: Any, *, version: Version = None) -> npt.NDArray[np.uint8]:
         """Images from latent codes (VAE), uint8 NHWC."""
-        sig = self.signature(model, ("decode",))
-        return self.infer(sig, {"latent": check_latents(sig, latents)}, version=version)["image"]
+        return self._run(calls.decode(model, latents), version)
 
     def reconstruct(
         self, model: str, images: Any, *, version: Version = None
     ) -> npt.NDArray[np.uint8]:
         """Images through the autoencoder (VAE), uint8 NHWC."""
-        sig = self.signature(model, ("reconstruct",))
-        return self.infer(sig, {"image": check_images(sig, images)}, version=version)["image"]
+        return self._run(calls.reconstruct(model, images), version)
 
     def inpaint(
         self, model: str, images: Any, masks: Any, *, version: Version = None
     ) -> npt.NDArray[np.uint8]:
         """Fill the pixels where ``masks`` is 0 (VAE); known pixels are kept; uint8 NHWC."""
-        sig = self.signature(model, ("inpaint",))
-        imgs = check_images(sig, images)
-        return self.infer(
-            sig, {"image": imgs, "mask": check_masks(sig, masks, len(imgs))}, version=version
-        )["image"]
+        return self._run(calls.inpaint(model, images, masks), version)
 
     def classify(
         self, model: str, images: Any, *, version: Version = None
     ) -> npt.NDArray[np.float32]:
         """Class logits ``(N, classes)`` of images; ``argmax(axis=1)`` is the predicted class."""
-        sig = self.signature(model, ("classify",))
-        return self.infer(sig, {"image": check_images(sig, images)}, version=version)["logits"]
+        return self._run(calls.classify(model, images), version)
 
     # -- projection, synthesis from ws, interpolation ---------------------------------------
     def project(
@@ -170,9 +159,7 @@ class BaseZooClient(abc.ABC):
 
         ``model`` is the generator (``stylegan2-mnist``) or its encoder; one feed-forward call.
         """
-        sig = self.signature(encoder_of(model), ("project",))
-        out = self.infer(sig, {"image": check_images(sig, images)}, version=version)
-        return out["w"], out["image"]
+        return self._run(calls.project(model, images), version)
 
     def synthesize(
         self,
@@ -186,11 +173,7 @@ class BaseZooClient(abc.ABC):
         version: Version = None,
     ) -> npt.NDArray[np.uint8]:
         """Images from ws (StyleGAN2); ws from ``mix_layer`` on from ``mix_seeds`` or ``mix_ws``."""
-        sig = self.signature(model, ("synthesize",))
-        req = synthesize_request(
-            sig, ws, psi=psi, mix_seeds=mix_seeds, mix_layer=mix_layer, mix_ws=mix_ws
-        )
-        return self.infer(sig, req, version=version)["image"]
+        return self._run(calls.synthesize(model, ws, psi, mix_seeds, mix_layer, mix_ws), version)
 
     def interpolate(
         self,
@@ -203,10 +186,7 @@ class BaseZooClient(abc.ABC):
         version: Version = None,
     ) -> npt.NDArray[np.uint8]:
         """One image per ``t`` in [0, 1] between two seeds' digits; a cGAN holds ``labels``."""
-        sig = self.signature(model, ("interpolate",))
-        return self.infer(
-            sig, interpolate_request(sig, seed, seed_to, t, labels=labels), version=version
-        )["image"]
+        return self._run(calls.interpolate(model, seed, seed_to, t, labels), version)
 
 
 class RemoteClient:
@@ -278,6 +258,123 @@ class RemoteClient:
         except Exception as e:
             raise map_error(e, self.endpoint.display) from e
 
+    # -- what both clients do, as steps (serving.client.transport): one copy, run blocking
+    # -- by ZooClient and awaited by AsyncZooClient ------------------------------------------
+    @property
+    def _as_json(self) -> dict[str, bool]:
+        """What makes tritonclient's gRPC client answer as JSON, like its HTTP client."""
+        return {"as_json": True} if self.protocol == "grpc" else {}
+
+    def _ready_steps(self) -> Steps[bool]:
+        """Whether the server answers and is ready; refused credentials and TLS raise."""
+        try:
+            if (yield ask("is_server_ready")):
+                return True
+            # tritonclient's HTTP health check only looks at the status code: ask again in a
+            # way that raises, so a refused token reads as such rather than as "not ready"
+            yield ask("get_server_metadata")
+        except (AuthenticationError, TLSError):
+            raise
+        except ZooClientError:
+            pass
+        return False
+
+    def _list_models_steps(self) -> Steps[list[str]]:
+        """Names of the Triton models that are loaded and ready, sorted."""
+        return _ready_names((yield ask("get_model_repository_index", **self._as_json)))
+
+    def _signature_steps(self, model: str, entries: Sequence[str]) -> Steps[ModelSignature]:
+        """The signature of the Triton model serving ``entries`` of ``model`` (cached)."""
+        key = f"{model}|{','.join(entries)}"
+        if key not in self._sigs:
+            name = (yield from self._resolve_steps(model, entries)) if entries else model
+            try:
+                config = yield ask("get_model_config", name, **self._as_json)
+                sig = ModelSignature.from_config(config)
+            except UnsupportedAPIError:  # a plain v2 server: the core metadata has the tensors
+                metadata = yield ask("get_model_metadata", name, **self._as_json)
+                sig = ModelSignature.from_metadata(metadata)
+            self._sigs[key] = sig
+        return self._sigs[key]
+
+    def _resolve_steps(self, model: str, entries: Sequence[str]) -> Steps[str]:
+        """The Triton model serving one of ``entries`` of ``model``.
+
+        By readiness, which a server with restricted admin APIs leaves open (its repository
+        index needs the admin key); the index only gives the error its close names.
+        """
+        for candidate in model_candidates(model, entries):
+            with contextlib.suppress(ModelNotFoundError):  # KServe's gRPC: NOT_FOUND, not False
+                if (yield ask("is_model_ready", candidate)):
+                    return candidate
+        try:
+            served = yield from self._list_models_steps()
+        except (AuthenticationError, TLSError):
+            raise  # tritonclient's HTTP readiness reads a refused token as "not ready"
+        except ZooClientError:
+            served = []
+        return resolve_model(served, model, entries)
+
+    def _infer_steps(
+        self, sig: ModelSignature, chunk: Mapping[str, Array], asked: Mapping[str, str]
+    ) -> Steps[tuple[dict[str, Array], int | None]]:
+        """One request of at most ``sig.max_batch_size``, over the socket or through shared
+        memory: its outputs and the model version that answered."""
+        if self._shm is not None:
+            return (yield from self._infer_shm_steps(self._shm, sig, chunk, asked))
+        tensors, wanted = _infer_args(self._mod, self.protocol, chunk, sig.outputs)
+        result = yield ask("infer", sig.name, tensors, outputs=wanted, **asked)
+        return outputs_of(result, sig, self.endpoint.display), answered_version(result)
+
+    def _infer_shm_steps(
+        self,
+        pool: SharedMemoryPool,
+        sig: ModelSignature,
+        chunk: Mapping[str, Array],
+        asked: Mapping[str, str],
+    ) -> Steps[tuple[dict[str, Array], int | None]]:
+        """One request whose tensors travel through a (reused) set of shared-memory regions."""
+        regions = pool.checkout(sig, chunk)
+        try:
+            if not regions.registered:
+                for region in regions.all():
+                    yield from self._register_steps(region)
+                regions.registered = True
+            tensors, wanted = _shm_tensors(self._mod, pool, regions, chunk)
+            result = yield ask("infer", sig.name, tensors, outputs=wanted, **asked)
+            out = _shm_outputs(result, pool, regions, sig, self.endpoint.display)
+        except BaseException:  # a failed call may have left them half-written
+            yield from self._release_steps(pool, regions)
+            raise
+        pool.checkin(regions)
+        return out, answered_version(result)
+
+    def _register_steps(self, region: Region) -> Steps[None]:
+        """Register ``region`` with the server; a refusal says why, and what to do instead."""
+        method, args = _register_args(region)
+        try:
+            yield ask(method, *args)
+        except (ServerError, InvalidInputError) as e:
+            server = None
+            if isinstance(e, UnsupportedAPIError):  # the message names the server's version
+                with contextlib.suppress(ZooClientError):
+                    server = yield ask("get_server_metadata")
+            message = _shm_register_failed(self.endpoint.display, region, e, server)
+            raise SharedMemoryError(message) from e
+
+    def _release_steps(self, pool: SharedMemoryPool, regions: RegionSet) -> Steps[None]:
+        """Unregister a set (best effort: the server may be gone or never had it) and free it."""
+        for region in regions.all():
+            with contextlib.suppress(ZooClientError):
+                yield ask(f"unregister_{region.kind}_shared_memory", region.name)
+        pool.destroy(regions)
+
+    def _release_all_steps(self) -> Steps[None]:
+        """Unregister and free every shared-memory region the client holds (on close)."""
+        if self._shm is not None:
+            for regions in self._shm.drain():
+                yield from self._release_steps(self._shm, regions)
+
 
 class ZooClient(RemoteClient, BaseZooClient):
     """Blocking client for a genzoo Triton server. Safe to share between threads.
@@ -314,11 +411,23 @@ class ZooClient(RemoteClient, BaseZooClient):
         except Exception as e:
             raise map_error(e, self.endpoint.display) from e
 
+    def _drive(self, steps: Steps[T]) -> T:
+        """Make the calls ``steps`` ask for, one after the other; what they return."""
+        answer: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                method, args, kwargs = resume(steps, answer, error)
+            except StopIteration as done:
+                return done.value
+            try:
+                answer, error = self._call(method, *args, **kwargs), None
+            except BaseException as e:  # the steps decide (shared memory: release, re-raise)
+                answer, error = None, e
+
     def close(self) -> None:
         """Unregister and free shared-memory regions; close every connection this client opened."""
-        if self._shm is not None:
-            for regions in self._shm.drain():
-                self._release(self._shm, regions)
+        self._drive(self._release_all_steps())
         with self._lock:
             clients, self._clients = self._clients, []
         for c in clients:
@@ -331,50 +440,15 @@ class ZooClient(RemoteClient, BaseZooClient):
 
         Refused credentials and failed TLS handshakes raise: they are not "not ready".
         """
-        try:
-            if self._call("is_server_ready"):
-                return True
-            # tritonclient's HTTP health check only looks at the status code: ask again in a
-            # way that raises, so a refused token reads as such rather than as "not ready"
-            self._call("get_server_metadata")
-        except (AuthenticationError, TLSError):
-            raise
-        except ZooClientError:
-            pass
-        return False
+        return self._drive(self._ready_steps())
 
     def list_models(self) -> list[str]:
         """Names of the Triton models that are loaded and ready, sorted."""
-        kwargs = {"as_json": True} if self.protocol == "grpc" else {}
-        return _ready_names(self._call("get_model_repository_index", **kwargs))
+        return self._drive(self._list_models_steps())
 
     def signature(self, model: str, entries: Sequence[str] = ()) -> ModelSignature:
         """The signature of the Triton model serving ``entries`` of ``model`` (cached)."""
-        key = f"{model}|{','.join(entries)}"
-        if key not in self._sigs:
-            name = self._resolve(model, entries) if entries else model
-            kwargs = {"as_json": True} if self.protocol == "grpc" else {}
-            try:
-                sig = ModelSignature.from_config(self._call("get_model_config", name, **kwargs))
-            except UnsupportedAPIError:  # a plain v2 server: the core metadata has the tensors
-                sig = ModelSignature.from_metadata(self._call("get_model_metadata", name, **kwargs))
-            self._sigs[key] = sig
-        return self._sigs[key]
-
-    def _resolve(self, model: str, entries: Sequence[str]) -> str:
-        # By readiness, which a server with restricted admin APIs leaves open (its repository
-        # index needs the admin key); the index only gives the error its close names.
-        for candidate in model_candidates(model, entries):
-            with contextlib.suppress(ModelNotFoundError):  # KServe's gRPC: NOT_FOUND, not False
-                if self._call("is_model_ready", candidate):
-                    return candidate
-        try:
-            served = self.list_models()
-        except (AuthenticationError, TLSError):
-            raise  # tritonclient's HTTP readiness reads a refused token as "not ready"
-        except ZooClientError:
-            served = []
-        return resolve_model(served, model, entries)
+        return self._drive(self._signature_steps(model, entries))
 
     @property
     def answered_version(self) -> int | None:
@@ -391,58 +465,9 @@ class ZooClient(RemoteClient, BaseZooClient):
         asked = version_kwargs(version)
         parts = []
         for chunk in split_batches(inputs, sig.max_batch_size):
-            if self._shm is not None:
-                parts.append(self._infer_shm(self._shm, sig, chunk, asked))
-                continue
-            tensors, wanted = _infer_args(self._mod, self.protocol, chunk, sig.outputs)
-            result = self._call("infer", sig.name, tensors, outputs=wanted, **asked)
-            self._local.version = answered_version(result)
-            parts.append(outputs_of(result, sig, self.endpoint.display))
+            out, self._local.version = self._drive(self._infer_steps(sig, chunk, asked))
+            parts.append(out)
         return join_batches(parts)
-
-    # -- shared memory --------------------------------------------------------------------
-    def _infer_shm(
-        self,
-        pool: SharedMemoryPool,
-        sig: ModelSignature,
-        chunk: Mapping[str, Array],
-        asked: Mapping[str, str],
-    ) -> dict[str, Array]:
-        """One request whose tensors travel through a (reused) set of shared-memory regions."""
-        regions = pool.checkout(sig, chunk)
-        try:
-            if not regions.registered:
-                for region in regions.all():
-                    self._register_region(region)
-                regions.registered = True
-            tensors, wanted = _shm_tensors(self._mod, pool, regions, chunk)
-            result = self._call("infer", sig.name, tensors, outputs=wanted, **asked)
-            self._local.version = answered_version(result)
-            out = _shm_outputs(result, pool, regions, sig, self.endpoint.display)
-        except BaseException:
-            self._release(pool, regions)  # a failed call may have left them half-written
-            raise
-        pool.checkin(regions)
-        return out
-
-    def _register_region(self, region: Region) -> None:
-        method, args = _register_args(region)
-        try:
-            self._call(method, *args)
-        except (ServerError, InvalidInputError) as e:
-            server = None
-            if isinstance(e, UnsupportedAPIError):  # the message names the server's version
-                with contextlib.suppress(ZooClientError):
-                    server = self._call("get_server_metadata")
-            message = _shm_register_failed(self.endpoint.display, region, e, server)
-            raise SharedMemoryError(message) from e
-
-    def _release(self, pool: SharedMemoryPool, regions: RegionSet) -> None:
-        """Unregister a set (best effort: the server may be gone or never had it) and free it."""
-        for region in regions.all():
-            with contextlib.suppress(ZooClientError):
-                self._call(f"unregister_{region.kind}_shared_memory", region.name)
-        pool.destroy(regions)
 
 
 def _ready_names(index: Any) -> list[str]:

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from serving.client.errors import InvalidInputError, ModelNotFoundError
 from serving.client.signature import ENCODER_SUFFIX, Array, ModelSignature
+from zoo.errors import InvalidInputError, ModelNotFoundError
 from zoo.validation import (
     check_labels,
     check_mix_layers,
@@ -44,14 +44,7 @@ def generate_request(
     s = check_seeds(seeds)
     n = len(s)
     req: dict[str, Array] = {"seed": s.reshape(n, 1)}
-    if "label" in sig.inputs:
-        if labels is None:
-            raise InvalidInputError(
-                f"{sig.name} is class-conditional: pass labels ({_classes(sig)})."
-            )
-        req["label"] = check_labels(labels, n, sig.label_classes).reshape(n, 1)
-    elif labels is not None:
-        raise InvalidInputError(f"{sig.name} is not class-conditional: drop the labels.")
+    req |= _label_input(sig, labels, n, f"labels ({_classes(sig)})", "the labels")
     if "psi" in sig.inputs:
         req["psi"] = check_psi(1.0 if psi is None else psi, n).reshape(n, 1)
     elif psi is not None:
@@ -188,15 +181,19 @@ def interpolate_request(
         "seed_to": np.repeat(end, n).reshape(n, 1),
         "t": check_t(ts, n).reshape(n, 1),
     }
+    return req | _label_input(sig, labels, n, f"the label ({_classes(sig)}) to hold", "the label")
+
+
+def _label_input(sig: ModelSignature, labels: Any, n: int, ask: str, drop: str) -> dict[str, Array]:
+    """The ``label`` input of ``n`` items: required by a class-conditional model, which says
+    to pass ``ask``; refused by the others, which say to drop ``drop``."""
     if "label" in sig.inputs:
         if labels is None:
-            raise InvalidInputError(
-                f"{sig.name} is class-conditional: pass the label ({_classes(sig)}) to hold."
-            )
-        req["label"] = check_labels(labels, n, sig.label_classes).reshape(n, 1)
-    elif labels is not None:
-        raise InvalidInputError(f"{sig.name} is not class-conditional: drop the label.")
-    return req
+            raise InvalidInputError(f"{sig.name} is class-conditional: pass {ask}.")
+        return {"label": check_labels(labels, n, sig.label_classes).reshape(n, 1)}
+    if labels is not None:
+        raise InvalidInputError(f"{sig.name} is not class-conditional: drop {drop}.")
+    return {}
 
 
 def _classes(sig: ModelSignature) -> str:

@@ -13,14 +13,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from serving.client.errors import (
+from serving.client.signature import Array, ModelSignature
+from zoo.errors import (
     InvalidInputError,
     ServerError,
     SharedMemoryError,
     UnsupportedAPIError,
     ZooClientError,
 )
-from serving.client.signature import Array, ModelSignature
 
 SharedMemory = Literal["system", "cuda"]
 

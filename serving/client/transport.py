@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl as _ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from serving.client.errors import (
+from serving.client.ports import GRPC_PORT, HTTP_PORT
+from serving.client.signature import Array, ModelSignature
+from zoo.errors import (
     AuthenticationError,
     InvalidInputError,
     ModelNotFoundError,
@@ -22,8 +24,6 @@ from serving.client.errors import (
     UnsupportedAPIError,
     ZooClientError,
 )
-from serving.client.ports import GRPC_PORT, HTTP_PORT
-from serving.client.signature import Array, ModelSignature
 
 Protocol = Literal["http", "grpc"]
 #: Default ports of a Triton server per protocol (plain text); TLS defaults to 443 (an ingress).
@@ -326,6 +326,33 @@ def _unavailable(url: str) -> str:
         f"no Triton server answers at {url}. Start one with `zoo serve` (or check the URL, "
         "the protocol and its port: HTTP 8000, gRPC 8001 by default)."
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Steps: the clients' logic written once, as generators that ask for tritonclient calls. The
+# blocking client makes each call it is asked for, the asyncio client awaits it; either sends
+# the answer back in (or throws the call's error in, where the steps may catch it).
+# ---------------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+#: One tritonclient call: the method's name, its positional and its keyword arguments.
+Ask = tuple[str, tuple[Any, ...], dict[str, Any]]
+#: Steps that ask for tritonclient calls, get their answers, and return a ``T``.
+Steps = Generator[Ask, Any, T]
+
+
+def ask(method: str, *args: Any, **kwargs: Any) -> Ask:
+    """A step's request for tritonclient's ``method`` with these arguments."""
+    return method, args, kwargs
+
+
+def resume(steps: Steps[Any], answer: Any, error: BaseException | None) -> Ask:
+    """The next call ``steps`` asks for, given the last call's answer or error.
+
+    Raises ``StopIteration`` (its ``value``: the steps' result) when they are done, and the
+    steps' own error when they fail.
+    """
+    return steps.send(answer) if error is None else steps.throw(error)
 
 
 def _tritonclient(protocol: Protocol, aio: bool) -> Any:

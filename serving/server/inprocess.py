@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from export.runners import make_runner, runner_backend
-from serving.client import BaseZooClient, InvalidInputError, ModelSignature, resolve_model
+from serving.client import BaseZooClient, InvalidInputError, ModelSignature
+from serving.client.requests import resolve_model
 from serving.client.transport import Version
 from serving.server.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
 from zoo.registry import EntryPoint, get_spec, list_models, spec_of_module, triton_model_name

@@ -16,6 +16,8 @@ from serving.client import (
     ModelSignature,
     ServerUnavailableError,
     ZooClient,
+)
+from serving.client.requests import (
     check_images,
     check_masks,
     generate_request,

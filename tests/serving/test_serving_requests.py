@@ -24,19 +24,19 @@ from serving.client import (
     ServerError,
     ServerUnavailableError,
     UnsupportedAPIError,
+)
+from serving.client.clients import _ready_names
+from serving.client.requests import (
     check_images,
     check_latents,
     check_masks,
     check_seeds,
     generate_request,
     join_batches,
-    map_error,
-    outputs_of,
-    parse_endpoint,
     resolve_model,
     split_batches,
 )
-from serving.client.clients import _ready_names
+from serving.client.transport import map_error, outputs_of, parse_endpoint
 
 I64 = np.dtype(np.int64)
 F32 = np.dtype(np.float32)

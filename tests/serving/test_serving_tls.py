@@ -33,8 +33,8 @@ from serving.client import (
     InvalidInputError,
     TLSError,
     ZooClient,
-    parse_endpoint,
 )
+from serving.client.transport import parse_endpoint
 from serving.server.triton import TritonServer, free_port
 from zoo.cli.main import app
 

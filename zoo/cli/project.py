@@ -35,7 +35,7 @@ def project_command(
 ) -> None:
     """Project digits into StyleGAN2's W+: reconstructions, ws and their PSNR per file."""
     from serving.apps.projection import project_digits
-    from serving.client import encoder_of
+    from serving.client.requests import encoder_of
     from zoo.registry import get_spec
 
     spec = get_spec(encoder_of(name))

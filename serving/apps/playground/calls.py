@@ -18,13 +18,8 @@ from serving.apps.playground.digits import (
     mask_from_editor,
     softmax,
 )
-from serving.client import (
-    ENCODER_SUFFIX,
-    GENERATE_ENTRIES,
-    MAX_SEED,
-    ModelSignature,
-    ZooClient,
-)
+from serving.client import MAX_SEED, ModelSignature, ZooClient
+from serving.client.signature import ENCODER_SUFFIX, GENERATE_ENTRIES
 from zoo.errors import InvalidInputError, MissingDependencyError, ZooError
 from zoo.images import make_grid
 from zoo.registry import get_spec, list_models, triton_model_name
