@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from serving.apps.bench.registry import DEFAULT_TARGETS, targets_help
 from serving.client.ports import GRPC_PORT
 from zoo.cli._common import (
     JsonFlag,
@@ -87,12 +88,8 @@ def bench_command(
     name: Annotated[str, typer.Argument(help="Zoo model, e.g. dcgan-mnist.")],
     backends: Annotated[
         str,
-        typer.Option(
-            help="Comma-separated: torch, compile, onnxruntime, openvino, openvino-bf16, "
-            "triton-http, triton-grpc, triton-shm (gRPC + system shared memory), litserve, "
-            "triton-perf (perf_analyzer as the load)."
-        ),
-    ] = "torch,onnxruntime,triton-http,triton-grpc,litserve",
+        typer.Option(help=f"Comma-separated: {targets_help()}."),
+    ] = ",".join(DEFAULT_TARGETS),
     batch: Annotated[str, typer.Option(help="Images per request, comma-separated.")] = "1,8,64",
     concurrency: Annotated[
         str, typer.Option(help="Requests in flight (servers), comma-separated.")

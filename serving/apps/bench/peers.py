@@ -375,9 +375,16 @@ class PerfAnalyzerTarget(Target):
     name = "triton-perf"
 
     def __init__(
-        self, grpc_url: str, triton_model: str, *, stats_url: str, server: TritonServer | None
+        self,
+        grpc_url: str,
+        triton_model: str,
+        *,
+        stats_url: str,
+        server: TritonServer | None,
+        admin_key: str | None = None,
     ) -> None:
         perf_analyzer_command()  # unavailable → TargetUnavailableError now, not per cell
+        self.admin_key = admin_key
         self.grpc_url = grpc_url
         self.triton_model = triton_model
         self.stats_url = stats_url

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from serving.apps.bench.registry import is_in_process
 from serving.apps.bench.results import BenchReport, Cell, Goal
-from serving.apps.bench.targets import IN_PROCESS
 
 TRITON = ("triton-grpc", "triton-http")
 
@@ -468,7 +468,7 @@ def _plot(report: BenchReport, path: Path, what: str, ylabel: str) -> Path:
             )
             for k, (suffix, ys) in enumerate(series):
                 style = "--" if k == 1 else "-"
-                if backend in IN_PROCESS:
+                if is_in_process(backend):
                     ax.hlines(
                         ys[0],
                         min(levels),

@@ -1,14 +1,11 @@
-"""What ``zoo bench`` measures: one :class:`Target` per name of :data:`TARGETS`, same requests.
+"""The targets ``zoo bench`` drives, and the requests it sends them.
 
-- in-process: ``torch``, ``compile`` (``torch.compile``), ``onnxruntime``, ``openvino``,
-  ``openvino-bf16``: a runner from :func:`export.runners.make_runner`, with the wire conversion
-  Triton's backend does (seeds → latents, uint8 NHWC out), so every backend does the same work;
-  not ``tensorrt``, whose engine is built on a GPU host (bench it there, served by Triton);
-- ``triton-http``, ``triton-grpc``: the SDK (:class:`serving.client.ZooClient` /
-  :class:`~serving.client.AsyncZooClient`) against the embedded Triton (or ``--url``);
-- ``triton-shm``: the SDK over gRPC with ``shared_memory="system"``: tensors go through
-  registered ``/dev/shm`` regions instead of the socket (same host only);
-- ``litserve`` and ``triton-perf``: the peers in :mod:`serving.apps.bench.peers`.
+:class:`Target` is one thing under load (a blocking :meth:`~Target.call` and an awaitable
+:meth:`~Target.acall` per request): :class:`InProcessTarget` (a runner, with the wire
+conversion Triton's backend does) and :class:`TritonTarget` (the SDK over HTTP or gRPC, through
+the socket or shared memory); the peers are in :mod:`serving.apps.bench.peers`, and which names
+exist is :data:`serving.apps.bench.registry.BENCH_TARGETS`. :class:`RequestMaker` gives every
+target the same requests.
 
 A target that cannot run here (perf_analyzer not installed, say) raises
 :class:`TargetUnavailableError` with the reason; the report lists it as skipped.
@@ -19,13 +16,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from export.runners import BACKENDS as RUNNER_BACKENDS
 from serving.apps.bench.results import ServerFigures
 from serving.server.admin_key import admin_headers
 from serving.server.wire import graph_inputs, wire_inputs, wire_results
@@ -34,17 +29,7 @@ from zoo.pipeline import is_seeded
 from zoo.registry import EntryPoint
 
 if TYPE_CHECKING:
-    from torch import nn
-
     from serving.server.triton import TritonServer
-
-#: Targets that run inside the bench process: a runner on each runner backend, by its name;
-#: TensorRT needs an engine built on a GPU host, so the bench measures it only behind Triton.
-IN_PROCESS = tuple(b for b in RUNNER_BACKENDS if b != "tensorrt")
-#: Targets that are servers reached over loopback.
-SERVERS = ("triton-http", "triton-grpc", "triton-shm", "litserve", "triton-perf")
-#: Every target ``zoo bench`` knows (its ``--backends`` names), in report order.
-TARGETS = (*IN_PROCESS, *SERVERS)
 
 Wire = dict[str, npt.NDArray[Any]]
 
@@ -161,27 +146,12 @@ class InProcessTarget(Target):
         return len(out[0])
 
 
-def open_in_process(
-    backend: str,
-    model: str,
-    entry: str,
-    *,
-    module: nn.Module,
-    onnx_path: Path | None,
-    threads: int,
-) -> InProcessTarget:
-    """The in-process target of ``backend``; :class:`TargetUnavailableError` when it cannot run."""
-    from export.runners import make_runner
-
-    runner = make_runner(backend, model, entry, module=module, artifact=onnx_path, threads=threads)
-    return InProcessTarget(backend, runner)
-
-
 class TritonTarget(Target):
     """The SDK against a Triton server, over HTTP or gRPC, through the socket or shared memory."""
 
     def __init__(
         self,
+        name: str,
         protocol: str,
         url: str,
         triton_model: str,
@@ -189,10 +159,12 @@ class TritonTarget(Target):
         stats_url: str,
         server: TritonServer | None = None,
         shared_memory: str | None = None,
+        admin_key: str | None = None,
     ) -> None:
         from serving.client import ZooClient
 
-        self.name = "triton-shm" if shared_memory else f"triton-{protocol}"
+        self.name = name
+        self.admin_key = admin_key
         self.protocol = protocol
         self.url = url
         self.triton_model = triton_model
