@@ -98,6 +98,7 @@ class Target:
     name: str = ""
     in_process: bool = False
     admin_key: str | None = None  # key to a restricted server's statistics (zoo serve's)
+    aclient: Any = None  # the asyncio client :meth:`open_async` opened (it has ``close()``)
 
     def call(self, wire: Wire) -> int:
         """Send one request; return the number of images it carried."""
@@ -111,7 +112,10 @@ class Target:
         """Open asyncio clients on the running loop."""
 
     async def close_async(self) -> None:
-        """Close the asyncio clients opened by :meth:`open_async`."""
+        """Close the asyncio client :meth:`open_async` opened, if any."""
+        if self.aclient is not None:
+            await self.aclient.close()
+            self.aclient = None
 
     def server_stats(self) -> dict[str, Any] | None:
         """The server's cumulative statistics for the model (Triton), else ``None``."""
@@ -177,7 +181,6 @@ class TritonTarget(Target):
             shared_memory=shared_memory,  # type: ignore[arg-type]
         )
         self.sig = self.client.signature(triton_model)
-        self._aclient: Any = None
 
     def call(self, wire: Wire) -> int:
         """One inference through the blocking SDK."""
@@ -187,7 +190,7 @@ class TritonTarget(Target):
         """An :class:`~serving.client.AsyncZooClient` on the running loop."""
         from serving.client import AsyncZooClient
 
-        self._aclient = AsyncZooClient(
+        self.aclient = AsyncZooClient(
             self.url,
             protocol=self.protocol,  # type: ignore[arg-type]
             shared_memory=self.shared_memory,  # type: ignore[arg-type]
@@ -195,14 +198,8 @@ class TritonTarget(Target):
 
     async def acall(self, wire: Wire) -> int:
         """One inference through the asyncio SDK."""
-        out = await self._aclient.infer(self.sig, wire)
+        out = await self.aclient.infer(self.sig, wire)
         return len(next(iter(out.values())))
-
-    async def close_async(self) -> None:
-        """Close the asyncio client."""
-        if self._aclient is not None:
-            await self._aclient.close()
-            self._aclient = None
 
     def answered_version(self) -> int | None:
         """The model version that answered this thread's last :meth:`call`."""
