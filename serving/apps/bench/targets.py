@@ -95,7 +95,7 @@ class RequestMaker:
 class Target:
     """One backend under load: blocking :meth:`call` and awaitable :meth:`acall` of a request."""
 
-    name: str = ""
+    name: str  # its bench target name (each target sets it)
     in_process: bool = False
     admin_key: str | None = None  # key to a restricted server's statistics (zoo serve's)
     aclient: Any = None  # the asyncio client :meth:`open_async` opened (it has ``close()``)
@@ -150,37 +150,28 @@ class InProcessTarget(Target):
         return len(out[0])
 
 
+@dataclass(eq=False)
 class TritonTarget(Target):
     """The SDK against a Triton server, over HTTP or gRPC, through the socket or shared memory."""
 
-    def __init__(
-        self,
-        name: str,
-        protocol: str,
-        url: str,
-        triton_model: str,
-        *,
-        stats_url: str,
-        server: TritonServer | None = None,
-        shared_memory: str | None = None,
-        admin_key: str | None = None,
-    ) -> None:
+    name: str  # its bench target name
+    protocol: str  # "http" or "grpc"
+    url: str  # host:port of that protocol
+    triton_model: str  # the Triton model loaded
+    stats_url: str = field(kw_only=True)  # HTTP host:port of its statistics
+    server: TritonServer | None = field(default=None, kw_only=True)  # None: --url's
+    shared_memory: str | None = field(default=None, kw_only=True)  # "system", "cuda" or socket
+    admin_key: str | None = field(default=None, kw_only=True)  # to restricted statistics
+
+    def __post_init__(self) -> None:
         from serving.client import ZooClient
 
-        self.name = name
-        self.admin_key = admin_key
-        self.protocol = protocol
-        self.url = url
-        self.triton_model = triton_model
-        self.stats_url = stats_url
-        self.server = server
-        self.shared_memory = shared_memory
         self.client = ZooClient(
-            url,
-            protocol=protocol,  # type: ignore[arg-type]
-            shared_memory=shared_memory,  # type: ignore[arg-type]
+            self.url,
+            protocol=self.protocol,  # type: ignore[arg-type]
+            shared_memory=self.shared_memory,  # type: ignore[arg-type]
         )
-        self.sig = self.client.signature(triton_model)
+        self.sig = self.client.signature(self.triton_model)
 
     def call(self, wire: Wire) -> int:
         """One inference through the blocking SDK."""
