@@ -482,7 +482,7 @@ def _in_process_cells(b: _Bench) -> list[dict[str, Any]]:
 
 def _triton_cells(b: _Bench, quick: bool) -> list[dict[str, Any]]:
     """Triton over gRPC (and CUDA shared memory on a GPU), a torch runner serving the module."""
-    from serving.apps.bench.run import triton_names
+    from serving.apps.bench.registry import triton_names
     from serving.server.repository import RepositoryOptions, build_repository
     from serving.server.triton import ServerConfig, TritonServer
     from zoo.registry import triton_model_name
@@ -533,14 +533,15 @@ def _served_cells(
     from serving.apps.bench.targets import RequestMaker, TritonTarget
 
     label = "triton-grpc" + (f"-{kind}shm" if kind else "")
-    served = TritonTarget("grpc", server.grpc_url, name, stats_url=server.http_url, server=server)
-    if kind:  # the same target, its client sending through CUDA shared memory
-        from serving.client import ZooClient
-
-        served.client.close()
-        served.client = ZooClient(  # type: ignore[call-arg]
-            server.grpc_url, protocol="grpc", shared_memory=kind
-        )
+    served = TritonTarget(
+        label,
+        "grpc",
+        server.grpc_url,
+        name,
+        stats_url=server.http_url,
+        server=server,
+        shared_memory=kind,
+    )
     for batch in b.w.batches:
         for conc in b.w.concurrency:
             if b.run.left() < 20:

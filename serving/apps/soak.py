@@ -28,11 +28,14 @@ from typing import Any
 import numpy as np
 
 from serving.apps.bench import load as loadgen
+from serving.apps.bench.stats import summarize
+from serving.apps.bench.targets import RequestMaker
 from serving.client import ModelNotFoundError, ServerUnavailableError, ZooClient, ZooClientError
 from serving.client.ports import HTTP_PORT, default_grpc_url
 from serving.client.signature import GENERATE_ENTRIES
 from zoo.errors import InvalidInputError
-from zoo.registry import get_spec, list_models
+from zoo.pipeline import is_seeded
+from zoo.registry import EntryPoint, get_spec, list_models
 
 #: Batch sizes the mix rotates through.
 BATCH_SIZES = (1, 4, 16)
@@ -41,6 +44,9 @@ PROTOCOLS = ("http", "grpc")
 #: Upper bounds: a soak never runs longer or with more workers than this.
 MAX_DURATION_S = 24 * 3600.0
 MAX_CONCURRENCY = 256
+#: First seed of the generator requests (request ``i`` of batch ``b`` draws ``b`` from
+#: ``SEED_BASE + i * b``): well away from the seeds people try by hand.
+SEED_BASE = 10_000_000
 
 
 @dataclass
@@ -163,16 +169,13 @@ Call = Callable[[ZooClient, int, int], int]  # (client, request number, batch) â
 
 
 def _calls(models: Sequence[str]) -> list[tuple[str, Call]]:
-    """One request kind per model: (label, call). Image models check their answer."""
+    """One request kind per model: (label, call), on its generator or else its first task."""
     calls: list[tuple[str, Call]] = []
     for name in models:
-        spec = get_spec(name)
         entries = _soaked_entries(name)
-        if entries == GENERATE_ENTRIES:
-            calls.append((f"{name}:generate", _generate_call(name)))
-        else:
-            shape = (spec.resolution, spec.resolution, spec.channels)
-            calls.append((f"{name}:{entries[0]}", _image_call(name, entries[0], shape)))
+        spec = get_spec(name)
+        entry = spec.entry_point(next(e for e in entries if e in spec.tasks))
+        calls.append((f"{name}:{entry.name}", _call(name, entries, entry)))
     return calls
 
 
@@ -182,50 +185,38 @@ def _soaked_entries(name: str) -> tuple[str, ...]:
     return GENERATE_ENTRIES if set(tasks) & set(GENERATE_ENTRIES) else (tasks[0],)
 
 
-def _generate_call(name: str) -> Call:
-    inputs = {t.name: t for t in get_spec(name).entry_points[0].inputs}
-
-    def call(zoo: ZooClient, i: int, batch: int) -> int:
-        # Fresh seeds per request: the response cache must not answer for the model.
-        seeds = np.arange(batch, dtype=np.int64) + (i * 64 + 10_000_000)
-        kwargs: dict[str, Any] = {}
-        if "label" in inputs:
-            kwargs["labels"] = seeds % inputs["label"].classes
-        if "psi" in inputs:
-            kwargs["psi"] = 0.7
-        out = zoo.generate(name, seeds, **kwargs)
-        if out.shape[0] != batch or out.dtype != np.uint8:
-            raise InvalidInputError(f"wrong answer: {name} returned {out.shape} {out.dtype}")
-        return batch
-
-    return call
-
-
-def _image_call(name: str, entry: str, shape: tuple[int, int, int]) -> Call:
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (max(BATCH_SIZES), *shape), dtype=np.uint8)
-    expected: dict[int, np.ndarray] = {}
+def _call(name: str, entries: tuple[str, ...], entry: EntryPoint) -> Call:
+    """Requests from ``zoo bench``'s :class:`RequestMaker`: fresh seeds for a generator (the
+    response cache must not answer for the model), one fixed batch of images otherwise, which
+    must get the same answer every time."""
+    makers = {batch: RequestMaker(entry, batch, base=SEED_BASE) for batch in BATCH_SIZES}
+    expected: dict[int, dict[str, np.ndarray]] = {}
     lock = threading.Lock()
 
-    def run(zoo: ZooClient, x: np.ndarray) -> np.ndarray:
-        if entry == "classify":
-            return zoo.classify(name, x)
-        if entry.startswith("translate_"):
-            return zoo.translate(name, x, entry.removeprefix("translate_"))
-        return zoo.reconstruct(name, x)
-
     def call(zoo: ZooClient, i: int, batch: int) -> int:
-        out = run(zoo, images[:batch])
+        out = zoo.infer(zoo.signature(name, entries), makers[batch](i))
+        if is_seeded(entry):
+            image = next(iter(out.values()))
+            if image.shape[0] != batch or image.dtype != np.uint8:
+                raise InvalidInputError(
+                    f"wrong answer: {name} returned {image.shape} {image.dtype}"
+                )
+            return batch
         with lock:
             ref = expected.setdefault(batch, out)
-        # The dynamic batcher may run it with other requests: allow float round-off only.
-        tol = 1 if out.dtype == np.uint8 else 1e-3
-        diff = np.abs(out.astype(np.float64) - ref.astype(np.float64))
-        if out.shape != ref.shape or float(diff.max(initial=0.0)) > tol:
+        if not all(_same(out[k], ref[k]) for k in ref):
             raise InvalidInputError(f"wrong answer: {name} changed its output for the same images")
         return batch
 
     return call
+
+
+def _same(out: np.ndarray, ref: np.ndarray) -> bool:
+    """Whether ``out`` answers as ``ref`` did: the dynamic batcher may run a request with
+    others, so float round-off (one grey level in uint8) is allowed."""
+    tol = 1 if out.dtype == np.uint8 else 1e-3
+    diff = np.abs(out.astype(np.float64) - ref.astype(np.float64))
+    return out.shape == ref.shape and float(diff.max(initial=0.0)) <= tol
 
 
 def run_soak(
@@ -357,12 +348,13 @@ def _drive(
                 window_versions.clear()
             ok = [lat for lat, _, good in sample if good]
             all_latencies += ok
+            p50, p99 = _p50_p99(ok)
             interval = SoakInterval(
                 t_s=round(now - start, 1),
                 requests=len(sample),
                 errors=sum(not good for _, _, good in sample),
-                p50_ms=_pct(ok, 50),
-                p99_ms=_pct(ok, 99),
+                p50_ms=p50,
+                p99_ms=p99,
                 images_per_s=sum(n for _, n, _ in sample) / max(now - last, 1e-9),
                 rss_mib=round(server_rss_mib(report.server_pid), 1) if report.server_pid else 0.0,
                 versions=versions,
@@ -387,7 +379,7 @@ def _drive(
     _add_counts(report.versions, window_versions)
     all_latencies += [lat for lat, _, good in window if good]
     report.duration_s = round(time.monotonic() - start, 1)
-    report.p50_ms, report.p99_ms = _pct(all_latencies, 50), _pct(all_latencies, 99)
+    report.p50_ms, report.p99_ms = _p50_p99(all_latencies)
 
 
 def _add_counts(total: dict[str, int], more: Mapping[str, int]) -> None:
@@ -395,5 +387,9 @@ def _add_counts(total: dict[str, int], more: Mapping[str, int]) -> None:
         total[key] = total.get(key, 0) + n
 
 
-def _pct(latencies_s: list[float], q: float) -> float:
-    return round(float(np.percentile(latencies_s, q)) * 1e3, 2) if latencies_s else 0.0
+def _p50_p99(latencies_s: list[float]) -> tuple[float, float]:
+    """p50 and p99 in ms, to 0.01 ms, as ``zoo bench`` computes them (0 without requests)."""
+    if not latencies_s:
+        return 0.0, 0.0
+    s = summarize(latencies_s)
+    return round(s.p50, 2), round(s.p99, 2)

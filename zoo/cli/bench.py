@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -11,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from serving.apps.bench.registry import DEFAULT_TARGETS, targets_help
 from serving.client.ports import GRPC_PORT
 from zoo.cli._common import (
     JsonFlag,
@@ -37,15 +40,24 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
     return values
 
 
-def _progress(out: Console) -> Progress:
-    return Progress(
+@contextlib.contextmanager
+def _progress(out: Console) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress bar on ``out`` while the block runs, and the ``(done, total, what)`` callback
+    that moves it."""
+    with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total} cells"),
         TimeElapsedColumn(),
         console=out,
         transient=True,
-    )
+    ) as progress:
+        task = progress.add_task("starting", total=None)
+
+        def step(done: int, total: int, what: str) -> None:
+            progress.update(task, completed=done, total=total, description=what)
+
+        yield step
 
 
 def summary_table(report: BenchReport, title: str | None = None) -> Table:
@@ -87,12 +99,8 @@ def bench_command(
     name: Annotated[str, typer.Argument(help="Zoo model, e.g. dcgan-mnist.")],
     backends: Annotated[
         str,
-        typer.Option(
-            help="Comma-separated: torch, compile, onnxruntime, openvino, openvino-bf16, "
-            "triton-http, triton-grpc, triton-shm (gRPC + system shared memory), litserve, "
-            "triton-perf (perf_analyzer as the load)."
-        ),
-    ] = "torch,onnxruntime,triton-http,triton-grpc,litserve",
+        typer.Option(help=f"Comma-separated: {targets_help()}."),
+    ] = ",".join(DEFAULT_TARGETS),
     batch: Annotated[str, typer.Option(help="Images per request, comma-separated.")] = "1,8,64",
     concurrency: Annotated[
         str, typer.Option(help="Requests in flight (servers), comma-separated.")
@@ -213,12 +221,7 @@ def bench_command(
         max_queue_delay_us=queue_delay_us,
         litserve=LitServeOptions(batch_timeout=litserve_timeout),
     )
-    with _progress(show) as progress:
-        task = progress.add_task("starting", total=None)
-
-        def step(done: int, total: int, what: str) -> None:
-            progress.update(task, completed=done, total=total, description=what)
-
+    with _progress(show) as step:
         result = replace(run_bench(settings, progress=step), command=command)
     if as_json:
         print_json(result.to_dict())
@@ -283,12 +286,7 @@ def _tune(
         client=client,
     )
     show = err_console if as_json else console
-    with _progress(show) as progress:
-        task = progress.add_task("starting", total=None)
-
-        def step(done: int, total: int, what: str) -> None:
-            progress.update(task, completed=done, total=total, description=what)
-
+    with _progress(show) as step:
         result = tune_triton(settings, progress=step)
     if json_file is not None:
         write_json(result.to_dict(), json_file)

@@ -142,7 +142,6 @@ class LitServeTarget(Target):
 
         self.server = server
         self._local = threading.local()
-        self._session: Any = None
 
     def _connection(self) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)
@@ -169,25 +168,19 @@ class LitServeTarget(Target):
         """One aiohttp session on the running loop (connection pool without a cap)."""
         import aiohttp
 
-        self._session = aiohttp.ClientSession(
+        self.aclient = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=60)
         )
 
     async def acall(self, wire: Wire) -> int:
         """POST one request through the aiohttp session."""
         body = json.dumps(encode_tensors(wire))
-        async with self._session.post(
+        async with self.aclient.post(
             f"http://{self.server.url}/predict",
             data=body,
             headers={"Content-Type": "application/json"},
         ) as resp:
             return _images_of(resp.status, await resp.read())
-
-    async def close_async(self) -> None:
-        """Close the aiohttp session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     def server_pgid(self) -> int | None:
         """Process group of the LitServe subprocess."""
@@ -375,9 +368,16 @@ class PerfAnalyzerTarget(Target):
     name = "triton-perf"
 
     def __init__(
-        self, grpc_url: str, triton_model: str, *, stats_url: str, server: TritonServer | None
+        self,
+        grpc_url: str,
+        triton_model: str,
+        *,
+        stats_url: str,
+        server: TritonServer | None,
+        admin_key: str | None = None,
     ) -> None:
         perf_analyzer_command()  # unavailable → TargetUnavailableError now, not per cell
+        self.admin_key = admin_key
         self.grpc_url = grpc_url
         self.triton_model = triton_model
         self.stats_url = stats_url

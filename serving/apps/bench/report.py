@@ -10,12 +10,12 @@ have one caller; the plots draw them as a dashed level across the panel.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from serving.apps.bench.results import BenchReport, Cell, Goal
-from serving.apps.bench.targets import IN_PROCESS
+from serving.apps.bench.registry import is_in_process
+from serving.apps.bench.results import BenchReport, Cell, Goal, ServerFigures
 
 TRITON = ("triton-grpc", "triton-http")
 
@@ -283,45 +283,54 @@ def _goal_lines(report: BenchReport) -> list[str]:
     return out
 
 
+#: A column of a cell table: header, its figure of a cell, format.
+Column = tuple[str, Callable[[Cell], Any], str]
+
+#: The throughput and latency table.
+CELL_COLUMNS: tuple[Column, ...] = (
+    ("img/s", lambda c: c.throughput, ",.0f"),
+    ("p50 ms", lambda c: c.latency.p50, ".2f"),
+    ("p90 ms", lambda c: c.latency.p90, ".2f"),
+    ("p99 ms", lambda c: c.latency.p99, ".2f"),
+    ("max ms", lambda c: c.latency.max, ".2f"),
+    ("GFLOP/s", lambda c: c.gflops, ",.1f"),
+    ("% peak", lambda c: None if c.peak_fraction is None else 100 * c.peak_fraction, ".0f"),
+    ("client CPU", lambda c: c.measured.client_cpu_cores, ".2f"),
+    ("server CPU", lambda c: c.measured.server_cpu_cores, ".2f"),
+)
+
+#: Triton's client-side against server-side time (cells with server statistics only).
+SERVER_COLUMNS: tuple[Column, ...] = (
+    ("client ms", lambda c: c.latency.mean, ".2f"),
+    ("server ms", lambda c: _server(c).request_ms, ".2f"),
+    ("queue", lambda c: _server(c).queue_ms, ".2f"),
+    ("compute input", lambda c: _server(c).compute_input_ms, ".2f"),
+    ("compute infer", lambda c: _server(c).compute_infer_ms, ".2f"),
+    ("compute output", lambda c: _server(c).compute_output_ms, ".2f"),
+    ("images / execution", lambda c: _server(c).avg_batch, ".1f"),
+)
+
+
+def _server(c: Cell) -> ServerFigures:
+    assert c.server is not None, "only cells with server statistics reach SERVER_COLUMNS"
+    return c.server
+
+
+def _cell_table(cells: Iterable[Cell], columns: Sequence[Column]) -> list[str]:
+    """One row per cell: which cell it is (backend, batch, concurrency), then ``columns``."""
+    return _table(
+        ["backend", "batch", "conc.", *(header for header, _, _ in columns)],
+        (
+            [c.backend, str(c.batch), str(c.concurrency), *(_f(v(c), f) for _, v, f in columns)]
+            for c in cells
+        ),
+    )
+
+
 def _cell_lines(report: BenchReport) -> list[str]:
     """The throughput and latency section: one row per measured cell."""
     out = ["", "## Throughput and latency", ""]
-    rows = []
-    for c in ok_cells(report):
-        lat, fig = c.latency, c.measured
-        rows.append(
-            [
-                c.backend,
-                str(c.batch),
-                str(c.concurrency),
-                _f(c.throughput, ",.0f"),
-                _f(lat.p50, ".2f"),
-                _f(lat.p90, ".2f"),
-                _f(lat.p99, ".2f"),
-                _f(lat.max, ".2f"),
-                _f(c.gflops, ",.1f"),
-                _f(100 * c.peak_fraction if c.peak_fraction is not None else None, ".0f"),
-                _f(fig.client_cpu_cores, ".2f"),
-                _f(fig.server_cpu_cores, ".2f"),
-            ]
-        )
-    out += _table(
-        [
-            "backend",
-            "batch",
-            "conc.",
-            "img/s",
-            "p50 ms",
-            "p90 ms",
-            "p99 ms",
-            "max ms",
-            "GFLOP/s",
-            "% peak",
-            "client CPU",
-            "server CPU",
-        ],
-        rows,
-    )
+    out += _cell_table(ok_cells(report), CELL_COLUMNS)
     out += [
         "",
         "CPU columns are cores kept busy on average (client: the bench process; server: the "
@@ -332,43 +341,11 @@ def _cell_lines(report: BenchReport) -> list[str]:
 
 def _server_lines(report: BenchReport) -> list[str]:
     """Triton's client-side vs server-side time per cell; no section when none has statistics."""
-    server_rows = []
-    for c in ok_cells(report):
-        srv = c.server
-        if not srv:
-            continue
-        server_rows.append(
-            [
-                c.backend,
-                str(c.batch),
-                str(c.concurrency),
-                _f(c.latency.mean, ".2f"),
-                _f(srv.request_ms, ".2f"),
-                _f(srv.queue_ms, ".2f"),
-                _f(srv.compute_input_ms, ".2f"),
-                _f(srv.compute_infer_ms, ".2f"),
-                _f(srv.compute_output_ms, ".2f"),
-                _f(srv.avg_batch, ".1f"),
-            ]
-        )
-    if not server_rows:
+    served = [c for c in ok_cells(report) if c.server]
+    if not served:
         return []
     out = ["", "## Triton: client-side and server-side time (per request, mean)", ""]
-    out += _table(
-        [
-            "backend",
-            "batch",
-            "conc.",
-            "client ms",
-            "server ms",
-            "queue",
-            "compute input",
-            "compute infer",
-            "compute output",
-            "images / execution",
-        ],
-        server_rows,
-    )
+    out += _cell_table(served, SERVER_COLUMNS)
     out += [
         "",
         "Server-side figures come from Triton's statistics extension over the measured "
@@ -468,7 +445,7 @@ def _plot(report: BenchReport, path: Path, what: str, ylabel: str) -> Path:
             )
             for k, (suffix, ys) in enumerate(series):
                 style = "--" if k == 1 else "-"
-                if backend in IN_PROCESS:
+                if is_in_process(backend):
                     ax.hlines(
                         ys[0],
                         min(levels),

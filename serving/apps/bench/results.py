@@ -10,10 +10,12 @@ recorded: plain JSON facts that nothing computes with beyond printing them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, fields
+from typing import Any, TypeVar
 
 from serving.apps.bench.stats import LatencySummary
+
+T = TypeVar("T")
 
 #: What a cell's status may be.
 STATUSES = ("ok", "error", "skipped")
@@ -195,17 +197,7 @@ class Cell:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Cell:
         """Read back :meth:`to_dict`."""
-        return cls(
-            backend=d["backend"],
-            batch=d["batch"],
-            concurrency=d["concurrency"],
-            status=d["status"],
-            reason=d.get("reason"),
-            figures=Figures.from_dict(d) if "client" in d else None,
-            gflops=d.get("gflops"),
-            peak_fraction=d.get("peak_fraction"),
-            model_version=d.get("model_version"),
-        )
+        return _read(cls, d, figures=Figures.from_dict(d) if "client" in d else None)
 
 
 @dataclass(frozen=True)
@@ -280,15 +272,18 @@ class BenchReport:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> BenchReport:
         """Read back :meth:`to_dict` (a ``bench.json``)."""
-        return cls(
-            schema=d["schema"],
-            created=d["created"],
-            settings=d["settings"],
-            environment=d["environment"],
+        return _read(
+            cls,
+            d,
             model=ModelFigures(**d["model"]),
-            peak=d["peak"],
             results=tuple(Cell.from_dict(c) for c in d.get("results", ())),
             goals=tuple(Goal(**g) for g in d.get("goals", ())),
             notes=tuple(d.get("notes", ())),
-            command=d.get("command"),
         )
+
+
+def _read(cls: type[T], d: Mapping[str, Any], **read: Any) -> T:
+    """A ``cls`` from its JSON form ``d``: the fields in ``read`` as given, every other one from
+    ``d`` under its own name (its default where ``d`` has none)."""
+    kwargs = {f.name: d[f.name] for f in fields(cls) if f.name in d}  # type: ignore[arg-type]
+    return cls(**{**kwargs, **read})

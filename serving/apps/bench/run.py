@@ -20,39 +20,31 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from serving.apps.bench import load as loadgen
 from serving.apps.bench.environment import environment
 from serving.apps.bench.flops import MatmulPeak, count_flops, measure_matmul_peak
-from serving.apps.bench.peers import (
-    LitServeProcess,
-    LitServeTarget,
-    PerfAnalyzerError,
-    PerfAnalyzerTarget,
-)
+from serving.apps.bench.peers import PerfAnalyzerError, PerfAnalyzerTarget
+from serving.apps.bench.registry import BENCH_TARGETS, BenchTarget, Resources
 from serving.apps.bench.results import BenchReport, Cell, Figures, Latency, ModelFigures
 from serving.apps.bench.settings import BenchSettings, load_bench_module
 from serving.apps.bench.stats import summarize
 from serving.apps.bench.targets import (
-    IN_PROCESS,
     RequestMaker,
     Target,
     TargetUnavailableError,
-    TritonTarget,
     group_cpu_seconds,
-    open_in_process,
     stats_delta,
     triton_version,
 )
-from zoo.registry import get_spec, triton_model_name
+from zoo.errors import MissingDependencyError
+from zoo.registry import get_spec
 
 if TYPE_CHECKING:
     from torch import nn
-
-    from serving.server.triton import TritonServer
 
 #: Report format version.
 SCHEMA = "genzoo.bench/1"
@@ -63,51 +55,6 @@ Progress = Callable[[int, int, str], None]  # (cells done, cells in all, what ru
 # ---------------------------------------------------------------------------------------------
 # The run.
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Servers:
-    """Servers a run starts lazily and stops at the end."""
-
-    work: Path
-    settings: BenchSettings
-    repository: Path | None = None
-    triton: TritonServer | None = None
-    litserve: LitServeProcess | None = None
-
-    def triton_urls(self) -> tuple[str, str, TritonServer | None]:
-        """(HTTP url, gRPC url, server or None) of the Triton to use, started if needed."""
-        s = self.settings
-        if s.url is not None:
-            assert s.grpc_url is not None
-            return s.url, s.grpc_url, None
-        if self.triton is None:
-            from serving.server.triton import ServerConfig, TritonServer
-
-            assert self.repository is not None
-            config = ServerConfig.on_free_ports(
-                self.repository,
-                cache_size=0,
-                load_models=tuple(triton_names(s.model)),
-            )
-            server = TritonServer(config, log_file=self.work / "tritonserver.log")
-            server.start(timeout=300)
-            self.triton = server
-        return self.triton.http_url, self.triton.grpc_url, self.triton
-
-    def stop(self) -> None:
-        """Stop whatever was started."""
-        if self.triton is not None:
-            self.triton.stop()
-            self.triton = None
-        if self.litserve is not None:
-            self.litserve.stop()
-            self.litserve = None
-
-
-def triton_names(model: str) -> list[str]:
-    """The Triton models serving every entry point of ``model``."""
-    return [triton_model_name(model, e.name) for e in get_spec(model).entry_points]
 
 
 @contextlib.contextmanager
@@ -131,56 +78,9 @@ def plan_cells(settings: BenchSettings) -> list[tuple[str, int, int]]:
     cells: list[tuple[str, int, int]] = []
     for backend in settings.backends:
         for batch in settings.batches:
-            levels = (1,) if backend in IN_PROCESS else settings.concurrency
+            levels = (1,) if BENCH_TARGETS[backend].in_process else settings.concurrency
             cells.extend((backend, batch, c) for c in levels)
     return cells
-
-
-def open_target(
-    backend: str,
-    settings: BenchSettings,
-    servers: _Servers,
-    module: nn.Module | None,
-) -> Target:
-    """Open ``backend``'s target (servers start on first use); ``module``: in-process ones."""
-    ep = get_spec(settings.model, **settings.overrides).entry_point(settings.entry)
-    triton_name = triton_model_name(settings.model, ep.name)
-    onnx = None
-    if servers.repository is not None:
-        onnx = servers.repository / triton_name / "1" / "model.onnx"
-    if backend in IN_PROCESS:
-        assert module is not None, "an in-process backend always loads the model (_needs_torch)"
-        return open_in_process(
-            backend,
-            settings.model,
-            ep.name,
-            module=module,
-            onnx_path=onnx if backend == "onnxruntime" else None,
-            threads=settings.threads,
-        )
-    if backend == "triton-perf":
-        http_url, grpc_url, server = servers.triton_urls()
-        return PerfAnalyzerTarget(grpc_url, triton_name, stats_url=http_url, server=server)
-    if backend == "triton-shm":
-        http_url, grpc_url, server = servers.triton_urls()
-        return TritonTarget(
-            "grpc", grpc_url, triton_name, stats_url=http_url, server=server, shared_memory="system"
-        )
-    if backend.startswith("triton-"):
-        http_url, grpc_url, server = servers.triton_urls()
-        protocol = backend.split("-", 1)[1]
-        url = http_url if protocol == "http" else grpc_url
-        return TritonTarget(protocol, url, triton_name, stats_url=http_url, server=server)
-    assert onnx is not None
-    if servers.litserve is None:
-        servers.litserve = LitServeProcess(
-            settings.model,
-            ep.name,
-            onnx,
-            replace(settings.litserve, threads=settings.threads),
-            log_file=servers.work / "litserve.log",
-        ).start()
-    return LitServeTarget(servers.litserve)
 
 
 def measure_cell(
@@ -299,41 +199,84 @@ def _needs_torch(settings: BenchSettings) -> bool:
     """Whether a run needs the model here: only Triton targets at ``--url`` do not.
 
     Without torch those are measured all the same, and the report says that FLOPs and the
-    matmul peak were not (``genzoo[torch]`` counts them). Anything else needs the network.
+    matmul peak were not (``genzoo[torch]`` counts them).
     """
-    return not settings.url or not all(b.startswith("triton-") for b in settings.backends)
+    return any(BENCH_TARGETS[b].needs_model(settings.url) for b in settings.backends)
 
 
-def _provide_repository(
-    settings: BenchSettings,
-    servers: _Servers,
-    work: Path,
-    module: nn.Module | None,
-    say: Progress,
-    total: int,
-) -> None:
-    """Point ``servers`` at the model repository: the given one, else one built in ``work``.
-
-    Nothing is built when no backend needs a repository (a Triton at ``--url`` only, torch).
-    """
-    needs_repo = any(
-        b == "onnxruntime" or b == "litserve" or (b.startswith("triton-") and not settings.url)
-        for b in settings.backends
-    )
+def _provide_repository(resources: Resources, say: Progress, total: int) -> None:
+    """Point ``resources`` at the model repository: the given one, else one built in its work
+    folder. Nothing is built when no target needs one (a Triton at ``--url`` only, torch)."""
+    settings = resources.settings
     if settings.repository is not None:
-        servers.repository = Path(settings.repository)
-    elif needs_repo:
+        resources.repository = Path(settings.repository)
+    elif any(BENCH_TARGETS[b].needs_repository(settings.url) for b in settings.backends):
         from serving.server.repository import build_repository
 
         say(1, total, "exporting to ONNX and building the Triton repository")
-        servers.repository = work / "model_repository"
+        resources.repository = resources.work / "model_repository"
+        module = resources.module
         build_repository(
             [settings.model],
-            out_dir=servers.repository,
+            out_dir=resources.repository,
             options=settings.repository_options(),
             modules={settings.model: module} if module is not None else None,
             parity_n=4,
         )
+
+
+def _measure_target(
+    resources: Resources,
+    name: str,
+    plan: list[tuple[int, int]],
+    *,
+    first: int,
+    env: dict[str, Any],
+    say: Progress,
+    total: int,
+) -> list[Cell]:
+    """The cells of target ``name`` at each (batch, concurrency) of ``plan``: skipped, with the
+    reason, when it cannot open here. ``first``: cells the run measured before these."""
+    kind = BENCH_TARGETS[name]
+    say(2 + first, total, f"{name}: starting")
+    try:
+        target = kind.open(resources)
+    except (TargetUnavailableError, ImportError) as e:
+        return [Cell(name, b, c, "skipped", reason=_unavailable(kind, e)) for b, c in plan]
+    cells: list[Cell] = []
+    try:
+        if kind.server == "triton":
+            env["versions"]["tritonserver"] = triton_version(resources.triton_urls()[0])
+        for index, (batch, conc) in enumerate(plan, start=first + 1):
+            say(1 + index, total, f"{name}  batch {batch}  concurrency {conc}")
+            maker = RequestMaker(resources.entry, batch, base=index * 10**10)
+            cell = measure_cell(
+                target,
+                maker,
+                backend=name,
+                concurrency=conc,
+                settings=resources.settings,
+                client=resources.settings.client,
+            )
+            cells.append(cell)
+    finally:
+        target.close()
+    return cells
+
+
+def _unavailable(kind: BenchTarget, error: Exception) -> str:
+    """Why ``kind`` is skipped: the error, with the extra to install for an import that failed."""
+    if isinstance(error, ImportError) and not isinstance(error, MissingDependencyError):
+        return f"{error} (`pip install 'genzoo[{kind.extra}]'` installs what {kind.name} needs)"
+    return str(error)
+
+
+def _with_flops(cell: Cell, gflop: float | None, peak: MatmulPeak | None) -> Cell:
+    """``cell`` with its achieved GFLOP/s and fraction of the peak, where both are known."""
+    if not cell.ok or gflop is None or peak is None:
+        return cell
+    gflops = cell.throughput * gflop
+    return replace(cell, gflops=gflops, peak_fraction=gflops / peak.gflops)
 
 
 def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> BenchReport:
@@ -368,49 +311,19 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> B
 
     results: list[Cell] = []
     with _work_dir(settings.work_dir) as work:
-        servers = _Servers(work, settings)
+        resources = Resources(settings, work, module)
         try:
-            _provide_repository(settings, servers, work, module, say, total)
-            done = 2
+            _provide_repository(resources, say, total)
             by_target: dict[str, list[tuple[int, int]]] = {}
             for backend, batch, conc in cells:
                 by_target.setdefault(backend, []).append((batch, conc))
-            index = 0
             for backend, plan in by_target.items():
-                say(done, total, f"{backend}: starting")
-                try:
-                    target = open_target(backend, settings, servers, module)
-                except (TargetUnavailableError, ImportError) as e:
-                    for batch, conc in plan:
-                        results.append(Cell(backend, batch, conc, "skipped", reason=str(e)))
-                    done += len(plan)
-                    index += len(plan)
-                    continue
-                try:
-                    if isinstance(target, TritonTarget | PerfAnalyzerTarget):
-                        target.admin_key = settings.admin_key
-                        env["versions"]["tritonserver"] = triton_version(target.stats_url)
-                    for batch, conc in plan:
-                        index += 1
-                        say(done, total, f"{backend}  batch {batch}  concurrency {conc}")
-                        maker = RequestMaker(ep, batch, base=index * 10**10)
-                        cell = measure_cell(
-                            target,
-                            maker,
-                            backend=backend,
-                            concurrency=conc,
-                            settings=settings,
-                            client=settings.client,
-                        )
-                        if cell.ok and gflop is not None and peak is not None:
-                            gflops = cell.throughput * gflop
-                            cell = replace(cell, gflops=gflops, peak_fraction=gflops / peak.gflops)
-                        results.append(cell)
-                        done += 1
-                finally:
-                    target.close()
+                measured = _measure_target(
+                    resources, backend, plan, first=len(results), env=env, say=say, total=total
+                )
+                results += [_with_flops(c, gflop, peak) for c in measured]
         finally:
-            servers.stop()
+            resources.stop()
     env["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     report = BenchReport(
         schema=SCHEMA,

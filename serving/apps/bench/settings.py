@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from serving.apps.bench import load as loadgen
 from serving.apps.bench.peers import LitServeOptions
-from serving.apps.bench.targets import TARGETS
+from serving.apps.bench.registry import DEFAULT_TARGETS, check_targets
 from serving.client.ports import default_grpc_url
 from zoo.errors import InvalidInputError, InvalidNameError, WeightsNotFoundError
 from zoo.registry import get_spec, spec_of_module
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 
     from serving.server.repository import RepositoryOptions
 
-#: Targets run when none are named.
-DEFAULT_TARGETS = ("torch", "onnxruntime", "triton-http", "triton-grpc", "litserve")
 #: Client drivers: threads with blocking clients, or one asyncio loop.
 CLIENTS = ("threads", "asyncio")
 #: The driver a run uses unless told otherwise (see BENCHMARKS.md for the measurement).
@@ -91,12 +89,7 @@ class BenchSettings:
 
     def __post_init__(self) -> None:
         get_spec(self.model).entry_point(self.entry)
-        unknown = [b for b in self.backends if b not in TARGETS]
-        if unknown or not self.backends:
-            raise InvalidNameError(
-                f"unknown backend(s) {', '.join(unknown) or '(none)'}; choose from "
-                f"{', '.join(TARGETS)}."
-            )
+        check_targets(self.backends)
         if self.client not in CLIENTS:
             raise InvalidNameError(f"client must be one of {', '.join(CLIENTS)}.")
         if not self.batches or any(not 1 <= b <= MAX_BATCH for b in self.batches):

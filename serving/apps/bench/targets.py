@@ -1,14 +1,11 @@
-"""What ``zoo bench`` measures: one :class:`Target` per name of :data:`TARGETS`, same requests.
+"""The targets ``zoo bench`` drives, and the requests it sends them.
 
-- in-process: ``torch``, ``compile`` (``torch.compile``), ``onnxruntime``, ``openvino``,
-  ``openvino-bf16``: a runner from :func:`export.runners.make_runner`, with the wire conversion
-  Triton's backend does (seeds → latents, uint8 NHWC out), so every backend does the same work;
-  not ``tensorrt``, whose engine is built on a GPU host (bench it there, served by Triton);
-- ``triton-http``, ``triton-grpc``: the SDK (:class:`serving.client.ZooClient` /
-  :class:`~serving.client.AsyncZooClient`) against the embedded Triton (or ``--url``);
-- ``triton-shm``: the SDK over gRPC with ``shared_memory="system"``: tensors go through
-  registered ``/dev/shm`` regions instead of the socket (same host only);
-- ``litserve`` and ``triton-perf``: the peers in :mod:`serving.apps.bench.peers`.
+:class:`Target` is one thing under load (a blocking :meth:`~Target.call` and an awaitable
+:meth:`~Target.acall` per request): :class:`InProcessTarget` (a runner, with the wire
+conversion Triton's backend does) and :class:`TritonTarget` (the SDK over HTTP or gRPC, through
+the socket or shared memory); the peers are in :mod:`serving.apps.bench.peers`, and which names
+exist is :data:`serving.apps.bench.registry.BENCH_TARGETS`. :class:`RequestMaker` gives every
+target the same requests.
 
 A target that cannot run here (perf_analyzer not installed, say) raises
 :class:`TargetUnavailableError` with the reason; the report lists it as skipped.
@@ -19,13 +16,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from export.runners import BACKENDS as RUNNER_BACKENDS
 from serving.apps.bench.results import ServerFigures
 from serving.server.admin_key import admin_headers
 from serving.server.wire import graph_inputs, wire_inputs, wire_results
@@ -34,17 +29,7 @@ from zoo.pipeline import is_seeded
 from zoo.registry import EntryPoint
 
 if TYPE_CHECKING:
-    from torch import nn
-
     from serving.server.triton import TritonServer
-
-#: Targets that run inside the bench process: a runner on each runner backend, by its name;
-#: TensorRT needs an engine built on a GPU host, so the bench measures it only behind Triton.
-IN_PROCESS = tuple(b for b in RUNNER_BACKENDS if b != "tensorrt")
-#: Targets that are servers reached over loopback.
-SERVERS = ("triton-http", "triton-grpc", "triton-shm", "litserve", "triton-perf")
-#: Every target ``zoo bench`` knows (its ``--backends`` names), in report order.
-TARGETS = (*IN_PROCESS, *SERVERS)
 
 Wire = dict[str, npt.NDArray[Any]]
 
@@ -110,9 +95,10 @@ class RequestMaker:
 class Target:
     """One backend under load: blocking :meth:`call` and awaitable :meth:`acall` of a request."""
 
-    name: str = ""
+    name: str  # its bench target name (each target sets it)
     in_process: bool = False
     admin_key: str | None = None  # key to a restricted server's statistics (zoo serve's)
+    aclient: Any = None  # the asyncio client :meth:`open_async` opened (it has ``close()``)
 
     def call(self, wire: Wire) -> int:
         """Send one request; return the number of images it carried."""
@@ -126,7 +112,10 @@ class Target:
         """Open asyncio clients on the running loop."""
 
     async def close_async(self) -> None:
-        """Close the asyncio clients opened by :meth:`open_async`."""
+        """Close the asyncio client :meth:`open_async` opened, if any."""
+        if self.aclient is not None:
+            await self.aclient.close()
+            self.aclient = None
 
     def server_stats(self) -> dict[str, Any] | None:
         """The server's cumulative statistics for the model (Triton), else ``None``."""
@@ -161,51 +150,28 @@ class InProcessTarget(Target):
         return len(out[0])
 
 
-def open_in_process(
-    backend: str,
-    model: str,
-    entry: str,
-    *,
-    module: nn.Module,
-    onnx_path: Path | None,
-    threads: int,
-) -> InProcessTarget:
-    """The in-process target of ``backend``; :class:`TargetUnavailableError` when it cannot run."""
-    from export.runners import make_runner
-
-    runner = make_runner(backend, model, entry, module=module, artifact=onnx_path, threads=threads)
-    return InProcessTarget(backend, runner)
-
-
+@dataclass(eq=False)
 class TritonTarget(Target):
     """The SDK against a Triton server, over HTTP or gRPC, through the socket or shared memory."""
 
-    def __init__(
-        self,
-        protocol: str,
-        url: str,
-        triton_model: str,
-        *,
-        stats_url: str,
-        server: TritonServer | None = None,
-        shared_memory: str | None = None,
-    ) -> None:
+    name: str  # its bench target name
+    protocol: str  # "http" or "grpc"
+    url: str  # host:port of that protocol
+    triton_model: str  # the Triton model loaded
+    stats_url: str = field(kw_only=True)  # HTTP host:port of its statistics
+    server: TritonServer | None = field(default=None, kw_only=True)  # None: --url's
+    shared_memory: str | None = field(default=None, kw_only=True)  # "system", "cuda" or socket
+    admin_key: str | None = field(default=None, kw_only=True)  # to restricted statistics
+
+    def __post_init__(self) -> None:
         from serving.client import ZooClient
 
-        self.name = "triton-shm" if shared_memory else f"triton-{protocol}"
-        self.protocol = protocol
-        self.url = url
-        self.triton_model = triton_model
-        self.stats_url = stats_url
-        self.server = server
-        self.shared_memory = shared_memory
         self.client = ZooClient(
-            url,
-            protocol=protocol,  # type: ignore[arg-type]
-            shared_memory=shared_memory,  # type: ignore[arg-type]
+            self.url,
+            protocol=self.protocol,  # type: ignore[arg-type]
+            shared_memory=self.shared_memory,  # type: ignore[arg-type]
         )
-        self.sig = self.client.signature(triton_model)
-        self._aclient: Any = None
+        self.sig = self.client.signature(self.triton_model)
 
     def call(self, wire: Wire) -> int:
         """One inference through the blocking SDK."""
@@ -215,7 +181,7 @@ class TritonTarget(Target):
         """An :class:`~serving.client.AsyncZooClient` on the running loop."""
         from serving.client import AsyncZooClient
 
-        self._aclient = AsyncZooClient(
+        self.aclient = AsyncZooClient(
             self.url,
             protocol=self.protocol,  # type: ignore[arg-type]
             shared_memory=self.shared_memory,  # type: ignore[arg-type]
@@ -223,14 +189,8 @@ class TritonTarget(Target):
 
     async def acall(self, wire: Wire) -> int:
         """One inference through the asyncio SDK."""
-        out = await self._aclient.infer(self.sig, wire)
+        out = await self.aclient.infer(self.sig, wire)
         return len(next(iter(out.values())))
-
-    async def close_async(self) -> None:
-        """Close the asyncio client."""
-        if self._aclient is not None:
-            await self._aclient.close()
-            self._aclient = None
 
     def answered_version(self) -> int | None:
         """The model version that answered this thread's last :meth:`call`."""

@@ -18,11 +18,12 @@ from typing import Any
 
 from serving.apps.bench import load as loadgen
 from serving.apps.bench.environment import environment
-from serving.apps.bench.run import Progress, measure_cell, triton_names
+from serving.apps.bench.registry import BENCH_TARGETS, Resources, triton_names
+from serving.apps.bench.run import Progress, measure_cell
 from serving.apps.bench.settings import DEFAULT_CLIENT, BenchSettings, cores, load_bench_module
-from serving.apps.bench.targets import RequestMaker, TritonTarget
+from serving.apps.bench.targets import RequestMaker
 from zoo.errors import InvalidInputError
-from zoo.registry import EntryPoint, get_spec, triton_model_name
+from zoo.registry import EntryPoint, get_spec
 
 #: Schema id of the ``--tune`` report.
 TUNE_SCHEMA = "genzoo.bench.tune/1"
@@ -252,19 +253,13 @@ def _measure_candidate(
     )
     server = TritonServer(config, log_file=repo.parent / f"tritonserver-{k}.log")
     with server:
-        url = server.grpc_url if settings.protocol == "grpc" else server.http_url
-        target = TritonTarget(
-            settings.protocol,
-            url,
-            triton_model_name(settings.model, ep.name),
-            stats_url=server.http_url,
-            server=server,
-        )
+        backend = bench.backends[0]
+        target = BENCH_TARGETS[backend].open(Resources(bench, repo.parent, triton=server))
         try:
             cell = measure_cell(
                 target,
                 RequestMaker(ep, settings.batch, base=(k + 1) * 10**10),
-                backend=f"triton-{settings.protocol}",
+                backend=backend,
                 concurrency=settings.concurrency,
                 settings=bench,
                 client=settings.client,

@@ -1,0 +1,278 @@
+"""Every target ``zoo bench`` measures, by name: :data:`BENCH_TARGETS` (like the runners'
+:data:`export.runners.BACKENDS`).
+
+A :class:`BenchTarget` says what a target is (its name and one line about it), what it needs
+(the model in this process, the run's ONNX export, a server, the ``genzoo`` extra that installs
+it) and how to open it from a run's :class:`Resources`. ``--backends`` validation, its help
+text, the cell plan, what a run builds and starts, and the report's in-process marks all read
+this table; adding a target is one row here.
+
+- in-process: one row per runner backend of :data:`export.runners.BACKENDS` (``torch``,
+  ``compile``, ``onnxruntime``, ``openvino``, ``openvino-bf16``), with the wire conversion
+  Triton's backend does; the ones reading an ONNX file (ONNX Runtime, OpenVINO) read the run's
+  export. Not ``tensorrt``, whose engine is built on a GPU host (bench it there, behind Triton);
+- ``triton-http``, ``triton-grpc``, ``triton-shm``: the SDK against the embedded Triton (or
+  ``--url``); ``triton-shm`` is gRPC with tensors in registered ``/dev/shm`` regions;
+- ``litserve`` and ``triton-perf``: the peers of :mod:`serving.apps.bench.peers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from export.runners import BACKENDS as RUNNER_BACKENDS
+from zoo.errors import InvalidNameError
+from zoo.registry import EntryPoint, get_spec, triton_model_name
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from serving.apps.bench.peers import LitServeProcess
+    from serving.apps.bench.settings import BenchSettings
+    from serving.apps.bench.targets import Target
+    from serving.server.triton import TritonServer
+
+#: The servers a target may load.
+Server = Literal["triton", "litserve"]
+
+
+@dataclass
+class Resources:
+    """What a run's targets are made from: its settings, model and lazily started servers."""
+
+    settings: BenchSettings  # the run
+    work: Path  # folder for the repository it builds and the servers' logs
+    module: nn.Module | None = None  # the model in this process (None: Triton at --url only)
+    repository: Path | None = None  # the model repository the servers and exports read
+    triton: TritonServer | None = None  # the embedded Triton, once started
+    litserve_process: LitServeProcess | None = None  # the LitServe peer, once started
+
+    @property
+    def entry(self) -> EntryPoint:
+        """The entry point benchmarked (of the variant ``--set`` describes)."""
+        s = self.settings
+        return get_spec(s.model, **s.overrides).entry_point(s.entry)
+
+    @property
+    def triton_model(self) -> str:
+        """The Triton model serving :attr:`entry`."""
+        return triton_model_name(self.settings.model, self.entry.name)
+
+    @property
+    def onnx(self) -> Path | None:
+        """The run's ONNX export of :attr:`entry` (``None`` while there is no repository)."""
+        if self.repository is None:
+            return None
+        return self.repository / self.triton_model / "1" / "model.onnx"
+
+    def triton_urls(self) -> tuple[str, str, TritonServer | None]:
+        """(HTTP url, gRPC url, server or None) of the Triton to use, started if needed."""
+        s = self.settings
+        if s.url is not None:
+            assert s.grpc_url is not None
+            return s.url, s.grpc_url, None
+        if self.triton is None:
+            from serving.server.triton import ServerConfig, TritonServer
+
+            assert self.repository is not None
+            config = ServerConfig.on_free_ports(
+                self.repository, cache_size=0, load_models=tuple(triton_names(s.model))
+            )
+            server = TritonServer(config, log_file=self.work / "tritonserver.log")
+            server.start(timeout=300)
+            self.triton = server
+        return self.triton.http_url, self.triton.grpc_url, self.triton
+
+    def litserve(self) -> LitServeProcess:
+        """The LitServe peer serving the run's ONNX export, started if needed."""
+        if self.litserve_process is None:
+            from serving.apps.bench.peers import LitServeProcess
+
+            s, onnx = self.settings, self.onnx
+            assert onnx is not None, "litserve reads the export: the run built a repository"
+            self.litserve_process = LitServeProcess(
+                s.model,
+                self.entry.name,
+                onnx,
+                replace(s.litserve, threads=s.threads),
+                log_file=self.work / "litserve.log",
+            ).start()
+        return self.litserve_process
+
+    def stop(self) -> None:
+        """Stop whatever was started."""
+        if self.triton is not None:
+            self.triton.stop()
+            self.triton = None
+        if self.litserve_process is not None:
+            self.litserve_process.stop()
+            self.litserve_process = None
+
+
+def triton_names(model: str) -> list[str]:
+    """The Triton models serving every entry point of ``model``."""
+    return [triton_model_name(model, e.name) for e in get_spec(model).entry_points]
+
+
+@dataclass(frozen=True)
+class BenchTarget:
+    """One target ``zoo bench`` can measure: what it is, what it needs, how to open it."""
+
+    name: str  # its --backends name, and the backend column of the report
+    about: str  # one line for --backends' help ("" where the name says it all)
+    extra: str  # the genzoo extra that installs what it needs (pip install 'genzoo[extra]')
+    open: Callable[[Resources], Target]  # the target, on a run's resources
+    in_process: bool = False  # runs in the bench process: one caller, every core in the graph
+    server: Server | None = None  # the server it loads (Triton: embedded, or the one at --url)
+    reads_export: bool = False  # reads the run's ONNX export, so the run builds a repository
+    default: bool = False  # measured when --backends is not given
+
+    def needs_repository(self, url: str | None) -> bool:
+        """Whether a run with Triton at ``url`` (None: embedded) builds a repository for it."""
+        return self.reads_export or (self.server == "triton" and url is None)
+
+    def needs_model(self, url: str | None) -> bool:
+        """Whether it needs the model in this process: everything but a Triton at ``--url``."""
+        return not (self.server == "triton" and url is not None)
+
+
+def _runner(backend: str, *, reads_export: bool) -> Callable[[Resources], Target]:
+    """How to open the in-process target of runner ``backend`` (on the run's export if it
+    ``reads_export``, else on the module)."""
+
+    def open_runner(r: Resources) -> Target:
+        from export.runners import make_runner
+        from serving.apps.bench.targets import InProcessTarget
+
+        assert r.module is not None, "an in-process target always loads the model (needs_model)"
+        s = r.settings
+        runner = make_runner(
+            backend,
+            s.model,
+            r.entry.name,
+            module=r.module,
+            artifact=r.onnx if reads_export else None,
+            threads=s.threads,
+        )
+        return InProcessTarget(backend, runner)
+
+    return open_runner
+
+
+def _in_process(name: str, extra: str, *, default: bool = False) -> BenchTarget:
+    """The in-process target of runner backend ``name`` (:data:`export.runners.BACKENDS`)."""
+    reads_export = RUNNER_BACKENDS[name].artifact is not None
+    return BenchTarget(
+        name,
+        "",
+        extra,
+        _runner(name, reads_export=reads_export),
+        in_process=True,
+        reads_export=reads_export,
+        default=default,
+    )
+
+
+def _triton(
+    name: str, protocol: str, shared_memory: str | None = None
+) -> Callable[[Resources], Target]:
+    """How to open the SDK's target over ``protocol`` (through ``shared_memory`` if given)."""
+
+    def open_triton(r: Resources) -> Target:
+        from serving.apps.bench.targets import TritonTarget
+
+        http_url, grpc_url, server = r.triton_urls()
+        return TritonTarget(
+            name,
+            protocol,
+            http_url if protocol == "http" else grpc_url,
+            r.triton_model,
+            stats_url=http_url,
+            server=server,
+            shared_memory=shared_memory,
+            admin_key=r.settings.admin_key,
+        )
+
+    return open_triton
+
+
+def _open_litserve(r: Resources) -> Target:
+    from serving.apps.bench.peers import LitServeTarget
+
+    return LitServeTarget(r.litserve())
+
+
+def _open_perf_analyzer(r: Resources) -> Target:
+    from serving.apps.bench.peers import PerfAnalyzerTarget
+
+    http_url, grpc_url, server = r.triton_urls()
+    return PerfAnalyzerTarget(
+        grpc_url, r.triton_model, stats_url=http_url, server=server, admin_key=r.settings.admin_key
+    )
+
+
+#: Every target ``zoo bench`` knows (its ``--backends`` names), in report order.
+BENCH_TARGETS: dict[str, BenchTarget] = {
+    t.name: t
+    for t in (
+        _in_process("torch", "torch", default=True),
+        _in_process("compile", "torch"),
+        _in_process("onnxruntime", "export", default=True),
+        _in_process("openvino", "openvino"),
+        _in_process("openvino-bf16", "openvino"),
+        BenchTarget(
+            "triton-http", "", "client", _triton("triton-http", "http"), server="triton",
+            default=True,
+        ),
+        BenchTarget(
+            "triton-grpc", "", "client", _triton("triton-grpc", "grpc"), server="triton",
+            default=True,
+        ),
+        BenchTarget(
+            "triton-shm",
+            "gRPC + system shared memory",
+            "client",
+            _triton("triton-shm", "grpc", shared_memory="system"),
+            server="triton",
+        ),
+        BenchTarget(
+            "litserve", "", "bench", _open_litserve, server="litserve", reads_export=True,
+            default=True,
+        ),
+        BenchTarget(
+            "triton-perf", "perf_analyzer as the load", "client", _open_perf_analyzer,
+            server="triton",
+        ),
+    )
+}  # fmt: skip
+
+#: Targets run when none are named.
+DEFAULT_TARGETS = tuple(name for name, t in BENCH_TARGETS.items() if t.default)
+
+
+def check_targets(names: tuple[str, ...]) -> None:
+    """Refuse an empty list or unknown names, listing the targets there are."""
+    unknown = [n for n in names if n not in BENCH_TARGETS]
+    if unknown or not names:
+        raise InvalidNameError(
+            f"unknown backend(s) {', '.join(unknown) or '(none)'}; choose from {targets_text()}."
+        )
+
+
+def is_in_process(name: str) -> bool:
+    """Whether ``name`` is an in-process target (a name no longer registered is not)."""
+    target = BENCH_TARGETS.get(name)
+    return target is not None and target.in_process
+
+
+def targets_text() -> str:
+    """``torch, compile, …, triton-perf``: the names, in report order."""
+    return ", ".join(BENCH_TARGETS)
+
+
+def targets_help() -> str:
+    """The names with what the less obvious ones are, for ``--backends``' help."""
+    return ", ".join(f"{t.name} ({t.about})" if t.about else t.name for t in BENCH_TARGETS.values())
