@@ -115,7 +115,8 @@ def synthesis_inputs(
         mix_z = seed_to_latent(mix, mix_in.shape[0])
         layers = check_mix_layers(mix_layers, n, num_ws)
     given = {} if psi is None else {"psi": psi}
-    values = {w_in.name: ws, mix_in.name: mix_z, layer_in.name: layers, **_scalars(entry, given, n)}
+    values: dict[str, npt.NDArray[np.generic]] = {w_in.name: ws, mix_in.name: mix_z}
+    values |= {layer_in.name: layers, **_scalars(entry, given, n)}
     return tuple(values[t.name] for t in entry.inputs)
 
 
@@ -160,7 +161,8 @@ def generator_inputs(
             raise InvalidInputError(f"entry point {entry.name!r} does not take seeds.")
     if labels is not None and not _inputs_of(entry, "label"):
         raise InvalidInputError("this model is not class-conditional: drop the label.")
-    if (psi is not None or mix_seeds is not None) and "psi" not in names:
+    mixes = bool(_inputs_of(entry, "seed", "mix_seed"))
+    if (psi is not None and "psi" not in names) or (mix_seeds is not None and not mixes):
         raise InvalidInputError("ψ and mixing seeds apply to StyleGAN2 models only.")
     return tuple(inputs)
 
