@@ -126,3 +126,52 @@ def test_is_seeded() -> None:
     assert not is_seeded(ENCODE)
     assert not is_seeded(EntryPoint("nothing", (), (IMAGE,)))
     assert not is_seeded(EntryPoint("late", (IMAGE, Z), (IMAGE,)))  # z must come first
+
+
+def test_every_zoo_input_has_its_role_implied_and_the_client_tells_it_from_the_wire() -> None:
+    from serving.server.wire import declared_roles
+    from zoo.registry import get_spec, list_models
+    from zoo.roles import IMPLIED, role_of
+
+    for name in list_models():
+        for entry in get_spec(name).entry_points:
+            assert all(t.name in IMPLIED for t in entry.inputs), (name, entry.name)
+            assert [role_of(t) for t in entry.inputs] == [IMPLIED[t.name] for t in entry.inputs]
+            assert declared_roles(entry) == {}  # so no served config of the zoo names a role
+
+
+def test_an_input_of_a_new_name_is_filled_by_its_stated_role() -> None:
+    from zoo.roles import Role, decode_roles, encode_roles, role_of, scalar, seed_latent
+
+    zeta = TensorSpec("zeta", "float32", (6,), role=seed_latent())
+    gain = TensorSpec("gain", "float32", (), role=scalar(2.0))
+    mix = TensorSpec("other", "float32", (6,), role=seed_latent("mix_seed", optional=True))
+    entry = EntryPoint("gained", (zeta, gain, mix), (IMAGE,))
+    assert is_seeded(entry)
+    z, g, m = generator_inputs(entry, [1, 2], mix_seeds=[3, 4])
+    np.testing.assert_array_equal(z, seed_to_latent(np.array([1, 2]), 6))
+    np.testing.assert_array_equal(g, [2.0, 2.0])  # its default
+    np.testing.assert_array_equal(m, seed_to_latent(np.array([3, 4]), 6))
+    (_, g, _) = generator_inputs(entry, [1, 2], gain=[0.5, 1.5])
+    np.testing.assert_array_equal(g, [0.5, 1.5])
+    with pytest.raises(InvalidInputError, match="gain must be a finite number"):
+        generator_inputs(entry, [1, 2], gain=np.inf)
+    with pytest.raises(InvalidInputError, match="'gained' takes no input loss"):
+        generator_inputs(entry, [1, 2], loss=1.0)
+    required = EntryPoint("e", (zeta, TensorSpec("k", "float32", (), role=scalar())), (IMAGE,))
+    with pytest.raises(InvalidInputError, match="'e' needs k"):
+        generator_inputs(required, [1])
+    # Unnamed and unstated: taken by shape (a scalar to pass, a latent code, an image).
+    assert role_of(TensorSpec("q", "float32", ())) == scalar()
+    assert role_of(TensorSpec("q", "float32", (3,))).kind == "latent"
+    assert role_of(TensorSpec("q", "float32", (1, 2, 2))).kind == "image"
+    roles = {"gain": scalar(2.0), "other": seed_latent("mix_seed", optional=True)}
+    assert decode_roles(encode_roles(roles)) == roles and decode_roles("") == {}
+    with pytest.raises(ValueError, match="unknown input role"):
+        Role("colour")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="a seed role names one of"):
+        Role("seed", seed="other")
+    with pytest.raises(ValueError, match="unknown scalar check"):
+        scalar(check="gamma")
+    with pytest.raises(ValueError, match="'digit' input must say how many classes"):
+        TensorSpec("digit", "int64", (), role=Role("label"))

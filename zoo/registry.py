@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from zoo.errors import InvalidInputError, InvalidNameError, UnknownModelError
 from zoo.naming import check_model_name, served_name
+from zoo.roles import Role, role_of
 from zoo.settings import HUB_ORG, family_modules
 
 if TYPE_CHECKING:
@@ -49,12 +50,14 @@ class TensorSpec:
     shape: tuple[int, ...]  # per-item shape; -1 marks a dynamic axis
     doc: str = ""  # one line for users
     classes: int = 0  # a class-label input takes 0..classes-1 (0: not a class label)
+    role: Role | None = None  # what fills it (zoo.roles); None: implied by its name or shape
 
     def __post_init__(self) -> None:
-        # The generic code fills and checks a "label" input from its classes (zoo.validation).
-        if self.name == "label" and self.classes < 1:
+        # The generic code fills and checks a label input from its classes (zoo.validation).
+        if role_of(self).kind == "label" and self.classes < 1:
             raise ValueError(
-                "a 'label' input must say how many classes it takes: TensorSpec(..., classes=N)."
+                f"a {self.name!r} input must say how many classes it takes: "
+                "TensorSpec(..., classes=N)."
             )
 
 

@@ -105,6 +105,14 @@ def check_t(t: Any, n: int) -> npt.NDArray[np.float32]:
     return arr.astype(np.float32)
 
 
+def check_number(values: Any, n: int, what: str) -> npt.NDArray[np.float32]:
+    """A scalar input ``what`` as float32 ``(n,)``, every value finite; one value is repeated."""
+    arr = per_item(np.asarray(values, dtype=np.float64), n, f"{what} values")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidInputError(f"{what} must be a finite number, got {arr.tolist()}.")
+    return arr.astype(np.float32)
+
+
 def check_ws(w: Any, shape: tuple[int, ...]) -> npt.NDArray[np.float32]:
     """ws as float32 ``(N, *shape)``, N ≥ 1 (one w per synthesis layer), every value finite."""
     arr = np.asarray(w)

@@ -215,3 +215,10 @@ class AsyncZooClient(RemoteClient):
     ) -> npt.NDArray[np.uint8]:
         """One image per ``t`` in [0, 1] between two seeds' digits; a cGAN holds ``labels``."""
         return await self._run(calls.interpolate(model, seed, seed_to, t, labels), version)
+
+    async def call(
+        self, model: str, entry: str, /, *, version: Version = None, **inputs: Any
+    ) -> dict[str, Array]:
+        """Any entry point of ``model``: ``inputs`` by wire name (``seed=``, ``image=``, …), each
+        filled and checked by its role; every output, by name (for an entry no verb names)."""
+        return await self._run(calls.entry(model, entry, inputs), version)

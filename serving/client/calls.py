@@ -21,6 +21,7 @@ from serving.client.requests import (
     check_latents,
     check_masks,
     encoder_of,
+    entry_request,
     generate_request,
     interpolate_request,
     synthesize_request,
@@ -128,3 +129,9 @@ def interpolate(model: str, seed: int, seed_to: int, t: Any, labels: Any) -> Cal
         lambda sig: interpolate_request(sig, seed, seed_to, t, labels=labels),
         _output("image"),
     )
+
+
+def entry(model: str, name: str, values: Mapping[str, Any]) -> Call[dict[str, Array]]:
+    """Any entry point ``name`` of ``model``: its inputs by wire name, each filled by its role
+    (:func:`~serving.client.requests.entry_request`); every output, by name."""
+    return Call(model, (name,), lambda sig: entry_request(sig, values), dict)

@@ -188,6 +188,13 @@ class BaseZooClient(abc.ABC):
         """One image per ``t`` in [0, 1] between two seeds' digits; a cGAN holds ``labels``."""
         return self._run(calls.interpolate(model, seed, seed_to, t, labels), version)
 
+    def call(
+        self, model: str, entry: str, /, *, version: Version = None, **inputs: Any
+    ) -> dict[str, Array]:
+        """Any entry point of ``model``: ``inputs`` by wire name (``seed=``, ``image=``, …), each
+        filled and checked by its role; every output, by name (for an entry no verb names)."""
+        return self._run(calls.entry(model, entry, inputs), version)
+
 
 class RemoteClient:
     """What :class:`ZooClient` and :class:`AsyncZooClient` are built from: one description of

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from serving.client.signature import ENCODER_SUFFIX, Array, ModelSignature
 from zoo.errors import InvalidInputError, ModelNotFoundError
+from zoo.roles import fill_scalar
 from zoo.validation import (
     check_labels,
     check_mix_layers,
@@ -75,10 +76,13 @@ def check_images(sig: ModelSignature, images: Any, name: str = "image") -> npt.N
     return np.ascontiguousarray(arr)
 
 
-def check_masks(sig: ModelSignature, masks: Any, n: int) -> npt.NDArray[np.uint8]:
-    """Masks as uint8 (N, H, W, 1): 1 where the pixel is known, 0 where it is to be filled."""
-    _require(sig, "mask", "inpaint")
-    h, w, c = sig.inputs["mask"][1]
+def check_masks(
+    sig: ModelSignature, masks: Any, n: int, name: str = "mask"
+) -> npt.NDArray[np.uint8]:
+    """Masks as uint8 (N, H, W, 1) for input ``name``: 1 where the pixel is known, 0 where it
+    is to be filled."""
+    _require(sig, name, "inpaint")
+    h, w, c = sig.inputs[name][1]
     arr = np.asarray(masks)
     if arr.ndim == 3 and c == 1:
         arr = arr[..., None]
@@ -184,13 +188,79 @@ def interpolate_request(
     return req | _label_input(sig, labels, n, f"the label ({_classes(sig)}) to hold", "the label")
 
 
+def entry_request(sig: ModelSignature, values: Mapping[str, Any]) -> dict[str, Array]:
+    """The wire inputs of any entry point: each input filled by its role from ``values``, given
+    by wire name (``seed=…``, ``image=…``, ``noise_scale=…``); an optional one may be left out.
+    """
+    unknown = sorted(set(values) - set(sig.inputs))
+    if unknown:
+        raise InvalidInputError(
+            f"{sig.name} takes no input {', '.join(unknown)}; its inputs are "
+            f"{', '.join(sig.inputs) or 'none'}."
+        )
+    given = {k: v for k, v in values.items() if v is not None}
+    missing = [k for k in sig.inputs if k not in given and not sig.role(k).optional]
+    if missing:
+        raise InvalidInputError(f"{sig.name} needs {', '.join(missing)}.")
+    # Inputs with items of their own (seeds, images, ws, codes) say how many there are.
+    req = {k: _batch_input(sig, k, v) for k, v in given.items() if sig.role(k).kind in _ITEMS}
+    n = len(next(iter(req.values()))) if req else 1
+    if any(len(v) != n for v in req.values()):
+        raise InvalidInputError(
+            f"{sig.name}'s inputs must have one item each, as many as the first."
+        )
+    for name, value in given.items():
+        role = sig.role(name)
+        if role.kind == "label":
+            req[name] = check_labels(value, n, sig.label_classes).reshape(n, 1)
+        elif role.kind == "mask":
+            req[name] = check_masks(sig, value, n, name)
+        elif role.kind == "scalar":
+            req[name] = fill_scalar(role, name, value, n, entry=sig.name).reshape(n, 1)
+        elif role.kind not in _ITEMS:
+            req[name] = _as_given(sig, name, value, n)
+    return {k: req[k] for k in sig.inputs if k in req}
+
+
+#: The roles whose values carry the request's items (the others have one value per item).
+_ITEMS = ("seed", "image", "ws", "latent")
+
+
+def _batch_input(sig: ModelSignature, name: str, value: Any) -> Array:
+    """Input ``name`` of a role in :data:`_ITEMS`, checked: seeds as a column, the others as
+    their own checks take them."""
+    kind = sig.role(name).kind
+    if kind == "seed":
+        return check_seeds(value, name).reshape(-1, 1)
+    if kind == "image":
+        return check_images(sig, value, name)
+    return (
+        check_latents(sig, value, name)
+        if kind == "latent"
+        else check_w_values(value, sig.inputs[name][1])
+    )
+
+
+def _as_given(sig: ModelSignature, name: str, value: Any, n: int) -> Array:
+    """Input ``name`` that travels as it is: one value per item, in its dtype and dims."""
+    dtype, dims = sig.inputs[name]
+    arr = np.asarray(value)
+    if dims == (1,):
+        arr = per_item(arr, n, name).reshape(n, 1)
+    if arr.shape != (n, *dims):
+        raise InvalidInputError(
+            f"{sig.name} takes {name} of shape ({n}, {', '.join(map(str, dims))}), got {arr.shape}."
+        )
+    return arr.astype(dtype)
+
+
 def _label_input(sig: ModelSignature, labels: Any, n: int, ask: str, drop: str) -> dict[str, Array]:
-    """The ``label`` input of ``n`` items: required by a class-conditional model, which says
-    to pass ``ask``; refused by the others, which say to drop ``drop``."""
-    if "label" in sig.inputs:
+    """The label input of ``n`` items (its role's): required by a class-conditional model,
+    which says to pass ``ask``; refused by the others, which say to drop ``drop``."""
+    for name in sig.inputs_of("label"):
         if labels is None:
             raise InvalidInputError(f"{sig.name} is class-conditional: pass {ask}.")
-        return {"label": check_labels(labels, n, sig.label_classes).reshape(n, 1)}
+        return {name: check_labels(labels, n, sig.label_classes).reshape(n, 1)}
     if labels is not None:
         raise InvalidInputError(f"{sig.name} is not class-conditional: drop {drop}.")
     return {}

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from zoo.roles import Role, decode_roles, wire_role
+
 #: Config parameter in which a served model declares how many classes its ``label`` takes.
 LABEL_CLASSES_PARAMETER = "zoo_label_classes"
+#: Config parameter declaring the roles of the inputs whose name and shape do not tell them
+#: (JSON, wire name → role; :func:`zoo.roles.encode_roles`).
+ROLES_PARAMETER = "zoo_roles"
 #: Entry-point names that generate from seeds (GANs call it ``generate``, the VAE ``sample``).
 GENERATE_ENTRIES = ("generate", "sample")
 #: Name suffix of the zoo model that projects images into a generator (see encoder_of).
@@ -37,6 +42,18 @@ class ModelSignature:
     outputs: dict[str, tuple[np.dtype[Any], tuple[int, ...]]]  # name → (dtype, per-item dims)
     max_batch_size: int  # largest batch one request may carry (0: no batch axis or no limit known)
     label_classes: int | None = None  # its label input takes 0..label_classes-1 (None: not told)
+    declared: Mapping[str, Role] = field(default_factory=dict)  # roles its config declares
+
+    def role(self, name: str) -> Role:
+        """What fills input ``name``: the role its config declares, else its name's or shape's."""
+        if name in self.declared:
+            return self.declared[name]
+        dtype, dims = self.inputs[name]
+        return wire_role(name, dtype.name, dims)
+
+    def inputs_of(self, kind: str) -> list[str]:
+        """The inputs that ``kind`` fills (:mod:`zoo.roles`), in signature order."""
+        return [name for name in self.inputs if self.role(name).kind == kind]
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ModelSignature:
@@ -52,13 +69,16 @@ class ModelSignature:
                 for t in cfg.get(key, ())
             }
 
-        classes = cfg.get("parameters", {}).get(LABEL_CLASSES_PARAMETER, {}).get("string_value")
+        params = cfg.get("parameters", {})
+        classes = params.get(LABEL_CLASSES_PARAMETER, {}).get("string_value")
+        roles = params.get(ROLES_PARAMETER, {}).get("string_value", "")
         return cls(
             name=cfg["name"],
             inputs=tensors("input"),
             outputs=tensors("output"),
             max_batch_size=int(cfg.get("max_batch_size", 0)),
             label_classes=int(classes) if classes else None,
+            declared=decode_roles(roles),
         )
 
     @classmethod

@@ -17,7 +17,13 @@ from export.runners import make_runner, runner_backend
 from serving.client import BaseZooClient, InvalidInputError, ModelSignature
 from serving.client.requests import resolve_model
 from serving.client.transport import Version
-from serving.server.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
+from serving.server.wire import (
+    declared_roles,
+    graph_inputs,
+    wire_inputs,
+    wire_outputs,
+    wire_results,
+)
 from zoo.registry import EntryPoint, get_spec, list_models, spec_of_module, triton_model_name
 from zoo.runners import Runner
 
@@ -43,6 +49,7 @@ def signature_of(triton_name: str, entry: EntryPoint, max_batch_size: int = 0) -
         outputs={w.name: (np.dtype(w.dtype), w.dims) for w in wire_outputs(entry)},
         max_batch_size=max_batch_size,
         label_classes=classes[0] if classes else None,
+        declared=declared_roles(entry),
     )
 
 

@@ -40,9 +40,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from export.artifacts import IR_NAME, ONNX_NAME, read_meta
-from serving.client.signature import LABEL_CLASSES_PARAMETER
+from serving.client.signature import LABEL_CLASSES_PARAMETER, ROLES_PARAMETER
 from serving.server.release import Release, record_release
-from serving.server.wire import WireTensor, needs_preprocessing, wire_inputs, wire_outputs
+from serving.server.wire import (
+    WireTensor,
+    declared_roles,
+    needs_preprocessing,
+    wire_inputs,
+    wire_outputs,
+)
 from zoo.errors import (
     ExportGateError,
     InvalidInputError,
@@ -59,6 +65,7 @@ from zoo.registry import (
     spec_of_module,
     triton_model_name,
 )
+from zoo.roles import encode_roles
 from zoo.settings import model_repository_dir
 
 if TYPE_CHECKING:
@@ -179,11 +186,16 @@ def _params(cfg: Any, **values: str) -> None:
         cfg.parameters[key].string_value = value
 
 
-def _label_classes(cfg: Any, entry: EntryPoint) -> None:
-    """Declare the classes of ``entry``'s label input, the range the SDK checks labels against."""
+def _input_parameters(cfg: Any, entry: EntryPoint) -> None:
+    """Declare what the SDK reads of ``entry``'s inputs beyond names and shapes: the classes of
+    its label input (the range it checks labels against) and the roles it cannot tell
+    (:func:`~serving.server.wire.declared_roles`; none for the zoo's own inputs)."""
     for t in entry.inputs:
         if t.classes:
             _params(cfg, **{LABEL_CLASSES_PARAMETER: str(t.classes)})
+    roles = declared_roles(entry)
+    if roles:
+        _params(cfg, **{ROLES_PARAMETER: encode_roles(roles)})
 
 
 def embedded_config(
@@ -217,7 +229,7 @@ def embedded_config(
         _params(cfg, zoo_device=options.device)
     if options.half:
         _params(cfg, zoo_half="true")
-    _label_classes(cfg, entry)
+    _input_parameters(cfg, entry)
     _warmup(cfg, wire_inputs(entry))
     if options.response_cache and is_seeded(entry):
         cfg.response_cache.enable = True
@@ -256,14 +268,14 @@ def native_configs(model: str, entry: EntryPoint, options: RepositoryOptions) ->
     if not (pre_needed or renamed):
         if options.response_cache and is_seeded(entry):
             net.response_cache.enable = True
-        _label_classes(net, entry)
+        _input_parameters(net, entry)
         return {name: net}
 
     ens = pb.ModelConfig()
     ens.name = name
     ens.platform = "ensemble"
     ens.max_batch_size = options.max_batch_size
-    _label_classes(ens, entry)
+    _input_parameters(ens, entry)
     for w in wire_inputs(entry):
         _add_tensor(ens.input.add(), w)
     for w in wire_outputs(entry):

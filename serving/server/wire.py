@@ -6,18 +6,23 @@ derives the wire signature of an entry point from its graph signature (the regis
 to write ``config.pbtxt``; the Triton backends (``serving/server/backends/*.py``) and the in-process
 path (:mod:`serving.server.inprocess`) use it to convert requests, so all of them agree.
 
-Rules, per graph tensor (shapes exclude the batch axis):
+Rules, per graph tensor (shapes exclude the batch axis), by what fills it (its role,
+:mod:`zoo.roles`):
 
-- latent ``z`` → ``seed`` int64 ``[1]``; ``mix_z`` → ``mix_seed``, ``z_to`` → ``seed_to``
-  (interpolation's end seed), both int64 ``[1]``; the latents are computed server-side by
-  :func:`zoo.latent.seed_to_latent` (via :func:`generator_inputs`);
-- a scalar ``label`` / ``psi`` → the same name with shape ``[1]``;
-- ``psi``, ``mix_seed`` and ``mix_layer`` are optional (Triton ``optional: true``): left out,
-  ψ is 1 and nothing is mixed, so a plain KServe v2 request sends only ``seed`` (or ``w``);
+- a seed's latent (``z``, ``z_to``, ``mix_z``) → that seed, int64 ``[1]``: ``seed``,
+  ``seed_to`` (interpolation's end seed) or ``mix_seed``; the latents are computed server-side
+  by :func:`zoo.latent.seed_to_latent` (via :func:`generator_inputs`);
+- a scalar (``label``, ``psi``, ``t``, any other) → the same name with shape ``[1]``;
+- an input whose role says it is optional (``psi``, ``mix_seed``, ``mix_layer``, a scalar with
+  a default) is optional in Triton too (``optional: true``): left out, ψ is 1 and nothing is
+  mixed, so a plain KServe v2 request sends only ``seed`` (or ``w``);
 - StyleGAN2's ws ``w`` travel as float32 ``[num_ws, w_dim]``, checked finite
   (:func:`zoo.pipeline.synthesis_inputs`);
-- a float32 image ``(C, H, W)`` → uint8 ``[H, W, C]`` (for ``mask``: nonzero = known pixel);
+- a float32 image ``(C, H, W)`` → uint8 ``[H, W, C]`` (for a mask: nonzero = known pixel);
 - anything else (latent codes, logits) travels as it is.
+
+A role the client cannot tell from a wire input's name and shape is declared in the served
+config (:func:`declared_roles`).
 
 Importing this module does not import torch: the native pre-processing backend runs where
 only NumPy is installed.
@@ -42,16 +47,7 @@ from zoo.pipeline import (
     to_uint8_nhwc,
 )
 from zoo.registry import EntryPoint, TensorSpec
-
-#: Wire names of the graph's seed-driven latents.
-SEED_INPUTS = {"z": "seed", "mix_z": "mix_seed", "z_to": "seed_to"}
-
-#: Graph inputs whose wire tensor a request may leave out, and what stands in for it.
-OPTIONAL_INPUTS = {
-    "psi": "ψ = 1 (no truncation)",
-    "mix_z": "no mixing (generate: the seed itself)",
-    "mix_layer": "no mixing",
-}
+from zoo.roles import Role, role_of, wire_role
 
 #: Triton's names of the NumPy dtypes used here.
 TRITON_DTYPES = {"float32": "TYPE_FP32", "int64": "TYPE_INT64", "uint8": "TYPE_UINT8"}
@@ -64,7 +60,7 @@ class WireTensor:
     name: str  # tensor name in config.pbtxt and in requests
     dtype: str  # NumPy dtype name: float32, int64 or uint8
     dims: tuple[int, ...]  # per-item shape on the wire
-    optional: bool = False  # a request may leave it out (see OPTIONAL_INPUTS)
+    optional: bool = False  # a request may leave it out (its role says so: zoo.roles)
 
     @property
     def triton_dtype(self) -> str:
@@ -73,14 +69,27 @@ class WireTensor:
 
 
 def wire_tensor(t: TensorSpec) -> WireTensor:
-    """The wire form of one graph tensor."""
-    optional = t.name in OPTIONAL_INPUTS
-    if t.name in SEED_INPUTS:
-        return WireTensor(SEED_INPUTS[t.name], "int64", (1,), optional)
+    """The wire form of one graph tensor: a seed's latent travels as that seed."""
+    role = role_of(t)
+    if role.kind == "seed":
+        return WireTensor(role.seed, "int64", (1,), role.optional)
     if is_image(t):
         c, h, w = t.shape
-        return WireTensor(t.name, "uint8", (h, w, c), optional)
-    return WireTensor(t.name, t.dtype, t.shape or (1,), optional)
+        return WireTensor(t.name, "uint8", (h, w, c), role.optional)
+    return WireTensor(t.name, t.dtype, t.shape or (1,), role.optional)
+
+
+def declared_roles(entry: EntryPoint) -> dict[str, Role]:
+    """The roles of ``entry``'s wire inputs that the client cannot tell from name and shape.
+
+    The repository writer declares them in the served config (``zoo_roles``); the zoo's own
+    inputs have none, so their configs say nothing of roles.
+    """
+    out = {}
+    for t, w in zip(entry.inputs, wire_inputs(entry), strict=True):
+        if role_of(t) != wire_role(w.name, w.dtype, w.dims):
+            out[w.name] = role_of(t)
+    return out
 
 
 def wire_inputs(entry: EntryPoint) -> tuple[WireTensor, ...]:
@@ -111,18 +120,7 @@ def graph_inputs(
     if missing:
         raise InvalidInputError(f"missing input(s) {', '.join(missing)} for {entry.name!r}.")
     if is_seeded(entry):
-        names = {t.name for t in entry.inputs}
-        return generator_inputs(
-            entry,
-            _column(wire["seed"]),
-            labels=_column(wire["label"]) if "label" in names else None,
-            psi=_column(wire["psi"]) if "psi" in names and "psi" in wire else None,
-            mix_seeds=(
-                _column(wire["mix_seed"]) if "mix_z" in names and "mix_seed" in wire else None
-            ),
-            seeds_to=_column(wire["seed_to"]) if "z_to" in names else None,
-            t=_column(wire["t"]) if "t" in names else None,
-        )
+        return generator_inputs(entry, _column(wire["seed"]), **_seeded_values(entry, wire))
     if is_synthesis(entry):
         optional = {k: _column(wire[k]) for k in ("psi", "mix_seed", "mix_layer") if k in wire}
         return synthesis_inputs(
@@ -135,7 +133,7 @@ def graph_inputs(
     out: list[npt.NDArray[np.generic]] = []
     for t in entry.inputs:
         arr = wire[t.name]
-        if t.name == "mask" and is_image(t):
+        if role_of(t).kind == "mask" and is_image(t):
             out.append((np.asarray(arr) != 0).astype(np.float32).transpose(0, 3, 1, 2).copy())
         elif is_image(t):
             out.append(from_uint8_nhwc(np.asarray(arr)))
@@ -144,6 +142,26 @@ def graph_inputs(
         else:
             out.append(np.asarray(arr, dtype=t.dtype))
     return tuple(out)
+
+
+def _seeded_values(
+    entry: EntryPoint, wire: Mapping[str, npt.NDArray[np.generic]]
+) -> dict[str, npt.NDArray[np.generic]]:
+    """:func:`generator_inputs`' keywords from the wire, by role: the end and mixing seeds,
+    the labels, the scalars (by name); an optional one the request left out is not passed."""
+    keywords = {"seed_to": "seeds_to", "mix_seed": "mix_seeds"}
+    out = {}
+    for t, w in zip(entry.inputs, wire_inputs(entry), strict=True):
+        role = role_of(t)
+        if w.name not in wire or role.seed == "seed":
+            continue
+        if role.kind == "seed":
+            out[keywords[role.seed]] = _column(wire[w.name])
+        elif role.kind == "label":
+            out["labels"] = _column(wire[w.name])
+        elif role.kind == "scalar":
+            out[w.name] = _column(wire[w.name])
+    return out
 
 
 def wire_results(

@@ -163,6 +163,7 @@ def test_named_endpoints_give_the_sdks_images(
         "/classify",
         "/encode_decode",
         "/inpaint",
+        "/run",
     }
 
     grid, status = page.predict("cgan-mnist", 10, 6, "7", 1.0, "", api_name="/generate")

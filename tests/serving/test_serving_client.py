@@ -131,14 +131,15 @@ def test_client_imports_no_torch_and_of_zoo_only_its_errors_and_checks() -> None
 
     Of genzoo outside ``serving.client`` the SDK imports exactly the torch-free ``zoo.errors``
     (the one error hierarchy: ``InProcessZoo`` and the server side raise the SDK's
-    ``InvalidInputError``) and ``zoo.validation`` (the input checks both sides run, written
-    once), with the ``zoo`` package itself (its ``__init__`` imports nothing at the top but the
-    version: the registry loads on first use). Nothing else of zoo, nothing of export, no torch.
+    ``InvalidInputError``), ``zoo.validation`` (the input checks both sides run, written
+    once) and ``zoo.roles`` (what fills each input, read from the served signature), with the
+    ``zoo`` package itself (its ``__init__`` imports nothing at the top but the version: the
+    registry loads on first use). Nothing else of zoo, nothing of export, no torch.
     """
     code = (
         "import sys, serving.client as c; c.ZooClient('127.0.0.1:1'); "
         "c.ZooClient('127.0.0.1:1', protocol='grpc'); "
-        "allowed = {'zoo', 'zoo._version', 'zoo.errors', 'zoo.validation'}; "
+        "allowed = {'zoo', 'zoo._version', 'zoo.errors', 'zoo.validation', 'zoo.roles'}; "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'zoo', 'export') "
         "and m not in allowed); "
         "print(bad); sys.exit(1 if bad else 0)"

@@ -459,3 +459,36 @@ def test_ready_names() -> None:
     assert _ready_names(http) == ["a", "b"]
     assert _ready_names({"models": http}) == ["a", "b"]  # gRPC's as_json
     assert _ready_names({}) == []
+
+
+def test_any_entry_point_is_requested_by_role() -> None:
+    from serving.client.requests import entry_request
+    from zoo.roles import Role, scalar
+
+    sig = ModelSignature(
+        "toy_scaled",
+        {"seed": (I64, (1,)), "noise_scale": (F32, (1,)), "digit": (I64, (1,))},
+        IMAGE_OUT,
+        64,
+        label_classes=10,
+        declared={"noise_scale": scalar(1.0), "digit": Role("label")},
+    )
+    assert sig.role("seed").seed == "seed" and sig.inputs_of("label") == ["digit"]
+    req = entry_request(sig, {"seed": [1, 2], "digit": 3})
+    assert set(req) == {"seed", "digit"}  # noise_scale left out: the server's default
+    np.testing.assert_array_equal(req["seed"], [[1], [2]])
+    np.testing.assert_array_equal(req["digit"], [[3], [3]])
+    req = entry_request(sig, {"seed": [1, 2], "digit": [0, 1], "noise_scale": 0.5})
+    assert req["noise_scale"].dtype == np.float32 and req["noise_scale"].shape == (2, 1)
+    with pytest.raises(InvalidInputError, match="toy_scaled needs digit"):
+        entry_request(sig, {"seed": [1]})
+    with pytest.raises(InvalidInputError, match=r"labels must lie in 0\.\.9"):
+        entry_request(sig, {"seed": [1], "digit": 10})
+    with pytest.raises(InvalidInputError, match="takes no input zoom"):
+        entry_request(sig, {"seed": [1], "digit": 1, "zoom": 2})
+    with pytest.raises(InvalidInputError, match="noise_scale must be a finite number"):
+        entry_request(sig, {"seed": [1], "digit": 1, "noise_scale": float("nan")})
+    # Without a declaration a scalar is required, an image is an image: what the wire tells.
+    images, masks = np.zeros((2, 4, 3, 1), np.uint8), np.ones((2, 4, 3))
+    inpaint = entry_request(INPAINT, {"image": images, "mask": masks})
+    assert inpaint["mask"].shape == (2, 4, 3, 1) and inpaint["mask"].all()

@@ -9,7 +9,8 @@ from zoo.hub_mixin import HubMixin
 
 
 class ToyGenerator(nn.Module, HubMixin):
-    """``generate``: latent ``(B, z_dim)`` → image ``(B, channels, resolution, resolution)``."""
+    """``generate``: latent ``(B, z_dim)`` → image ``(B, channels, resolution, resolution)``;
+    ``scaled``: the same from a scaled latent."""
 
     def __init__(self, z_dim: int = 8, resolution: int = 32, channels: int = 1) -> None:
         super().__init__()
@@ -23,3 +24,7 @@ class ToyGenerator(nn.Module, HubMixin):
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         """The ``generate`` entry point (same as calling the module)."""
         return self(z)
+
+    def scaled(self, zeta: torch.Tensor, noise_scale: torch.Tensor) -> torch.Tensor:
+        """The ``scaled`` entry point: the latent ``(B, z_dim)`` times ``noise_scale`` ``(B,)``."""
+        return self(zeta * noise_scale[:, None])

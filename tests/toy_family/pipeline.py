@@ -6,6 +6,8 @@ process's registry stays the zoo's. Each step is genzoo's generic code, called a
 ``zoo train`` (the CLI), :func:`zoo.evaluate.evaluate`, :func:`zoo.cards.write_card`,
 :func:`export.onnx.export_onnx`, :func:`serving.server.repository.build_repository`, the real
 Triton with :class:`serving.client.ZooClient`, and the playground page through gradio_client.
+Its second entry point, ``scaled``, has inputs no built-in family names (``zeta``, a seed's
+latent; ``noise_scale``, a scalar with a default): they go the same way, read by their roles.
 The steps share one module-scoped trained model and run in file order.
 """
 
@@ -27,12 +29,15 @@ from serving.apps.playground import served_models, start_playground, visibility
 from serving.client import ZooClient
 from serving.server.repository import RepositoryOptions, build_repository
 from serving.server.triton import ServerConfig, TritonServer, free_port
+from serving.server.wire import declared_roles, wire_inputs
 from zoo.cli.main import app
+from zoo.errors import InvalidInputError
 from zoo.evaluate import EvalReport, evaluate
 from zoo.images import make_grid
 from zoo.latent import seed_to_latent
-from zoo.pipeline import to_uint8_nhwc
-from zoo.registry import get_family, get_spec, list_models
+from zoo.pipeline import generator_inputs, is_seeded, to_uint8_nhwc
+from zoo.registry import get_family, get_spec, list_models, triton_model_name
+from zoo.roles import IMPLIED, role_of, scalar, seed_latent
 from zoo.runners import torch_runner
 from zoo.weights import load_model_from_dir
 
@@ -83,6 +88,21 @@ def test_the_registry_found_the_family() -> None:
     assert spec.entry_point().inputs[0].shape == (8,)
     variant = get_spec(NAME, resolution=16)  # the signature follows the config
     assert variant.entry_point().outputs[0].shape == (1, 16, 16)
+    # The second entry point's input names are no built-in's: their roles are stated.
+    scaled = spec.entry_point("scaled")
+    assert not {t.name for t in scaled.inputs} & set(IMPLIED)
+    assert [role_of(t) for t in scaled.inputs] == [seed_latent(), scalar(1.0)]
+    assert is_seeded(scaled)
+    wire = wire_inputs(scaled)
+    assert [(w.name, w.optional) for w in wire] == [("seed", False), ("noise_scale", True)]
+    assert declared_roles(scaled) == {"noise_scale": scalar(1.0)}  # "seed" says its own
+    zeta, noise = generator_inputs(scaled, SEEDS, noise_scale=0.5)
+    np.testing.assert_array_equal(zeta, seed_to_latent(np.asarray(SEEDS), 8))
+    np.testing.assert_array_equal(noise, np.full(4, 0.5, np.float32))
+    with pytest.raises(InvalidInputError, match="noise_scale must be a finite number"):
+        generator_inputs(scaled, SEEDS, noise_scale=float("nan"))
+    with pytest.raises(InvalidInputError, match="takes no input zoom"):
+        generator_inputs(scaled, SEEDS, zoom=2.0)
 
 
 def test_it_trains(trained: nn.Module) -> None:
@@ -114,8 +134,9 @@ def test_it_is_carded(trained: nn.Module, report: EvalReport, work: Path) -> Non
 def test_it_exports_to_onnx(trained: nn.Module, work: Path) -> None:
     from export.onnx import export_onnx
 
-    result = export_onnx(NAME, "generate", out_dir=work / "onnx", module=trained, parity_n=4)
-    assert result.passed, result
+    for entry in get_spec(NAME).tasks:  # generate, and scaled: its inputs sampled by role
+        result = export_onnx(NAME, entry, out_dir=work / "onnx", module=trained, parity_n=4)
+        assert result.passed, (entry, result)
 
 
 @pytest.fixture(scope="module")
@@ -143,20 +164,54 @@ def test_triton_serves_it(server: TritonServer, trained: nn.Module) -> None:
     assert served.shape == (4, 32, 32, 1) and diff.max() <= 1
 
 
+def test_triton_serves_its_second_entry_point_by_role(
+    server: TritonServer, trained: nn.Module
+) -> None:
+    import torch
+
+    with ZooClient(server.http_url) as client:
+        sig = client.signature(NAME, ("scaled",))
+        assert sig.name == f"{NAME}_scaled" and set(sig.inputs) == {"seed", "noise_scale"}
+        assert sig.role("noise_scale") == scalar(1.0)  # declared by the served config
+        assert sig.role("seed") == seed_latent()  # implied by its wire name
+        same = client.call(NAME, "scaled", seed=SEEDS)["image"]  # noise_scale left out: 1
+        half = client.call(NAME, "scaled", seed=SEEDS, noise_scale=0.5)["image"]
+        with pytest.raises(InvalidInputError, match="noise_scale must be a finite number"):
+            client.call(NAME, "scaled", seed=SEEDS, noise_scale=float("nan"))
+        with pytest.raises(InvalidInputError, match="takes no input zoom"):
+            client.call(NAME, "scaled", seed=SEEDS, zoom=2.0)
+        # The server checks by role too: the same words for a request that skips the SDK.
+        bad = {"seed": np.asarray([[0]]), "noise_scale": np.asarray([[np.inf]], np.float32)}
+        with pytest.raises(InvalidInputError, match="noise_scale must be a finite number"):
+            client.infer(sig, bad)
+        generated = client.generate(NAME, seeds=SEEDS)
+    np.testing.assert_array_equal(same, generated)
+    z = torch.from_numpy(seed_to_latent(np.asarray(SEEDS), 8))
+    with torch.no_grad():
+        expected = to_uint8_nhwc(trained.scaled(z, torch.full((4,), 0.5)).numpy())
+    assert np.abs(half.astype(int) - expected.astype(int)).max() <= 1
+
+
 def test_the_playground_shows_it(server: TritonServer, work: Path) -> None:
     from gradio_client import Client
 
-    (model,) = served_models([NAME])
+    (model,) = served_models([triton_model_name(NAME, e) for e in get_spec(NAME).tasks])
     shown = visibility(model)
     assert shown["generator"] and not shown["label"] and not shown["psi"]
+    assert shown["run"] and model.other_seeded == ("scaled",)  # its own entry point, by role
     with ZooClient(server.http_url) as sdk:
         expected = make_grid(sdk.generate(NAME, seeds=SEEDS))[..., 0]
+        scaled = make_grid(sdk.call(NAME, "scaled", seed=SEEDS, noise_scale=0.5)["image"])
     with start_playground(server.http_url, port=free_port()) as page:
         visitor: Any = Client(page.url, verbose=False, download_files=str(work / "visitor"))
         try:
             grid, status = visitor.predict(NAME, 0, 4, "0", 1.0, "", api_name="/generate")
+            run = visitor.predict(NAME, "scaled", 0, 4, "0", "noise_scale=0.5", api_name="/run")
         finally:
             visitor.close()
     with Image.open(grid) as picture:
         np.testing.assert_array_equal(np.asarray(picture), expected)
     assert f"`{NAME}` generate" in status
+    with Image.open(run[0]) as picture:
+        np.testing.assert_array_equal(np.asarray(picture), scaled[..., 0])
+    assert f"`{NAME}` scaled" in run[1] and "noise_scale 0.5" in run[1]

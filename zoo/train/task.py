@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 from zoo.data import Digits
-from zoo.latent import seed_to_latent
-from zoo.pipeline import to_uint8_nhwc
+from zoo.pipeline import generator_inputs, to_uint8_nhwc
 from zoo.registry import create_model, get_spec
+from zoo.roles import role_of
 from zoo.train.losses import GanLoss, d_loss, gradient_penalty
 
 #: Seeds of the per-epoch sample grid.
@@ -92,14 +92,10 @@ class Task:
         """uint8 NHWC pictures of the current state, for the per-epoch grid."""
         model = self.shipped().eval()
         entry = self.spec.entry_point()
-        z = torch.from_numpy(seed_to_latent(SAMPLE_SEEDS, entry.inputs[0].shape[0]))
-        names = [t.name for t in entry.inputs]
-        args: list[torch.Tensor] = [z]
-        if "label" in names:
-            args.append(torch.arange(len(z)) % entry.inputs[names.index("label")].classes)
-        if "psi" in names:
-            args += [torch.ones(len(z)), z]
-        out = getattr(model, entry.name)(*args)
+        # Seeds' latents, labels cycling through the classes, every scalar at its default.
+        labels = [SAMPLE_SEEDS % t.classes for t in entry.inputs if role_of(t).kind == "label"]
+        inputs = generator_inputs(entry, SAMPLE_SEEDS, labels=labels[0] if labels else None)
+        out = getattr(model, entry.name)(*(torch.from_numpy(a) for a in inputs))
         model.train()
         return to_uint8_nhwc(out.numpy())
 

@@ -27,6 +27,7 @@ from serving.server.wire import graph_inputs, wire_inputs, wire_results
 from zoo.errors import ZooError
 from zoo.pipeline import is_seeded
 from zoo.registry import EntryPoint
+from zoo.roles import role_of
 
 if TYPE_CHECKING:
     from serving.server.triton import TritonServer
@@ -60,11 +61,11 @@ class RequestMaker:
         if is_seeded(self.entry):
             return
         rng = np.random.default_rng(0)
-        for w in wire_inputs(self.entry):
+        for t, w in zip(self.entry.inputs, wire_inputs(self.entry), strict=True):
             shape = (self.batch, *w.dims)
             if w.dtype == "uint8":
                 arr: npt.NDArray[Any] = rng.integers(0, 256, shape, dtype=np.uint8)
-                if w.name == "mask":
+                if role_of(t).kind == "mask":
                     arr = (arr > 127).astype(np.uint8)
             else:
                 arr = rng.standard_normal(shape).astype(w.dtype)
@@ -76,14 +77,15 @@ class RequestMaker:
             return self._fixed
         seeds = self.base + i * self.batch + np.arange(self.batch, dtype=np.int64)
         col = seeds.reshape(-1, 1)
-        out: Wire = {"seed": col}
-        names = {w.name for w in wire_inputs(self.entry)}
-        if "label" in names:
-            out["label"] = col % next(t.classes for t in self.entry.inputs if t.name == "label")
-        if "psi" in names:
-            out["psi"] = np.ones((self.batch, 1), dtype=np.float32)
-        if "mix_seed" in names:
-            out["mix_seed"] = col
+        out: Wire = {}
+        for t, w in zip(self.entry.inputs, wire_inputs(self.entry), strict=True):
+            role = role_of(t)  # the seeds' latents take the request's seeds, labels cycle
+            if role.kind == "seed" and role.seed != "seed_to":
+                out[w.name] = col
+            elif role.kind == "label":
+                out[w.name] = col % t.classes
+            elif role.kind == "scalar" and role.default is not None:
+                out[w.name] = np.full((self.batch, 1), role.default, dtype=np.float32)
         return out
 
 

@@ -20,12 +20,16 @@ from serving.apps.playground.digits import (
 )
 from serving.client import MAX_SEED, ModelSignature, ZooClient
 from serving.client.signature import ENCODER_SUFFIX, GENERATE_ENTRIES
+from serving.server.wire import wire_inputs
 from zoo.errors import InvalidInputError, MissingDependencyError, ZooError
 from zoo.images import make_grid
-from zoo.registry import get_spec, list_models, triton_model_name
+from zoo.registry import EntryPoint, get_spec, list_models, triton_model_name
+from zoo.roles import Role, role_of, seed_latent
 
 #: Most images one grid may hold (a page is for looking, `zoo generate` for bulk).
 MAX_IMAGES = 64
+#: The entry points the page's own buttons serve (through the SDK's verbs).
+VERB_ENTRIES = (*GENERATE_ENTRIES, "interpolate", "synthesize", "project")
 T = TypeVar("T")
 
 
@@ -38,17 +42,32 @@ class ServedModel:
     description: str  # one line
     resolution: int  # image side in pixels
     entries: tuple[str, ...]  # entry points served, e.g. ("sample", "encode", ...)
-    inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # entry → its inputs
+    inputs: Mapping[str, Mapping[str, Role]] = field(default_factory=dict)  # entry → wire inputs
     classes: int = 0  # classes its label input takes (0..classes-1); 0: no label input
 
     def takes(self, tensor: str, entry: str | None = None) -> bool:
-        """Whether ``entry`` (any served entry when ``None``) has an input called ``tensor``.
+        """Whether ``entry`` (any served entry when ``None``) has an input called ``tensor``."""
+        entries = self.entries if entry is None else (entry,)
+        return any(tensor in self.inputs.get(e, {}) for e in entries)
 
-        The page's controls follow the signatures: a class picker for a ``label`` input, a ψ
-        slider for ``psi``, so a new family gets its controls without an edit here.
+    def takes_role(self, kind: str, entry: str | None = None) -> bool:
+        """Whether ``entry`` (any served entry when ``None``) has an input that ``kind`` fills.
+
+        The page's controls follow the signatures' roles (:mod:`zoo.roles`): a class picker
+        for a label input, the ψ slider for the scalar ``psi`` (the ``generate`` verb's ψ), so
+        a new family gets its controls without an edit here.
         """
         entries = self.entries if entry is None else (entry,)
-        return any(tensor in self.inputs.get(e, ()) for e in entries)
+        return any(r.kind == kind for e in entries for r in self.inputs.get(e, {}).values())
+
+    @property
+    def other_seeded(self) -> tuple[str, ...]:
+        """Its seeded entry points that no verb of the page serves (run by the page's "Run")."""
+        return tuple(
+            e
+            for e in self.entries
+            if e not in VERB_ENTRIES and self.inputs[e].get("seed") == seed_latent()
+        )
 
     @property
     def generates(self) -> bool:
@@ -73,7 +92,7 @@ def served_models(triton_names: Sequence[str]) -> list[ServedModel]:
         entries = tuple(e for e in spec.tasks if triton_model_name(model, e) in names)
         if entries:
             taken = [t for e in entries for t in spec.entry_point(e).inputs]
-            inputs = {e: tuple(t.name for t in spec.entry_point(e).inputs) for e in entries}
+            inputs = {e: _wire_roles(spec.entry_point(e)) for e in entries}
             classes = max((t.classes for t in taken), default=0)
             out.append(
                 ServedModel(
@@ -81,6 +100,11 @@ def served_models(triton_names: Sequence[str]) -> list[ServedModel]:
                 )
             )
     return out
+
+
+def _wire_roles(entry: EntryPoint) -> dict[str, Role]:
+    """The wire inputs of ``entry`` (a seed's latent by its seed's name) and their roles."""
+    return {w.name: role_of(t) for t, w in zip(entry.inputs, wire_inputs(entry), strict=True)}
 
 
 def _gradio() -> Any:
@@ -147,7 +171,7 @@ class PlaygroundCalls:
         sig = self.generator_signature(name)
         kwargs: dict[str, Any] = {}
         extra = ""
-        if "label" in sig.inputs:
+        if sig.inputs_of("label"):
             kwargs["labels"] = _whole(label, "the class label", 0, model.classes - 1)
             extra += f" · class {kwargs['labels']}"
         if "psi" in sig.inputs:
@@ -176,12 +200,45 @@ class PlaygroundCalls:
         start = _whole(first_seed, "the first seed", 0, MAX_SEED)
         end = _whole(end_seed, "the end seed", 0, MAX_SEED)
         labels = None
-        if model.takes("label", "interpolate"):
+        if model.takes_role("label", "interpolate"):
             labels = _whole(label, "the class label", 0, model.classes - 1)
         t = np.linspace(0.0, 1.0, n)
         images, ms = self._timed(self.client.interpolate, name, start, end, t, labels)
         status = f"**{ms:.1f} ms** · `{name}` interpolate · seeds {start} → {end} · {n} images"
         return _picture(make_grid(images, ncols=n)), status
+
+    def run(
+        self,
+        name: str,
+        entry: str,
+        first_seed: Any,
+        count: Any,
+        label: Any = None,
+        values: Any = "",
+    ) -> tuple[Image, str]:
+        """A grid from a seeded entry point no verb serves (:attr:`ServedModel.other_seeded`):
+        seeds ``first_seed``…, the class label if it takes one, and its other inputs as
+        ``name=value`` pairs (comma-separated; each left out takes its default)."""
+        model = self.model(name)
+        if entry not in model.other_seeded:
+            offered = ", ".join(model.other_seeded) or "none"
+            raise InvalidInputError(f"pick an entry point of {name} to run ({offered}).")
+        n = _whole(count, "the number of images", 1, MAX_IMAGES)
+        first = _whole(first_seed, "the first seed", 0, MAX_SEED - n + 1)
+        inputs: dict[str, Any] = {"seed": list(range(first, first + n)), **_pairs(values)}
+        for wire, role in model.inputs[entry].items():
+            if role.kind == "label":
+                inputs[wire] = _whole(label, "the class label", 0, model.classes - 1)
+        outputs, ms = self._timed(self.client.call, name, entry, **inputs)
+        images = next((v for v in outputs.values() if v.dtype == np.uint8 and v.ndim == 4), None)
+        if images is None:
+            raise InvalidInputError(f"{entry} of {name} returns no image.")
+        shown = "".join(f" · {k} {v}" for k, v in inputs.items() if k != "seed")
+        status = (
+            f"**{ms:.1f} ms** · `{name}` {entry} · seeds {first}–{first + n - 1}{shown} · "
+            f"{n} image{'s' * (n > 1)}"
+        )
+        return _picture(make_grid(images)), status
 
     def project(self, name: str, picture: Any, restyle_seed: Any, layer: Any) -> tuple[Image, str]:
         """The digit, its projection and the projection restyled by a seed from a layer on."""
@@ -249,6 +306,22 @@ class PlaygroundCalls:
         hidden = int((mask == 0).sum())
         status = f"**{ms:.1f} ms** · `{name}` inpaint · {hidden} pixels filled"
         return _picture(make_grid(np.concatenate([x * mask, out]), ncols=2)), status
+
+
+def _pairs(text: Any) -> dict[str, float]:
+    """``"a=1, b=0.5"`` → ``{"a": 1.0, "b": 0.5}`` (an empty text: none)."""
+    out = {}
+    for pair in str(text or "").split(","):
+        if not pair.strip():
+            continue
+        key, sep, value = pair.partition("=")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not (sep and key.strip()):
+            raise InvalidInputError(f"write inputs as name=number, comma-separated; got {pair!r}.")
+    return out
 
 
 def _background_only(editor: Any) -> Any:

@@ -34,8 +34,8 @@ def visibility(model: ServedModel | None) -> dict[str, bool]:
     """Which parts of the page a model shows."""
     entries = set(model.entries) if model else set()
     return {
-        "generator": bool(model and model.generates),
-        "label": bool(model and model.takes("label")),
+        "generator": bool(model and (model.generates or model.other_seeded)),
+        "label": bool(model and model.takes_role("label")),
         "psi": bool(model and model.takes("psi")),
         "digit": bool(model and model.takes_digits),
         "translate": any(e.startswith("translate_") for e in entries),
@@ -44,6 +44,7 @@ def visibility(model: ServedModel | None) -> dict[str, bool]:
         "inpaint": "inpaint" in entries,
         "interpolate": "interpolate" in entries,
         "project": "project" in entries,
+        "run": bool(model and model.other_seeded),
     }
 
 
@@ -68,6 +69,8 @@ _TOGGLED = (
     ("restyle_seed", "project"),
     ("restyle_layer", "project"),
     ("project", "project"),
+    ("run_values", "run"),
+    ("run", "run"),
 )
 
 
@@ -80,7 +83,7 @@ def build_app(calls: PlaygroundCalls, *, server_note: str = "") -> Any:
     classes = max((m.classes for m in calls.models.values()), default=0)
     with gr.Blocks(title="genzoo playground", analytics_enabled=False) as app:
         ui = _header(gr, calls, server_note)
-        ui |= _generator_controls(gr, shown, classes)
+        ui |= _generator_controls(gr, shown, classes, calls.models[names[0]] if names else None)
         ui |= _digit_controls(gr, shown)
         ui |= _inpaint_controls(gr, shown)
         ui["status"] = gr.Markdown("", elem_id="status")
@@ -111,8 +114,11 @@ def _header(gr: Any, calls: PlaygroundCalls, server_note: str) -> dict[str, Any]
     return {"model": model, "about": about}
 
 
-def _generator_controls(gr: Any, shown: dict[str, bool], classes: int) -> dict[str, Any]:
-    """The seeded generator's group: seeds, label, ψ, mixing, interpolation and the grid."""
+def _generator_controls(
+    gr: Any, shown: dict[str, bool], classes: int, first: ServedModel | None
+) -> dict[str, Any]:
+    """The seeded generator's group: seeds, label, ψ, mixing, interpolation, the other seeded
+    entry points of ``first`` (the model shown first) and the grid."""
     with gr.Group(visible=shown["generator"]) as generator:
         with gr.Row():
             seed = gr.Number(0, label="First seed", precision=0, elem_id="seed")
@@ -152,6 +158,21 @@ def _generator_controls(gr: Any, shown: dict[str, bool], classes: int) -> dict[s
             interpolate = gr.Button(
                 "Interpolate", visible=shown["interpolate"], elem_id="interpolate"
             )
+        with gr.Row():  # a seeded entry point no button serves, its inputs by name
+            run_entry = gr.Dropdown(
+                list(first.other_seeded) if first else [],
+                value=first.other_seeded[0] if first and first.other_seeded else None,
+                label="Other entry point",
+                visible=shown["run"],
+                elem_id="run-entry",
+            )
+            run_values = gr.Textbox(
+                "",
+                label="Its inputs (name=value, …; defaults where left out)",
+                visible=shown["run"],
+                elem_id="run-values",
+            )
+            run = gr.Button("Run", visible=shown["run"], elem_id="run")
         grid = gr.Image(
             label="Grid",
             format="png",
@@ -172,6 +193,9 @@ def _generator_controls(gr: Any, shown: dict[str, bool], classes: int) -> dict[s
         "generate": generate,
         "end_seed": end_seed,
         "interpolate": interpolate,
+        "run_entry": run_entry,
+        "run_values": run_values,
+        "run": run,
         "grid": grid,
     }
 
@@ -284,14 +308,24 @@ def _wire_model_picker(gr: Any, calls: PlaygroundCalls, ui: dict[str, Any]) -> N
     """Picking a model describes it, shows its controls (:data:`_TOGGLED`) and clears outputs."""
 
     def pick(name: str | None) -> list[Any]:
-        vis = visibility(calls.models.get(name or ""))
+        model = calls.models.get(name or "")
+        vis = visibility(model)
         toggles = [gr.update(visible=vis[key]) for _, key in _TOGGLED]
-        return [_describe(calls, name), *toggles, None, None, ""]
+        others = list(model.other_seeded) if model else []
+        entry = gr.update(choices=others, value=others[0] if others else None, visible=vis["run"])
+        return [_describe(calls, name), *toggles, entry, None, None, ""]
 
     ui["model"].change(
         pick,
         ui["model"],
-        [ui["about"], *(ui[part] for part, _ in _TOGGLED), ui["grid"], ui["result"], ui["status"]],
+        [
+            ui["about"],
+            *(ui[part] for part, _ in _TOGGLED),
+            ui["run_entry"],
+            ui["grid"],
+            ui["result"],
+            ui["status"],
+        ],
         api_visibility="private",
     )
 
@@ -301,6 +335,7 @@ _SERVER_CALLS_WIRING = (
     ("generate", "generate", ("model", "seed", "count", "label", "psi", "mix"), ("grid",)),
     ("interpolate", "interpolate", ("model", "seed", "end_seed", "count", "label"), ("grid",)),
     ("project", "project", ("model", "digit", "restyle_seed", "restyle_layer"), ("result",)),
+    ("run", "run", ("model", "run_entry", "seed", "count", "label", "run_values"), ("grid",)),
     ("translate", "translate", ("model", "digit", "direction"), ("result",)),
     ("classify", "classify", ("model", "digit"), ("classes",)),
     ("encode", "encode_decode", ("model", "digit"), ("result", "latent")),
