@@ -17,6 +17,7 @@ from hypothesis.extra import numpy as hnp
 
 from export.artifacts import version_dir
 from serving import client
+from serving.client.requests import check_images, check_masks, check_seeds, generate_request
 from serving.server.inprocess import signature_of
 from serving.server.repository import (
     EMBEDDED_BACKENDS,
@@ -223,7 +224,7 @@ seeds_st = st.lists(st.integers(min_value=-(2**70), max_value=2**70), min_size=1
 @given(seeds=seeds_st)
 def test_seed_checks_agree(seeds: list[int]) -> None:
     in_range = all(0 <= s <= 2**63 - 1 for s in seeds)
-    assert _outcome(client.check_seeds, seeds) == in_range
+    assert _outcome(check_seeds, seeds) == in_range
     if all(-(2**63) <= s <= 2**63 - 1 for s in seeds):  # what int64 on the wire can carry
         entry = get_spec("dcgan-mnist").entry_point()
         server = _outcome(pipeline.generator_inputs, entry, np.array(seeds, np.int64))
@@ -242,7 +243,7 @@ SIGS = {
 )
 def test_label_checks_agree(labels: list[int]) -> None:
     arr = np.array(labels, np.int64)
-    sdk = _outcome(client.generate_request, SIGS["cgan-mnist"], [1, 2], labels=arr)
+    sdk = _outcome(generate_request, SIGS["cgan-mnist"], [1, 2], labels=arr)
     server = _outcome(
         pipeline.generator_inputs, get_spec("cgan-mnist").entry_point(), [1, 2], labels=arr
     )
@@ -256,7 +257,7 @@ def test_label_checks_agree(labels: list[int]) -> None:
 def test_psi_checks_agree(psi: list[float]) -> None:
     arr = np.array(psi, np.float32)
     n = len(psi)
-    sdk = _outcome(client.generate_request, SIGS["stylegan2-mnist"], list(range(n)), psi=arr)
+    sdk = _outcome(generate_request, SIGS["stylegan2-mnist"], list(range(n)), psi=arr)
     entry = get_spec("stylegan2-mnist").entry_point()
     server = _outcome(pipeline.generator_inputs, entry, list(range(n)), psi=arr)
     assert sdk == server == bool(np.all(np.isfinite(arr)) and np.abs(arr).max() <= 10)
@@ -278,7 +279,7 @@ image_dtypes = st.sampled_from([np.uint8, np.float32, np.int64, np.float64, np.b
 def test_image_and_mask_checks_accept_only_model_sized_input(arr: np.ndarray) -> None:
     sig = signature_of("vae-mnist_inpaint", get_spec("vae-mnist").entry_point("inpaint"), 64)
     try:
-        images = client.check_images(sig, arr)
+        images = check_images(sig, arr)
     except client.InvalidInputError:
         ok_shape = arr.ndim in (3, 4) and arr.shape[1:3] == (32, 32) and arr.shape[0] > 0
         assert not (ok_shape and arr.dtype == np.uint8 and (arr.ndim == 3 or arr.shape[3] == 1))
@@ -286,7 +287,7 @@ def test_image_and_mask_checks_accept_only_model_sized_input(arr: np.ndarray) ->
         assert images.dtype == np.uint8 and images.shape[1:] == (32, 32, 1)
     n = arr.shape[0] if arr.ndim else 0
     try:
-        masks = client.check_masks(sig, arr, n)
+        masks = check_masks(sig, arr, n)
     except client.InvalidInputError:
         return
     assert masks.shape == (n, 32, 32, 1) and set(np.unique(masks)) <= {0, 1}
