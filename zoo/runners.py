@@ -107,11 +107,14 @@ def torch_runner(
     compile: bool = False,
     threads: int | None = None,
     half: bool = False,
+    channels_last: bool | None = None,
+    compile_mode: str | None = None,
 ) -> TorchRunner:
     """A :class:`TorchRunner` of ``model_name``'s ``entry`` on ``module``.
 
-    How ``export.runners.make_runner`` builds its ``torch`` and ``compile`` backends; ``half``
-    also stores the weights and images NHWC (what a GPU's tensor cores want).
+    How ``export.runners.make_runner`` builds its ``torch`` and ``compile`` backends. Weights
+    and images are stored NHWC with ``channels_last``, which by default follows ``half`` (what
+    a GPU's tensor cores want); ``compile_mode`` is ``torch.compile``'s mode (with ``compile``).
     """
     return TorchRunner(
         model_name,
@@ -121,5 +124,6 @@ def torch_runner(
         compile=compile,
         threads=threads,
         half=half,
-        channels_last=half,
+        channels_last=half if channels_last is None else channels_last,
+        compile_mode=compile_mode,
     )
