@@ -74,6 +74,18 @@ class TorchRunner:
         if compile:
             fn = torch.compile(fn, dynamic=compile_mode is None, mode=compile_mode)
         self._fn = fn
+        self.compiled = compile
+
+    def release(self) -> None:
+        """Free what the process holds for this runner beyond its module: compiled graphs (and
+        their CUDA graph pools; ``torch._dynamo.reset()`` drops every compiled graph of the
+        process) and the CUDA allocator's cache."""
+        import torch
+
+        if self.compiled:
+            torch._dynamo.reset()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
 
     def _tensor(self, a: npt.NDArray[np.generic]) -> Any:
         import torch

@@ -256,7 +256,7 @@ def _setup_lines(report: BenchReport) -> list[str]:
         f"- matmul peak: {_peak_line(peak)}",
         f"- settings: {s['duration_s']} s per cell after {s['warmup_s']} s warm-up; client "
         f"{s['client']}; Triton: {s['instances']} instance(s) × "
-        f"{s.get('instance_threads') or s['threads']} ORT thread(s), "
+        f"{s.get('instance_threads') or s['threads']} {_served_by(s)} thread(s), "
         f"preferred batch {s['preferred_batch_sizes']}, max queue delay "
         f"{s['max_queue_delay_us']} µs, response cache off; LitServe: max_batch_size "
         f"{s['litserve']['max_batch_size']}, batch_timeout {s['litserve']['batch_timeout_s']} s; "
@@ -265,8 +265,19 @@ def _setup_lines(report: BenchReport) -> list[str]:
     return out
 
 
+def _served_by(settings: Mapping[str, Any]) -> str:
+    """What Triton's models ran, as the settings line says it: "ORT", "torch on cuda"."""
+    runner = settings.get("triton_runner", "onnxruntime")
+    device = settings.get("device", "cpu")
+    word = "ORT" if runner == "onnxruntime" else runner
+    return word if device == "cpu" else f"{word} on {device}"
+
+
 def _goal_lines(report: BenchReport) -> list[str]:
-    """The goals section: each goal, its measured value and whether it was met."""
+    """The goals section: each goal, its measured value and whether it was met (none: no
+    section, as in the GPU check's workloads, whose goals span them all)."""
+    if not report.goals:
+        return []
     out = ["", "## Goals", ""]
     out += _table(
         ["goal", "measured", "result", "detail"],
