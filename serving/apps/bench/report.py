@@ -278,8 +278,12 @@ def _goal_lines(report: BenchReport) -> list[str]:
     section, as in the GPU check's workloads, whose goals span them all)."""
     if not report.goals:
         return []
-    out = ["", "## Goals", ""]
-    out += _table(
+    return ["", "## Goals", "", *goal_table(report.goals)]
+
+
+def goal_table(goals: Iterable[Goal]) -> list[str]:
+    """Each goal, its measured value and whether it was met, as a Markdown table."""
+    return _table(
         ["goal", "measured", "result", "detail"],
         (
             [
@@ -288,10 +292,9 @@ def _goal_lines(report: BenchReport) -> list[str]:
                 _goal_cell(g),
                 g.detail,
             ]
-            for g in report.goals
+            for g in goals
         ),
     )
-    return out
 
 
 #: A column of a cell table: header, its figure of a cell, format.
@@ -480,6 +483,30 @@ def _plot(report: BenchReport, path: Path, what: str, ylabel: str) -> Path:
     if len(axes) and backends:
         axes[0].legend(fontsize=7)
     fig.suptitle(f"{report.model.name} ({report.model.entry}): {what}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def plot_best_throughput(reports: Sequence[BenchReport], path: Path, title: str) -> Path:
+    """The best images/s of each target, one panel per report (the GPU check's workloads);
+    servers in orange, in-process targets in blue."""
+    from matplotlib.figure import Figure
+
+    panels = max(1, len(reports))
+    fig = Figure(figsize=(5 * panels, 3.6), layout="constrained")
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    for ax, report in zip(axes, reports, strict=False):
+        best: dict[str, float] = {}
+        for c in report.ok_cells:
+            best[c.backend] = max(best.get(c.backend, 0.0), c.throughput)
+        names = list(best)
+        colors = ["tab:blue" if is_in_process(n) else "tab:orange" for n in names]
+        ax.barh(names, [best[n] for n in names], color=colors)
+        shown = ", ".join(f"{k}={v}" for k, v in report.model.overrides.items())
+        ax.set_title(f"{report.model.name} ({shown})" if shown else report.model.name, fontsize=9)
+        ax.set_xlabel("images/s (best cell)")
+    fig.suptitle(title)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
