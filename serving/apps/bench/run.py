@@ -217,7 +217,8 @@ def _provide_repository(resources: Resources, say: Progress, total: int) -> None
     elif any(BENCH_TARGETS[b].needs_repository(settings.url) for b in settings.backends):
         from serving.server.repository import build_repository
 
-        say(1, total, "exporting to ONNX and building the Triton repository")
+        exporting = "exporting to ONNX and " if settings.triton_runner == "onnxruntime" else ""
+        say(1, total, f"{exporting}building the Triton repository")
         resources.repository = resources.work / "model_repository"
         module = resources.module
         build_repository(
