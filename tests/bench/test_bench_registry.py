@@ -96,17 +96,24 @@ def test_variant_targets_open_their_runner_options_on_a_copy(tmp_path: Path) -> 
 
 
 def test_settings_device_and_triton_runner() -> None:
-    s = BenchSettings(model="dcgan-mnist", device="cuda:1", triton_runner="torch")
+    s = BenchSettings(
+        model="dcgan-mnist", backends=("torch",), device="cuda:1", triton_runner="torch"
+    )
     opts = s.repository_options()
     assert (opts.backend, opts.device, opts.half) == ("torch", "cuda:1", True)
     assert s.to_dict()["device"] == "cuda:1" and s.to_dict()["triton_runner"] == "torch"
-    opts = BenchSettings(model="dcgan-mnist", triton_runner="torch").repository_options()
+    torch_only = ("torch", "triton-grpc")
+    opts = BenchSettings(
+        model="dcgan-mnist", backends=torch_only, triton_runner="torch"
+    ).repository_options()
     assert (opts.backend, opts.device, opts.half) == ("torch", "cpu", False)
     assert BenchSettings(model="dcgan-mnist").repository_options().backend == "onnxruntime"
     with pytest.raises(InvalidInputError, match="device must be cpu or cuda"):
         BenchSettings(model="dcgan-mnist", device="tpu")
     with pytest.raises(InvalidNameError, match="triton_runner must be one of onnxruntime, torch"):
         BenchSettings(model="dcgan-mnist", triton_runner="tensorrt")
+    with pytest.raises(InvalidInputError, match="onnxruntime, litserve read the run's ONNX export"):
+        BenchSettings(model="dcgan-mnist", triton_runner="torch")  # the default targets
 
 
 def test_cells_past_the_deadline_are_skipped(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from serving.apps.bench import load as loadgen
 from serving.apps.bench.peers import LitServeOptions
-from serving.apps.bench.registry import DEFAULT_TARGETS, check_targets
+from serving.apps.bench.registry import BENCH_TARGETS, DEFAULT_TARGETS, check_targets
 from serving.client.ports import default_grpc_url
 from zoo.errors import InvalidInputError, InvalidNameError, WeightsNotFoundError
 from zoo.registry import get_spec, spec_of_module
@@ -120,6 +120,12 @@ class BenchSettings:
             raise InvalidInputError(f"device must be cpu or cuda[:N], not {self.device!r}.")
         if self.triton_runner not in TRITON_RUNNERS:
             raise InvalidNameError(f"triton_runner must be one of {', '.join(TRITON_RUNNERS)}.")
+        onnx = [b for b in self.backends if BENCH_TARGETS[b].reads_export]
+        if self.triton_runner != "onnxruntime" and onnx and self.repository is None:
+            raise InvalidInputError(
+                f"{', '.join(onnx)} read the run's ONNX export, and a repository built for the "
+                f"{self.triton_runner} runner has none; measure them in another run."
+            )
         if self.url is not None:
             self.url = check_loopback(self.url)
             if self.grpc_url is None:
