@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 #: The servers a target may load.
 Server = Literal["triton", "litserve"]
+#: Seconds a server may take to start, for a run with a deadline.
+SERVER_START_S = 60.0
 
 
 @dataclass
@@ -228,6 +230,27 @@ def _triton(
     return open_triton
 
 
+def _served(
+    name: str,
+    protocol: str,
+    shared_memory: str | None = None,
+    *,
+    about: str = "",
+    extra: str = "client",
+    default: bool = False,
+) -> BenchTarget:
+    """The SDK's target ``name`` over ``protocol`` (through ``shared_memory`` if given)."""
+    return BenchTarget(
+        name,
+        about,
+        extra,
+        _triton(name, protocol, shared_memory),
+        server="triton",
+        default=default,
+        start_s=SERVER_START_S,
+    )
+
+
 def _open_litserve(r: Resources) -> Target:
     from serving.apps.bench.peers import LitServeTarget
 
@@ -262,37 +285,20 @@ BENCH_TARGETS: dict[str, BenchTarget] = {
             "compile-graphs", "torch", runner="compile", about="CUDA graphs, float16 NHWC, GPU",
             half=True, compile_mode="reduce-overhead",
         ),
-        BenchTarget(
-            "triton-http", "", "client", _triton("triton-http", "http"), server="triton",
-            default=True, start_s=60.0,
-        ),
-        BenchTarget(
-            "triton-grpc", "", "client", _triton("triton-grpc", "grpc"), server="triton",
-            default=True, start_s=60.0,
-        ),
-        BenchTarget(
-            "triton-shm",
-            "gRPC + system shared memory",
-            "client",
-            _triton("triton-shm", "grpc", shared_memory="system"),
-            server="triton",
-            start_s=60.0,
-        ),
-        BenchTarget(
-            "triton-cuda-shm",
-            "gRPC + CUDA shared memory, GPU",
-            "cuda-shm",
-            _triton("triton-cuda-shm", "grpc", shared_memory="cuda"),
-            server="triton",
-            start_s=60.0,
+        _served("triton-http", "http", default=True),
+        _served("triton-grpc", "grpc", default=True),
+        _served("triton-shm", "grpc", "system", about="gRPC + system shared memory"),
+        _served(
+            "triton-cuda-shm", "grpc", "cuda", about="gRPC + CUDA shared memory, GPU",
+            extra="cuda-shm",
         ),
         BenchTarget(
             "litserve", "", "bench", _open_litserve, server="litserve", reads_export=True,
-            default=True, start_s=60.0,
+            default=True, start_s=SERVER_START_S,
         ),
         BenchTarget(
             "triton-perf", "perf_analyzer as the load", "client", _open_perf_analyzer,
-            server="triton", start_s=60.0,
+            server="triton", start_s=SERVER_START_S,
         ),
     )
 }  # fmt: skip
