@@ -188,7 +188,9 @@ class RunnerOptions:
     artifact: Path | None  # the exported file (None: the model repository's)
     threads: int | None  # intra-op threads; None = the library's default
     device: str  # "cpu", or "cuda"/"cuda:N" on a GPU host
-    half: bool  # torch: float16 weights and inputs, NHWC in memory (tensor cores)
+    half: bool  # torch: float16 weights and inputs (tensor cores)
+    channels_last: bool | None  # torch: NHWC in memory; None: with half
+    compile_mode: str | None  # compile: torch.compile's mode (None: dynamic batches)
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,8 @@ def _torch(o: RunnerOptions, *, compile: bool = False) -> Runner:
         compile=compile,
         threads=o.threads,
         half=o.half,
+        channels_last=o.channels_last,
+        compile_mode=o.compile_mode,
     )
 
 
@@ -284,11 +288,15 @@ def make_runner(
     overrides: Mapping[str, Any] | None = None,
     device: str = "cpu",
     half: bool = False,
+    channels_last: bool | None = None,
+    compile_mode: str | None = None,
 ) -> Runner:
     """A runner of ``model_name``'s ``entry`` on ``backend`` (a name in :data:`BACKENDS`).
 
     ``torch``/``compile`` run ``module`` (default: the pulled trained weights) eagerly or
-    through ``torch.compile``, in float16 NHWC with ``half``; ``onnxruntime``/``tensorrt`` run
+    through ``torch.compile``, in float16 with ``half``, stored NHWC with ``channels_last``
+    (default: as ``half``), compiled in ``compile_mode`` (``torch.compile``'s ``mode``:
+    ``"reduce-overhead"`` replays CUDA graphs; ``compile`` only); ``onnxruntime``/``tensorrt`` run
     ``artifact`` (default: the model repository's ``model.onnx``/``model.plan`` for this entry
     point; ``openvino`` runs that ``model.onnx``, or the IR saved beside it). ``overrides``
     name the variant an artifact was exported from (its ``runner.entry`` is that variant's; a
@@ -296,8 +304,14 @@ def make_runner(
     Only the torch backends import torch.
     """
     chosen = runner_backend(backend)
+    if compile_mode is not None and backend != "compile":
+        raise InvalidInputError(f"compile_mode is an option of the compile backend, not {backend}.")
+    if channels_last is not None and chosen.artifact is not None:
+        raise InvalidInputError(f"channels_last is an option of the torch backends, not {backend}.")
     ep = get_spec(model_name).entry_point(entry)
-    options = RunnerOptions(model_name, ep.name, module, artifact, threads, device, half)
+    options = RunnerOptions(
+        model_name, ep.name, module, artifact, threads, device, half, channels_last, compile_mode
+    )
     runner = chosen.build(options)
     if chosen.artifact is None:
         return runner  # TorchRunner reads the variant's signature from the module's config

@@ -74,6 +74,18 @@ class TorchRunner:
         if compile:
             fn = torch.compile(fn, dynamic=compile_mode is None, mode=compile_mode)
         self._fn = fn
+        self.compiled = compile
+
+    def release(self) -> None:
+        """Free what the process holds for this runner beyond its module: compiled graphs (and
+        their CUDA graph pools; ``torch._dynamo.reset()`` drops every compiled graph of the
+        process) and the CUDA allocator's cache."""
+        import torch
+
+        if self.compiled:
+            torch._dynamo.reset()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
 
     def _tensor(self, a: npt.NDArray[np.generic]) -> Any:
         import torch
@@ -107,11 +119,14 @@ def torch_runner(
     compile: bool = False,
     threads: int | None = None,
     half: bool = False,
+    channels_last: bool | None = None,
+    compile_mode: str | None = None,
 ) -> TorchRunner:
     """A :class:`TorchRunner` of ``model_name``'s ``entry`` on ``module``.
 
-    How ``export.runners.make_runner`` builds its ``torch`` and ``compile`` backends; ``half``
-    also stores the weights and images NHWC (what a GPU's tensor cores want).
+    How ``export.runners.make_runner`` builds its ``torch`` and ``compile`` backends. Weights
+    and images are stored NHWC with ``channels_last``, which by default follows ``half`` (what
+    a GPU's tensor cores want); ``compile_mode`` is ``torch.compile``'s mode (with ``compile``).
     """
     return TorchRunner(
         model_name,
@@ -121,5 +136,6 @@ def torch_runner(
         compile=compile,
         threads=threads,
         half=half,
-        channels_last=half,
+        channels_last=half if channels_last is None else channels_last,
+        compile_mode=compile_mode,
     )

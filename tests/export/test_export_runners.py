@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,27 @@ def test_compile_backend_runs_the_compiled_graph(
     (want,) = eager(*inputs)
     assert got.shape == want.shape == (3, 1, 32, 32) and got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_channels_last_and_compile_mode_reach_the_torch_runner(
+    random_module: Callable[[str], nn.Module],
+) -> None:
+    """channels_last follows half unless given; compile_mode is the compile backend's only."""
+    import torch
+
+    module = random_module("dcgan-mnist")
+    eager = make_runner("torch", "dcgan-mnist", module=module)
+    nhwc = make_runner("torch", "dcgan-mnist", module=copy.deepcopy(module), channels_last=True)
+    assert isinstance(eager, TorchRunner) and isinstance(nhwc, TorchRunner)
+    assert not eager.channels_last and nhwc.channels_last and nhwc.dtype == torch.float32
+    kernels = [p for p in nhwc.module.parameters() if p.dim() == 4]
+    assert kernels and all(p.is_contiguous(memory_format=torch.channels_last) for p in kernels)
+    inputs = sample_inputs(eager.entry, 3)
+    np.testing.assert_allclose(nhwc(*inputs)[0], eager(*inputs)[0], rtol=1e-4, atol=1e-5)
+    with pytest.raises(InvalidInputError, match="compile_mode is an option of the compile"):
+        make_runner("torch", "dcgan-mnist", module=module, compile_mode="reduce-overhead")
+    with pytest.raises(InvalidInputError, match="channels_last is an option of the torch"):
+        make_runner("onnxruntime", "dcgan-mnist", channels_last=True)
 
 
 def test_runner_inputs_are_cast_and_counted(

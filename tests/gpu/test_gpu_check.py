@@ -1,5 +1,6 @@
 """``scripts/gpu_check.py`` in its quick CPU mode, so the GPU check cannot rot between GPU runs,
-and the pieces of it and of ``scripts/build_gpu_bundle.py`` that need no GPU."""
+and the pieces of it and of ``scripts/build_gpu_bundle.py`` that need no GPU (the bench's
+goals are tested in ``tests/bench/test_bench_gpu_goals.py``)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import sys
 import zipfile
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
+
+from serving.apps.bench.results import BenchReport
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,87 +54,24 @@ def test_quick_mode_runs_every_stage_on_cpu(tmp_path: Path) -> None:
     assert len(files) <= 8  # what a device call brings back
     assert {"gpu-check.json", "gpu-check.md", "throughput.png", "pytest.log"} <= set(files)
     result = json.loads((out / "gpu-check.json").read_text())
+    assert result["schema"] == "genzoo.gpu-check/2"
     assert result["mode"] == "quick" and result["environment"]["device"] == "cpu"
     assert result["pytest"]["exit_code"] == 0 and "skipped" in result["pytest"]["summary"]
     assert result["peak"]["fp32"]["gflops"] > 0
     (bench,) = result["bench"]
     assert bench["model"] == "dcgan-mnist" and bench["status"] == "ok"
-    ok = {c["backend"] for c in bench["cells"] if c["status"] == "ok"}
-    assert ok == {"torch-fp32", "torch-fp32-cl", "triton-grpc"}, bench["cells"]
-    served = [c for c in bench["cells"] if c["backend"] == "triton-grpc"]
-    assert all(c["error_count"] == 0 and c["server"]["requests"] > 0 for c in served)
-    targets = {g["id"]: g for g in result["targets"]}
-    assert targets["served_dcgan"]["value"] is not None
-    assert targets["served_large"]["met"] is None and targets["fp16_peak"]["met"] is None
+    report = BenchReport.from_dict(bench["report"])  # one report format: zoo bench's
+    assert report.schema == "genzoo.bench/1" and report.peak == result["peak"]["fp32"]
+    assert report.settings["triton_runner"] == "torch" and not report.goals
+    ok = {c.backend for c in report.results if c.ok}
+    assert ok == {"torch", "torch-cl", "triton-grpc"}, report.results
+    served = [c for c in report.results if c.backend == "triton-grpc"]
+    assert all(c.measured.error_count == 0 and c.server and c.server.requests > 0 for c in served)
+    goals = {g["id"]: g for g in result["goals"]}
+    assert goals["served_dcgan"]["value"] is not None
+    assert goals["served_large"]["met"] is None and goals["fp16_peak"]["met"] is None
     md = (out / "gpu-check.md").read_text()
     assert md.startswith("# GPU check — cpu") and "| triton-grpc | 8 | 2 |" in md
-
-
-def _cell(backend: str, throughput: float, batch: int = 64, conc: int = 1, **extra: Any) -> dict:
-    return {
-        "backend": backend,
-        "status": "ok",
-        "throughput": throughput,
-        "batch": batch,
-        "concurrency": conc,
-        **extra,
-    }
-
-
-def test_targets_are_ratios_of_the_best_cells_and_say_what_holds_them_back() -> None:
-    gpu_check = _script("gpu_check")
-    server = {
-        "queue_ms": 0.5,
-        "compute_input_ms": 0.25,
-        "compute_infer_ms": 2.0,
-        "compute_output_ms": 0.25,
-        "request_ms": 3.0,
-        "avg_batch": 64.0,
-    }
-    result = {
-        "peak": {"fp16": {"gflops": 1000.0}},
-        "bench": [
-            {
-                "model": "dcgan-mnist",
-                "large": False,
-                "status": "ok",
-                "label": "dcgan-mnist",
-                "cells": [
-                    _cell("torch-fp32", 1000),
-                    _cell("compile-graphs", 4000),
-                    _cell("triton-grpc", 1200, conc=4),
-                    _cell("triton-grpc", 900),
-                ],
-            },
-            {
-                "model": "stylegan2-mnist",
-                "large": True,
-                "status": "ok",
-                "label": "sg2",
-                "gflop_per_image": 0.875,
-                "cells": [
-                    _cell("torch-fp32", 100, gflops=200.0),
-                    _cell("torch-fp16-cl", 400, batch=32, gflops=350.0),
-                    _cell("triton-grpc", 80, latency_ms={"mean": 10.0}, server=server),
-                ],
-            },
-            {"model": "cyclegan-digits", "large": True, "status": "blocked", "cells": []},
-        ],
-    }
-    goals = {g["id"]: g for g in gpu_check.evaluate_targets(result)}
-    assert goals["served_dcgan"]["value"] == pytest.approx(1200 / 4000)
-    assert goals["served_dcgan"]["met"] is True
-    assert goals["served_large"]["value"] == pytest.approx(80 / 400)  # blocked ones drop out
-    assert goals["served_large"]["met"] is False
-    detail = goals["served_large"]["detail"]
-    assert "infer 2.00 ms" in detail and "7.00 ms of it outside the server" in detail
-    assert "in-process torch-fp16-cl: 80.00 ms per batch of 32" in detail
-    assert goals["fp16_peak"]["value"] == pytest.approx(0.35)  # fp16 cells only
-    assert (
-        "350 of 1,000 GFLOP/s (0.9 GFLOP/image, 400 img/s at batch 32)"
-        in goals["fp16_peak"]["detail"]
-    )
-    assert goals["fp16_peak"]["met"] is True
 
 
 def test_slim_wheel_drops_the_programs_and_their_record_lines(tmp_path: Path) -> None:

@@ -174,3 +174,16 @@ def test_cuda_shared_memory_through_the_sdk(gpu_triton: object) -> None:
     with ZooClient(url, protocol="grpc", shared_memory="cuda") as shm:  # type: ignore[call-arg]
         got = shm.generate("dcgan-mnist", seeds)
     np.testing.assert_array_equal(got, expected)
+
+
+def test_matmul_peak_on_cuda_times_each_product_with_cuda_events() -> None:
+    from serving.apps.bench.flops import measure_matmul_peak
+
+    fp16 = measure_matmul_peak(size=4096, device="cuda", dtype="float16")
+    fp32 = measure_matmul_peak(size=4096, device="cuda", dtype="float32")
+    assert fp16.repetitions == fp32.repetitions == 10
+    assert fp16.gflops >= fp16.median_gflops > 0 and fp32.gflops > 0
+    assert fp16.gflops > fp32.gflops or fp32.tf32  # tensor cores, unless TF32 lets fp32 use them
+    d = fp16.to_dict()
+    assert d["device"] == "cuda" and d["dtype"] == "float16" and d["tf32"] is None
+    assert d["method"] == "torch.mm float16 4096x4096x4096, random data, CUDA events, best of 10"

@@ -10,6 +10,8 @@
   ``zoo soak`` drives too;
 - :mod:`serving.apps.bench.targets`: the requests and one target per in-process runner or Triton
   protocol; :mod:`serving.apps.bench.peers`: LitServe and perf_analyzer;
-- :mod:`serving.apps.bench.flops`, :mod:`serving.apps.bench.stats`: FLOP counting, matmul peak,
-  percentiles.
+- :mod:`serving.apps.bench.flops`, :mod:`serving.apps.bench.stats`: FLOP counting, matmul peak
+  (CPU or CUDA), percentiles;
+- :mod:`serving.apps.bench.gpu`: the GPU check's bench (its workloads, goals and report), which
+  ``scripts/gpu_check.py`` runs on a device machine.
 """

@@ -62,44 +62,73 @@ def count_module_flops(fn: Callable[..., Any], *inputs: Any) -> float:
 
 @dataclass(frozen=True)
 class MatmulPeak:
-    """Achieved fp32 GFLOP/s of large square ``torch.mm`` calls on every core."""
+    """Achieved GFLOP/s of large square ``torch.mm`` calls: every core, or one CUDA device."""
 
     gflops: float  # best repetition: the figure backends are compared with
     median_gflops: float  # median repetition (how steady the machine was)
     size: int  # n of the n×n @ n×n products
-    threads: int  # torch intra-op threads used
+    threads: int  # torch intra-op threads used (CPU)
     repetitions: int  # timed products
+    device: str = "cpu"  # "cpu", or the CUDA device ("cuda", "cuda:N")
+    dtype: str = "float32"  # torch dtype of the matrices ("float16" for tensor cores)
+    tf32: bool | None = None  # CUDA float32: whether TF32 tensor cores were allowed
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+        """JSON-ready form (on a CPU, the keys reports have always had)."""
+        n = self.size
+        if not self.device.startswith("cuda"):
+            return {
+                "gflops": self.gflops,
+                "median_gflops": self.median_gflops,
+                "method": f"torch.mm {self.dtype} {n}x{n}, {self.threads} threads",
+                "size": n,
+                "threads": self.threads,
+                "repetitions": self.repetitions,
+            }
         return {
             "gflops": self.gflops,
             "median_gflops": self.median_gflops,
-            "method": f"torch.mm float32 {self.size}x{self.size}, {self.threads} threads",
-            "size": self.size,
-            "threads": self.threads,
+            "method": f"torch.mm {self.dtype} {n}x{n}x{n}, random data, CUDA events, "
+            f"best of {self.repetitions}",
+            "size": n,
             "repetitions": self.repetitions,
+            "device": self.device,
+            "dtype": self.dtype,
+            "tf32": self.tf32,
         }
 
 
 def measure_matmul_peak(
-    *, size: int = 2048, seconds: float = 1.0, threads: int | None = None, min_reps: int = 3
+    *,
+    size: int | None = None,
+    seconds: float = 1.0,
+    threads: int | None = None,
+    min_reps: int = 3,
+    device: str = "cpu",
+    dtype: str = "float32",
 ) -> MatmulPeak:
-    """Time ``size``² fp32 matrix products on ``threads`` (default: every core) for ``seconds``.
+    """Time ``size``² matrix products of ``dtype`` on ``device``; the best repetition is the peak.
 
-    The best repetition is the peak: a product this large keeps the BLAS kernel in its
-    steady state, so the best figure is what the cores can do when nothing else runs.
+    On a CPU: float32 by default, ``size`` 2048, on ``threads`` (default: every core) for
+    ``seconds``; a product this large keeps the BLAS kernel in its steady state, so the best
+    figure is what the cores can do when nothing else runs. On CUDA: ``size`` 8192, three
+    untimed products, then ``max(min_reps, 10)`` each timed with CUDA events (``seconds`` and
+    ``threads`` do not apply); ``dtype="float16"`` gives the tensor-core peak fp16 models are
+    compared with.
     """
     import torch
 
+    if device.startswith("cuda"):
+        return _cuda_matmul_peak(size or 8192, device, dtype, reps=max(min_reps, 10))
+    size = size or 2048
     n_threads = threads or os.cpu_count() or 1
     previous = torch.get_num_threads()
     torch.set_num_threads(n_threads)
     try:
         gen = torch.Generator().manual_seed(0)
-        a = torch.randn(size, size, generator=gen)
-        b = torch.randn(size, size, generator=gen)
-        out = torch.empty(size, size)
+        a = torch.randn(size, size, generator=gen, dtype=getattr(torch, dtype))
+        b = torch.randn(size, size, generator=gen, dtype=getattr(torch, dtype))
+        out = torch.empty_like(a)
         torch.mm(a, b, out=out)  # warm-up: thread pool, page faults
         flop = 2.0 * size**3
         rates: list[float] = []
@@ -116,4 +145,39 @@ def measure_matmul_peak(
         size=size,
         threads=n_threads,
         repetitions=len(rates),
+        dtype=dtype,
+    )
+
+
+def _cuda_matmul_peak(size: int, device: str, dtype: str, *, reps: int) -> MatmulPeak:
+    """:func:`measure_matmul_peak` on a CUDA device: CUDA events around each product."""
+    import torch
+
+    torch_dtype = getattr(torch, dtype)
+    gen = torch.Generator(device=device).manual_seed(0)
+    a = torch.randn(size, size, device=device, dtype=torch_dtype, generator=gen)
+    b = torch.randn(size, size, device=device, dtype=torch_dtype, generator=gen)
+    out = torch.empty_like(a)
+    for _ in range(3):  # untimed: cuBLAS picks its kernel, clocks ramp up
+        torch.mm(a, b, out=out)
+    rates: list[float] = []
+    for _ in range(reps):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        torch.mm(a, b, out=out)
+        end.record()
+        end.synchronize()
+        rates.append(2.0 * size**3 / (start.elapsed_time(end) / 1e3) / 1e9)
+    del a, b, out
+    torch.cuda.empty_cache()
+    return MatmulPeak(
+        gflops=max(rates),
+        median_gflops=statistics.median(rates),
+        size=size,
+        threads=torch.get_num_threads(),
+        repetitions=reps,
+        device=device,
+        dtype=dtype,
+        tf32=bool(torch.backends.cuda.matmul.allow_tf32) if dtype == "float32" else None,
     )

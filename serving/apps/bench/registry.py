@@ -10,18 +10,22 @@ this table; adding a target is one row here.
 - in-process: one row per runner backend of :data:`export.runners.BACKENDS` (``torch``,
   ``compile``, ``onnxruntime``, ``openvino``, ``openvino-bf16``), with the wire conversion
   Triton's backend does; the ones reading an ONNX file (ONNX Runtime, OpenVINO) read the run's
-  export. Not ``tensorrt``, whose engine is built on a GPU host (bench it there, behind Triton);
-- ``triton-http``, ``triton-grpc``, ``triton-shm``: the SDK against the embedded Triton (or
-  ``--url``); ``triton-shm`` is gRPC with tensors in registered ``/dev/shm`` regions;
+  export. Not ``tensorrt``, whose engine is built on a GPU host (bench it there, behind Triton).
+  Then the torch runner's variants the GPU check measures (``torch-cl``, ``torch-fp16``,
+  ``torch-fp16-cl``, ``compile-graphs``: NHWC, float16, CUDA graphs), on the run's device;
+- ``triton-http``, ``triton-grpc``, ``triton-shm``, ``triton-cuda-shm``: the SDK against the
+  embedded Triton (or ``--url``); the ``-shm`` ones are gRPC with tensors in registered
+  ``/dev/shm`` regions or CUDA memory;
 - ``litserve`` and ``triton-perf``: the peers of :mod:`serving.apps.bench.peers`.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from export.runners import BACKENDS as RUNNER_BACKENDS
 from zoo.errors import InvalidNameError
@@ -37,6 +41,8 @@ if TYPE_CHECKING:
 
 #: The servers a target may load.
 Server = Literal["triton", "litserve"]
+#: Seconds a server may take to start, for a run with a deadline.
+SERVER_START_S = 60.0
 
 
 @dataclass
@@ -125,10 +131,17 @@ class BenchTarget:
     about: str  # one line for --backends' help ("" where the name says it all)
     extra: str  # the genzoo extra that installs what it needs (pip install 'genzoo[extra]')
     open: Callable[[Resources], Target]  # the target, on a run's resources
-    in_process: bool = False  # runs in the bench process: one caller, every core in the graph
+    runner: str | None = None  # in-process: its runner backend (export.runners.BACKENDS)
     server: Server | None = None  # the server it loads (Triton: embedded, or the one at --url)
     reads_export: bool = False  # reads the run's ONNX export, so the run builds a repository
     default: bool = False  # measured when --backends is not given
+    start_s: float = 10.0  # seconds opening it may take (a compile, a server start): a run
+    # with a deadline does not start it with less left
+
+    @property
+    def in_process(self) -> bool:
+        """Whether it runs in the bench process: one caller, every core in the graph."""
+        return self.runner is not None
 
     def needs_repository(self, url: str | None) -> bool:
         """Whether a run with Triton at ``url`` (None: embedded) builds a repository for it."""
@@ -139,9 +152,12 @@ class BenchTarget:
         return not (self.server == "triton" and url is not None)
 
 
-def _runner(backend: str, *, reads_export: bool) -> Callable[[Resources], Target]:
-    """How to open the in-process target of runner ``backend`` (on the run's export if it
-    ``reads_export``, else on the module)."""
+def _runner(
+    name: str, backend: str, *, reads_export: bool, **options: Any
+) -> Callable[[Resources], Target]:
+    """How to open in-process target ``name``: runner ``backend`` on the run's device (on the
+    run's export if it ``reads_export``, else on a copy of the module), with ``options``
+    (``half``, ``channels_last``, ``compile_mode``: :func:`export.runners.make_runner`'s)."""
 
     def open_runner(r: Resources) -> Target:
         from export.runners import make_runner
@@ -149,30 +165,45 @@ def _runner(backend: str, *, reads_export: bool) -> Callable[[Resources], Target
 
         assert r.module is not None, "an in-process target always loads the model (needs_model)"
         s = r.settings
+        # A copy: a torch runner moves its module (device, dtype, memory format) in place.
+        module = r.module if reads_export else copy.deepcopy(r.module)
         runner = make_runner(
             backend,
             s.model,
             r.entry.name,
-            module=r.module,
+            module=module,
             artifact=r.onnx if reads_export else None,
             threads=s.threads,
+            device=s.device,
+            **options,
         )
-        return InProcessTarget(backend, runner)
+        return InProcessTarget(name, runner)
 
     return open_runner
 
 
-def _in_process(name: str, extra: str, *, default: bool = False) -> BenchTarget:
-    """The in-process target of runner backend ``name`` (:data:`export.runners.BACKENDS`)."""
-    reads_export = RUNNER_BACKENDS[name].artifact is not None
+def _in_process(
+    name: str,
+    extra: str,
+    *,
+    runner: str | None = None,
+    about: str = "",
+    default: bool = False,
+    **options: Any,
+) -> BenchTarget:
+    """In-process target ``name``: runner backend ``runner`` (default: ``name``, a name of
+    :data:`export.runners.BACKENDS`) with ``options`` (:func:`_runner`)."""
+    backend = runner or name
+    reads_export = RUNNER_BACKENDS[backend].artifact is not None
     return BenchTarget(
         name,
-        "",
+        about,
         extra,
-        _runner(name, reads_export=reads_export),
-        in_process=True,
+        _runner(name, backend, reads_export=reads_export, **options),
+        runner=backend,
         reads_export=reads_export,
         default=default,
+        start_s=90.0 if backend == "compile" else 10.0,
     )
 
 
@@ -199,6 +230,27 @@ def _triton(
     return open_triton
 
 
+def _served(
+    name: str,
+    protocol: str,
+    shared_memory: str | None = None,
+    *,
+    about: str = "",
+    extra: str = "client",
+    default: bool = False,
+) -> BenchTarget:
+    """The SDK's target ``name`` over ``protocol`` (through ``shared_memory`` if given)."""
+    return BenchTarget(
+        name,
+        about,
+        extra,
+        _triton(name, protocol, shared_memory),
+        server="triton",
+        default=default,
+        start_s=SERVER_START_S,
+    )
+
+
 def _open_litserve(r: Resources) -> Target:
     from serving.apps.bench.peers import LitServeTarget
 
@@ -223,28 +275,30 @@ BENCH_TARGETS: dict[str, BenchTarget] = {
         _in_process("onnxruntime", "export", default=True),
         _in_process("openvino", "openvino"),
         _in_process("openvino-bf16", "openvino"),
-        BenchTarget(
-            "triton-http", "", "client", _triton("triton-http", "http"), server="triton",
-            default=True,
+        _in_process("torch-cl", "torch", runner="torch", about="NHWC", channels_last=True),
+        _in_process(
+            "torch-fp16", "torch", runner="torch", about="float16, GPU", half=True,
+            channels_last=False,
         ),
-        BenchTarget(
-            "triton-grpc", "", "client", _triton("triton-grpc", "grpc"), server="triton",
-            default=True,
+        _in_process("torch-fp16-cl", "torch", runner="torch", about="float16 NHWC, GPU", half=True),
+        _in_process(
+            "compile-graphs", "torch", runner="compile", about="CUDA graphs, float16 NHWC, GPU",
+            half=True, compile_mode="reduce-overhead",
         ),
-        BenchTarget(
-            "triton-shm",
-            "gRPC + system shared memory",
-            "client",
-            _triton("triton-shm", "grpc", shared_memory="system"),
-            server="triton",
+        _served("triton-http", "http", default=True),
+        _served("triton-grpc", "grpc", default=True),
+        _served("triton-shm", "grpc", "system", about="gRPC + system shared memory"),
+        _served(
+            "triton-cuda-shm", "grpc", "cuda", about="gRPC + CUDA shared memory, GPU",
+            extra="cuda-shm",
         ),
         BenchTarget(
             "litserve", "", "bench", _open_litserve, server="litserve", reads_export=True,
-            default=True,
+            default=True, start_s=SERVER_START_S,
         ),
         BenchTarget(
             "triton-perf", "perf_analyzer as the load", "client", _open_perf_analyzer,
-            server="triton",
+            server="triton", start_s=SERVER_START_S,
         ),
     )
 }  # fmt: skip

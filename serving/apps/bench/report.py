@@ -256,7 +256,7 @@ def _setup_lines(report: BenchReport) -> list[str]:
         f"- matmul peak: {_peak_line(peak)}",
         f"- settings: {s['duration_s']} s per cell after {s['warmup_s']} s warm-up; client "
         f"{s['client']}; Triton: {s['instances']} instance(s) × "
-        f"{s.get('instance_threads') or s['threads']} ORT thread(s), "
+        f"{s.get('instance_threads') or s['threads']} {_served_by(s)} thread(s), "
         f"preferred batch {s['preferred_batch_sizes']}, max queue delay "
         f"{s['max_queue_delay_us']} µs, response cache off; LitServe: max_batch_size "
         f"{s['litserve']['max_batch_size']}, batch_timeout {s['litserve']['batch_timeout_s']} s; "
@@ -265,10 +265,25 @@ def _setup_lines(report: BenchReport) -> list[str]:
     return out
 
 
+def _served_by(settings: Mapping[str, Any]) -> str:
+    """What Triton's models ran, as the settings line says it: "ORT", "torch on cuda"."""
+    runner = settings.get("triton_runner", "onnxruntime")
+    device = settings.get("device", "cpu")
+    word = "ORT" if runner == "onnxruntime" else runner
+    return word if device == "cpu" else f"{word} on {device}"
+
+
 def _goal_lines(report: BenchReport) -> list[str]:
-    """The goals section: each goal, its measured value and whether it was met."""
-    out = ["", "## Goals", ""]
-    out += _table(
+    """The goals section: each goal, its measured value and whether it was met (none: no
+    section, as in the GPU check's workloads, whose goals span them all)."""
+    if not report.goals:
+        return []
+    return ["", "## Goals", "", *goal_table(report.goals)]
+
+
+def goal_table(goals: Iterable[Goal]) -> list[str]:
+    """Each goal, its measured value and whether it was met, as a Markdown table."""
+    return _table(
         ["goal", "measured", "result", "detail"],
         (
             [
@@ -277,10 +292,9 @@ def _goal_lines(report: BenchReport) -> list[str]:
                 _goal_cell(g),
                 g.detail,
             ]
-            for g in report.goals
+            for g in goals
         ),
     )
-    return out
 
 
 #: A column of a cell table: header, its figure of a cell, format.
@@ -469,6 +483,30 @@ def _plot(report: BenchReport, path: Path, what: str, ylabel: str) -> Path:
     if len(axes) and backends:
         axes[0].legend(fontsize=7)
     fig.suptitle(f"{report.model.name} ({report.model.entry}): {what}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def plot_best_throughput(reports: Sequence[BenchReport], path: Path, title: str) -> Path:
+    """The best images/s of each target, one panel per report (the GPU check's workloads);
+    servers in orange, in-process targets in blue."""
+    from matplotlib.figure import Figure
+
+    panels = max(1, len(reports))
+    fig = Figure(figsize=(5 * panels, 3.6), layout="constrained")
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    for ax, report in zip(axes, reports, strict=False):
+        best: dict[str, float] = {}
+        for c in report.ok_cells:
+            best[c.backend] = max(best.get(c.backend, 0.0), c.throughput)
+        names = list(best)
+        colors = ["tab:blue" if is_in_process(n) else "tab:orange" for n in names]
+        ax.barh(names, [best[n] for n in names], color=colors)
+        shown = ", ".join(f"{k}={v}" for k, v in report.model.overrides.items())
+        ax.set_title(f"{report.model.name} ({shown})" if shown else report.model.name, fontsize=9)
+        ax.set_xlabel("images/s (best cell)")
+    fig.suptitle(title)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path

@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 SCHEMA = "genzoo.bench/1"
 
 Progress = Callable[[int, int, str], None]  # (cells done, cells in all, what runs now)
+#: Seconds a cell may take beyond its warm-up and window (its untimed first call), for a deadline.
+CELL_MARGIN_S = 10.0
+#: Why a cell past a run's deadline was not measured.
+OUT_OF_TIME = "out of time"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,7 +217,8 @@ def _provide_repository(resources: Resources, say: Progress, total: int) -> None
     elif any(BENCH_TARGETS[b].needs_repository(settings.url) for b in settings.backends):
         from serving.server.repository import build_repository
 
-        say(1, total, "exporting to ONNX and building the Triton repository")
+        exporting = "exporting to ONNX and " if settings.triton_runner == "onnxruntime" else ""
+        say(1, total, f"{exporting}building the Triton repository")
         resources.repository = resources.work / "model_repository"
         module = resources.module
         build_repository(
@@ -225,6 +230,11 @@ def _provide_repository(resources: Resources, say: Progress, total: int) -> None
         )
 
 
+def _seconds_left(deadline: float | None) -> float:
+    """Seconds until ``deadline`` (``time.monotonic()``; None: no deadline, endless)."""
+    return float("inf") if deadline is None else deadline - time.monotonic()
+
+
 def _measure_target(
     resources: Resources,
     name: str,
@@ -234,10 +244,16 @@ def _measure_target(
     env: dict[str, Any],
     say: Progress,
     total: int,
+    deadline: float | None = None,
 ) -> list[Cell]:
     """The cells of target ``name`` at each (batch, concurrency) of ``plan``: skipped, with the
-    reason, when it cannot open here. ``first``: cells the run measured before these."""
+    reason, when it cannot open here or ``deadline`` is too near. ``first``: cells the run
+    measured before these."""
     kind = BENCH_TARGETS[name]
+    settings = resources.settings
+    cell_s = settings.warmup + settings.duration + CELL_MARGIN_S
+    if _seconds_left(deadline) < kind.start_s + cell_s:
+        return [Cell(name, b, c, "skipped", reason=OUT_OF_TIME) for b, c in plan]
     say(2 + first, total, f"{name}: starting")
     try:
         target = kind.open(resources)
@@ -248,6 +264,9 @@ def _measure_target(
         if kind.server == "triton":
             env["versions"]["tritonserver"] = triton_version(resources.triton_urls()[0])
         for index, (batch, conc) in enumerate(plan, start=first + 1):
+            if _seconds_left(deadline) < cell_s:
+                cells.append(Cell(name, batch, conc, "skipped", reason=OUT_OF_TIME))
+                continue
             say(1 + index, total, f"{name}  batch {batch}  concurrency {conc}")
             maker = RequestMaker(resources.entry, batch, base=index * 10**10)
             cell = measure_cell(
@@ -279,8 +298,19 @@ def _with_flops(cell: Cell, gflop: float | None, peak: MatmulPeak | None) -> Cel
     return replace(cell, gflops=gflops, peak_fraction=gflops / peak.gflops)
 
 
-def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> BenchReport:
-    """Measure every cell of ``settings``; return the report (:mod:`serving.apps.bench.report`)."""
+def run_bench(
+    settings: BenchSettings,
+    *,
+    progress: Progress | None = None,
+    peak: MatmulPeak | None = None,
+    deadline: float | None = None,
+) -> BenchReport:
+    """Measure every cell of ``settings``; return the report (:mod:`serving.apps.bench.report`).
+
+    ``peak``: the matmul peak cells are compared with, when the caller measured it for several
+    runs (default: measured here, on the settings' device: float16 on CUDA, float32 on a CPU).
+    ``deadline`` (``time.monotonic()``): cells that would end after it are skipped, "out of time".
+    """
     from serving.apps.bench.report import evaluate_goals
 
     say = progress or (lambda _done, _total, _what: None)
@@ -292,13 +322,17 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> B
     env = environment()
     module: nn.Module | None = None
     gflop: float | None = None
-    peak: MatmulPeak | None = None
     if _needs_torch(settings) or importlib.util.find_spec("torch") is not None:
         say(0, total, f"loading {settings.model}")
         module, weights = load_bench_module(settings.model, settings.overrides)
         gflop = count_flops(module, ep) / 1e9
-        say(0, total, "measuring the matmul peak")
-        peak = measure_matmul_peak(seconds=settings.peak_seconds)
+        if peak is None:
+            say(0, total, "measuring the matmul peak")
+            peak = measure_matmul_peak(
+                seconds=settings.peak_seconds,
+                device=settings.device,
+                dtype="float16" if settings.device.startswith("cuda") else "float32",
+            )
     else:  # a client-only install measuring a Triton at --url: the report says what is missing
         weights = "the server's (Triton at --url; torch is not installed here)"
     model = ModelFigures(
@@ -319,7 +353,14 @@ def run_bench(settings: BenchSettings, *, progress: Progress | None = None) -> B
                 by_target.setdefault(backend, []).append((batch, conc))
             for backend, plan in by_target.items():
                 measured = _measure_target(
-                    resources, backend, plan, first=len(results), env=env, say=say, total=total
+                    resources,
+                    backend,
+                    plan,
+                    first=len(results),
+                    env=env,
+                    say=say,
+                    total=total,
+                    deadline=deadline,
                 )
                 results += [_with_flops(c, gflop, peak) for c in measured]
         finally:

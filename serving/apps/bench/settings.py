@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from serving.apps.bench import load as loadgen
 from serving.apps.bench.peers import LitServeOptions
-from serving.apps.bench.registry import DEFAULT_TARGETS, check_targets
+from serving.apps.bench.registry import BENCH_TARGETS, DEFAULT_TARGETS, check_targets
 from serving.client.ports import default_grpc_url
 from zoo.errors import InvalidInputError, InvalidNameError, WeightsNotFoundError
 from zoo.registry import get_spec, spec_of_module
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 CLIENTS = ("threads", "asyncio")
 #: The driver a run uses unless told otherwise (see BENCHMARKS.md for the measurement).
 DEFAULT_CLIENT = "threads"
+#: What the bench's Triton repository can run: the export, or the module through torch.
+TRITON_RUNNERS = ("onnxruntime", "torch")
 #: Upper bounds that keep a run bounded however it is called.
 MAX_DURATION_S = 600.0
 MAX_CONCURRENCY = 256
@@ -86,6 +88,9 @@ class BenchSettings:
     peak_seconds: float = 1.0  # time spent measuring the matmul peak
     work_dir: Path | None = None  # keep the repository and logs here (default: a temp dir)
     repository: Path | None = None  # take model.onnx from this built repository (no export)
+    device: str = "cpu"  # where runners run, in process and in Triton: cpu, or cuda (GPU host)
+    triton_runner: str = "onnxruntime"  # what the built repository's models run: onnxruntime,
+    # or torch (the module itself; float16 NHWC on a CUDA device)
 
     def __post_init__(self) -> None:
         get_spec(self.model).entry_point(self.entry)
@@ -111,6 +116,16 @@ class BenchSettings:
             raise InvalidInputError(
                 f"preferred batch sizes must lie in 1..{self.max_batch_size} (max_batch_size)."
             )
+        if self.device != "cpu" and not self.device.startswith("cuda"):
+            raise InvalidInputError(f"device must be cpu or cuda[:N], not {self.device!r}.")
+        if self.triton_runner not in TRITON_RUNNERS:
+            raise InvalidNameError(f"triton_runner must be one of {', '.join(TRITON_RUNNERS)}.")
+        onnx = [b for b in self.backends if BENCH_TARGETS[b].reads_export]
+        if self.triton_runner != "onnxruntime" and onnx and self.repository is None:
+            raise InvalidInputError(
+                f"{', '.join(onnx)} read the run's ONNX export, and a repository built for the "
+                f"{self.triton_runner} runner has none; measure them in another run."
+            )
         if self.url is not None:
             self.url = check_loopback(self.url)
             if self.grpc_url is None:
@@ -128,7 +143,9 @@ class BenchSettings:
         from serving.server.repository import RepositoryOptions
 
         opts = RepositoryOptions(
-            backend="onnxruntime",
+            backend=self.triton_runner,
+            device=self.device,
+            half=self.triton_runner == "torch" and self.device.startswith("cuda"),
             max_batch_size=self.max_batch_size,
             preferred_batch_sizes=tuple(
                 b for b in self.preferred_batch_sizes if b <= self.max_batch_size
@@ -167,6 +184,8 @@ class BenchSettings:
             },
             "max_requests": self.max_requests,
             "repository": None if self.repository is None else str(self.repository),
+            "device": self.device,
+            "triton_runner": self.triton_runner,
         }
 
 

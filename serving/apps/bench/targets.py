@@ -151,6 +151,13 @@ class InProcessTarget(Target):
         out = wire_results(ep, self.runner(*graph_inputs(ep, wire)))
         return len(out[0])
 
+    def close(self) -> None:
+        """Let the runner release what it holds beyond its module (a torch runner: compiled
+        graphs and cached GPU memory), so the next target starts clean."""
+        release = getattr(self.runner, "release", None)
+        if release is not None:
+            release()
+
 
 @dataclass(eq=False)
 class TritonTarget(Target):
