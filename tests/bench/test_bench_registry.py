@@ -144,3 +144,30 @@ def test_cells_past_the_deadline_are_skipped(tmp_path: Path) -> None:
     assert [(c.status, c.reason) for c in skipped] == [("skipped", OUT_OF_TIME)] * 2
     cells = measure("torch", 30.0)  # enough for both
     assert [c.status for c in cells] == ["ok", "ok"]
+
+
+def test_a_target_that_breaks_while_opening_costs_only_its_own_cells(tmp_path: Path) -> None:
+    """A torch runner asked for CUDA on a host without it fails as it opens: its cells are
+    errors that say why, and the next target still measures (a GPU check's one workload keeps
+    its other variants)."""
+    torch.manual_seed(0)
+    module = create_model("dcgan-mnist").eval()
+    env: dict[str, Any] = {"versions": {}}
+    plan = [(2, 1), (4, 1)]
+
+    def measure(device: str) -> list[Cell]:
+        settings = BenchSettings(
+            model="dcgan-mnist", duration=0.2, warmup=0.0, threads=1, device=device
+        )
+        resources = Resources(settings, tmp_path / device, module)
+        return _measure_target(
+            resources, "torch", plan, first=0, env=env, say=lambda *_: None, total=2
+        )
+
+    if torch.cuda.is_available():
+        pytest.skip("this host has CUDA: the torch runner opens there")
+    broken = measure("cuda")
+    assert [c.status for c in broken] == ["error", "error"]
+    assert all(c.reason and c.reason.startswith("could not open: ") for c in broken)
+    assert "CUDA" in (broken[0].reason or "")
+    assert [c.status for c in measure("cpu")] == ["ok", "ok"]

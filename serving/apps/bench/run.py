@@ -259,6 +259,9 @@ def _measure_target(
         target = kind.open(resources)
     except (TargetUnavailableError, ImportError) as e:
         return [Cell(name, b, c, "skipped", reason=_unavailable(kind, e)) for b, c in plan]
+    except Exception as e:  # a target that breaks while opening (a compile, CUDA out of memory)
+        reason = f"could not open: {type(e).__name__}: {e}"  # costs its own cells, not the run's
+        return [Cell(name, b, c, "error", reason=reason) for b, c in plan]
     cells: list[Cell] = []
     try:
         if kind.server == "triton":
