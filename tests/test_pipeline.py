@@ -42,6 +42,11 @@ SYNTH = EntryPoint(
     ),
     (IMAGE,),
 )
+INTERPOLATE = EntryPoint(
+    "interpolate",
+    (Z, TensorSpec("z_to", "float32", (6,)), TensorSpec("t", "float32", ())),
+    (IMAGE,),
+)
 ENCODE = EntryPoint("encode", (IMAGE,), (TensorSpec("latent", "float32", (6,)),))
 
 
@@ -114,6 +119,25 @@ def test_stylegan_inputs_take_psi_and_mixing_seeds() -> None:
         InvalidInputError, match=r"^mixing seeds must be integers, got dtype float64"
     ):
         generator_inputs(STYLEGAN, seeds, mix_seeds=[1.0, 2.0, 3.0])
+
+
+def test_interpolation_inputs_need_end_seeds_and_t() -> None:
+    z, z_to, t = generator_inputs(INTERPOLATE, [1, 2], seeds_to=[3, 4], t=0.25)
+    np.testing.assert_array_equal(z, seed_to_latent([1, 2], 6))
+    np.testing.assert_array_equal(z_to, seed_to_latent([3, 4], 6))
+    assert t.dtype == np.float32 and t.tolist() == [0.25, 0.25]
+    for kwargs, message in [
+        ({"t": 0.5}, "interpolate needs an end seed per start seed (seed_to)."),
+        ({"seeds_to": [3], "t": 0.5}, "expected 2 end seeds (one per seed), got 1."),
+        ({"seeds_to": [3, 4]}, "interpolate needs t in [0, 1] per seed."),
+    ]:
+        with pytest.raises(InvalidInputError) as info:
+            generator_inputs(INTERPOLATE, [1, 2], **kwargs)
+        assert str(info.value) == message
+    for kwargs in ({"seeds_to": [3]}, {"t": 0.5}):  # either one alone is refused
+        with pytest.raises(InvalidInputError) as info:
+            generator_inputs(DCGAN, [1], **kwargs)
+        assert str(info.value) == "'generate' does not interpolate: drop seed_to and t."
 
 
 def test_synthesis_inputs_take_ws_psi_and_mixing() -> None:
