@@ -14,7 +14,13 @@ import pytest
 
 from zoo.errors import InvalidInputError
 from zoo.latent import seed_to_latent
-from zoo.pipeline import from_uint8_nhwc, generator_inputs, is_seeded, to_uint8_nhwc
+from zoo.pipeline import (
+    from_uint8_nhwc,
+    generator_inputs,
+    is_seeded,
+    synthesis_inputs,
+    to_uint8_nhwc,
+)
 from zoo.registry import EntryPoint, TensorSpec
 
 IMAGE = TensorSpec("image", "float32", (1, 4, 4))
@@ -24,6 +30,21 @@ CGAN = EntryPoint("generate", (Z, TensorSpec("label", "int64", (), classes=10)),
 STYLEGAN = EntryPoint(
     "generate",
     (Z, TensorSpec("psi", "float32", ()), TensorSpec("mix_z", "float32", (5,))),
+    (IMAGE,),
+)
+SYNTH = EntryPoint(
+    "synthesize",
+    (
+        TensorSpec("w", "float32", (3, 4)),  # 3 ws of 4 values
+        TensorSpec("psi", "float32", ()),
+        TensorSpec("mix_z", "float32", (5,)),
+        TensorSpec("mix_layer", "int64", ()),
+    ),
+    (IMAGE,),
+)
+INTERPOLATE = EntryPoint(
+    "interpolate",
+    (Z, TensorSpec("z_to", "float32", (6,)), TensorSpec("t", "float32", ())),
     (IMAGE,),
 )
 ENCODE = EntryPoint("encode", (IMAGE,), (TensorSpec("latent", "float32", (6,)),))
@@ -98,6 +119,59 @@ def test_stylegan_inputs_take_psi_and_mixing_seeds() -> None:
         InvalidInputError, match=r"^mixing seeds must be integers, got dtype float64"
     ):
         generator_inputs(STYLEGAN, seeds, mix_seeds=[1.0, 2.0, 3.0])
+
+
+def test_interpolation_inputs_need_end_seeds_and_t() -> None:
+    z, z_to, t = generator_inputs(INTERPOLATE, [1, 2], seeds_to=[3, 4], t=0.25)
+    np.testing.assert_array_equal(z, seed_to_latent([1, 2], 6))
+    np.testing.assert_array_equal(z_to, seed_to_latent([3, 4], 6))
+    assert t.dtype == np.float32 and t.tolist() == [0.25, 0.25]
+    for kwargs, message in [
+        ({"t": 0.5}, "interpolate needs an end seed per start seed (seed_to)."),
+        ({"seeds_to": [3], "t": 0.5}, "expected 2 end seeds (one per seed), got 1."),
+        ({"seeds_to": [3, 4]}, "interpolate needs t in [0, 1] per seed."),
+    ]:
+        with pytest.raises(InvalidInputError) as info:
+            generator_inputs(INTERPOLATE, [1, 2], **kwargs)
+        assert str(info.value) == message
+    for kwargs in ({"seeds_to": [3]}, {"t": 0.5}):  # either one alone is refused
+        with pytest.raises(InvalidInputError) as info:
+            generator_inputs(DCGAN, [1], **kwargs)
+        assert str(info.value) == "'generate' does not interpolate: drop seed_to and t."
+
+
+def test_synthesis_inputs_take_ws_psi_and_mixing() -> None:
+    w = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
+    ws, psi, mix_z, layers = synthesis_inputs(SYNTH, w)
+    assert ws.dtype == np.float32 and ws.tolist() == w.tolist()
+    # Without them: ψ = 1 (no truncation) and no mixing (the mixing layer is past the last w)
+    assert psi.dtype == np.float32 and psi.tolist() == [1.0, 1.0]
+    assert mix_z.dtype == np.float32 and mix_z.shape == (2, 5) and not mix_z.any()
+    assert layers.dtype == np.int64 and layers.tolist() == [3, 3]
+    # One mixing seed and one layer serve every w; ψ is per w
+    _, psi, mix_z, layers = synthesis_inputs(SYNTH, w, psi=[0.5, 0.7], mix_seeds=9, mix_layers=1)
+    np.testing.assert_allclose(psi, [0.5, 0.7], rtol=1e-6)
+    np.testing.assert_array_equal(mix_z, seed_to_latent([9, 9], 5))
+    assert layers.tolist() == [1, 1]
+    _, _, mix_z, layers = synthesis_inputs(SYNTH, w[0], mix_seeds=[4], mix_layers=[0])  # one w
+    np.testing.assert_array_equal(mix_z, seed_to_latent([4], 5))
+    assert layers.tolist() == [0]
+    _, _, mix_z, layers = synthesis_inputs(SYNTH, w, mix_seeds=[4, 5], mix_layers=[0, 3])
+    np.testing.assert_array_equal(mix_z, seed_to_latent([4, 5], 5))
+    assert layers.tolist() == [0, 3]
+
+
+def test_synthesis_inputs_refuse_half_a_mix() -> None:
+    w = np.zeros((2, 3, 4), np.float32)
+    with pytest.raises(InvalidInputError) as info:
+        synthesis_inputs(SYNTH, w, mix_layers=1)
+    assert str(info.value) == "mix_layer needs a mixing seed: pass mix_seed too."
+    with pytest.raises(InvalidInputError) as info:
+        synthesis_inputs(SYNTH, w, mix_seeds=[1, 2])
+    assert str(info.value) == "pass mix_layer (0–3) with the mixing seed."
+    with pytest.raises(InvalidInputError) as info:
+        synthesis_inputs(SYNTH, w, mix_seeds=[1, 2, 3], mix_layers=1)
+    assert str(info.value) == "expected 2 mixing seeds (one per w), got 3."
 
 
 def test_generator_inputs_refuse_what_the_model_lacks() -> None:

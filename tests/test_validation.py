@@ -28,7 +28,7 @@ from zoo import errors
 from zoo.errors import InvalidInputError
 from zoo.pipeline import generator_inputs, synthesis_inputs
 from zoo.registry import EntryPoint, TensorSpec, get_spec, triton_model_name
-from zoo.validation import MAX_SEED, check_labels, check_psi
+from zoo.validation import MAX_SEED, check_labels, check_mix_layers, check_psi, check_t
 
 
 def _entry(model: str, entry: str | None = None) -> tuple[EntryPoint, ModelSignature]:
@@ -209,6 +209,29 @@ def test_check_psi() -> None:
     assert check_psi([], 0).shape == (0,)
     with pytest.raises(InvalidInputError, match=r"\[-10, 10\]"):
         check_psi(2**70, 1)  # read as a number (float64), not as a Python object
+
+
+def test_check_t() -> None:
+    out = check_t(0.25, 3)
+    assert out.dtype == np.float32 and out.tolist() == [0.25, 0.25, 0.25]
+    assert check_t([0, 1], 2).tolist() == [0.0, 1.0]  # the ends are allowed, ints read as numbers
+    assert check_t([], 0).shape == (0,)
+    with pytest.raises(InvalidInputError) as info:
+        check_t([0.1, 0.2, 0.3], 2)
+    assert str(info.value) == "expected 2 t values (one per seed), got shape (3,)."
+    with pytest.raises(InvalidInputError, match=r"^t must lie in \[0, 1\]"):
+        check_t([0.5, None], 2)  # a missing value is refused as one, not as a TypeError
+
+
+def test_check_mix_layers() -> None:
+    out = check_mix_layers(2, 3, NUM_WS)
+    assert out.dtype == np.int64 and out.tolist() == [2, 2, 2]
+    assert check_mix_layers([5], 2, NUM_WS).tolist() == [5, 5]  # one layer serves every seed
+    assert check_mix_layers([0, NUM_WS], 2, NUM_WS).tolist() == [0, NUM_WS]  # the bounds
+    assert check_mix_layers(np.array([3], np.int32), 1, NUM_WS).dtype == np.int64
+    with pytest.raises(InvalidInputError) as info:
+        check_mix_layers([1, 2], 3, NUM_WS)
+    assert str(info.value) == "expected 3 mix_layer values (one per seed), got shape (2,)."
 
 
 @pytest.mark.parametrize("t", [[0.0, 1.5], [-0.1, 0.5], [0.0, np.nan]])

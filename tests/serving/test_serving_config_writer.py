@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from google.protobuf.text_format import ParseError
 
+from export.artifacts import IR_NAME
 from serving.server.repository import (
     HEADER,
     RepositoryOptions,
@@ -65,6 +66,12 @@ def test_options_bounds() -> None:
         RepositoryOptions(max_batch_size=8, preferred_batch_sizes=(4, 9))
     with pytest.raises(InvalidInputError, match="preferred"):
         RepositoryOptions(preferred_batch_sizes=(0, 16))
+    RepositoryOptions(backend="torch", half=True)
+    for backend in ("onnxruntime", "tensorrt"):
+        with pytest.raises(
+            InvalidInputError, match=r"^half \(float16\) is an option of the torch backend only\.$"
+        ):
+            RepositoryOptions(backend=backend, half=True)
     with pytest.raises(
         InvalidNameError,
         match=r"^backend 'torch' is not available for the native repository; "
@@ -111,6 +118,34 @@ def test_embedded_config_follows_the_options() -> None:
     assert params(cached)["zoo_threads"] == "1"
     encode = embedded_config("vae-mnist", entry("vae-mnist", "encode"), RepositoryOptions())
     assert encode.name == "vae-mnist_encode" and not encode.response_cache.enable
+
+
+def test_embedded_config_of_a_variant_on_a_gpu_host() -> None:
+    opts = RepositoryOptions(backend="torch", device="cuda", half=True)
+    variant = {"z_dim": 32, "resolution": 64}  # not in sorted order: the parameter sorts them
+    cfg = embedded_config("dcgan-mnist", entry("dcgan-mnist"), opts, overrides=variant)
+    assert params(cfg) == {
+        "zoo_model": "dcgan-mnist",
+        "zoo_entry": "generate",
+        "zoo_backend": "torch",
+        "zoo_threads": "1",
+        "zoo_config": '{"resolution": 64, "z_dim": 32}',  # the runner builds this variant
+        "zoo_device": "cuda",
+        "zoo_half": "true",
+    }
+    assert [(g.count, g.kind) for g in cfg.instance_group] == [(1, KIND_CPU)]  # a Python model
+
+
+def test_variants_reach_every_config(tmp_path: Path) -> None:
+    variant = {"dcgan-mnist": {"resolution": 64}}
+    configs = model_configs(["dcgan-mnist"], overrides=variant)
+    for _, _, cfg in configs.values():
+        assert tensors(cfg.output) == [("image", UINT8, [64, 64, 1], False)]
+        assert params(cfg)["zoo_config"] == '{"resolution": 64}'
+    (path, _) = write_configs(tmp_path, ["dcgan-mnist"], overrides=variant)
+    cfg = parse_config(path.read_text())
+    assert tensors(cfg.output) == [("image", UINT8, [64, 64, 1], False)]
+    assert params(cfg)["zoo_config"] == '{"resolution": 64}'
 
 
 def test_native_seeded_model_is_pre_net_ensemble() -> None:
@@ -167,6 +202,15 @@ def test_native_model_without_preprocessing_is_served_alone() -> None:
     assert not net.response_cache.enable  # not seed-driven
 
 
+def test_native_openvino_model_runs_on_cpu_with_the_runners_options() -> None:
+    opts = RepositoryOptions(native=True, backend="openvino", threads=3, instances=2)
+    (net,) = native_configs("vae-mnist", entry("vae-mnist", "decode"), opts).values()
+    assert net.backend == "openvino" and net.platform == ""
+    assert net.default_model_filename == IR_NAME
+    assert [(g.count, g.kind) for g in net.instance_group] == [(2, KIND_CPU)]
+    assert params(net) == {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": "3"}
+
+
 def test_native_renamed_output_maps_back_to_the_wire_name() -> None:
     configs = native_configs(
         "cyclegan-digits", entry("cyclegan-digits", "translate_b2a"), RepositoryOptions(native=True)
@@ -199,6 +243,14 @@ def test_native_configs_of_signatures_the_zoo_does_not_have_yet() -> None:
     scored = EntryPoint("decode", (latent,), (TensorSpec("score", "float32", ()),))
     (net,) = native_configs("vae-mnist", scored, RepositoryOptions(native=True)).values()
     assert tensors(net.output) == [("score", FP32, [1], True)]
+    # A label the graph takes as it comes: the net is served alone, and declares the classes.
+    labelled = EntryPoint(
+        "decode",
+        (latent, TensorSpec("label", "int64", (1,), classes=10)),
+        (TensorSpec("image", "float32", (1, 4, 4)),),
+    )
+    (net,) = native_configs("vae-mnist", labelled, RepositoryOptions(native=True)).values()
+    assert net.name == "vae-mnist_decode" and params(net) == {"zoo_label_classes": "10"}
     # Several scalar inputs are listed for the _pre step, comma-separated.
     two = EntryPoint(
         "generate",

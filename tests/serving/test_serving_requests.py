@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,12 +19,14 @@ from tritonclient.http import InferResult
 from tritonclient.utils import InferenceServerException
 
 from serving.client import (
+    AuthenticationError,
     InvalidInputError,
     ModelNotFoundError,
     ModelSignature,
     RequestTimeoutError,
     ServerError,
     ServerUnavailableError,
+    TLSError,
     UnsupportedAPIError,
 )
 from serving.client.clients import _ready_names
@@ -346,6 +350,93 @@ def test_parse_endpoint() -> None:
             parse_endpoint(bad)
     with pytest.raises(InvalidInputError, match="cannot connect over a://"):
         parse_endpoint("a://b://c:1")
+    # IPv6 literals: the port is what follows the closing bracket
+    assert parse_endpoint("[::1]").hostport == "[::1]:8000"
+    assert parse_endpoint("grpc://[::1]:9").hostport == "[::1]:9"
+    assert parse_endpoint("h:1").headers == () and parse_endpoint("h:1").header_dict() is None
+
+
+def test_parse_endpoint_scheme_sets_protocol_and_tls() -> None:
+    for url, protocol, tls, want in [
+        ("HTTPS://h", None, None, ("http", "h:443", True)),  # the scheme is case-blind
+        ("grpcs://h:9", None, None, ("grpc", "h:9", True)),
+        ("grpc://h", "grpc", False, ("grpc", "h:8001", False)),  # options that agree are fine
+        ("https://h", "http", True, ("http", "h:443", True)),
+        ("h", None, True, ("http", "h:443", True)),  # a bare host takes protocol and ssl
+        ("h", "grpc", True, ("grpc", "h:443", True)),
+        ("h", "grpc", None, ("grpc", "h:8001", False)),
+    ]:
+        end = parse_endpoint(url, protocol, ssl=tls)  # type: ignore[arg-type]
+        assert (end.protocol, end.hostport, end.tls) == want, url
+    for url, protocol, tls, message in [
+        ("grpc://h:1", "http", None, "grpc:// is grpc, but protocol='http': drop one of them."),
+        (
+            "https://h:1",
+            None,
+            False,
+            "https:// is TLS, but ssl=False: use http:// or grpc:// instead.",
+        ),
+        (
+            "grpc://h:1",
+            None,
+            True,
+            "grpc:// is not TLS, but ssl=True: use https:// or grpcs:// instead.",
+        ),
+        (
+            "FTP://h:1",
+            None,
+            None,
+            "the client cannot connect over ftp://: use http:// or https:// (HTTP), grpc:// or "
+            "grpcs:// (gRPC), or a bare host:port.",
+        ),
+        (
+            "a://b://c:1",
+            None,
+            None,
+            "the client cannot connect over a://: use http:// or https:// (HTTP), grpc:// or "
+            "grpcs:// (gRPC), or a bare host:port.",
+        ),
+    ]:
+        with pytest.raises(InvalidInputError) as info:
+            parse_endpoint(url, protocol, ssl=tls)  # type: ignore[arg-type]
+        assert str(info.value) == message
+
+
+def test_parse_endpoint_certificates_and_headers(tmp_path: Path) -> None:
+    ca, cert, key = (tmp_path / f"{n}.pem" for n in ("ca", "cert", "key"))
+    for f in (ca, cert, key):
+        f.write_text("PEM")  # only their existence is checked here; TLS reads them
+    end = parse_endpoint("https://h", ca_cert=ca, client_cert=str(cert), client_key=key)
+    assert (end.ca_cert, end.client_cert, end.client_key) == (str(ca), str(cert), str(key))
+    assert parse_endpoint("grpcs://h", ca_cert=ca).client_cert is None  # a CA alone is enough
+    assert parse_endpoint("h", ssl=True, client_cert=cert).client_cert == str(cert)
+    plain_with_files: list[tuple[dict[str, Any], str]] = [
+        (
+            {"ca_cert": ca},
+            "ca_cert only apply over TLS: use an https:// or grpcs:// URL (or ssl=True).",
+        ),
+        (
+            {"client_cert": cert, "client_key": key},
+            "client_cert, client_key only apply over TLS: use an https:// or grpcs:// URL "
+            "(or ssl=True).",
+        ),
+    ]
+    for kwargs, message in plain_with_files:
+        with pytest.raises(InvalidInputError) as info:
+            parse_endpoint("http://h", **kwargs)
+        assert str(info.value) == message
+    missing = tmp_path / "missing.pem"
+    with pytest.raises(InvalidInputError) as info:
+        parse_endpoint("https://h", ca_cert=ca, client_cert=missing)
+    assert str(info.value) == f"client_cert: no PEM file at {missing}."
+    with pytest.raises(InvalidInputError) as info:
+        parse_endpoint("https://h", client_key=key)
+    assert str(info.value) == "client_key needs client_cert (the certificate it belongs to)."
+    # gRPC metadata keys are lower-case; HTTP headers keep theirs
+    auth = {"Authorization": "Bearer t"}
+    assert parse_endpoint("grpcs://h", headers=auth).headers == (("authorization", "Bearer t"),)
+    assert parse_endpoint("h", "grpc", headers=auth).headers == (("authorization", "Bearer t"),)
+    assert parse_endpoint("https://h", headers=auth).header_dict() == auth
 
 
 def http_result(outputs: list[dict[str, Any]]) -> InferResult:
@@ -381,6 +472,73 @@ def server_error(msg: str | None, status: str | None = None) -> InferenceServerE
     return InferenceServerException(msg=msg, status=status)  # type: ignore[arg-type]
 
 
+#: What map_error says when nothing answers at "u" (the URL the tests pass).
+NO_SERVER = (
+    "no Triton server answers at u. Start one with `zoo serve` (or check the URL, the protocol "
+    "and its port: HTTP 8000, gRPC 8001 by default)."
+)
+
+
+def unsupported(msg: str) -> str:
+    return (
+        f"u does not implement this call ({msg}): it speaks the v2 core protocol without "
+        "Triton's extensions (model configuration, repository index)."
+    )
+
+
+def tls_failed(detail: str, why: str) -> str:
+    return f"TLS handshake with u failed ({detail}): {why}"
+
+
+#: _tls_failed's three explanations: an untrusted certificate, a plain port, anything else.
+UNTRUSTED = (
+    "the server's certificate is not trusted or does not match the host name: pass the CA "
+    "bundle that signed it as ca_cert (CLI: --ca-cert), and connect by the name the "
+    "certificate carries."
+)
+PLAIN_PORT = "the server does not speak TLS on that port: use http:// or grpc://, or its TLS port."
+TLS_OTHER = (
+    "check that the server's port speaks TLS, its certificate (ca_cert, --ca-cert) and, if it "
+    "asks for one, the client certificate (client_cert / client_key)."
+)
+#: How gRPC reports a failed handshake (status UNAVAILABLE), as grpcio words it.
+GRPC_UNTRUSTED = (
+    "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:8443: Ssl "
+    "handshake failed: SSL_ERROR_SSL: error:1000007d:SSL routines:OPENSSL_internal:"
+    "CERTIFICATE_VERIFY_FAILED"
+)
+#: ... and when the server ends the handshake (here: it wants a client certificate).
+GRPC_REFUSED = (
+    "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:8443: Ssl "
+    "handshake failed: SSL_ERROR_SSL: error:10000410:SSL routines:OPENSSL_internal:"
+    "SSLV3_ALERT_HANDSHAKE_FAILURE"
+)
+#: What Triton answers to a restricted API without its header (gRPC: status UNAVAILABLE).
+RESTRICTED = "This API is restricted, expecting header 'zoo-admin-key'"
+WANTS_TOKEN = (
+    "u wants credentials (it answered {}): pass the token as headers={{'Authorization': "
+    "'Bearer <token>'}} (CLI: --header, or ZOO_TOKEN)."
+)
+REFUSED_TOKEN = (
+    "u refused the credentials sent (it answered {}): check the token in the Authorization "
+    "header and what it grants."
+)
+
+
+def ssl_error(text: str) -> ssl.SSLError:
+    return ssl.SSLError(1, text)
+
+
+def behind(cause: BaseException, *, explicit: bool) -> ConnectionError:
+    """A ConnectionError raised ``from cause`` (explicit) or while handling it."""
+    err = ConnectionError("connection failed")
+    if explicit:
+        err.__cause__ = cause
+    else:
+        err.__context__ = cause
+    return err
+
+
 @pytest.mark.parametrize(
     ("err", "kind", "message"),
     [
@@ -394,21 +552,16 @@ def server_error(msg: str | None, status: str | None = None) -> InferenceServerE
             RequestTimeoutError,
             "u did not answer in time: Deadline Exceeded",
         ),
-        (
-            server_error("down", "StatusCode.UNAVAILABLE"),
-            ServerUnavailableError,
-            "no Triton server answers at u.",
-        ),
+        (server_error("down", "StatusCode.UNAVAILABLE"), ServerUnavailableError, NO_SERVER),
         (server_error("unknown model: 'x'", "400"), ModelNotFoundError, "u: unknown model: 'x'"),
         (server_error("gone", "StatusCode.NOT_FOUND"), ModelNotFoundError, "u: gone"),
         # a method or route the server lacks (KServe: no model config, no repository index)
         (
             server_error("Method not found!", "StatusCode.UNIMPLEMENTED"),
             UnsupportedAPIError,
-            "u does not implement this call (Method not found!): it speaks the v2 core protocol "
-            "without Triton's extensions (model configuration, repository index).",
+            unsupported("Method not found!"),
         ),
-        (server_error("'error'", "404"), UnsupportedAPIError, "u does not implement this call"),
+        (server_error("'error'", "404"), UnsupportedAPIError, unsupported("'error'")),
         (
             server_error("Model with name x does not exist.", "404"),
             ModelNotFoundError,
@@ -418,22 +571,77 @@ def server_error(msg: str | None, status: str | None = None) -> InferenceServerE
         (server_error("bad", "StatusCode.INVALID_ARGUMENT"), InvalidInputError, "bad"),
         (server_error("boom", "500"), ServerError, "u failed the request: boom"),
         (server_error("boom"), ServerError, "u failed the request: boom"),
+        # a restricted admin API: gRPC refuses with UNAVAILABLE, which is not "no server"
+        (
+            server_error(RESTRICTED, "StatusCode.UNAVAILABLE"),
+            ServerError,
+            f"u: {RESTRICTED}: this server keeps its admin APIs for callers with its admin key.",
+        ),
+        (
+            server_error(RESTRICTED, "403"),
+            ServerError,
+            f"u: {RESTRICTED}: this server keeps its admin APIs for callers with its admin key.",
+        ),
+        # no token, or one the proxy in front of the server refuses
+        (
+            server_error("Unauthorized", "401"),
+            AuthenticationError,
+            WANTS_TOKEN.format("401 Unauthorized"),
+        ),
+        (
+            server_error("no token", "StatusCode.UNAUTHENTICATED"),
+            AuthenticationError,
+            WANTS_TOKEN.format("UNAUTHENTICATED"),
+        ),
+        (
+            server_error("Forbidden", "403"),
+            AuthenticationError,
+            REFUSED_TOKEN.format("403 Forbidden"),
+        ),
+        (
+            server_error("bad token", "StatusCode.PERMISSION_DENIED"),
+            AuthenticationError,
+            REFUSED_TOKEN.format("PERMISSION_DENIED"),
+        ),
+        # gRPC's failed handshake is an UNAVAILABLE whose message says so
+        (
+            server_error(GRPC_UNTRUSTED, "StatusCode.UNAVAILABLE"),
+            TLSError,
+            tls_failed(GRPC_UNTRUSTED, UNTRUSTED),
+        ),
+        (
+            server_error(GRPC_REFUSED, "StatusCode.UNAVAILABLE"),
+            TLSError,
+            tls_failed(GRPC_REFUSED, TLS_OTHER),
+        ),
+        # HTTP's: an ssl.SSLError, raised or behind the error raised
+        (
+            ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] self-signed"),
+            TLSError,
+            tls_failed("[SSL: CERTIFICATE_VERIFY_FAILED] self-signed", UNTRUSTED),
+        ),
+        (
+            behind(ssl_error("[SSL: WRONG_VERSION_NUMBER] wrong version number"), explicit=True),
+            TLSError,
+            tls_failed("[SSL: WRONG_VERSION_NUMBER] wrong version number", PLAIN_PORT),
+        ),
+        (
+            behind(ssl_error("[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] alert"), explicit=False),
+            TLSError,
+            tls_failed("[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] alert", UNTRUSTED),
+        ),
         (TimeoutError(), RequestTimeoutError, "u did not answer in time."),
         (asyncio.TimeoutError(), RequestTimeoutError, "u did not answer in time."),
         (RuntimeError("read timed out"), RequestTimeoutError, "u did not answer in time."),
-        (
-            ConnectionRefusedError(111, "refused"),
-            ServerUnavailableError,
-            "no Triton server answers at u.",
-        ),
-        (OSError("no route"), ServerUnavailableError, "Start one with `zoo serve`"),
+        (ConnectionRefusedError(111, "refused"), ServerUnavailableError, NO_SERVER),
+        (OSError("no route"), ServerUnavailableError, NO_SERVER),
         (RuntimeError("odd"), ServerError, "u failed the request: RuntimeError: odd"),
     ],
 )
 def test_map_error(err: BaseException, kind: type, message: str) -> None:
     mapped = map_error(err, "u")
     assert type(mapped) is kind
-    assert message in str(mapped)
+    assert str(mapped) == message
 
 
 def test_map_error_keeps_the_clients_own_errors_and_explains_unavailable() -> None:

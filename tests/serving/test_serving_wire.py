@@ -101,6 +101,24 @@ def test_graph_inputs_of_a_seeded_entry() -> None:
         graph_inputs(CGAN, {})
 
 
+def test_graph_inputs_of_a_seeded_entry_with_optional_inputs() -> None:
+    stylegan = EntryPoint(
+        "generate",
+        (Z, TensorSpec("psi", "float32", ()), TensorSpec("mix_z", "float32", (4,))),
+        (IMAGE,),
+    )
+    seed = np.array([[3], [8]], np.int64)
+    # Left out: ψ = 1 and each seed mixes with itself (no mixing)
+    z, psi, mix = graph_inputs(stylegan, {"seed": seed})
+    np.testing.assert_array_equal(z, seed_to_latent([3, 8], 4))
+    assert psi.tolist() == [1.0, 1.0]
+    np.testing.assert_array_equal(mix, seed_to_latent([3, 8], 4))
+    wire = {"seed": seed, "psi": np.array([[0.5], [0.7]], np.float32)}
+    _, psi, mix = graph_inputs(stylegan, {**wire, "mix_seed": np.array([[1], [2]], np.int64)})
+    np.testing.assert_allclose(psi, [0.5, 0.7], rtol=1e-6)
+    np.testing.assert_array_equal(mix, seed_to_latent([1, 2], 4))
+
+
 def test_graph_inputs_convert_images_masks_and_scalars() -> None:
     image = np.array([0, 255, 51, 204, 0, 255], np.uint8).reshape(1, 3, 2, 1)
     mask = np.array([0, 1, 2, 255, 0, 0], np.uint8).reshape(1, 3, 2, 1)
