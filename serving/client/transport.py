@@ -303,16 +303,29 @@ def _looks_like_tls(msg: str) -> bool:
     return any(k in low for k in ("ssl", "handshake", "certificate"))
 
 
+#: How a handshake with a port that does not speak TLS ends: OpenSSL reads a plain reply as a
+#: record of a wrong version (gRPC also says "certificate verification context", so these are
+#: looked for first), or the plain server hangs up on the ClientHello (Triton's HTTP port).
+_PLAIN_PORT_SIGNS = (
+    "wrong version",
+    "wrong_version",
+    "record",
+    "packet length",
+    "unexpected_eof",
+    "eof occurred",
+)
+
+
 def _tls_failed(url: str, detail: str) -> str:
     low = detail.lower()
-    if "certificate" in low or "verify" in low:
+    if any(sign in low for sign in _PLAIN_PORT_SIGNS):
+        why = "the server does not speak TLS on that port: use http:// or grpc://, or its TLS port."
+    elif "certificate" in low or "verify" in low:
         why = (
             "the server's certificate is not trusted or does not match the host name: pass "
             "the CA bundle that signed it as ca_cert (CLI: --ca-cert), and connect by the name "
             "the certificate carries."
         )
-    elif "wrong version" in low or "record" in low or "packet length" in low:
-        why = "the server does not speak TLS on that port: use http:// or grpc://, or its TLS port."
     else:
         why = (
             "check that the server's port speaks TLS, its certificate (ca_cert, --ca-cert) and, "

@@ -507,6 +507,12 @@ GRPC_UNTRUSTED = (
     "handshake failed: SSL_ERROR_SSL: error:1000007d:SSL routines:OPENSSL_internal:"
     "CERTIFICATE_VERIFY_FAILED"
 )
+#: ... and when the port does not speak TLS (Triton's plain gRPC port, as grpcio 1.7x words it).
+GRPC_PLAIN = (
+    "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:8001: Tls "
+    "handshake failed (TSI_PROTOCOL_FAILURE): SSL_ERROR_SSL: error:100000f7:SSL routines:"
+    "OPENSSL_internal:WRONG_VERSION_NUMBER: Invalid certificate verification context: OK"
+)
 #: ... and when the server ends the handshake (here: it wants a client certificate).
 GRPC_REFUSED = (
     "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:8443: Ssl "
@@ -610,6 +616,11 @@ def behind(cause: BaseException, *, explicit: bool) -> ConnectionError:
             tls_failed(GRPC_UNTRUSTED, UNTRUSTED),
         ),
         (
+            server_error(GRPC_PLAIN, "StatusCode.UNAVAILABLE"),
+            TLSError,
+            tls_failed(GRPC_PLAIN[:200], PLAIN_PORT),  # the detail is cut at 200 characters
+        ),
+        (
             server_error(GRPC_REFUSED, "StatusCode.UNAVAILABLE"),
             TLSError,
             tls_failed(GRPC_REFUSED, TLS_OTHER),
@@ -624,6 +635,14 @@ def behind(cause: BaseException, *, explicit: bool) -> ConnectionError:
             behind(ssl_error("[SSL: WRONG_VERSION_NUMBER] wrong version number"), explicit=True),
             TLSError,
             tls_failed("[SSL: WRONG_VERSION_NUMBER] wrong version number", PLAIN_PORT),
+        ),
+        (  # Triton's plain HTTP port hangs up on the ClientHello
+            ssl_error("[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol"),
+            TLSError,
+            tls_failed(
+                "[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol",
+                PLAIN_PORT,
+            ),
         ),
         (
             behind(ssl_error("[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] alert"), explicit=False),

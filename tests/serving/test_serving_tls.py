@@ -309,8 +309,9 @@ def test_untrusted_certificate_is_a_tls_error(proxy: Proxy, protocol: str) -> No
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_tls_to_a_plain_port_is_a_tls_error(triton: TritonServer, protocol: str) -> None:
     url = triton.http_url if protocol == "http" else triton.grpc_url
-    with ZooClient(url, protocol=protocol, ssl=True) as zoo, pytest.raises(TLSError):  # type: ignore[arg-type]
+    with ZooClient(url, protocol=protocol, ssl=True) as zoo, pytest.raises(TLSError) as info:  # type: ignore[arg-type]
         zoo.list_models()
+    assert "the server does not speak TLS on that port" in str(info.value)  # not the generic hint
 
 
 def test_mutual_tls_with_a_client_certificate(proxy: Proxy, triton: TritonServer) -> None:
