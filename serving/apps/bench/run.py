@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +29,14 @@ from serving.apps.bench.environment import environment
 from serving.apps.bench.flops import MatmulPeak, count_flops, measure_matmul_peak
 from serving.apps.bench.peers import PerfAnalyzerError, PerfAnalyzerTarget
 from serving.apps.bench.registry import BENCH_TARGETS, BenchTarget, Resources
-from serving.apps.bench.results import BenchReport, Cell, Figures, Latency, ModelFigures
+from serving.apps.bench.results import (
+    BenchReport,
+    Cell,
+    Figures,
+    Latency,
+    ModelFigures,
+    ServerFigures,
+)
 from serving.apps.bench.settings import BenchSettings, load_bench_module
 from serving.apps.bench.stats import summarize
 from serving.apps.bench.targets import (
@@ -161,13 +168,30 @@ def measure_cell(
         client_cpu_cores=None if target.in_process else result.client_cpu_cores,
         process_cpu_cores=result.client_cpu_cores,
         server_cpu_cores=server_cpu,
-        server=stats_delta(marks["stats_start"], marks["stats_end"]),
+        server=_settled_stats(target, marks["stats_start"], marks["stats_end"], result.requests),
         latencies_ms=tuple(round(1e3 * x, 4) for x in result.latencies_s),
     )
     if result.requests == 0:
         reason = result.errors[0] if result.errors else "no request completed"
         return Cell(**where, status="error", reason=reason, figures=figures)
     return Cell(**where, status="ok", figures=figures)
+
+
+def _settled_stats(
+    target: Target, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, requests: int
+) -> ServerFigures | None:
+    """The window's server figures once Triton has counted the client's ``requests``.
+
+    Triton counts a request when it releases it, which is after the response has reached the
+    client, so a snapshot taken the moment the last response arrives can miss the last one or
+    two. Read again for up to a second, until every request the client saw is counted.
+    """
+    figures = stats_delta(before, after)
+    deadline = time.monotonic() + 1.0
+    while figures is not None and figures.requests < requests and time.monotonic() < deadline:
+        time.sleep(0.02)
+        figures = stats_delta(before, target.server_stats())
+    return figures
 
 
 def _measure_perf_analyzer(
