@@ -9,6 +9,7 @@ answer is checked against the in-process result.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -52,6 +53,22 @@ def batching_triton(
         yield server
 
 
+def _stats_once_counted(
+    server: TritonServer, model: str, before: dict[str, Any], key: str, at_least: int
+) -> dict[str, Any]:
+    """The model's statistics once ``key`` has grown by ``at_least`` since ``before``.
+
+    Triton counts an execution when the model releases it, just after the responses went out,
+    so the moment the last answer arrives the counters may still be one step behind.
+    """
+    deadline = time.monotonic() + 5.0
+    while True:
+        after = triton_statistics(server.http_url, model)
+        if after[key] - before[key] >= at_least or time.monotonic() > deadline:
+            return after
+        time.sleep(0.02)
+
+
 def _send_together(server: TritonServer, calls: list[Any]) -> list[Any]:
     """Run the calls from 8 threads at once; exceptions are returned, not raised."""
     with ZooClient(server.grpc_url, protocol="grpc") as zoo:
@@ -79,7 +96,7 @@ def test_batched_requests_match_in_process(
         for s, p, m in args
     ]
     results = _send_together(batching_triton, calls)
-    after = triton_statistics(batching_triton.http_url, "stylegan2-mnist")
+    after = _stats_once_counted(batching_triton, "stylegan2-mnist", before, "inference_count", 16)
     # 16 images in batches of exactly 8: two executions, whatever the arrival order.
     assert after["execution_count"] - before["execution_count"] == 2
     assert after["inference_count"] - before["inference_count"] == 16
@@ -99,7 +116,7 @@ def test_a_bad_request_fails_alone(batching_triton: TritonServer) -> None:
     labels = [0, 1, 2, 42, 3, 4, 5, 6]
     before = triton_statistics(batching_triton.http_url, "cgan-mnist")
     results = _send_together(batching_triton, [request(lab) for lab in labels])
-    after = triton_statistics(batching_triton.http_url, "cgan-mnist")
+    after = _stats_once_counted(batching_triton, "cgan-mnist", before, "execution_count", 1)
     assert after["execution_count"] - before["execution_count"] == 1  # all 8 in one batch
     for label, got in zip(labels, results, strict=True):
         if label == 42:
