@@ -217,3 +217,33 @@ def test_command_line_is_rebuilt_from_the_parsed_arguments() -> None:
     again = runner.invoke(root, ["tool", "run", "m", "--batch", "1,8", "--slow"])
     # Given explicitly, even at its default, an option is recorded (the user typed it).
     assert again.stdout.strip() == "zoo tool run m --batch 1,8 --slow"
+
+
+def test_a_renamed_flag_still_works_with_a_warning() -> None:
+    """`renamed_flags`: the old spelling (alone or with `=`) maps to the new one and says so;
+    a word after `--` is an argument, and the old name stays out of --help."""
+    from zoo.cli._common import renamed_flags
+
+    tool = typer.Typer()
+
+    @tool.command("run", cls=renamed_flags(backends="--targets", old_name="--new-name"))
+    def run(
+        words: Annotated[list[str] | None, typer.Argument()] = None,
+        targets: Annotated[str, typer.Option()] = "a",
+        new_name: Annotated[int, typer.Option()] = 0,
+    ) -> None:
+        typer.echo(f"{targets} {new_name} {words}")
+
+    @tool.command("other")
+    def other() -> None:
+        """A second command, so that `run` is a subcommand."""
+
+    new = runner.invoke(tool, ["run", "--targets", "x", "--new-name", "3"])
+    old = runner.invoke(tool, ["run", "--backends", "x", "--old-name=3", "--", "--backends"])
+    assert new.exit_code == old.exit_code == 0, old.output
+    assert new.stdout.strip() == "x 3 None" and not new.stderr
+    assert old.stdout.strip() == "x 3 ['--backends']"
+    assert "--backends is deprecated" in old.stderr and "use --targets" in old.stderr
+    assert "--old-name is deprecated" in old.stderr and "use --new-name" in old.stderr
+    help_text = runner.invoke(tool, ["run", "--help"]).stdout
+    assert "--targets" in help_text and "--backends" not in help_text

@@ -14,11 +14,12 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperCommand
 
 from zoo.errors import ZooError, missing_dependency
 from zoo.settings import debug
@@ -37,6 +38,43 @@ ModelArg = Annotated[str, typer.Argument(help="Model name, e.g. dcgan-mnist.")]
 RepositoryOpt = Annotated[
     Path | None, typer.Option(help="Repository folder; default model_repository/.")
 ]
+
+
+class _RenamedFlags(TyperCommand):
+    """A command that still takes its options' old names (:func:`renamed_flags`)."""
+
+    renamed: ClassVar[dict[str, str]] = {}
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        """Put each old flag's new name in its place, with a warning, before click parses."""
+        words = []
+        for i, arg in enumerate(args):
+            if arg == "--":  # what follows is an argument, whatever it looks like
+                words += args[i:]
+                break
+            flag, eq, value = arg.partition("=")
+            if flag in self.renamed:
+                new = self.renamed[flag]
+                err_console.print(
+                    f"[yellow]warning:[/] {flag} is deprecated and will be removed; "
+                    f"use {new} (same values).",
+                    highlight=False,
+                )
+                arg = new + eq + value
+            words.append(arg)
+        return super().parse_args(ctx, words)
+
+
+def renamed_flags(**old_to_new: str) -> type[TyperCommand]:
+    """A command class (``@app.command(cls=...)``) that accepts renamed options' old names.
+
+    Keys are the old flags without their dashes, ``_`` for ``-`` (``backends="--targets"``
+    maps ``--backends`` to ``--targets``). The old name keeps working, prints a one-line
+    deprecation warning on stderr and is left out of ``--help``.
+    """
+    table = {"--" + old.replace("_", "-"): new for old, new in old_to_new.items()}
+    return type("RenamedFlags", (_RenamedFlags,), {"renamed": table})
+
 
 #: Errors a user can fix; anything else is a bug and keeps its traceback.
 _USER_ERRORS: tuple[type[BaseException], ...] = (
