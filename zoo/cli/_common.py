@@ -45,7 +45,7 @@ class _RenamedFlags(TyperCommand):
 
     renamed: ClassVar[dict[str, str]] = {}
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click Context
         """Put each old flag's new name in its place, with a warning, before click parses."""
         words = []
         for i, arg in enumerate(args):
