@@ -92,7 +92,7 @@ class Family:
     The torch-free parts are data. The rest name torch code as ``"module:attribute"``, imported
     by :meth:`part` when training, evaluation or a card needs it:
 
-    - ``task``: the training task, a :class:`zoo.train.Task` subclass built from a
+    - ``task``: the training task, a :class:`zoo.train.Trainer` subclass built from a
       ``TrainConfig``;
     - ``protocol``: ``protocol(ctx, make) -> None``, the evaluation: ``make(entry)`` gives a
       runner of the model under test (``zoo.evaluate.MakeRunner``); ``ctx``

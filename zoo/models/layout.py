@@ -5,7 +5,7 @@ code in four modules, the names of their parts following the family's name (``-`
 ``_``):
 
 - ``network``: the network classes (a spec's ``builder``, the package's lazy names);
-- ``training``: the training task, a ``zoo.train.Task`` subclass;
+- ``training``: the trainer, a ``zoo.train.Trainer`` subclass;
 - ``evaluation``: ``evaluate_<family>``, the evaluation protocol;
 - ``card``: ``samples_<family>`` and ``usage_<family>``, the card's picture and usage text.
 
