@@ -142,16 +142,16 @@ def test_bad_settings_are_refused(tmp_path: Path) -> None:
         train(_cfg("vae-mnist", batch_size=100_000), tmp_path)
 
 
-def test_a_family_whose_task_does_not_import_is_named(
+def test_a_family_whose_trainer_does_not_import_is_named(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The family's ``task`` is imported by name; a broken name says which family it was."""
+    """The family's ``trainer`` is imported by name; a broken name says which family it was."""
     from dataclasses import replace
 
     import zoo.train.loop
     from zoo.registry import get_family
 
-    broken = replace(get_family("vae"), task="zoo.models.vae.training:NoSuchTask")
+    broken = replace(get_family("vae"), trainer="zoo.models.vae.training:NoSuchTrainer")
     monkeypatch.setattr(zoo.train.loop, "get_family", lambda name: broken)
     with pytest.raises(InvalidInputError, match="no trainer for family 'vae'"):
         train(_cfg("vae-mnist"), tmp_path)

@@ -51,7 +51,7 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
 
 _PACKAGE.register_family(
     "toy",
-    task="ToyTrainer",
+    trainer="ToyTrainer",
     entry_points=entry_points,
     pipeline_tag="unconditional-image-generation",
     targets={"moment_distance": 2.0},

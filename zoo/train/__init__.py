@@ -1,7 +1,7 @@
 """Training every zoo family, deterministically and resumably.
 
 :mod:`zoo.train.loop` runs a family's :class:`Trainer` (its networks, optimizers and one step,
-in ``zoo/models/<family>/training.py``, named by ``Family.task``), checkpoints it and ships its
+in ``zoo/models/<family>/training.py``, named by ``Family.trainer``), checkpoints it and ships its
 weights; :mod:`zoo.train.trainer` holds the settings and the trainer bases,
 :mod:`zoo.train.losses` the losses, regularisers and augmentations the trainers share.
 """

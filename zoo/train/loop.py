@@ -1,6 +1,6 @@
 """The training loop: deterministic, resumable runs of any family's trainer.
 
-:func:`train` builds the trainer its family names (``Family.task``) and drives it. A run
+:func:`train` builds the trainer its family names (``Family.trainer``) and drives it. A run
 directory holds:
 
 - ``checkpoint.safetensors`` + ``checkpoint.json``: every network and optimizer tensor (no
@@ -166,8 +166,8 @@ def steps_per_epoch(trainer: Trainer) -> int:
 
 
 def trainer_of(family: str) -> type[Trainer]:
-    """The trainer class that ``family`` names (``Family.task``), imported now."""
-    trainer: type[Trainer] = get_family(family).part("task")
+    """The trainer class that ``family`` names (``Family.trainer``), imported now."""
+    trainer: type[Trainer] = get_family(family).part("trainer")
     return trainer
 
 

@@ -1,6 +1,6 @@
 """What a trainer is: its settings, the :class:`Trainer` base and the shared GAN base.
 
-A family's trainer (``zoo/models/<family>/training.py``, named by its ``Family.task``)
+A family's trainer (``zoo/models/<family>/training.py``, named by its ``Family.trainer``)
 subclasses :class:`Trainer` (or :class:`GanTrainer`): it builds the networks, optimizers and
 data sets and takes one step; :func:`zoo.train.train` runs it.
 """
