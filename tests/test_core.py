@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pytest
@@ -159,7 +161,7 @@ def test_every_registered_family_names_importable_parts() -> None:
     for name in list_models():
         family = get_family(get_spec(name).family)
         assert family.entry_points(get_spec(name).config) == get_spec(name).entry_points
-        for part in ("task", "protocol", "samples", "usage"):
+        for part in ("trainer", "protocol", "samples", "usage"):
             assert callable(family.part(part)), (family.name, part)
 
 
@@ -175,12 +177,12 @@ def test_family_registration_refuses_what_it_cannot_use() -> None:
         name="broken",
         entry_points=lambda c: (generate_entry(8, 1, 32, doc="x"),),
         pipeline_tag="unconditional-image-generation",
-        task="no_colon_here",
+        trainer="no_colon_here",
         protocol="m:f",
         samples="m:f",
         usage="m:f",
     )
-    with pytest.raises(ValueError, match="task of family 'broken' must read 'module:attribute'"):
+    with pytest.raises(ValueError, match="trainer of family 'broken' must read 'module:attribute'"):
         register_family(broken)
     from dataclasses import replace
 
@@ -189,3 +191,35 @@ def test_family_registration_refuses_what_it_cannot_use() -> None:
         missing.part("protocol")
     with pytest.raises(ValueError, match="register family 'unregistered' before its models"):
         ModelSpec("x", "unregistered", "d", "m:C", {"resolution": 32, "channels": 1}, (), "")
+
+
+def test_a_family_package_still_registers_with_the_old_task_keyword(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``task=`` (``trainer=``'s name before issue 26) registers the same family, with a warning."""
+    import zoo.registry
+    from zoo.models.layout import FamilyPackage
+    from zoo.models.signatures import generate_entry
+    from zoo.registry import EntryPoint
+
+    monkeypatch.setattr(zoo.registry, "_FAMILIES", dict(zoo.registry._FAMILIES))
+    package = FamilyPackage("elsewhere")
+
+    def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
+        return (generate_entry(8, 1, 32, doc="x"),)
+
+    tag = "unconditional-image-generation"
+    with pytest.warns(DeprecationWarning, match=r"task=\.\.\.\) is deprecated.*say trainer="):
+        old = package.register_family(
+            "old", task="OldTrainer", entry_points=entry_points, pipeline_tag=tag
+        )
+    assert old.trainer == "elsewhere.training:OldTrainer"
+    with (
+        pytest.raises(TypeError, match="trainer= or task=, not both"),
+        pytest.warns(DeprecationWarning),
+    ):
+        package.register_family(
+            "both", trainer="A", task="B", entry_points=entry_points, pipeline_tag=tag
+        )
+    with pytest.raises(TypeError, match="needs trainer="):
+        package.register_family("none", entry_points=entry_points, pipeline_tag=tag)

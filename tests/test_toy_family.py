@@ -1,6 +1,6 @@
 """A family kept in the test suite goes end to end through genzoo's generic code (issue 14).
 
-tests/toy_family/ is a complete family package (spec, network, training task, evaluation
+tests/toy_family/ is a complete family package (spec, network, trainer, evaluation
 protocol, card parts) that no file of genzoo names. tests/toy_family/pipeline.py trains it with
 ``zoo train``, evaluates it, writes its card, exports it to ONNX, serves it from the real
 Triton and calls it through the playground page; it runs in a process of its own, where

@@ -10,8 +10,8 @@ are derived from the config by the spec's :class:`Family` (``Family.entry_points
 variant (``get_spec(name, resolution=256)``) has the signature of the network it builds.
 
 A :class:`Family` holds everything that differs by architecture: the signature rule, the Hub
-task of its cards, its quality targets, and (named as ``"module:attribute"``) its training
-task, evaluation protocol, card picture and usage text. Training, evaluation and cards are
+task of its cards, its quality targets, and (named as ``"module:attribute"``) its trainer,
+evaluation protocol, card picture and usage text. Training, evaluation and cards are
 generic code over it. The families register themselves: every package under ``zoo.models``
 and every module named in ``ZOO_FAMILIES`` is imported the first time the registry is read.
 
@@ -75,10 +75,10 @@ class EntryPoint:
 EntryPointsOf = Callable[[Mapping[str, Any]], tuple[EntryPoint, ...]]
 
 #: The parts of a :class:`Family` that are torch code, named as ``"module:attribute"``.
-FamilyPart = Literal["task", "protocol", "samples", "usage"]
+FamilyPart = Literal["trainer", "protocol", "samples", "usage"]
 #: What each part is, in the error a reference that does not import gives.
 _PART_NAMES = {
-    "task": "trainer",
+    "trainer": "trainer",
     "protocol": "evaluation protocol",
     "samples": "card picture",
     "usage": "card usage text",
@@ -92,7 +92,7 @@ class Family:
     The torch-free parts are data. The rest name torch code as ``"module:attribute"``, imported
     by :meth:`part` when training, evaluation or a card needs it:
 
-    - ``task``: the training task, a :class:`zoo.train.Task` subclass built from a
+    - ``trainer``: the training class, a :class:`zoo.train.Trainer` subclass built from a
       ``TrainConfig``;
     - ``protocol``: ``protocol(ctx, make) -> None``, the evaluation: ``make(entry)`` gives a
       runner of the model under test (``zoo.evaluate.MakeRunner``); ``ctx``
@@ -105,7 +105,7 @@ class Family:
     name: str  # e.g. "dcgan"; ModelSpec.family names it
     entry_points: EntryPointsOf  # the signature rule: config → entry points, default first
     pipeline_tag: str  # the Hub's task id for its cards (and their model-index)
-    task: str  # "module:Class" of its training task
+    trainer: str  # "module:Class" of its trainer (zoo.train.Trainer)
     protocol: str  # "module:function" of its evaluation protocol
     samples: str  # "module:function" drawing its card's picture
     usage: str  # "module:function" writing its card's usage section
@@ -114,7 +114,7 @@ class Family:
     lower_is_better: frozenset[str] = frozenset()
 
     def part(self, which: FamilyPart) -> Any:
-        """The family's ``task``, ``protocol``, ``samples`` or ``usage``, imported now.
+        """The family's ``trainer``, ``protocol``, ``samples`` or ``usage``, imported now.
 
         A reference that does not import is an :class:`InvalidInputError` naming the family.
         """
@@ -268,7 +268,7 @@ def register_family(family: Family) -> Family:
     """Add ``family`` to the registry (its package calls this before registering its models)."""
     if family.name in _FAMILIES:
         raise ValueError(f"family {family.name!r} is registered twice")
-    for which in ("task", "protocol", "samples", "usage"):
+    for which in ("trainer", "protocol", "samples", "usage"):
         _check_ref(getattr(family, which), f"{which} of family {family.name!r}")
     _FAMILIES[family.name] = family
     return family

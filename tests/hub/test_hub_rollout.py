@@ -45,18 +45,18 @@ CONCURRENCY = 8  # closed-loop clients, half HTTP, half gRPC
 def finetuned_files(folder: Path, steps: int = 10, lr: float = 5e-5) -> dict[str, bytes]:
     """The bundled generator trained ``steps`` more GAN steps (fresh discriminator, low rate)."""
     from zoo.hub import pull
-    from zoo.models.dcgan.training import DCGANTask
-    from zoo.train.task import TrainConfig
+    from zoo.models.dcgan.training import DCGANTrainer
+    from zoo.train.trainer import TrainConfig
 
     torch.manual_seed(7)
-    task = DCGANTask(TrainConfig(MODEL, lr=lr, seed=7))
-    task.nets["model"].load_state_dict(pull(MODEL, offline=True).load().state_dict())
-    data = task.datasets[0]
+    trainer = DCGANTrainer(TrainConfig(MODEL, lr=lr, seed=7))
+    trainer.nets["model"].load_state_dict(pull(MODEL, offline=True).load().state_dict())
+    data = trainer.datasets[0]
     rng = np.random.default_rng(7)
     for _ in range(steps):
         idx = rng.integers(0, len(data.images), 64)
-        task.step([(torch.from_numpy(data.images[idx]), torch.from_numpy(data.labels[idx]))])
-    save_weights(task.shipped().eval(), folder, MODEL, dict(get_spec(MODEL).config))
+        trainer.step([(torch.from_numpy(data.images[idx]), torch.from_numpy(data.labels[idx]))])
+    save_weights(trainer.shipped().eval(), folder, MODEL, dict(get_spec(MODEL).config))
     return {n: (folder / n).read_bytes() for n in (CONFIG_NAME, WEIGHTS_NAME)}
 
 

@@ -4,7 +4,7 @@
 registered here exactly as a family under ``zoo/models/`` registers itself (with a second
 entry point, ``scaled``, whose inputs state their roles since no built-in family has their
 names): a
-:class:`~zoo.registry.Family` whose training task, evaluation protocol, card picture and usage
+:class:`~zoo.registry.Family` whose trainer, evaluation protocol, card picture and usage
 text sit where :class:`~zoo.models.layout.FamilyPackage` finds them, and one zoo entry,
 ``toy-mnist``. Nothing outside this folder knows about it: the registry finds it through
 ``ZOO_FAMILIES=toy_family`` (with ``tests/`` on ``PYTHONPATH``, also in Triton's backend
@@ -51,7 +51,7 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
 
 _PACKAGE.register_family(
     "toy",
-    task="ToyTask",
+    trainer="ToyTrainer",
     entry_points=entry_points,
     pipeline_tag="unconditional-image-generation",
     targets={"moment_distance": 2.0},

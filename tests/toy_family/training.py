@@ -1,4 +1,4 @@
-"""The toy family's training task: match the per-pixel mean and spread of real digits."""
+"""The toy family's trainer: match the per-pixel mean and spread of real digits."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from zoo.data import load_digits
-from zoo.train.task import Task, TrainConfig
+from zoo.train.trainer import TrainConfig, Trainer
 
 
-class ToyTask(Task):
+class ToyTrainer(Trainer):
     """Latents from torch's seeded generator; the loss compares moments, no discriminator."""
 
     default_lr = 1e-2

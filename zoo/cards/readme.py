@@ -41,10 +41,10 @@ def card_metadata(spec: ModelSpec, report: EvalReport) -> Any:
     """The card's YAML metadata as a ``huggingface_hub.ModelCardData`` (model-index included)."""
     from huggingface_hub import EvalResult, ModelCardData
 
-    task = get_family(spec.family).pipeline_tag
+    hub_task = get_family(spec.family).pipeline_tag  # the Hub's task id (its pipeline tag)
     results = [
         EvalResult(
-            task_type=task,
+            task_type=hub_task,
             dataset_type=_HUB_DATASETS[m.dataset],
             dataset_name=_DATASET_NAMES.get(m.dataset, m.dataset),
             dataset_split="test",
@@ -62,7 +62,7 @@ def card_metadata(spec: ModelSpec, report: EvalReport) -> Any:
         library_name="genzoo",
         tags=["genzoo", "pytorch", spec.family, *spec.tags, *spec.datasets],
         datasets=datasets or None,
-        pipeline_tag=task,
+        pipeline_tag=hub_task,
         model_name=spec.name,
         eval_results=results or None,
     )

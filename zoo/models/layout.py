@@ -5,17 +5,18 @@ code in four modules, the names of their parts following the family's name (``-`
 ``_``):
 
 - ``network``: the network classes (a spec's ``builder``, the package's lazy names);
-- ``training``: the training task, a ``zoo.train.Task`` subclass;
+- ``training``: the trainer, a ``zoo.train.Trainer`` subclass;
 - ``evaluation``: ``evaluate_<family>``, the evaluation protocol;
 - ``card``: ``samples_<family>`` and ``usage_<family>``, the card's picture and usage text.
 
 Its torch-free ``__init__`` declares itself through a :class:`FamilyPackage`, so that each
-family states only what differs: its signature rule, Hub task, training task and targets.
+family states only what differs: its signature rule, Hub task, trainer and targets.
 """
 
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -52,24 +53,42 @@ class FamilyPackage:
         self,
         name: str,
         *,
-        task: str,
+        trainer: str | None = None,
         entry_points: EntryPointsOf,
         pipeline_tag: str,
         targets: Mapping[str, float] | None = None,
         lower_is_better: Collection[str] = (),
+        task: str | None = None,
     ) -> Family:
         """Register the :class:`~zoo.registry.Family` ``name`` whose parts this package holds.
 
-        ``task`` is the class in ``training``; the protocol, picture and usage text are found
-        by the family's name. The other arguments are the :class:`Family` fields of that name.
+        ``trainer`` (required) is the class in ``training``; the protocol, picture and usage text
+        are found by the family's name. The other arguments are the :class:`Family` fields of
+        that name. ``task`` is ``trainer``'s deprecated name (before issue 26), still taken with
+        a ``DeprecationWarning`` so that a family kept outside genzoo keeps registering: a
+        keyword this refused would fail the registry's first lookup, every model's included.
         """
+        if task is not None:
+            warnings.warn(
+                f"register_family({name!r}, task=...) is deprecated and will be removed; "
+                "say trainer=... (same value).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if trainer is not None:
+                raise TypeError(f"register_family({name!r}) takes trainer= or task=, not both.")
+            trainer = task
+        if trainer is None:
+            raise TypeError(
+                f"register_family({name!r}) needs trainer=: its class in {self.package}.training."
+            )
         part = name.replace("-", "_")
         return register_family(
             Family(
                 name=name,
                 entry_points=entry_points,
                 pipeline_tag=pipeline_tag,
-                task=f"{self.package}.training:{task}",
+                trainer=f"{self.package}.training:{trainer}",
                 protocol=f"{self.package}.evaluation:evaluate_{part}",
                 samples=f"{self.package}.card:samples_{part}",
                 usage=f"{self.package}.card:usage_{part}",

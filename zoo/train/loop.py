@@ -1,6 +1,6 @@
-"""The training loop: deterministic, resumable runs of any family's task.
+"""The training loop: deterministic, resumable runs of any family's trainer.
 
-:func:`train` builds the task its family names (``Family.task``) and drives it. A run
+:func:`train` builds the trainer its family names (``Family.trainer``) and drives it. A run
 directory holds:
 
 - ``checkpoint.safetensors`` + ``checkpoint.json``: every network and optimizer tensor (no
@@ -37,7 +37,7 @@ from zoo.images import save_grid
 from zoo.latent import mix_seed
 from zoo.registry import get_family, get_spec
 from zoo.train.losses import GAN_LOSSES, unknown_gan_loss
-from zoo.train.task import Task, TrainConfig
+from zoo.train.trainer import TrainConfig, Trainer
 from zoo.weights import save_weights, write_atomic
 
 CHECKPOINT_TENSORS = "checkpoint.safetensors"
@@ -47,14 +47,14 @@ TRAINING_META = "training.json"
 # ----------------------------------------------------------------------------- checkpoints
 
 
-def _state_tensors(task: Task) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def _state_tensors(trainer: Trainer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Flatten every net and optimizer state into safetensors + JSON-able metadata."""
     tensors: dict[str, torch.Tensor] = {}
     meta: dict[str, Any] = {}
-    for name, net in task.nets.items():
+    for name, net in trainer.nets.items():
         for k, v in net.state_dict().items():
             tensors[f"{name}/{k}"] = v.detach().contiguous().clone()
-    for name, opt in task.optims.items():
+    for name, opt in trainer.optims.items():
         sd = opt.state_dict()
         meta[name] = {"param_groups": sd["param_groups"], "state": {}}
         for idx, st in sd["state"].items():
@@ -68,12 +68,12 @@ def _state_tensors(task: Task) -> tuple[dict[str, torch.Tensor], dict[str, Any]]
     return tensors, meta
 
 
-def _load_state(task: Task, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    for name, net in task.nets.items():
+def _load_state(trainer: Trainer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    for name, net in trainer.nets.items():
         prefix = f"{name}/"
         sd = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
         net.load_state_dict(sd, strict=True)
-    for name, opt in task.optims.items():
+    for name, opt in trainer.optims.items():
         if name not in meta:
             raise CheckpointError(f"the checkpoint has no state for optimizer {name!r}.")
         state: dict[int, dict[str, Any]] = {int(i): dict(s) for i, s in meta[name]["state"].items()}
@@ -85,23 +85,23 @@ def _load_state(task: Task, tensors: dict[str, torch.Tensor], meta: dict[str, An
         opt.load_state_dict({"state": state, "param_groups": meta[name]["param_groups"]})
 
 
-def save_checkpoint(task: Task, run_dir: Path, step: int) -> None:
+def save_checkpoint(trainer: Trainer, run_dir: Path, step: int) -> None:
     """Write the run's full state at ``step`` (tensors first, then the JSON that names them)."""
     from safetensors.torch import save_file
 
-    tensors, optim_meta = _state_tensors(task)
+    tensors, optim_meta = _state_tensors(trainer)
     write_atomic(run_dir / CHECKPOINT_TENSORS, lambda p: save_file(tensors, str(p)))
     meta = {
         "step": step,
-        "config": asdict(task.cfg),
+        "config": asdict(trainer.cfg),
         "optimizers": optim_meta,
-        "extra": {"steps": getattr(task, "_steps", None)},
+        "extra": {"steps": getattr(trainer, "_steps", None)},
     }
     write_atomic(run_dir / CHECKPOINT_META, lambda p: p.write_text(json.dumps(meta, indent=1)))
 
 
-def load_checkpoint(task: Task, run_dir: Path) -> int:
-    """Restore ``task`` from ``run_dir``; returns the step to continue from."""
+def load_checkpoint(trainer: Trainer, run_dir: Path) -> int:
+    """Restore ``trainer`` from ``run_dir``; returns the step to continue from."""
     from safetensors.torch import load_file
 
     meta_path, tensor_path = run_dir / CHECKPOINT_META, run_dir / CHECKPOINT_TENSORS
@@ -119,14 +119,14 @@ def load_checkpoint(task: Task, run_dir: Path) -> int:
         "limit",
         "r1_gamma",
     ):
-        if saved.get(key) != asdict(task.cfg).get(key):
+        if saved.get(key) != asdict(trainer.cfg).get(key):
             raise CheckpointError(
                 f"the checkpoint in {run_dir} was made with {key}={saved.get(key)!r}, this run "
-                f"uses {asdict(task.cfg).get(key)!r}; resume with the same settings."
+                f"uses {asdict(trainer.cfg).get(key)!r}; resume with the same settings."
             )
-    _load_state(task, load_file(str(tensor_path)), meta["optimizers"])
+    _load_state(trainer, load_file(str(tensor_path)), meta["optimizers"])
     if meta["extra"].get("steps") is not None:
-        task._steps = meta["extra"]["steps"]  # type: ignore[attr-defined]
+        trainer._steps = meta["extra"]["steps"]  # type: ignore[attr-defined]
     return int(meta["step"])
 
 
@@ -138,10 +138,10 @@ def _epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
     return torch.randperm(n, generator=g)
 
 
-def _batches(task: Task, epoch: int) -> Iterator[list[tuple[torch.Tensor, torch.Tensor]]]:
+def _batches(trainer: Trainer, epoch: int) -> Iterator[list[tuple[torch.Tensor, torch.Tensor]]]:
     """Batches of epoch ``epoch``: one per data set, later sets cycled to the first's length."""
-    bs, seed = task.cfg.batch_size, task.cfg.seed
-    main = task.datasets[0]
+    bs, seed = trainer.cfg.batch_size, trainer.cfg.seed
+    main = trainer.datasets[0]
     order = _epoch_order(seed, epoch, len(main))
     others = [
         torch.cat(
@@ -150,25 +150,25 @@ def _batches(task: Task, epoch: int) -> Iterator[list[tuple[torch.Tensor, torch.
                 for r in range(math.ceil(len(main) / len(d)))
             ]
         )
-        for j, d in enumerate(task.datasets[1:])
+        for j, d in enumerate(trainer.datasets[1:])
     ]
     for i in range(len(main) // bs):
         out = []
-        for d, idx in zip(task.datasets, [order, *others], strict=True):
+        for d, idx in zip(trainer.datasets, [order, *others], strict=True):
             sel = idx[i * bs : (i + 1) * bs].numpy()
             out.append((torch.from_numpy(d.images[sel]), torch.from_numpy(d.labels[sel])))
         yield out
 
 
-def steps_per_epoch(task: Task) -> int:
+def steps_per_epoch(trainer: Trainer) -> int:
     """Optimisation steps in one epoch."""
-    return len(task.datasets[0]) // task.cfg.batch_size
+    return len(trainer.datasets[0]) // trainer.cfg.batch_size
 
 
-def task_of(family: str) -> type[Task]:
-    """The training task class that ``family`` names (``Family.task``), imported now."""
-    task: type[Task] = get_family(family).part("task")
-    return task
+def trainer_of(family: str) -> type[Trainer]:
+    """The trainer class that ``family`` names (``Family.trainer``), imported now."""
+    trainer: type[Trainer] = get_family(family).part("trainer")
+    return trainer
 
 
 @dataclass
@@ -193,29 +193,29 @@ def train(
 
     ``on_step(step, total_steps, losses)`` is called after every step (the CLI's progress bar).
     """
-    task_class = task_of(get_spec(cfg.model_name).family)
+    trainer_class = trainer_of(get_spec(cfg.model_name).family)
     if cfg.loss is not None and cfg.loss not in GAN_LOSSES:
         raise unknown_gan_loss(cfg.loss)
     if cfg.epochs < 1 or cfg.batch_size < 2:
         raise InvalidInputError("--epochs must be ≥ 1 and --batch-size ≥ 2.")
     torch.manual_seed(cfg.seed)
-    task = task_class(cfg)
+    trainer = trainer_class(cfg)
     if cfg.limit is not None:
-        task.datasets = tuple(
-            Digits(d.images[: cfg.limit], d.labels[: cfg.limit]) for d in task.datasets
+        trainer.datasets = tuple(
+            Digits(d.images[: cfg.limit], d.labels[: cfg.limit]) for d in trainer.datasets
         )
-    if task.default_loss is None and cfg.loss is not None:
+    if trainer.default_loss is None and cfg.loss is not None:
         raise InvalidInputError(f"{cfg.model_name} is not a GAN: drop --loss.")
-    for net in task.nets.values():
+    for net in trainer.nets.values():
         net.train()
-    per_epoch = steps_per_epoch(task)
+    per_epoch = steps_per_epoch(trainer)
     if per_epoch == 0:
         raise InvalidInputError(f"--batch-size {cfg.batch_size} is larger than the data set.")
     total = per_epoch * cfg.epochs
     if cfg.max_steps is not None:
         total = min(total, cfg.max_steps)
     run_dir.mkdir(parents=True, exist_ok=True)
-    step = load_checkpoint(task, run_dir) if resume else 0
+    step = load_checkpoint(trainer, run_dir) if resume else 0
     if not resume:
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
     t0 = time.perf_counter()
@@ -223,13 +223,13 @@ def train(
         epoch, skip = divmod(step, per_epoch)
         sums: dict[str, float] = {}
         count = 0
-        for i, batch in enumerate(_batches(task, epoch)):
+        for i, batch in enumerate(_batches(trainer, epoch)):
             if i < skip:
                 continue
             if step >= total:
                 break
             torch.manual_seed(mix_seed(cfg.seed, step))
-            losses = task.step(batch)
+            losses = trainer.step(batch)
             step += 1
             count += 1
             for k, v in losses.items():
@@ -237,8 +237,8 @@ def train(
             if on_step is not None:
                 on_step(step, total, losses)
             if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
-                save_checkpoint(task, run_dir, step)
-        save_checkpoint(task, run_dir, step)
+                save_checkpoint(trainer, run_dir, step)
+        save_checkpoint(trainer, run_dir, step)
         if step % per_epoch == 0 or step >= total:
             record = {
                 "epoch": epoch + 1,
@@ -248,11 +248,11 @@ def train(
             }
             with open(run_dir / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
-            save_grid(task.samples(), run_dir / "samples" / f"epoch_{epoch + 1:03d}.png")
+            save_grid(trainer.samples(), run_dir / "samples" / f"epoch_{epoch + 1:03d}.png")
     seconds = time.perf_counter() - t0
     model_dir = run_dir / "model"
-    model = task.shipped().eval()
-    sha = save_weights(model, model_dir, cfg.model_name, task.model_config)
+    model = trainer.shipped().eval()
+    sha = save_weights(model, model_dir, cfg.model_name, trainer.model_config)
     info = {
         "command": reproduce_command(cfg),
         "model_name": cfg.model_name,
@@ -260,8 +260,8 @@ def train(
         "steps": step,
         "batch_size": cfg.batch_size,
         "seed": cfg.seed,
-        "loss": task.loss,
-        "lr": task.lr,
+        "loss": trainer.loss,
+        "lr": trainer.lr,
         "seconds": round(seconds, 1),
         "sha256": sha,
         "torch": torch.__version__,

@@ -1,7 +1,7 @@
-"""The losses, regularisers and augmentations the training tasks share.
+"""The losses, regularisers and augmentations the trainers share.
 
 Every random draw here comes from the global torch RNG, which the loop seeds before each step
-(:mod:`zoo.train.loop`), so a task that calls them stays deterministic.
+(:mod:`zoo.train.loop`), so a trainer that calls them stays deterministic.
 """
 
 from __future__ import annotations

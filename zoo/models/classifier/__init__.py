@@ -39,7 +39,7 @@ __getattr__ = _PACKAGE.network_getattr(("DigitClassifier",))
 
 _PACKAGE.register_family(
     "classifier",
-    task="ClassifierTask",
+    trainer="ClassifierTrainer",
     entry_points=entry_points,
     pipeline_tag="image-classification",
 )

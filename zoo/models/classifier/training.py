@@ -9,10 +9,10 @@ import torch.nn.functional as F
 from zoo.data import Digits, load_digits
 from zoo.pipeline import to_uint8_nhwc
 from zoo.train.losses import augment
-from zoo.train.task import Task, TrainConfig
+from zoo.train.trainer import TrainConfig, Trainer
 
 
-class ClassifierTask(Task):
+class ClassifierTrainer(Trainer):
     """Digit classifier on MNIST + UCI digits, with small random affine augmentation."""
 
     default_lr = 1e-3

@@ -47,7 +47,7 @@ __getattr__ = _PACKAGE.network_getattr(__all__)
 
 _PACKAGE.register_family(
     "cyclegan",
-    task="CycleGANTask",
+    trainer="CycleGANTrainer",
     entry_points=entry_points,
     pipeline_tag="image-to-image",
 )

@@ -11,10 +11,10 @@ from zoo.data import load_digits
 from zoo.models.cyclegan.network import CycleGAN, PatchDiscriminator
 from zoo.pipeline import to_uint8_nhwc
 from zoo.train.losses import d_loss, g_loss
-from zoo.train.task import Task, TrainConfig
+from zoo.train.trainer import TrainConfig, Trainer
 
 
-class CycleGANTask(Task):
+class CycleGANTrainer(Trainer):
     """CycleGAN: adversarial (least squares by default) + cycle + identity losses."""
 
     default_loss = "lsgan"

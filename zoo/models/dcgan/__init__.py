@@ -44,7 +44,7 @@ _DCGAN = {"z_dim": 64, "width": 32, "resolution": 32, "channels": 1}
 
 _PACKAGE.register_family(
     "dcgan",
-    task="DCGANTask",
+    trainer="DCGANTrainer",
     entry_points=entry_points,
     pipeline_tag="unconditional-image-generation",
     targets={"classes_covered": 10},
@@ -52,7 +52,7 @@ _PACKAGE.register_family(
 
 _PACKAGE.register_family(
     "cgan",
-    task="DCGANTask",
+    trainer="DCGANTrainer",
     entry_points=entry_points,
     # The Hub has no class-conditional generation task: the cGAN takes noise (plus a
     # class) to an image, which is the Hub's unconditional image generation.

@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from zoo.data import load_digits
 from zoo.models.dcgan.network import DCGANDiscriminator
 from zoo.train.losses import g_loss, spectral_normalize
-from zoo.train.task import GanTask, TrainConfig
+from zoo.train.trainer import GanTrainer, TrainConfig
 
 
-class DCGANTask(GanTask):
+class DCGANTrainer(GanTrainer):
     """DCGAN and conditional DCGAN (projection D, auxiliary classifier, mode seeking)."""
 
     lambda_ms = 1.0

@@ -115,7 +115,7 @@ _STYLEGAN2 = {
 
 _PACKAGE.register_family(
     "stylegan2",
-    task="StyleGAN2Task",
+    trainer="StyleGAN2Trainer",
     entry_points=entry_points,
     pipeline_tag="unconditional-image-generation",
     targets={"classes_covered": 10},
@@ -123,7 +123,7 @@ _PACKAGE.register_family(
 
 _PACKAGE.register_family(
     "stylegan2-encoder",
-    task="StyleGAN2EncoderTask",
+    trainer="StyleGAN2EncoderTrainer",
     entry_points=encoder_entry_points,
     pipeline_tag="image-to-image",
     targets={"ppl_ratio_w_z": 1.0},

@@ -20,13 +20,13 @@ from zoo.models.stylegan2.network import (
 )
 from zoo.pipeline import to_uint8_nhwc
 from zoo.train.losses import augment, g_loss, r1_penalty
-from zoo.train.task import GanTask, Task, TrainConfig
+from zoo.train.trainer import GanTrainer, TrainConfig, Trainer
 
 if TYPE_CHECKING:
     from zoo.models.classifier.network import DigitClassifier
 
 
-class StyleGAN2Task(GanTask):
+class StyleGAN2Trainer(GanTrainer):
     """StyleGAN2: logistic loss, lazy R1, style mixing, EMA generator, packed discriminator."""
 
     r1_gamma = 0.05
@@ -108,7 +108,7 @@ class StyleGAN2Task(GanTask):
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
 
-class StyleGAN2EncoderTask(Task):
+class StyleGAN2EncoderTrainer(Trainer):
     """An encoder into the frozen stylegan2-mnist's W+ (pSp/e4e style), on two kinds of data.
 
     Generated digits (z → w, with mixing and truncation, → image) have a known answer: the

@@ -52,7 +52,7 @@ __getattr__ = _PACKAGE.network_getattr(("ConvVAE",))
 
 _PACKAGE.register_family(
     "vae",
-    task="VAETask",
+    trainer="VAETrainer",
     entry_points=entry_points,
     pipeline_tag="unconditional-image-generation",
 )

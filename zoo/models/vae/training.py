@@ -13,10 +13,10 @@ from zoo.latent import seed_to_latent
 from zoo.models.vae.network import ConvVAE
 from zoo.pipeline import to_uint8_nhwc
 from zoo.train.losses import random_masks
-from zoo.train.task import SAMPLE_SEEDS, Task, TrainConfig
+from zoo.train.trainer import SAMPLE_SEEDS, TrainConfig, Trainer
 
 
-class VAETask(Task):
+class VAETrainer(Trainer):
     """VAE: Bernoulli likelihood of [0, 1] pixels + KL; half the batch sees a masked input."""
 
     default_lr = 1e-3

@@ -1,8 +1,8 @@
-"""What a training task is: its settings, the :class:`Task` base and the shared GAN base.
+"""What a trainer is: its settings, the :class:`Trainer` base and the shared GAN base.
 
-A family's task (``zoo/models/<family>/training.py``, named by its ``Family.task``) subclasses
-:class:`Task` (or :class:`GanTask`): it builds the networks, optimizers and data sets and takes
-one step; :func:`zoo.train.train` runs it.
+A family's trainer (``zoo/models/<family>/training.py``, named by its ``Family.trainer``)
+subclasses :class:`Trainer` (or :class:`GanTrainer`): it builds the networks, optimizers and
+data sets and takes one step; :func:`zoo.train.train` runs it.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class TrainConfig:
     r1_gamma: float | None = None  # StyleGAN2's R1 weight; None = the family's default
 
 
-class Task:
+class Trainer:
     """One family's networks, optimizers and training step."""
 
     #: Everything whose state a checkpoint holds.
@@ -100,7 +100,7 @@ class Task:
         return to_uint8_nhwc(out.numpy())
 
 
-class GanTask(Task):
+class GanTrainer(Trainer):
     """Generator ``model`` against discriminator ``disc`` with a selectable loss."""
 
     default_loss = "bce"
