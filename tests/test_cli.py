@@ -135,8 +135,8 @@ def test_bench_json_prints_the_report_alone_and_json_out_writes_it(tmp_path: Pat
     result = runner.invoke(app, [*args, "--json", "--json-out", str(path)])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)  # stdout is the JSON document and nothing else
-    assert report["schema"] == "genzoo.bench/1"
-    assert [c["backend"] for c in report["results"]] == ["onnxruntime"]
+    assert report["schema"] == "genzoo.bench/2"
+    assert [c["target"] for c in report["results"]] == ["onnxruntime"]
     assert json.loads(path.read_text()) == report
 
 
