@@ -43,7 +43,7 @@ def test_defaults_and_help_come_from_the_registry() -> None:
     assert DEFAULT_TARGETS == ("torch", "onnxruntime", "triton-http", "triton-grpc", "litserve")
     assert BenchSettings(model="dcgan-mnist").targets == DEFAULT_TARGETS
     bench = typer.main.get_command(app).commands["bench"]  # type: ignore[attr-defined]
-    option = next(p for p in bench.params if p.name == "backends")
+    option = next(p for p in bench.params if p.name == "targets")
     assert option.default == ",".join(DEFAULT_TARGETS)
     assert option.help == f"Comma-separated: {targets_help()}."
     text = targets_help()

@@ -36,7 +36,7 @@ runner = CliRunner()
 BENCH_ARGS = [
     "bench",
     "dcgan-mnist",
-    "--backends",
+    "--targets",
     "onnxruntime,triton-grpc,triton-shm,litserve,triton-perf",
     "--batch",
     "1,4",
@@ -133,7 +133,7 @@ def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
 def test_asyncio_client_drives_shared_memory(tmp_path: Path) -> None:
     """``--client asyncio`` sends triton-shm's tensors through the asyncio SDK's regions."""
     report_file = tmp_path / "bench.json"
-    args = ["bench", "dcgan-mnist", "--backends", "triton-shm", "--client", "asyncio"]
+    args = ["bench", "dcgan-mnist", "--targets", "triton-shm", "--client", "asyncio"]
     args += ["--batch", "2", "--concurrency", "2", "--duration", "0.5", "--warmup", "0.1"]
     result = runner.invoke(app, [*args, "--threads", "1", "--json-out", str(report_file)])
     assert result.exit_code == 0, result.output
@@ -208,9 +208,9 @@ def test_tune_refuses_an_impossible_bound(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--url", "10.1.2.3:8000"], "loopback"),
-        (["--backends", "onnxruntime,nope"], "unknown target"),
+        (["--targets", "onnxruntime,nope"], "unknown target"),
         # TensorRT's engine is built on a GPU host: the bench reaches it only through Triton
-        (["--backends", "tensorrt"], "unknown target(s) tensorrt"),
+        (["--targets", "tensorrt"], "unknown target(s) tensorrt"),
         (["--batch", "1,x"], "comma-separated integers"),
         (["--concurrency", "0"], "concurrency must lie in"),
         # --set resolution=64 is a variant now (signatures follow config); unknown keys are not

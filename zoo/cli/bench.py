@@ -97,7 +97,7 @@ def _print_goals(report: BenchReport) -> None:
 def bench_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Zoo model, e.g. dcgan-mnist.")],
-    backends: Annotated[
+    targets: Annotated[
         str,
         typer.Option(help=f"Comma-separated: {targets_help()}."),
     ] = ",".join(DEFAULT_TARGETS),
@@ -202,7 +202,7 @@ def bench_command(
     settings = BenchSettings(
         model=name,
         entry=entry,
-        targets=tuple(b.strip() for b in backends.split(",") if b.strip()),
+        targets=tuple(t.strip() for t in targets.split(",") if t.strip()),
         batches=_ints(batch, "--batch"),
         concurrency=_ints(concurrency, "--concurrency"),
         duration=duration,
