@@ -19,7 +19,7 @@ repository reached through a ``.pth`` file), then runs this script again inside 
 This script keeps what is particular to the device machine: the venv from the bundle, the
 libraries the Triton stub links, the CUDA tests and the time budget. Everything goes into
 ``--out`` as at most eight files (what a device call brings back): ``gpu-check.json`` (each
-workload a ``genzoo.bench/1`` report), ``gpu-check.md``, ``throughput.png``, ``pytest.log``,
+workload a ``genzoo.bench/2`` report), ``gpu-check.md``, ``throughput.png``, ``pytest.log``,
 ``gpu-check.log`` and one ``tritonserver-<model>.log`` per workload. A time budget
 (``--budget-s``) keeps the run inside one device call: what does not fit is recorded as
 skipped, "out of time".

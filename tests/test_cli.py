@@ -130,14 +130,27 @@ def test_bench_refuses_the_old_json_path_spelling_with_a_hint(args: list[str]) -
 
 def test_bench_json_prints_the_report_alone_and_json_out_writes_it(tmp_path: Path) -> None:
     path = tmp_path / "bench.json"
-    args = ["bench", "dcgan-mnist", "--backends", "onnxruntime", "--batch", "1"]
+    args = ["bench", "dcgan-mnist", "--targets", "onnxruntime", "--batch", "1"]
     args += ["--concurrency", "1", "--duration", "0.2", "--warmup", "0", "--threads", "1"]
     result = runner.invoke(app, [*args, "--json", "--json-out", str(path)])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)  # stdout is the JSON document and nothing else
-    assert report["schema"] == "genzoo.bench/1"
-    assert [c["backend"] for c in report["results"]] == ["onnxruntime"]
+    assert report["schema"] == "genzoo.bench/2"
+    assert [c["target"] for c in report["results"]] == ["onnxruntime"]
     assert json.loads(path.read_text()) == report
+
+
+@pytest.mark.parametrize(
+    "old", [["--backends", "onnxruntime,nope"], ["--backends=onnxruntime,nope"]]
+)
+def test_bench_still_takes_backends_for_targets_with_a_deprecation_warning(old: list[str]) -> None:
+    """`--backends` was `--targets`' name (issue 26): it still names the targets, and says so."""
+    result = runner.invoke(app, ["bench", "dcgan-mnist", *old])
+    assert result.exit_code == 1, result.output
+    assert "--backends is deprecated" in result.stderr and "use --targets" in result.stderr
+    assert "unknown target(s) nope" in result.stderr  # the value reached --targets' check
+    help_text = runner.invoke(app, ["bench", "--help"]).stdout
+    assert "--targets" in help_text and "--backends" not in help_text
 
 
 def test_every_command_uses_the_one_definition_of_the_default_ports() -> None:

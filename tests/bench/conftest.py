@@ -8,32 +8,30 @@ from typing import Any
 import pytest
 
 
-def _cell(
-    backend: str, batch: int, conc: int, thr: float, p50: float, p99: float
-) -> dict[str, Any]:
+def _cell(target: str, batch: int, conc: int, thr: float, p50: float, p99: float) -> dict[str, Any]:
     lat = {"count": 10, "mean": p50, "p50": p50, "p90": p99, "p99": p99, "max": p99 + 1}
     cell: dict[str, Any] = {
-        "backend": backend,
+        "target": target,
         "batch": batch,
         "concurrency": conc,
         "status": "ok",
-        "client": "in-process" if backend == "onnxruntime" else "threads",
+        "client": "in-process" if target == "onnxruntime" else "threads",
         "throughput": thr,
         "requests": 10,
         "images": 10 * batch,
         "wall_s": 1.0,
         "error_count": 0,
         "errors": [],
-        "client_cpu_cores": None if backend == "onnxruntime" else 0.2,
+        "client_cpu_cores": None if target == "onnxruntime" else 0.2,
         "process_cpu_cores": 0.3,
-        "server_cpu_cores": None if backend == "onnxruntime" else 1.5,
+        "server_cpu_cores": None if target == "onnxruntime" else 1.5,
         "latency_ms": lat,
         "gflops": thr * 0.01,
         "peak_fraction": thr * 0.01 / 100.0,
         "server": None,
         "latencies_ms": [p50] * 9 + [p99],
     }
-    if backend.startswith("triton"):
+    if target.startswith("triton"):
         cell["server"] = {
             "requests": 10,
             "request_ms": p50 - 0.2,
@@ -62,7 +60,7 @@ def fake_report() -> dict[str, Any]:
         _cell("triton-http", 1, 16, 2500.0, 6.0, 12.0),
         _cell("litserve", 1, 16, 1000.0, 15.0, 30.0),
         {
-            "backend": "tensorrt",
+            "target": "tensorrt",
             "batch": 1,
             "concurrency": 1,
             "status": "skipped",
@@ -70,13 +68,13 @@ def fake_report() -> dict[str, Any]:
         },
     ]
     return {
-        "schema": "genzoo.bench/1",
+        "schema": "genzoo.bench/2",
         "created": "2026-01-01T00:00:00+00:00",
         "command": "zoo bench dcgan-mnist",
         "settings": {
             "model": "dcgan-mnist",
             "entry": "generate",
-            "backends": ["onnxruntime", "tensorrt", "triton-http", "triton-grpc", "litserve"],
+            "targets": ["onnxruntime", "tensorrt", "triton-http", "triton-grpc", "litserve"],
             "batches": [1, 64],
             "concurrency": [1, 16],
             "duration_s": 1.0,

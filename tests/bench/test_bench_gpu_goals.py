@@ -27,7 +27,7 @@ from serving.apps.bench.results import (
 )
 
 
-def _cell(backend: str, throughput: float, batch: int = 64, conc: int = 1, **extra: Any) -> Cell:
+def _cell(target: str, throughput: float, batch: int = 64, conc: int = 1, **extra: Any) -> Cell:
     server, mean = extra.pop("server", None), extra.pop("mean", None)
     figures = Figures(
         client="threads",
@@ -43,12 +43,12 @@ def _cell(backend: str, throughput: float, batch: int = 64, conc: int = 1, **ext
         server_cpu_cores=None,
         server=server,
     )
-    return Cell(backend, batch, conc, "ok", figures=figures, **extra)
+    return Cell(target, batch, conc, "ok", figures=figures, **extra)
 
 
 def _run(w: Workload, *cells: Cell, gflop: float | None = None) -> WorkloadRun:
     model = ModelFigures(w.model, "generate", "random", dict(w.overrides), gflop)
-    report = BenchReport("genzoo.bench/1", "2026-12-07", {}, {}, model, None, results=cells)
+    report = BenchReport("genzoo.bench/2", "2026-12-07", {}, {}, model, None, results=cells)
     return WorkloadRun(w, report)
 
 
@@ -101,7 +101,7 @@ def test_goals_are_ratios_of_the_best_cells_and_say_what_holds_them_back() -> No
     )
     assert goals["fp16_peak"].met is True
     assert goals["served_large"].goal == (
-        "compute-bound variants through Triton vs the best in-process backend ≥ 0.8"
+        "compute-bound variants through Triton vs the best in-process target ≥ 0.8"
     )
 
     nothing = {g.id: g for g in evaluate_gpu_goals([], {"fp32": _peak(1.0, "float32")})}
@@ -123,7 +123,7 @@ def test_the_check_report_holds_each_workload_as_a_bench_report_section() -> Non
         "preferred_batch_sizes": [],
         "max_queue_delay_us": 0,
         "litserve": {"max_batch_size": 64, "batch_timeout_s": 0.005},
-        "backends": ["torch", "triton-grpc"],
+        "targets": ["torch", "triton-grpc"],
         "device": "cpu",
         "triton_runner": "torch",
     }
@@ -137,4 +137,4 @@ def test_the_check_report_holds_each_workload_as_a_bench_report_section() -> Non
     assert "## dcgan-mnist\n" in md and "# zoo bench" not in md  # the bench title gives way
     assert "### Throughput and latency" in md and "| triton-grpc | 8 | 2 | 500 |" in md
     assert "2 torch thread(s)" in md  # what Triton's models ran
-    assert check.to_dict()["bench"][0]["report"]["schema"] == "genzoo.bench/1"
+    assert check.to_dict()["bench"][0]["report"]["schema"] == "genzoo.bench/2"

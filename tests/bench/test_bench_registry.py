@@ -41,9 +41,9 @@ def test_every_runner_backend_but_tensorrt_is_an_in_process_target() -> None:
 
 def test_defaults_and_help_come_from_the_registry() -> None:
     assert DEFAULT_TARGETS == ("torch", "onnxruntime", "triton-http", "triton-grpc", "litserve")
-    assert BenchSettings(model="dcgan-mnist").backends == DEFAULT_TARGETS
+    assert BenchSettings(model="dcgan-mnist").targets == DEFAULT_TARGETS
     bench = typer.main.get_command(app).commands["bench"]  # type: ignore[attr-defined]
-    option = next(p for p in bench.params if p.name == "backends")
+    option = next(p for p in bench.params if p.name == "targets")
     assert option.default == ",".join(DEFAULT_TARGETS)
     assert option.help == f"Comma-separated: {targets_help()}."
     text = targets_help()
@@ -66,7 +66,7 @@ def test_what_each_target_needs() -> None:
 
 
 def test_unknown_names_are_refused_with_the_list() -> None:
-    with pytest.raises(InvalidNameError, match=r"unknown backend\(s\) nope; choose from torch,"):
+    with pytest.raises(InvalidNameError, match=r"unknown target\(s\) nope; choose from torch,"):
         check_targets(("torch", "nope"))
     with pytest.raises(InvalidNameError, match=r"\(none\)"):
         check_targets(())
@@ -97,14 +97,14 @@ def test_variant_targets_open_their_runner_options_on_a_copy(tmp_path: Path) -> 
 
 def test_settings_device_and_triton_runner() -> None:
     s = BenchSettings(
-        model="dcgan-mnist", backends=("torch",), device="cuda:1", triton_runner="torch"
+        model="dcgan-mnist", targets=("torch",), device="cuda:1", triton_runner="torch"
     )
     opts = s.repository_options()
     assert (opts.backend, opts.device, opts.half) == ("torch", "cuda:1", True)
     assert s.to_dict()["device"] == "cuda:1" and s.to_dict()["triton_runner"] == "torch"
     torch_only = ("torch", "triton-grpc")
     opts = BenchSettings(
-        model="dcgan-mnist", backends=torch_only, triton_runner="torch"
+        model="dcgan-mnist", targets=torch_only, triton_runner="torch"
     ).repository_options()
     assert (opts.backend, opts.device, opts.half) == ("torch", "cpu", False)
     assert BenchSettings(model="dcgan-mnist").repository_options().backend == "onnxruntime"

@@ -38,7 +38,7 @@ def test_goals_from_the_figures(fake_report: dict[str, Any]) -> None:
 
 def test_litserve_goal_needs_the_lower_p99(fake_report: dict[str, Any]) -> None:
     for cell in fake_report["results"]:
-        if cell["backend"] == "litserve":
+        if cell["target"] == "litserve":
             cell["latency_ms"]["p99"] = 5.0  # LitServe's tail now beats Triton's 9 ms
     goal = next(g for g in evaluate_goals(BenchReport.from_dict(fake_report)) if g.id == "litserve")
     assert goal.value == pytest.approx(3.0)
@@ -46,7 +46,7 @@ def test_litserve_goal_needs_the_lower_p99(fake_report: dict[str, Any]) -> None:
 
 
 def test_goals_not_measured_without_their_cells(fake_report: dict[str, Any]) -> None:
-    fake_report["results"] = [c for c in fake_report["results"] if c["backend"] != "onnxruntime"]
+    fake_report["results"] = [c for c in fake_report["results"] if c["target"] != "onnxruntime"]
     goals = {g.id: g for g in evaluate_goals(BenchReport.from_dict(fake_report))}
     for gid in ("grpc64", "dynamic", "p50"):
         assert goals[gid].met is None and goals[gid].value is None
@@ -63,7 +63,7 @@ def test_write_report(tmp_path: Path, fake_report: dict[str, Any]) -> None:
         "latency.png",
     }
     data = json.loads(paths["json"].read_text())
-    assert data["schema"] == "genzoo.bench/1"
+    assert data["schema"] == "genzoo.bench/2"
     for key in ("settings", "environment", "model", "peak", "results", "goals", "command"):
         assert key in data
     assert data["results"][0]["latencies_ms"] == fake_report["results"][0]["latencies_ms"]
@@ -88,7 +88,7 @@ def test_write_report(tmp_path: Path, fake_report: dict[str, Any]) -> None:
 
 
 def test_markdown_without_servers(fake_report: dict[str, Any]) -> None:
-    fake_report["results"] = [c for c in fake_report["results"] if c["backend"] == "onnxruntime"]
+    fake_report["results"] = [c for c in fake_report["results"] if c["target"] == "onnxruntime"]
     fake_report["goals"] = [g.to_dict() for g in evaluate_goals(BenchReport.from_dict(fake_report))]
     md = markdown(BenchReport.from_dict(fake_report))
     assert "client-side and server-side" not in md
@@ -99,7 +99,7 @@ def test_summary_rows(fake_report: dict[str, Any]) -> None:
     rows = summary_rows(BenchReport.from_dict(fake_report))
     assert len(rows) == 9  # the skipped cell is left out
     assert rows[0] == {
-        "backend": "onnxruntime",
+        "target": "onnxruntime",
         "batch": 1,
         "concurrency": 1,
         "throughput": 2000.0,
@@ -109,7 +109,7 @@ def test_summary_rows(fake_report: dict[str, Any]) -> None:
 
 
 def test_the_json_form_reads_back_unchanged(fake_report: dict[str, Any]) -> None:
-    """genzoo.bench/1 keys and values survive the typed form, for every kind of cell."""
+    """genzoo.bench/2 keys and values survive the typed form, for every kind of cell."""
     report = BenchReport.from_dict(fake_report)
     assert all(isinstance(c, Cell) for c in report.results)
     again = report.to_dict()
@@ -121,3 +121,21 @@ def test_the_json_form_reads_back_unchanged(fake_report: dict[str, Any]) -> None
         "flops_counted_by": "torch.utils.flop_counter.FlopCounterMode (matmul + conv, 2/MAC)",
     }
     assert BenchReport.from_dict(again) == report
+
+
+def test_a_bench_1_report_reads_as_the_bench_2_report_it_would_be_now(
+    fake_report: dict[str, Any],
+) -> None:
+    """genzoo.bench/1 named a cell's target `backend` and the settings' list `backends`."""
+    old = json.loads(json.dumps(fake_report))
+    old["schema"] = "genzoo.bench/1"
+    old["settings"]["backends"] = old["settings"].pop("targets")
+    old["results"] = [
+        {("backend" if k == "target" else k): v for k, v in c.items()} for c in old["results"]
+    ]
+    report = BenchReport.from_dict(old)
+    assert report == BenchReport.from_dict(fake_report)
+    assert report.schema == "genzoo.bench/2"
+    assert report.to_dict()["results"] == fake_report["results"]
+    assert [c.target for c in report.results][-1] == "tensorrt"  # the skipped cell too
+    assert markdown(report) == markdown(BenchReport.from_dict(fake_report))

@@ -36,7 +36,7 @@ runner = CliRunner()
 BENCH_ARGS = [
     "bench",
     "dcgan-mnist",
-    "--backends",
+    "--targets",
     "onnxruntime,triton-grpc,triton-shm,litserve,triton-perf",
     "--batch",
     "1,4",
@@ -71,7 +71,7 @@ def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
     out, result = cli_report
     assert result.exit_code == 0, result.output
     report = json.loads((out / "bench.json").read_text())
-    assert report["schema"] == "genzoo.bench/1"
+    assert report["schema"] == "genzoo.bench/2"
     assert report["command"] == "zoo " + " ".join([*BENCH_ARGS, "--report", str(out)])
     env = report["environment"]
     assert env["cores"] >= 1 and env["cpu"]
@@ -80,8 +80,8 @@ def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
     assert report["model"]["gflop_per_image"] > 0
     assert report["peak"]["gflops"] > 0
 
-    cells = {(c["backend"], c["batch"], c["concurrency"]): c for c in report["results"]}
-    # In-process backends have one caller; servers run at the requested concurrency.
+    cells = {(c["target"], c["batch"], c["concurrency"]): c for c in report["results"]}
+    # In-process targets have one caller; servers run at the requested concurrency.
     assert set(cells) == {
         ("onnxruntime", 1, 1),
         ("onnxruntime", 4, 1),
@@ -133,12 +133,12 @@ def test_report_is_well_formed(cli_report: tuple[Path, Any]) -> None:
 def test_asyncio_client_drives_shared_memory(tmp_path: Path) -> None:
     """``--client asyncio`` sends triton-shm's tensors through the asyncio SDK's regions."""
     report_file = tmp_path / "bench.json"
-    args = ["bench", "dcgan-mnist", "--backends", "triton-shm", "--client", "asyncio"]
+    args = ["bench", "dcgan-mnist", "--targets", "triton-shm", "--client", "asyncio"]
     args += ["--batch", "2", "--concurrency", "2", "--duration", "0.5", "--warmup", "0.1"]
     result = runner.invoke(app, [*args, "--threads", "1", "--json-out", str(report_file)])
     assert result.exit_code == 0, result.output
     [cell] = json.loads(report_file.read_text())["results"]
-    assert (cell["backend"], cell["status"], cell["client"]) == ("triton-shm", "ok", "asyncio")
+    assert (cell["target"], cell["status"], cell["client"]) == ("triton-shm", "ok", "asyncio")
     assert cell["images"] == 2 * cell["requests"] > 0
     assert cell["server"]["requests"] >= cell["requests"]
     assert not [
@@ -208,9 +208,9 @@ def test_tune_refuses_an_impossible_bound(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--url", "10.1.2.3:8000"], "loopback"),
-        (["--backends", "onnxruntime,nope"], "unknown backend"),
+        (["--targets", "onnxruntime,nope"], "unknown target"),
         # TensorRT's engine is built on a GPU host: the bench reaches it only through Triton
-        (["--backends", "tensorrt"], "unknown backend(s) tensorrt"),
+        (["--targets", "tensorrt"], "unknown target(s) tensorrt"),
         (["--batch", "1,x"], "comma-separated integers"),
         (["--concurrency", "0"], "concurrency must lie in"),
         # --set resolution=64 is a variant now (signatures follow config); unknown keys are not

@@ -54,18 +54,18 @@ def test_quick_mode_runs_every_stage_on_cpu(tmp_path: Path) -> None:
     assert len(files) <= 8  # what a device call brings back
     assert {"gpu-check.json", "gpu-check.md", "throughput.png", "pytest.log"} <= set(files)
     result = json.loads((out / "gpu-check.json").read_text())
-    assert result["schema"] == "genzoo.gpu-check/2"
+    assert result["schema"] == "genzoo.gpu-check/3"
     assert result["mode"] == "quick" and result["environment"]["device"] == "cpu"
     assert result["pytest"]["exit_code"] == 0 and "skipped" in result["pytest"]["summary"]
     assert result["peak"]["fp32"]["gflops"] > 0
     (bench,) = result["bench"]
     assert bench["model"] == "dcgan-mnist" and bench["status"] == "ok"
     report = BenchReport.from_dict(bench["report"])  # one report format: zoo bench's
-    assert report.schema == "genzoo.bench/1" and report.peak == result["peak"]["fp32"]
+    assert report.schema == "genzoo.bench/2" and report.peak == result["peak"]["fp32"]
     assert report.settings["triton_runner"] == "torch" and not report.goals
-    ok = {c.backend for c in report.results if c.ok}
+    ok = {c.target for c in report.results if c.ok}
     assert ok == {"torch", "torch-cl", "triton-grpc"}, report.results
-    served = [c for c in report.results if c.backend == "triton-grpc"]
+    served = [c for c in report.results if c.target == "triton-grpc"]
     assert all(c.measured.error_count == 0 and c.server and c.server.requests > 0 for c in served)
     goals = {g["id"]: g for g in result["goals"]}
     assert goals["served_dcgan"]["value"] is not None

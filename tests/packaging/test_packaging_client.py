@@ -173,7 +173,7 @@ def test_client_bench_measures_triton_targets_without_torch(
 ) -> None:
     """`zoo bench --url` on Triton targets runs without torch; the report says what it left out."""
     out = tmp_path / "bench"
-    args = ["bench", "dcgan-mnist", "--backends", "triton-http,triton-grpc", "--url",
+    args = ["bench", "dcgan-mnist", "--targets", "triton-http,triton-grpc", "--url",
             triton.http_url, "--grpc-url", triton.grpc_url, "--batch", "8", "--concurrency", "1",
             "--duration", "0.3", "--warmup", "0.1", "--report", str(out)]  # fmt: skip
     done = client_venv.run("zoo", *args)

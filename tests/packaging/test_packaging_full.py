@@ -75,7 +75,7 @@ def test_full_wheel_runs_the_main_job_outside_the_checkout(
                        "--out", str(out / "digits.png"), **zoo_env)  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert (out / "digits.png").stat().st_size > 0
-        bench = ["bench", "dcgan-mnist", "--backends", "triton-grpc", "--url", url,
+        bench = ["bench", "dcgan-mnist", "--targets", "triton-grpc", "--url", url,
                  "--grpc-url", f"127.0.0.1:{grpc}",
                  "--batch", "8", "--concurrency", "2", "--duration", "0.5", "--warmup", "0.2",
                  "--report", str(out / "bench"), "--json"]  # fmt: skip

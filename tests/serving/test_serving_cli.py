@@ -308,7 +308,7 @@ def test_demo_command_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     )
     assert f"classifier-mnist classes of the generated digits: {counts.tolist()}" in text
     report = json.loads((out / "bench" / "bench.json").read_text())
-    cells = [(c["backend"], c["status"]) for c in report["results"]]
+    cells = [(c["target"], c["status"]) for c in report["results"]]
     assert [status for _, status in cells] == ["ok"] * len(cells) and len(cells) == 3
     assert all(c["images"] >= 64 for c in report["results"])
     assert "short zoo bench, dcgan-mnist" in text

@@ -1,4 +1,4 @@
-"""``zoo bench``: throughput and latency of every backend and server, in one run."""
+"""``zoo bench``: throughput and latency of every bench target (runners, servers), in one run."""
 
 from __future__ import annotations
 
@@ -64,10 +64,10 @@ def summary_table(report: BenchReport, title: str | None = None) -> Table:
     """The short version of a report: one row per measured cell."""
     from serving.apps.bench.report import summary_rows
 
-    table = Table("backend", "batch", "conc.", "img/s", "p50 ms", "p99 ms", title=title)
+    table = Table("target", "batch", "conc.", "img/s", "p50 ms", "p99 ms", title=title)
     for r in summary_rows(report):
         table.add_row(
-            r["backend"],
+            r["target"],
             str(r["batch"]),
             str(r["concurrency"]),
             f"{r['throughput']:,.0f}",
@@ -84,12 +84,12 @@ def _print_goals(report: BenchReport) -> None:
             console.print(f"{marks[g.met]}  {g.goal}: {g.detail}")
     skipped: set[str] = set()
     for c in report.results:
-        if c.status == "skipped" and c.backend not in skipped:
-            skipped.add(c.backend)
-            console.print(f"[yellow]skipped[/] {c.backend}: {c.reason}")
+        if c.status == "skipped" and c.target not in skipped:
+            skipped.add(c.target)
+            console.print(f"[yellow]skipped[/] {c.target}: {c.reason}")
         elif c.status == "error":
             console.print(
-                f"[red]failed[/] {c.backend} batch {c.batch} conc. {c.concurrency}: {c.reason}"
+                f"[red]failed[/] {c.target} batch {c.batch} conc. {c.concurrency}: {c.reason}"
             )
 
 
@@ -97,7 +97,7 @@ def _print_goals(report: BenchReport) -> None:
 def bench_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Zoo model, e.g. dcgan-mnist.")],
-    backends: Annotated[
+    targets: Annotated[
         str,
         typer.Option(help=f"Comma-separated: {targets_help()}."),
     ] = ",".join(DEFAULT_TARGETS),
@@ -173,7 +173,7 @@ def bench_command(
         typer.Option(help="--tune: repository whose config.pbtxt gets the winner."),
     ] = None,
 ) -> None:
-    """Measure the same model with the same inputs on every backend and server."""
+    """Measure the same model with the same inputs on every bench target (runners, servers)."""
     from serving.apps.bench.peers import LitServeOptions
     from serving.apps.bench.report import write_json, write_report
     from serving.apps.bench.run import run_bench
@@ -202,7 +202,7 @@ def bench_command(
     settings = BenchSettings(
         model=name,
         entry=entry,
-        backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
+        targets=tuple(t.strip() for t in targets.split(",") if t.strip()),
         batches=_ints(batch, "--batch"),
         concurrency=_ints(concurrency, "--concurrency"),
         duration=duration,

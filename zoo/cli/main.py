@@ -20,6 +20,7 @@ from zoo.cli import project as project_cli
 from zoo.cli import rollout as rollout_cli
 from zoo.cli import serve as serve_cli
 from zoo.cli import soak as soak_cli
+from zoo.cli._common import renamed_flags
 
 app = typer.Typer(
     name="zoo",
@@ -66,8 +67,13 @@ app.command("rollback")(rollout_cli.rollback_command)
 app.add_typer(deploy_cli.deploy_app, name="deploy")
 app.command("demo")(serve_cli.demo_command)
 app.command("soak")(soak_cli.soak_command)
-# Extra arguments reach the command only so that it can explain the old `--json PATH`.
-app.command("bench", context_settings={"allow_extra_args": True})(bench_cli.bench_command)
+# Extra arguments reach the command only so that it can explain the old `--json PATH`;
+# `--backends` is the old name of `--targets` (issue 26: a bench target is not a backend).
+app.command(
+    "bench",
+    cls=renamed_flags(backends="--targets"),
+    context_settings={"allow_extra_args": True},
+)(bench_cli.bench_command)
 app.command("playground")(playground_cli.playground_command)
 app.command("generate")(infer_cli.generate_command)
 app.command("translate")(infer_cli.translate_command)

@@ -1,6 +1,6 @@
 """FLOPs per image (counted once, with torch's flop counter) and the machine's matmul peak.
 
-Achieved GFLOP/s of a backend is its throughput times :func:`count_flops`; the report states
+Achieved GFLOP/s of a bench target is its throughput times :func:`count_flops`; the report states
 it as a fraction of :func:`measure_matmul_peak`, taken in the same run so both see the same
 machine and the same background load.
 """
@@ -64,7 +64,7 @@ def count_module_flops(fn: Callable[..., Any], *inputs: Any) -> float:
 class MatmulPeak:
     """Achieved GFLOP/s of large square ``torch.mm`` calls: every core, or one CUDA device."""
 
-    gflops: float  # best repetition: the figure backends are compared with
+    gflops: float  # best repetition: the figure targets are compared with
     median_gflops: float  # median repetition (how steady the machine was)
     size: int  # n of the n×n @ n×n products
     threads: int  # torch intra-op threads used (CPU)

@@ -13,7 +13,7 @@ then calls :func:`run_gpu_bench`, which measures:
   and for a missed one what holds it back.
 
 Each workload's result is a :class:`~serving.apps.bench.results.BenchReport`, the same
-``genzoo.bench/1`` report ``zoo bench`` writes; :func:`write_check` writes them into
+``genzoo.bench/2`` report ``zoo bench`` writes; :func:`write_check` writes them into
 ``gpu-check.json`` and ``gpu-check.md`` (the bench's Markdown, one section per workload, under
 the device, the tests and the goals) and one ``throughput.png``: few files, as a device call
 brings back at most eight.
@@ -39,7 +39,7 @@ from serving.apps.bench.results import BenchReport, Cell, Goal
 from serving.apps.bench.settings import BenchSettings
 
 #: Schema of ``gpu-check.json``.
-SCHEMA = "genzoo.gpu-check/2"
+SCHEMA = "genzoo.gpu-check/3"
 #: What a workload is measured on, on a GPU: in-process variants, then Triton.
 GPU_TARGETS = (
     "torch",
@@ -96,7 +96,7 @@ class WorkloadRun:
     reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: the workload, then its ``genzoo.bench/1`` report."""
+        """JSON-ready form: the workload, then its ``genzoo.bench/2`` report."""
         w = self.workload
         return {
             "label": w.label,
@@ -200,7 +200,7 @@ def workload_settings(w: Workload, device: str, quick: bool, work: Path) -> Benc
     runner there (float16 NHWC on CUDA) with no batching delay to speak of."""
     return BenchSettings(
         model=w.model,
-        backends=GPU_TARGETS if device.startswith("cuda") else CPU_TARGETS,
+        targets=GPU_TARGETS if device.startswith("cuda") else CPU_TARGETS,
         batches=w.batches,
         concurrency=w.concurrency,
         duration=0.5 if quick else 2.0,
@@ -268,14 +268,14 @@ def run_gpu_bench(check: GpuCheck, *, quick: bool, out: Path, deadline: float, s
 
 def _best(cells: Sequence[Cell], *, served: bool) -> Cell | None:
     """The fastest measured cell in process (``served`` False) or through a server."""
-    ok = [c for c in cells if c.ok and is_in_process(c.backend) != served]
+    ok = [c for c in cells if c.ok and is_in_process(c.target) != served]
     return max(ok, key=lambda c: c.throughput, default=None)
 
 
 def holds_back(served: Cell, local: Cell) -> str:
     """Where a Triton request's time goes, against one in-process call of the same batch."""
     local_ms = 1e3 * local.batch / local.throughput
-    parts = [f"in-process {local.backend}: {local_ms:.2f} ms per batch of {local.batch}"]
+    parts = [f"in-process {local.target}: {local_ms:.2f} ms per batch of {local.batch}"]
     srv = served.server
     if srv is not None and srv.compute_infer_ms is not None:
         parts.append(
@@ -323,12 +323,12 @@ def _served_goal(runs: Sequence[WorkloadRun], *, large: bool) -> Goal:
             continue
         ratios.append(served.throughput / local.throughput)
         details.append(
-            f"{run.workload.label}: {served.backend} {served.throughput:,.0f} img/s "
+            f"{run.workload.label}: {served.target} {served.throughput:,.0f} img/s "
             f"(batch {served.batch}, concurrency {served.concurrency}) vs "
-            f"{local.backend} {local.throughput:,.0f} img/s"
+            f"{local.target} {local.throughput:,.0f} img/s"
             + ("" if ratios[-1] >= threshold else f" — {holds_back(served, local)}")
         )
-    return _goal(gid, f"{what} vs the best in-process backend", threshold, ratios, details)
+    return _goal(gid, f"{what} vs the best in-process target", threshold, ratios, details)
 
 
 def _fp16_peak_goal(runs: Sequence[WorkloadRun], peak16: MatmulPeak | None) -> Goal:
@@ -339,13 +339,13 @@ def _fp16_peak_goal(runs: Sequence[WorkloadRun], peak16: MatmulPeak | None) -> G
         report = run.report
         if report is None or run.workload.model != "stylegan2-mnist" or not run.workload.large:
             continue
-        fp16 = [c for c in report.ok_cells if c.backend in FP16_TARGETS and c.gflops]
+        fp16 = [c for c in report.ok_cells if c.target in FP16_TARGETS and c.gflops]
         top = max(fp16, key=lambda c: c.gflops or 0.0, default=None)
         if top is None or top.gflops is None or peak16 is None:
             continue
         ratios.append(top.gflops / peak16.gflops)
         details.append(
-            f"{top.backend} {top.gflops:,.0f} of {peak16.gflops:,.0f} GFLOP/s "
+            f"{top.target} {top.gflops:,.0f} of {peak16.gflops:,.0f} GFLOP/s "
             f"({report.model.gflop_per_image or 0:.1f} GFLOP/image, {top.throughput:,.0f} img/s "
             f"at batch {top.batch})"
         )

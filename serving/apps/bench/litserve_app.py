@@ -1,6 +1,6 @@
 """The LitServe peer: the same ONNX Runtime graph behind LitServe, with LitServe's batching.
 
-``zoo bench --backends litserve`` starts this module as a subprocess on a loopback port
+``zoo bench --targets litserve`` starts this module as a subprocess on a loopback port
 (``python -m serving.apps.bench.litserve_app --model dcgan-mnist --entry generate --onnx
 model.onnx --port P``) and drives it with the same load generator as Triton. It is what a user
 would otherwise write: a ``LitAPI`` whose worker holds one ONNX Runtime session, JSON bodies

@@ -3,7 +3,7 @@
 
 A :class:`BenchTarget` says what a target is (its name and one line about it), what it needs
 (the model in this process, the run's ONNX export, a server, the ``genzoo`` extra that installs
-it) and how to open it from a run's :class:`Resources`. ``--backends`` validation, its help
+it) and how to open it from a run's :class:`Resources`. ``--targets`` validation, its help
 text, the cell plan, what a run builds and starts, and the report's in-process marks all read
 this table; adding a target is one row here.
 
@@ -127,14 +127,14 @@ def triton_names(model: str) -> list[str]:
 class BenchTarget:
     """One target ``zoo bench`` can measure: what it is, what it needs, how to open it."""
 
-    name: str  # its --backends name, and the backend column of the report
-    about: str  # one line for --backends' help ("" where the name says it all)
+    name: str  # its --targets name, and the target column of the report
+    about: str  # one line for --targets' help ("" where the name says it all)
     extra: str  # the genzoo extra that installs what it needs (pip install 'genzoo[extra]')
     open: Callable[[Resources], Target]  # the target, on a run's resources
     runner: str | None = None  # in-process: its runner backend (export.runners.BACKENDS)
     server: Server | None = None  # the server it loads (Triton: embedded, or the one at --url)
     reads_export: bool = False  # reads the run's ONNX export, so the run builds a repository
-    default: bool = False  # measured when --backends is not given
+    default: bool = False  # measured when --targets is not given
     start_s: float = 10.0  # seconds opening it may take (a compile, a server start): a run
     # with a deadline does not start it with less left
 
@@ -266,7 +266,7 @@ def _open_perf_analyzer(r: Resources) -> Target:
     )
 
 
-#: Every target ``zoo bench`` knows (its ``--backends`` names), in report order.
+#: Every target ``zoo bench`` knows (its ``--targets`` names), in report order.
 BENCH_TARGETS: dict[str, BenchTarget] = {
     t.name: t
     for t in (
@@ -312,7 +312,7 @@ def check_targets(names: tuple[str, ...]) -> None:
     unknown = [n for n in names if n not in BENCH_TARGETS]
     if unknown or not names:
         raise InvalidNameError(
-            f"unknown backend(s) {', '.join(unknown) or '(none)'}; choose from {targets_text()}."
+            f"unknown target(s) {', '.join(unknown) or '(none)'}; choose from {targets_text()}."
         )
 
 
@@ -328,5 +328,5 @@ def targets_text() -> str:
 
 
 def targets_help() -> str:
-    """The names with what the less obvious ones are, for ``--backends``' help."""
+    """The names with what the less obvious ones are, for ``--targets``' help."""
     return ", ".join(f"{t.name} ({t.about})" if t.about else t.name for t in BENCH_TARGETS.values())

@@ -1,10 +1,10 @@
-"""The bench report: goals checked against the issue's targets, JSON, Markdown and PNG plots.
+"""The bench report: the issue's goals checked, JSON, Markdown and PNG plots.
 
 :func:`write_report` writes ``bench.json`` (every raw figure, per-request latencies included,
 and the environment), ``bench.md`` (the tables people read) and two plots:
-``throughput.png`` (images/s against concurrency, one line per backend, one panel per batch
-size) and ``latency.png`` (p50 and p99 against concurrency, same layout). In-process backends
-have one caller; the plots draw them as a dashed level across the panel.
+``throughput.png`` (images/s against concurrency, one line per bench target, one panel per
+batch size) and ``latency.png`` (p50 and p99 against concurrency, same layout). In-process
+targets have one caller; the plots draw them as a dashed level across the panel.
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ def ok_cells(report: BenchReport) -> list[Cell]:
 
 
 def find(
-    cells: Iterable[Cell], backend: str, batch: int, concurrency: int | None = None
+    cells: Iterable[Cell], target: str, batch: int, concurrency: int | None = None
 ) -> list[Cell]:
-    """Cells of ``backend`` at ``batch`` (and ``concurrency`` when given)."""
+    """Cells of ``target`` at ``batch`` (and ``concurrency`` when given)."""
     return [
         c
         for c in cells
-        if c.backend == backend
+        if c.target == target
         and c.batch == batch
         and (concurrency is None or c.concurrency == concurrency)
     ]
@@ -92,7 +92,7 @@ def _dynamic_goal(cells: list[Cell], dyn: Cell | None, ort64: Cell | None) -> Go
         avg = dyn.server.avg_batch if dyn.server else None
         batched = f", {avg:.1f} images per execution" if avg else ""
         detail = (
-            f"{dyn.backend} {dyn.throughput:,.0f} img/s{batched} vs onnxruntime batch 64 "
+            f"{dyn.target} {dyn.throughput:,.0f} img/s{batched} vs onnxruntime batch 64 "
             f"{ort64.throughput:,.0f} img/s"
         )
         perf = _best(find(cells, "triton-perf", 1, 16))
@@ -122,7 +122,7 @@ def _p50_goal(cells: list[Cell], ort1: Cell | None) -> Goal:
     if best_lat and ort1 and ort1.measured.latency_ms:
         v = best_lat.latency.p50 - ort1.latency.p50
         detail = (
-            f"{best_lat.backend} p50 {best_lat.latency.p50:.2f} ms vs onnxruntime "
+            f"{best_lat.target} p50 {best_lat.latency.p50:.2f} ms vs onnxruntime "
             f"{ort1.latency.p50:.2f} ms"
         )
     else:
@@ -139,7 +139,7 @@ def _litserve_goal(cells: list[Cell], dyn: Cell | None) -> Goal:
         v = dyn.throughput / lit.throughput
         p99_t, p99_l = dyn.latency.p99, lit.latency.p99
         detail = (
-            f"{dyn.backend} {dyn.throughput:,.0f} img/s, p99 {p99_t:.1f} ms vs LitServe "
+            f"{dyn.target} {dyn.throughput:,.0f} img/s, p99 {p99_t:.1f} ms vs LitServe "
             f"{lit.throughput:,.0f} img/s, p99 {p99_l:.1f} ms"
         )
         return _goal(
@@ -168,16 +168,16 @@ def _peak_goal(cells: list[Cell], peak: Mapping[str, Any] | None) -> Goal:
     if top:
         v = top.peak_fraction
         detail = (
-            f"{top.backend} batch {top.batch} concurrency {top.concurrency}: "
+            f"{top.target} batch {top.batch} concurrency {top.concurrency}: "
             f"{top.gflops:,.1f} GFLOP/s of {(peak or {}).get('gflops', 0.0):,.1f}"
         )
     else:
         v, detail = None, "not measured"
-    return _goal("peak", "Best backend ≥ 0.85× the measured matmul peak (GFLOP/s)", 0.85, v, detail)
+    return _goal("peak", "Best target ≥ 0.85× the measured matmul peak (GFLOP/s)", 0.85, v, detail)
 
 
 def evaluate_goals(report: BenchReport) -> list[Goal]:
-    """Each target of the issue, with the measured value, or ``met: None`` when not measured.
+    """Each goal of the issue, with the measured value, or ``met: None`` when not measured.
 
     Ratios compare cells of this one run. Where two Triton protocols were measured, the better
     one counts (and is named).
@@ -331,11 +331,11 @@ def _server(c: Cell) -> ServerFigures:
 
 
 def _cell_table(cells: Iterable[Cell], columns: Sequence[Column]) -> list[str]:
-    """One row per cell: which cell it is (backend, batch, concurrency), then ``columns``."""
+    """One row per cell: which cell it is (target, batch, concurrency), then ``columns``."""
     return _table(
-        ["backend", "batch", "conc.", *(header for header, _, _ in columns)],
+        ["target", "batch", "conc.", *(header for header, _, _ in columns)],
         (
-            [c.backend, str(c.batch), str(c.concurrency), *(_f(v(c), f) for _, v, f in columns)]
+            [c.target, str(c.batch), str(c.concurrency), *(_f(v(c), f) for _, v, f in columns)]
             for c in cells
         ),
     )
@@ -348,7 +348,7 @@ def _cell_lines(report: BenchReport) -> list[str]:
     out += [
         "",
         "CPU columns are cores kept busy on average (client: the bench process; server: the "
-        "server's whole process group). In-process backends have no client/server split.",
+        "server's whole process group). In-process targets have no client/server split.",
     ]
     return out
 
@@ -370,17 +370,17 @@ def _server_lines(report: BenchReport) -> list[str]:
 
 
 def _skipped_lines(report: BenchReport) -> list[str]:
-    """Skipped or failed cells, each backend and reason once; no section when all ran."""
+    """Skipped or failed cells, each target and reason once; no section when all ran."""
     bad = [c for c in report.results if not c.ok]
     if not bad:
         return []
     out = ["", "## Skipped or failed", ""]
     seen: set[tuple[str, str]] = set()
     for c in bad:
-        key = (c.backend, str(c.reason))
+        key = (c.target, str(c.reason))
         if key not in seen:
             seen.add(key)
-            out.append(f"- {c.backend} ({c.status}): {c.reason}")
+            out.append(f"- {c.target} ({c.status}): {c.reason}")
     return out
 
 
@@ -398,10 +398,10 @@ def _loads(values: Sequence[float] | None) -> str:
 
 
 def summary_rows(report: BenchReport) -> list[dict[str, Any]]:
-    """One short row per measured cell (backend, batch, concurrency, img/s, p50, p99)."""
+    """One short row per measured cell (target, batch, concurrency, img/s, p50, p99)."""
     return [
         {
-            "backend": c.backend,
+            "target": c.target,
             "batch": c.batch,
             "concurrency": c.concurrency,
             "throughput": c.throughput,
@@ -420,12 +420,12 @@ def summary_rows(report: BenchReport) -> list[dict[str, Any]]:
 def _panels(report: BenchReport) -> tuple[list[int], list[str]]:
     cells = ok_cells(report)
     batches = sorted({c.batch for c in cells})
-    backends = [b for b in report.settings["backends"] if any(c.backend == b for c in cells)]
-    return batches, backends
+    targets = [t for t in report.settings["targets"] if any(c.target == t for c in cells)]
+    return batches, targets
 
 
 def plot_throughput(report: BenchReport, path: Path) -> Path:
-    """Images/s against concurrency, one line per backend, one panel per batch size."""
+    """Images/s against concurrency, one line per target, one panel per batch size."""
     return _plot(report, path, "throughput", "images / s")
 
 
@@ -437,15 +437,15 @@ def plot_latency(report: BenchReport, path: Path) -> Path:
 def _plot(report: BenchReport, path: Path, what: str, ylabel: str) -> Path:
     from matplotlib.figure import Figure
 
-    batches, backends = _panels(report)
+    batches, targets = _panels(report)
     cells = ok_cells(report)
     levels = sorted({c.concurrency for c in cells}) or [1]
     fig = Figure(figsize=(4.2 * max(1, len(batches)), 3.6), layout="constrained")
     axes = fig.subplots(1, max(1, len(batches)), squeeze=False)[0]
-    colors = {b: f"C{i}" for i, b in enumerate(backends)}
+    colors = {t: f"C{i}" for i, t in enumerate(targets)}
     for ax, batch in zip(axes, batches, strict=False):
-        for backend in backends:
-            pts = sorted(find(cells, backend, batch), key=lambda c: c.concurrency)
+        for name in targets:
+            pts = sorted(find(cells, name, batch), key=lambda c: c.concurrency)
             if not pts:
                 continue
             xs = [c.concurrency for c in pts]
@@ -459,19 +459,17 @@ def _plot(report: BenchReport, path: Path, what: str, ylabel: str) -> Path:
             )
             for k, (suffix, ys) in enumerate(series):
                 style = "--" if k == 1 else "-"
-                if is_in_process(backend):
+                if is_in_process(name):
                     ax.hlines(
                         ys[0],
                         min(levels),
                         max(levels),
-                        colors=colors[backend],
+                        colors=colors[name],
                         linestyles=":" if k == 1 else "--",
-                        label=f"{backend}{suffix} (in-process)",
+                        label=f"{name}{suffix} (in-process)",
                     )
                 else:
-                    ax.plot(
-                        xs, ys, style, marker="o", color=colors[backend], label=f"{backend}{suffix}"
-                    )
+                    ax.plot(xs, ys, style, marker="o", color=colors[name], label=f"{name}{suffix}")
         ax.set_xscale("log", base=2)
         ax.set_xticks(levels, [str(x) for x in levels])
         ax.set_xlabel("concurrency (requests in flight)")
@@ -480,7 +478,7 @@ def _plot(report: BenchReport, path: Path, what: str, ylabel: str) -> Path:
             ax.set_yscale("log")
         ax.set_title(f"batch {batch}")
         ax.grid(True, alpha=0.3)
-    if len(axes) and backends:
+    if len(axes) and targets:
         axes[0].legend(fontsize=7)
     fig.suptitle(f"{report.model.name} ({report.model.entry}): {what}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -499,7 +497,7 @@ def plot_best_throughput(reports: Sequence[BenchReport], path: Path, title: str)
     for ax, report in zip(axes, reports, strict=False):
         best: dict[str, float] = {}
         for c in report.ok_cells:
-            best[c.backend] = max(best.get(c.backend, 0.0), c.throughput)
+            best[c.target] = max(best.get(c.target, 0.0), c.throughput)
         names = list(best)
         colors = ["tab:blue" if is_in_process(n) else "tab:orange" for n in names]
         ax.barh(names, [best[n] for n in names], color=colors)

@@ -1,10 +1,11 @@
 """What a ``zoo bench`` run found, as typed frozen dataclasses (like export's and eval's).
 
-:class:`BenchReport` holds one :class:`Cell` per target × batch × concurrency, the
-:class:`Goal` of each target the issue set, and the model measured (:class:`ModelFigures`).
-``to_dict`` gives the JSON form (schema ``genzoo.bench/1``, the keys reports have always had)
-and ``from_dict`` reads it back. The settings, the environment and the matmul peak are kept as
-recorded: plain JSON facts that nothing computes with beyond printing them.
+:class:`BenchReport` holds one :class:`Cell` per target × batch × concurrency, each
+:class:`Goal` the issue set, and the model measured (:class:`ModelFigures`). ``to_dict`` gives
+the JSON form (schema ``genzoo.bench/2``) and ``from_dict`` reads it back, ``genzoo.bench/1``
+reports too (whose cells named their target ``backend``: :func:`upgrade`). The settings, the
+environment and the matmul peak are kept as recorded: plain JSON facts that nothing computes
+with beyond printing them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from typing import Any, TypeVar
 from serving.apps.bench.stats import LatencySummary
 
 T = TypeVar("T")
+
+#: The report format :meth:`BenchReport.to_dict` writes.
+SCHEMA = "genzoo.bench/2"
+#: The format before bench targets were called so: a cell's ``target`` was its ``backend``
+#: and the settings' ``targets`` their ``backends``; :meth:`BenchReport.from_dict` reads it.
+SCHEMA_V1 = "genzoo.bench/1"
 
 #: What a cell's status may be.
 STATUSES = ("ok", "error", "skipped")
@@ -129,7 +136,7 @@ class Figures:
 class Cell:
     """One target at one batch size and concurrency: measured, failed or skipped."""
 
-    backend: str  # the bench target (the report's key keeps its old name)
+    target: str  # the bench target measured (a name of BENCH_TARGETS)
     batch: int  # images per request
     concurrency: int  # requests in flight
     status: str  # one of STATUSES
@@ -152,7 +159,7 @@ class Cell:
     def measured(self) -> Figures:
         """The figures of a measured cell (raises for one that has none)."""
         if self.figures is None:
-            raise ValueError(f"{self.backend} batch {self.batch} has no figures ({self.status})")
+            raise ValueError(f"{self.target} batch {self.batch} has no figures ({self.status})")
         return self.figures
 
     @property
@@ -165,7 +172,7 @@ class Cell:
         """Request latency in ms."""
         lat = self.measured.latency_ms
         if lat is None:
-            raise ValueError(f"{self.backend} batch {self.batch} has no latencies")
+            raise ValueError(f"{self.target} batch {self.batch} has no latencies")
         return lat
 
     @property
@@ -176,7 +183,7 @@ class Cell:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: identity first, then the figures, raw latencies last."""
         out: dict[str, Any] = {
-            "backend": self.backend,
+            "target": self.target,
             "batch": self.batch,
             "concurrency": self.concurrency,
             "status": self.status,
@@ -202,7 +209,7 @@ class Cell:
 
 @dataclass(frozen=True)
 class Goal:
-    """One target of the issue, checked against this run's cells."""
+    """One goal of the issue, checked against this run's cells."""
 
     id: str  # short name: grpc64, dynamic, p50, litserve, peak
     goal: str  # what it asks, in words
@@ -271,7 +278,9 @@ class BenchReport:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> BenchReport:
-        """Read back :meth:`to_dict` (a ``bench.json``)."""
+        """Read back :meth:`to_dict` (a ``bench.json``); a ``genzoo.bench/1`` one is read as the
+        ``genzoo.bench/2`` report it would be now (:func:`upgrade`)."""
+        d = upgrade(d)
         return _read(
             cls,
             d,
@@ -280,6 +289,19 @@ class BenchReport:
             goals=tuple(Goal(**g) for g in d.get("goals", ())),
             notes=tuple(d.get("notes", ())),
         )
+
+
+def upgrade(d: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Report ``d`` in the current format: a ``genzoo.bench/1`` one with its keys renamed (each
+    cell's ``backend`` to ``target``, the settings' ``backends`` to ``targets``) and the schema
+    it now has; any other as it is."""
+    if d.get("schema") != SCHEMA_V1:
+        return d
+    settings = {("targets" if k == "backends" else k): v for k, v in d.get("settings", {}).items()}
+    cells = [
+        {("target" if k == "backend" else k): v for k, v in c.items()} for c in d.get("results", ())
+    ]
+    return {**d, "schema": SCHEMA, "settings": settings, "results": cells}
 
 
 def _read(cls: type[T], d: Mapping[str, Any], **read: Any) -> T:

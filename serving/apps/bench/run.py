@@ -30,6 +30,7 @@ from serving.apps.bench.flops import MatmulPeak, count_flops, measure_matmul_pea
 from serving.apps.bench.peers import PerfAnalyzerError, PerfAnalyzerTarget
 from serving.apps.bench.registry import BENCH_TARGETS, BenchTarget, Resources
 from serving.apps.bench.results import (
+    SCHEMA,
     BenchReport,
     Cell,
     Figures,
@@ -52,9 +53,6 @@ from zoo.registry import get_spec
 
 if TYPE_CHECKING:
     from torch import nn
-
-#: Report format version.
-SCHEMA = "genzoo.bench/1"
 
 Progress = Callable[[int, int, str], None]  # (cells done, cells in all, what runs now)
 #: Seconds a cell may take beyond its warm-up and window (its untimed first call), for a deadline.
@@ -82,15 +80,15 @@ def _work_dir(keep: Path | None) -> Iterator[Path]:
 
 
 def plan_cells(settings: BenchSettings) -> list[tuple[str, int, int]]:
-    """(backend, batch, concurrency) of every cell, in run order.
+    """(target, batch, concurrency) of every cell, in run order.
 
-    In-process backends get concurrency 1 only: one caller with every core in the graph.
+    In-process targets get concurrency 1 only: one caller with every core in the graph.
     """
     cells: list[tuple[str, int, int]] = []
-    for backend in settings.backends:
+    for name in settings.targets:
         for batch in settings.batches:
-            levels = (1,) if BENCH_TARGETS[backend].in_process else settings.concurrency
-            cells.extend((backend, batch, c) for c in levels)
+            levels = (1,) if BENCH_TARGETS[name].in_process else settings.concurrency
+            cells.extend((name, batch, c) for c in levels)
     return cells
 
 
@@ -98,17 +96,17 @@ def measure_cell(
     target: Target,
     maker: RequestMaker,
     *,
-    backend: str,
+    name: str,
     concurrency: int,
     settings: BenchSettings,
     client: str,
 ) -> Cell:
-    """Drive ``target`` (named ``backend``) with requests from ``maker``; no FLOP/s yet."""
+    """Drive ``target`` (bench target ``name``) with requests from ``maker``; no FLOP/s yet."""
     if isinstance(target, PerfAnalyzerTarget):
         return _measure_perf_analyzer(
-            target, maker, backend=backend, concurrency=concurrency, settings=settings
+            target, maker, name=name, concurrency=concurrency, settings=settings
         )
-    where: dict[str, Any] = {"backend": backend, "batch": maker.batch, "concurrency": concurrency}
+    where: dict[str, Any] = {"target": name, "batch": maker.batch, "concurrency": concurrency}
     try:  # untimed first call: compile, connect, allocate
         target.call(maker(settings.max_requests))
     except Exception as e:
@@ -198,12 +196,12 @@ def _measure_perf_analyzer(
     target: PerfAnalyzerTarget,
     maker: RequestMaker,
     *,
-    backend: str,
+    name: str,
     concurrency: int,
     settings: BenchSettings,
 ) -> Cell:
     """A ``triton-perf`` cell; server figures span all of perf_analyzer's trials."""
-    where: dict[str, Any] = {"backend": backend, "batch": maker.batch, "concurrency": concurrency}
+    where: dict[str, Any] = {"target": name, "batch": maker.batch, "concurrency": concurrency}
     pgid = target.server_pgid()
     stats0, cpu0, t0 = target.server_stats(), group_cpu_seconds(pgid), time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="zoo-perf-") as tmp:
@@ -229,7 +227,7 @@ def _needs_torch(settings: BenchSettings) -> bool:
     Without torch those are measured all the same, and the report says that FLOPs and the
     matmul peak were not (``genzoo[torch]`` counts them).
     """
-    return any(BENCH_TARGETS[b].needs_model(settings.url) for b in settings.backends)
+    return any(BENCH_TARGETS[b].needs_model(settings.url) for b in settings.targets)
 
 
 def _provide_repository(resources: Resources, say: Progress, total: int) -> None:
@@ -238,7 +236,7 @@ def _provide_repository(resources: Resources, say: Progress, total: int) -> None
     settings = resources.settings
     if settings.repository is not None:
         resources.repository = Path(settings.repository)
-    elif any(BENCH_TARGETS[b].needs_repository(settings.url) for b in settings.backends):
+    elif any(BENCH_TARGETS[b].needs_repository(settings.url) for b in settings.targets):
         from serving.server.repository import build_repository
 
         exporting = "exporting to ONNX and " if settings.triton_runner == "onnxruntime" else ""
@@ -299,7 +297,7 @@ def _measure_target(
             cell = measure_cell(
                 target,
                 maker,
-                backend=name,
+                name=name,
                 concurrency=conc,
                 settings=resources.settings,
                 client=resources.settings.client,
@@ -376,12 +374,12 @@ def run_bench(
         try:
             _provide_repository(resources, say, total)
             by_target: dict[str, list[tuple[int, int]]] = {}
-            for backend, batch, conc in cells:
-                by_target.setdefault(backend, []).append((batch, conc))
-            for backend, plan in by_target.items():
+            for name, batch, conc in cells:
+                by_target.setdefault(name, []).append((batch, conc))
+            for name, plan in by_target.items():
                 measured = _measure_target(
                     resources,
-                    backend,
+                    name,
                     plan,
                     first=len(results),
                     env=env,
@@ -407,7 +405,7 @@ def run_bench(
     return report
 
 
-#: Backends the main job (``zoo demo``) compares, with its labels.
+#: Targets the main job (``zoo demo``) compares, with its labels.
 DEMO_TARGETS = {
     "onnxruntime": "in-process ONNX Runtime",
     "triton-http": "Triton HTTP",
@@ -433,7 +431,7 @@ def demo_bench(
     """
     settings = BenchSettings(
         model=model,
-        backends=tuple(DEMO_TARGETS),
+        targets=tuple(DEMO_TARGETS),
         batches=(batch,),
         concurrency=(1,),
         duration=seconds,

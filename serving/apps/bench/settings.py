@@ -65,7 +65,7 @@ class BenchSettings:
 
     model: str  # zoo model
     entry: str | None = None  # entry point (default: the model's first)
-    backends: tuple[str, ...] = DEFAULT_TARGETS  # bench targets to measure, in order (--backends)
+    targets: tuple[str, ...] = DEFAULT_TARGETS  # bench targets to measure, in order (--targets)
     batches: tuple[int, ...] = (1, 8, 64)  # images per request
     concurrency: tuple[int, ...] = (1, 4, 16)  # requests in flight (servers)
     duration: float = 5.0  # measured seconds per cell
@@ -94,7 +94,7 @@ class BenchSettings:
 
     def __post_init__(self) -> None:
         get_spec(self.model).entry_point(self.entry)
-        check_targets(self.backends)
+        check_targets(self.targets)
         if self.client not in CLIENTS:
             raise InvalidNameError(f"client must be one of {', '.join(CLIENTS)}.")
         if not self.batches or any(not 1 <= b <= MAX_BATCH for b in self.batches):
@@ -120,7 +120,7 @@ class BenchSettings:
             raise InvalidInputError(f"device must be cpu or cuda[:N], not {self.device!r}.")
         if self.triton_runner not in TRITON_RUNNERS:
             raise InvalidNameError(f"triton_runner must be one of {', '.join(TRITON_RUNNERS)}.")
-        onnx = [b for b in self.backends if BENCH_TARGETS[b].reads_export]
+        onnx = [t for t in self.targets if BENCH_TARGETS[t].reads_export]
         if self.triton_runner != "onnxruntime" and onnx and self.repository is None:
             raise InvalidInputError(
                 f"{', '.join(onnx)} read the run's ONNX export, and a repository built for the "
@@ -162,7 +162,7 @@ class BenchSettings:
         return {
             "model": self.model,
             "entry": get_spec(self.model).entry_point(self.entry).name,
-            "backends": list(self.backends),
+            "targets": list(self.targets),
             "batches": list(self.batches),
             "concurrency": list(self.concurrency),
             "duration_s": self.duration,

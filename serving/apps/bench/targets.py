@@ -40,7 +40,7 @@ class TargetUnavailableError(ZooError, RuntimeError):
 
 
 # ---------------------------------------------------------------------------------------------
-# Requests: the same inputs for every backend.
+# Requests: the same inputs for every target.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -95,7 +95,7 @@ class RequestMaker:
 
 
 class Target:
-    """One backend under load: blocking :meth:`call` and awaitable :meth:`acall` of a request."""
+    """One bench target under load: blocking :meth:`call`, awaitable :meth:`acall` of a request."""
 
     name: str  # its bench target name (each target sets it)
     in_process: bool = False

@@ -178,7 +178,7 @@ def tune_triton(settings: TuneSettings, *, progress: Progress | None = None) -> 
     bench = BenchSettings(
         model=settings.model,
         entry=ep.name,
-        backends=(f"triton-{settings.protocol}",),
+        targets=(f"triton-{settings.protocol}",),
         batches=(settings.batch,),
         concurrency=(settings.concurrency,),
         duration=settings.duration,
@@ -253,13 +253,13 @@ def _measure_candidate(
     )
     server = TritonServer(config, log_file=repo.parent / f"tritonserver-{k}.log")
     with server:
-        backend = bench.backends[0]
-        target = BENCH_TARGETS[backend].open(Resources(bench, repo.parent, triton=server))
+        name = bench.targets[0]
+        target = BENCH_TARGETS[name].open(Resources(bench, repo.parent, triton=server))
         try:
             cell = measure_cell(
                 target,
                 RequestMaker(ep, settings.batch, base=(k + 1) * 10**10),
-                backend=backend,
+                name=name,
                 concurrency=settings.concurrency,
                 settings=bench,
                 client=settings.client,
