@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from export.runners import make_runner, runner_backend
+from export.runners import make_runner, runner_engine
 from serving.client import BaseZooClient, InvalidInputError, ModelSignature
 from serving.client.requests import resolve_model
 from serving.client.transport import Version
@@ -66,7 +66,7 @@ def load_module(name: str, *, offline: bool | None = None) -> nn.Module:
 class InProcessZoo(BaseZooClient):
     """Runs the zoo's calls in this process with ``backend``; weights load once per model.
 
-    ``backend`` names a runner backend (``export.runners.BACKENDS``); ``modules`` overrides the
+    ``backend`` names a runner backend (``export.runners.ENGINES``); ``modules`` overrides the
     weights (torch backends); ``repository`` is where the ONNX Runtime and TensorRT backends
     find their exported files (default: the model repository).
     """
@@ -109,7 +109,7 @@ class InProcessZoo(BaseZooClient):
     def _runner(self, name: str) -> Runner:
         if name not in self._runners:
             zoo_model, entry = self._entries[name]
-            backend = runner_backend(self.backend)
+            backend = runner_engine(self.backend)
             if zoo_model not in self._modules and backend.artifact is None:
                 self._modules[zoo_model] = load_module(zoo_model)
             artifact = None

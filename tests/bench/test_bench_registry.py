@@ -10,7 +10,7 @@ import pytest
 import torch
 import typer
 
-from export.runners import BACKENDS as RUNNER_BACKENDS
+from export.runners import ENGINES as RUNNER_ENGINES
 from serving.apps.bench.registry import (
     BENCH_TARGETS,
     DEFAULT_TARGETS,
@@ -28,12 +28,12 @@ from zoo.registry import create_model
 from zoo.runners import TorchRunner
 
 
-def test_every_runner_backend_but_tensorrt_is_an_in_process_target() -> None:
+def test_every_runner_engine_but_tensorrt_is_an_in_process_target() -> None:
     in_process = [name for name, t in BENCH_TARGETS.items() if t.in_process]
     # TensorRT's engine is built on a GPU host: the bench reaches it only through Triton.
-    # Then the torch runner's variants the GPU check measures, each on a runner backend.
+    # Then the torch runner's variants the GPU check measures, each on a runner engine.
     variants = ["torch-cl", "torch-fp16", "torch-fp16-cl", "compile-graphs"]
-    assert in_process == [name for name in RUNNER_BACKENDS if name != "tensorrt"] + variants
+    assert in_process == [name for name in RUNNER_ENGINES if name != "tensorrt"] + variants
     assert all(BENCH_TARGETS[name].runner == name for name in in_process[: -len(variants)])
     assert [BENCH_TARGETS[v].runner for v in variants] == ["torch", "torch", "torch", "compile"]
     assert not is_in_process("tensorrt") and not is_in_process("triton-grpc")

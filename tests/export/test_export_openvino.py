@@ -55,9 +55,9 @@ def test_parity_gate_passes_on_openvino_for_float_and_uint8_graphs(
         path = exported("cyclegan-digits", "translate_a2b", uint8_output=uint8).onnx_path
         runner = make_runner("openvino", "cyclegan-digits", "translate_a2b", artifact=path)
         report = check_runner(
-            module, runner.entry, runner, n=parity_n, uint8_output=uint8, backend="openvino"
+            module, runner.entry, runner, n=parity_n, uint8_output=uint8, engine="openvino"
         )
-        assert report.passed and report.backend == "openvino", report.summary()
+        assert report.passed and report.engine == "openvino", report.summary()
 
 
 def test_quality_gate_dcgan_metrics_through_openvino_match_torch(

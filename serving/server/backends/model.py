@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-from export.runners import make_runner, runner_backend
+from export.runners import make_runner, runner_engine
 from serving.server.backends.common import honour_pythonpath, request_wire
 from serving.server.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
 from zoo.errors import ZooError
@@ -48,7 +48,7 @@ class TritonPythonModel:
         threads = int(params.get("zoo_threads", "1"))
         version_dir = Path(args["model_repository"]) / args["model_version"]
         module = None
-        if runner_backend(backend).artifact is None:  # torch, compile
+        if runner_engine(backend).artifact is None:  # torch, compile
             from zoo.weights import load_model_from_dir
 
             # `zoo repo build --backend torch` saved the weights here with their sha256.
@@ -58,7 +58,7 @@ class TritonPythonModel:
             params["zoo_model"],
             params["zoo_entry"],
             module=module,
-            artifact=runner_backend(backend).artifact_in(version_dir),
+            artifact=runner_engine(backend).artifact_in(version_dir),
             threads=threads,
             overrides=json.loads(params.get("zoo_config", "{}")),
             device=params.get("zoo_device", "cpu"),
