@@ -208,7 +208,7 @@ def _quality_problems(
     def factory(m: str, e: str) -> Runner:
         return _ServedImages(runner if e == entry else torch_runner(m, e, module=module))
 
-    actual = evaluate(model, runner_factory=factory, n=n, evaluator=evaluator, backend=engine)
+    actual = evaluate(model, runner_factory=factory, n=n, evaluator=evaluator, engine=engine)
     return compare_reports(expected, actual, rel=QUALITY_REL, abs_=0.0)
 
 

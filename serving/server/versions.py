@@ -425,7 +425,7 @@ def quality_gate(model: str, artifacts: Mapping[str, Path], *, n: int) -> dict[s
         model,
         runner_factory=lambda m, e: make_runner("onnxruntime", m, e, artifact=artifacts[e]),
         n=n,
-        backend="onnxruntime",
+        engine="onnxruntime",
         evaluator=load(EVALUATOR, offline=True),
     )
     return {

@@ -74,7 +74,7 @@ def test_quality_gate_dcgan_metrics_through_openvino_match_torch(
     expected = evaluate(
         model, runner_factory=lambda m, e: TorchRunner(m, module, e), n=64, evaluator=evaluator
     )
-    actual = evaluate(model, runner_factory=ov, n=64, evaluator=evaluator, backend="openvino")
+    actual = evaluate(model, runner_factory=ov, n=64, evaluator=evaluator, engine="openvino")
     assert compare_reports(expected, actual, rel=0.01, abs_=0.0) == []
 
 

@@ -33,7 +33,7 @@ def _table(report: EvalReport) -> Table:
         "real-vs-real floor / baseline",
         "target",
         "status",
-        title=f"{report.model} — {report.backend}, n={report.n}, seed={report.seed}",
+        title=f"{report.model} — {report.engine}, n={report.n}, seed={report.seed}",
     )
     for m in report.metrics:
         value = "—" if m.value is None else f"{m.value:.4g}"
@@ -70,7 +70,7 @@ def eval_command(
         )
     factory = runner_factory(backend)
     with err_console.status(f"evaluating {spec.name} ({backend})…"):
-        report = evaluate(spec.name, runner_factory=factory, n=n, seed=seed, backend=backend)
+        report = evaluate(spec.name, runner_factory=factory, n=n, seed=seed, engine=backend)
     if write:
         from zoo.cards import write_eval
         from zoo.weights import bundled_dir
