@@ -23,10 +23,10 @@ second at the largest batch, ``latency`` the lowest batch-1 latency. Candidates 
 wins by noise does not cost the server memory.
 
 The choice belongs to the host it was measured on: :func:`write_choice` writes it into one
-repository's config (``zoo_backend``) and ``export.json`` (every candidate's figures and the
-machine), and ``zoo optimize``/``zoo repo build --optimize`` only write into a repository named
-with ``--out``. The tracked ``model_repository/`` configs stay ONNX Runtime, the engine that
-runs everywhere, so CI's CPU never leaks into them.
+repository's config (the engine parameter ``zoo_backend``) and ``export.json`` (every
+candidate's figures and the machine), and ``zoo optimize``/``zoo repo build --optimize`` only
+write into a repository named with ``--out``. The tracked ``model_repository/`` configs stay
+ONNX Runtime, the engine that runs everywhere, so CI's CPU never leaks into them.
 """
 
 from __future__ import annotations
@@ -472,7 +472,7 @@ def optimize_model(
 def write_choice(
     repository: Path, choice: EntryChoice, machine_info: dict[str, Any], module: nn.Module
 ) -> Path:
-    """Serve ``choice.winner`` from ``repository``: its config's ``zoo_backend`` and
+    """Serve ``choice.winner`` from ``repository``: its config's engine (``zoo_backend``) and
     ``zoo_threads`` (plus saved weights for a torch engine), and every candidate's figures in
     ``export.json``."""
     from serving.server.repository import VERSION, render_config

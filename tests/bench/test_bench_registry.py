@@ -100,14 +100,14 @@ def test_settings_device_and_triton_runner() -> None:
         model="dcgan-mnist", backends=("torch",), device="cuda:1", triton_runner="torch"
     )
     opts = s.repository_options()
-    assert (opts.backend, opts.device, opts.half) == ("torch", "cuda:1", True)
+    assert (opts.engine, opts.device, opts.half) == ("torch", "cuda:1", True)
     assert s.to_dict()["device"] == "cuda:1" and s.to_dict()["triton_runner"] == "torch"
     torch_only = ("torch", "triton-grpc")
     opts = BenchSettings(
         model="dcgan-mnist", backends=torch_only, triton_runner="torch"
     ).repository_options()
-    assert (opts.backend, opts.device, opts.half) == ("torch", "cpu", False)
-    assert BenchSettings(model="dcgan-mnist").repository_options().backend == "onnxruntime"
+    assert (opts.engine, opts.device, opts.half) == ("torch", "cpu", False)
+    assert BenchSettings(model="dcgan-mnist").repository_options().engine == "onnxruntime"
     with pytest.raises(InvalidInputError, match="device must be cpu or cuda"):
         BenchSettings(model="dcgan-mnist", device="tpu")
     with pytest.raises(InvalidNameError, match="triton_runner must be one of onnxruntime, torch"):

@@ -109,7 +109,7 @@ def gpu_triton(
     from serving.server.triton import ServerConfig, TritonServer
 
     root = tmp_path_factory.mktemp("gpu_repository")
-    options = RepositoryOptions(backend="torch", device="cuda", response_cache=False)
+    options = RepositoryOptions(engine="torch", device="cuda", response_cache=False)
     build_repository(["dcgan-mnist"], out_dir=root, options=options,
                      modules={"dcgan-mnist": random_model("dcgan-mnist")})  # fmt: skip
     config = ServerConfig.on_free_ports(

@@ -73,7 +73,7 @@ def repo_build_command(
     from serving.server.repository import RepositoryOptions, build_repository, write_configs
 
     options = RepositoryOptions(
-        backend=backend,
+        engine=backend,
         native=native,
         max_batch_size=max_batch_size,
         preferred_batch_sizes=tuple(b for b in (16, 64) if b <= max_batch_size) or (1,),
@@ -182,7 +182,7 @@ def serve_command(
             build_repository(
                 _split(models),
                 out_dir=repo,
-                options=RepositoryOptions(backend=backend or "onnxruntime"),
+                options=RepositoryOptions(engine=backend or "onnxruntime"),
                 overrides=_variants(_split(models), set_),
                 progress=status.update,
             )
