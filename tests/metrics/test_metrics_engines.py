@@ -58,7 +58,7 @@ def test_eval_without_an_exported_graph_says_how_to_export(
 ) -> None:
     require_shipped("classifier-mnist")
     monkeypatch.setenv("ZOO_MODEL_REPOSITORY", str(tmp_path))
-    result = CliRunner().invoke(app, ["eval", "classifier-mnist", "--backend", "onnxruntime"])
+    result = CliRunner().invoke(app, ["eval", "classifier-mnist", "--engine", "onnxruntime"])
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "zoo export" in lines[0], result.output
