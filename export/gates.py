@@ -69,7 +69,7 @@ class ParityReport:
     passed: bool  # every output within its bound
     bound: float  # rel-L2 bound of float outputs
     precision: str  # "fp32" or "fp16"
-    backend: str = "onnxruntime"  # what ran the artifact
+    engine: str = "onnxruntime"  # what ran the artifact (export.runners.ENGINES, or a label)
     outputs: tuple[OutputParity, ...] = field(default_factory=tuple)  # per output
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,15 +78,18 @@ class ParityReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ParityReport:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`; also reads reports written before the key was renamed."""
         outs = tuple(OutputParity(**o) for o in data.get("outputs", ()))
+        data = dict(data)
+        if "backend" in data:  # export.json and engine manifests written before "engine"
+            data.setdefault("engine", data.pop("backend"))
         return cls(**{**data, "outputs": outs})
 
     def summary(self) -> str:
         """One line for people: verdict, errors and bound."""
         verdict = "passed" if self.passed else "FAILED"
         return (
-            f"parity {verdict} ({self.backend}, {self.precision}, n={self.n}): "
+            f"parity {verdict} ({self.engine}, {self.precision}, n={self.n}): "
             f"max abs {self.max_abs:.3g}, rel-L2 {self.rel_l2:.3g} (bound {self.bound:g})"
         )
 
@@ -114,7 +117,7 @@ def compare_outputs(
     names: Sequence[str],
     *,
     fp16: bool = False,
-    backend: str = "onnxruntime",
+    engine: str = "onnxruntime",
 ) -> ParityReport:
     """Compare ``candidate`` outputs with torch's ``reference`` under the gate's bounds."""
     bound = FP16_REL_L2 if fp16 else FP32_REL_L2
@@ -141,7 +144,7 @@ def compare_outputs(
         passed=all(r.passed for r in rows),
         bound=bound,
         precision="fp16" if fp16 else "fp32",
-        backend=backend,
+        engine=engine,
         outputs=tuple(rows),
     )
 
@@ -171,11 +174,11 @@ def check_runner(
     n: int = PARITY_N,
     fp16: bool = False,
     uint8_output: bool = False,
-    backend: str = "onnxruntime",
+    engine: str = "onnxruntime",
 ) -> ParityReport:
     """The gate for any runner of ``entry`` (ONNX Runtime, TensorRT) against torch float32."""
     inputs = sample_inputs(entry, n)
     reference = torch_reference(module, entry, inputs, uint8_output=uint8_output)
     candidate = run(*inputs)
     names = [t.name for t in graph_signature(entry, uint8_output=uint8_output).outputs]
-    return compare_outputs(reference, candidate, names, fp16=fp16, backend=backend)
+    return compare_outputs(reference, candidate, names, fp16=fp16, engine=engine)

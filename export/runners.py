@@ -1,11 +1,12 @@
-"""The runner factory: :data:`BACKENDS` (a name → how to build) and :func:`make_runner`.
+"""The runner factory: :data:`ENGINES` (a name → how to build) and :func:`make_runner`.
 
 A *runner* (:class:`zoo.runners.Runner`) runs one entry point in this process: arrays in the
 entry point's input order (batch axis first) → tuple of the graph's outputs as NumPy arrays, in
 whatever dtype the graph has (float32, or uint8 NHWC for a ``--uint8-output`` export). Its
-*backend* is the engine that runs it: torch, ``torch.compile``, ONNX Runtime, OpenVINO
+*engine* is what runs it: torch, ``torch.compile``, ONNX Runtime, OpenVINO
 (:mod:`export.openvino`) or TensorRT (this module holds ONNX Runtime's and TensorRT's).
-``zoo eval --backend``, ``zoo generate --local``, the Triton Python models, ``zoo bench``'s
+("Backend" is kept for Triton's backends, which may run one of these engines.)
+``zoo eval --engine``, ``zoo generate --local``, the Triton Python models, ``zoo bench``'s
 in-process targets and its LitServe peer all get their runner from :func:`make_runner`, so
 every path shares one pre/post-processing.
 
@@ -180,11 +181,11 @@ class TensorRTRunner:
 
 @dataclass(frozen=True)
 class RunnerOptions:
-    """What :func:`make_runner` was asked for, handed to a backend's builder."""
+    """What :func:`make_runner` was asked for, handed to an engine's builder."""
 
     model_name: str
     entry: str  # entry point name (the default one resolved)
-    module: nn.Module | None  # weights of the torch backends (None: the pulled trained ones)
+    module: nn.Module | None  # weights of the torch engines (None: the pulled trained ones)
     artifact: Path | None  # the exported file (None: the model repository's)
     threads: int | None  # intra-op threads; None = the library's default
     device: str  # "cpu", or "cuda"/"cuda:N" on a GPU host
@@ -194,15 +195,15 @@ class RunnerOptions:
 
 
 @dataclass(frozen=True)
-class RunnerBackend:
-    """One backend a runner can run on: its name, the file it runs, how to build the runner."""
+class RunnerEngine:
+    """One engine a runner can run on: its name, the file it runs, how to build the runner."""
 
     name: str
     artifact: str | None  # file it runs from a repository version folder; None: torch weights
     build: Callable[[RunnerOptions], Runner]
 
     def artifact_in(self, version_dir: Path) -> Path | None:
-        """Where this backend's file lies in a repository version folder (None: torch)."""
+        """Where this engine's file lies in a repository version folder (None: torch)."""
         return None if self.artifact is None else Path(version_dir) / self.artifact
 
 
@@ -252,33 +253,33 @@ def _tensorrt(o: RunnerOptions) -> Runner:
     return TensorRTRunner(o.model_name, o.entry, path, device=device)
 
 
-#: Every backend a runner runs on, by name: the one list ``--backend`` options accept.
-BACKENDS: dict[str, RunnerBackend] = {
-    b.name: b
-    for b in (
-        RunnerBackend("torch", None, _torch),
-        RunnerBackend("compile", None, lambda o: _torch(o, compile=True)),
-        RunnerBackend("onnxruntime", ONNX_NAME, _onnxruntime),
-        RunnerBackend("openvino", ONNX_NAME, _openvino),
+#: Every engine a runner runs on, by name: the one list ``--engine`` options accept.
+ENGINES: dict[str, RunnerEngine] = {
+    e.name: e
+    for e in (
+        RunnerEngine("torch", None, _torch),
+        RunnerEngine("compile", None, lambda o: _torch(o, compile=True)),
+        RunnerEngine("onnxruntime", ONNX_NAME, _onnxruntime),
+        RunnerEngine("openvino", ONNX_NAME, _openvino),
         # bfloat16 on CPUs that have it: a candidate of `zoo optimize`, served only if it gates.
-        RunnerBackend("openvino-bf16", ONNX_NAME, lambda o: _openvino(o, precision="bf16")),
-        RunnerBackend("tensorrt", ENGINE_NAME, _tensorrt),
+        RunnerEngine("openvino-bf16", ONNX_NAME, lambda o: _openvino(o, precision="bf16")),
+        RunnerEngine("tensorrt", ENGINE_NAME, _tensorrt),
     )
 }
 
 
-def runner_backend(name: str) -> RunnerBackend:
-    """The backend called ``name``; :class:`InvalidNameError` listing them otherwise."""
+def runner_engine(name: str) -> RunnerEngine:
+    """The engine called ``name``; :class:`InvalidNameError` listing them otherwise."""
     try:
-        return BACKENDS[name]
+        return ENGINES[name]
     except KeyError:
         raise InvalidNameError(
-            f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}."
+            f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}."
         ) from None
 
 
 def make_runner(
-    backend: str,
+    engine: str,
     model_name: str,
     entry: str | None = None,
     *,
@@ -291,7 +292,7 @@ def make_runner(
     channels_last: bool | None = None,
     compile_mode: str | None = None,
 ) -> Runner:
-    """A runner of ``model_name``'s ``entry`` on ``backend`` (a name in :data:`BACKENDS`).
+    """A runner of ``model_name``'s ``entry`` on ``engine`` (a name in :data:`ENGINES`).
 
     ``torch``/``compile`` run ``module`` (default: the pulled trained weights) eagerly or
     through ``torch.compile``, in float16 with ``half``, stored NHWC with ``channels_last``
@@ -301,13 +302,13 @@ def make_runner(
     point; ``openvino`` runs that ``model.onnx``, or the IR saved beside it). ``overrides``
     name the variant an artifact was exported from (its ``runner.entry`` is that variant's; a
     ``module`` brings its own config). ``device`` is where it runs (``"cuda"`` on a GPU host).
-    Only the torch backends import torch.
+    Only the torch engines import torch.
     """
-    chosen = runner_backend(backend)
-    if compile_mode is not None and backend != "compile":
-        raise InvalidInputError(f"compile_mode is an option of the compile backend, not {backend}.")
+    chosen = runner_engine(engine)
+    if compile_mode is not None and engine != "compile":
+        raise InvalidInputError(f"compile_mode is an option of the compile engine, not {engine}.")
     if channels_last is not None and chosen.artifact is not None:
-        raise InvalidInputError(f"channels_last is an option of the torch backends, not {backend}.")
+        raise InvalidInputError(f"channels_last is an option of the torch engines, not {engine}.")
     ep = get_spec(model_name).entry_point(entry)
     options = RunnerOptions(
         model_name, ep.name, module, artifact, threads, device, half, channels_last, compile_mode
@@ -329,10 +330,10 @@ def make_runner(
     return runner
 
 
-def runner_factory(backend: str) -> Callable[[str, str], Runner]:
-    """``(model, entry) → runner`` on ``backend``, the form :func:`zoo.evaluate.evaluate` takes.
+def runner_factory(engine: str) -> Callable[[str, str], Runner]:
+    """``(model, entry) → runner`` on ``engine``, the form :func:`zoo.evaluate.evaluate` takes.
 
     The name is checked now, before any evaluation starts.
     """
-    runner_backend(backend)
-    return lambda model_name, entry: make_runner(backend, model_name, entry)
+    runner_engine(engine)
+    return lambda model_name, entry: make_runner(engine, model_name, entry)

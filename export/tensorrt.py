@@ -143,7 +143,7 @@ def build_tensorrt(
             n=min(parity_n, build.max_batch),
             fp16=build.fp16,
             uint8_output=uint8_output,
-            backend="tensorrt",
+            engine="tensorrt",
         )
 
     fp32_onnx = export(out, False)  # fresh: the engine must match these weights and flags

@@ -80,7 +80,7 @@ def serving_repo(
     root = tmp_path_factory.mktemp("model_repository")
     # The defaults, made explicit. Built here, not at import: `make mutation` imports this file
     # with every mutated function raising, and an import error would stop the whole run.
-    options = RepositoryOptions(backend="onnxruntime", instances=1, threads=1)
+    options = RepositoryOptions(engine="onnxruntime", instances=1, threads=1)
     build_repository(out_dir=root, options=options, modules=serving_modules, parity_n=4)
     return root
 

@@ -260,3 +260,48 @@ def test_a_renamed_flag_still_works_with_a_warning() -> None:
     assert "--old-name is deprecated" in old.stderr and "use --new-name" in old.stderr
     help_text = runner.invoke(tool, ["run", "--help"]).stdout
     assert "--targets" in help_text and "--backends" not in help_text
+
+
+#: The commands whose ``--engine`` (a runner's engine) was called ``--backend`` (issue 26).
+ENGINE_COMMANDS = {
+    "eval",
+    "serve",
+    "repo build",
+    *("generate", "translate", "encode", "decode", "reconstruct", "inpaint", "classify"),
+    *("project", "interpolate"),
+}
+
+
+def test_every_engine_option_takes_its_old_name_and_no_option_is_called_backend() -> None:
+    commands = dict(_commands())
+    with_engine = {n for n, c in commands.items() if any("--engine" in p.opts for p in c.params)}
+    assert with_engine == ENGINE_COMMANDS
+    for name in ENGINE_COMMANDS:
+        assert getattr(commands[name], "renamed", {}) == {"--backend": "--engine"}, name
+    assert not [n for n, c in commands.items() if any("--backend" in p.opts for p in c.params)]
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["eval", "dcgan-mnist", "--seed", "0"], "unknown engine 'tpu'"),
+        (["generate", "dcgan-mnist", "--seeds", "0", "--local"], "unknown engine 'tpu'"),
+        (["repo", "build", "--configs-only"], "engine 'tpu' is not available"),
+        (["serve", "--models", "dcgan-mnist"], "engine 'tpu' is not available"),
+    ],
+    ids=["eval", "generate", "repo-build", "serve"],
+)
+def test_the_old_backend_flag_still_reaches_the_engine_with_a_warning(
+    args: list[str], error: str, tmp_path: Path
+) -> None:
+    """`--backend X` is `--engine X` plus a deprecation warning (an unknown engine fails fast,
+    right after parsing, with the same error both ways)."""
+    where = ["--out", str(tmp_path)] if args[0] == "repo" else []
+    where += ["--repository", str(tmp_path)] if args[0] == "serve" else []
+    new = runner.invoke(app, [*args, *where, "--engine", "tpu"])
+    old = runner.invoke(app, [*args, *where, "--backend", "tpu"])
+    assert new.exit_code == old.exit_code == 1, old.output
+    assert error in new.output and error in old.output, old.output
+    assert "deprecated" not in new.stderr
+    assert "--backend is deprecated" in old.stderr and "use --engine" in old.stderr
+    assert not list(tmp_path.iterdir())  # nothing was built

@@ -85,13 +85,18 @@ class Metric:
         return self.value >= self.target if self.higher_is_better else self.value <= self.target
 
 
+#: EvalReport fields stored under another key in eval.json (see :meth:`EvalReport.to_dict`).
+_EVAL_KEYS = {"engine": "backend"}
+_FIELDS_OF_KEYS = {key: name for name, key in _EVAL_KEYS.items()}
+
+
 @dataclass(frozen=True)
 class EvalReport:
     """The result of :func:`evaluate`: metrics plus how they were obtained."""
 
     model: str  # registry name
     family: str  # architecture family
-    backend: str  # how the model under test ran ("torch", "onnxruntime", ...)
+    engine: str  # what ran the model under test ("torch", "onnxruntime", ...)
     n: int  # samples per generated set / test images used
     seed: int  # first seed; also seeds the real-data subsets
     sha256: str  # weights digest in the registry at evaluation time
@@ -113,8 +118,12 @@ class EvalReport:
         return all(m.met is not False for m in self.metrics)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the ``eval.json`` of a model folder)."""
-        d = asdict(self)
+        """JSON-ready form (the ``eval.json`` of a model folder).
+
+        ``engine`` is stored under its old key ``backend``: eval.json ships beside the weights
+        and on the Hub, and the shipped files stay byte-identical (issue 26).
+        """
+        d = {_EVAL_KEYS.get(k, k): v for k, v in asdict(self).items()}
         d["metrics"] = [
             {**asdict(m), "higher_is_better": m.higher_is_better, "met": m.met}
             for m in self.metrics
@@ -128,6 +137,7 @@ class EvalReport:
         fields = {f for f in Metric.__dataclass_fields__}
         ms = tuple(Metric(**{k: v for k, v in m.items() if k in fields}) for m in data["metrics"])
         keep = {f for f in cls.__dataclass_fields__} - {"metrics"}
+        data = {_FIELDS_OF_KEYS.get(k, k): v for k, v in data.items()}
         return cls(metrics=ms, **{k: v for k, v in data.items() if k in keep})
 
 
@@ -312,15 +322,15 @@ def evaluate(
     n: int | None = None,
     seed: int = 0,
     evaluator: nn.Module | None = None,
-    backend: str = "torch",
+    engine: str = "torch",
 ) -> EvalReport:
     """Compute ``model_name``'s metrics on the test split: its family's protocol.
 
     ``runner_factory(model_name, entry)`` runs the model under test (default: torch over the
     trained weights, :func:`zoo.runners.torch_runner`; ``export.runners.runner_factory``
-    gives one for every backend); ``evaluator`` is the classifier behind the metrics
+    gives one for every engine); ``evaluator`` is the classifier behind the metrics
     (default: the trained ``classifier-mnist``), treated as frozen: its features of the real
-    data are cached per module; ``backend`` only labels the report.
+    data are cached per module; ``engine`` only labels the report.
     """
     import torch
 
@@ -350,7 +360,7 @@ def evaluate(
     return EvalReport(
         model=model_name,
         family=spec.family,
-        backend=backend,
+        engine=engine,
         n=n,
         seed=seed,
         sha256=spec.sha256,

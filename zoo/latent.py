@@ -1,4 +1,4 @@
-"""The seed → latent rule: one deterministic function shared by every backend.
+"""The seed → latent rule: one deterministic function shared by every engine and server.
 
 A seed names an image. Every path that turns seeds into latents — torch in-process, ONNX
 Runtime, the Triton backends, a GPU host — calls :func:`seed_to_latent`, so the same seed

@@ -1,4 +1,4 @@
-"""Pre- and post-processing shared by every backend: seeds → graph inputs, images → uint8.
+"""Pre- and post-processing shared by every engine: seeds → graph inputs, images → uint8.
 
 Clients send seeds, labels, ψ and mixing seeds; :func:`generator_inputs` turns them into the
 generator graph's inputs with the seed → latent rule and validates them with the checks the

@@ -1,8 +1,8 @@
 """The runner interface: one entry point of one model, NumPy arrays in and out.
 
-Every backend — torch eager, ``torch.compile``, ONNX Runtime, TensorRT (the last two in
+Every engine — torch eager, ``torch.compile``, ONNX Runtime, TensorRT (the last two in
 ``export.runners``, whose ``make_runner`` builds them all) — implements :class:`Runner`, so
-``zoo eval --backend``, the Triton Python models and the benchmarks all share the
+``zoo eval --engine``, the Triton Python models and the benchmarks all share the
 pre/post-processing in :mod:`zoo.pipeline`.
 
 Inputs come in the order of the entry point's signature (``ModelSpec.entry_point(...)``),
@@ -124,7 +124,7 @@ def torch_runner(
 ) -> TorchRunner:
     """A :class:`TorchRunner` of ``model_name``'s ``entry`` on ``module``.
 
-    How ``export.runners.make_runner`` builds its ``torch`` and ``compile`` backends. Weights
+    How ``export.runners.make_runner`` builds its ``torch`` and ``compile`` engines. Weights
     and images are stored NHWC with ``channels_last``, which by default follows ``half`` (what
     a GPU's tensor cores want); ``compile_mode`` is ``torch.compile``'s mode (with ``compile``).
     """

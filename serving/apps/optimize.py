@@ -23,10 +23,10 @@ second at the largest batch, ``latency`` the lowest batch-1 latency. Candidates 
 wins by noise does not cost the server memory.
 
 The choice belongs to the host it was measured on: :func:`write_choice` writes it into one
-repository's config (``zoo_backend``) and ``export.json`` (every candidate's figures and the
-machine), and ``zoo optimize``/``zoo repo build --optimize`` only write into a repository named
-with ``--out``. The tracked ``model_repository/`` configs stay ONNX Runtime, the engine that
-runs everywhere, so CI's CPU never leaks into them.
+repository's config (the engine parameter ``zoo_backend``) and ``export.json`` (every
+candidate's figures and the machine), and ``zoo optimize``/``zoo repo build --optimize`` only
+write into a repository named with ``--out``. The tracked ``model_repository/`` configs stay
+ONNX Runtime, the engine that runs everywhere, so CI's CPU never leaks into them.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from export.artifacts import META_NAME, ONNX_NAME, read_meta, version_dir
-from export.runners import make_runner, runner_backend
+from export.runners import make_runner, runner_engine
 from serving.server.wire import wire_results
 from zoo.errors import InvalidInputError, InvalidNameError, ZooError
 from zoo.pipeline import is_image
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from zoo.evaluate import EvalReport
     from zoo.runners import Runner
 
-#: Engines ``zoo optimize`` tries, in report order (names of ``export.runners.BACKENDS``).
+#: Engines ``zoo optimize`` tries, in report order (names of ``export.runners.ENGINES``).
 ENGINES = ("onnxruntime", "openvino", "openvino-bf16", "torch", "compile", "tensorrt")
 #: Ways to pick the winner.
 STRATEGIES = ("throughput", "latency")
@@ -208,7 +208,7 @@ def _quality_problems(
     def factory(m: str, e: str) -> Runner:
         return _ServedImages(runner if e == entry else torch_runner(m, e, module=module))
 
-    actual = evaluate(model, runner_factory=factory, n=n, evaluator=evaluator, backend=engine)
+    actual = evaluate(model, runner_factory=factory, n=n, evaluator=evaluator, engine=engine)
     return compare_reports(expected, actual, rel=QUALITY_REL, abs_=0.0)
 
 
@@ -250,12 +250,12 @@ def _time_rounds(runs: dict[str, Callable[[], Any]], *, seconds: float) -> dict[
 _FOOTPRINT_CHILD = """
 import json, sys, time
 t0 = time.perf_counter()
-from export.runners import make_runner, runner_backend
+from export.runners import make_runner, runner_engine
 from serving.server.wire import wire_results
 from export.samples import sample_inputs
 engine, model, entry, artifact, threads = sys.argv[1:6]
 module = None
-if runner_backend(engine).artifact is None:
+if runner_engine(engine).artifact is None:
     from zoo.registry import create_model
     module = create_model(model).eval()  # same size as the trained weights
 runner = make_runner(engine, model, entry, module=module,
@@ -358,7 +358,7 @@ def optimize_entry(
     if strategy not in STRATEGIES:
         raise InvalidNameError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}.")
     for engine in engines:
-        runner_backend(engine)  # unknown names fail before anything runs
+        runner_engine(engine)  # unknown names fail before anything runs
     say = progress or (lambda _msg: None)
     ep = get_spec(model).entry_point(entry)
     config = _served_config(repository, model, ep.name)
@@ -372,7 +372,7 @@ def optimize_entry(
         cand = Candidate(engine)
         candidates.append(cand)
         why = _unavailable(engine)
-        artifact = onnx_path if runner_backend(engine).artifact else None
+        artifact = onnx_path if runner_engine(engine).artifact else None
         try:
             if why:
                 raise RuntimeError(why)
@@ -384,7 +384,7 @@ def optimize_entry(
             say(f"{model}:{ep.name} {engine}: unavailable ({e})")
             continue
         uint8 = bool(meta.get("uint8_output")) and artifact is not None
-        report = check_runner(module, ep, runner, n=parity_n, uint8_output=uint8, backend=engine)
+        report = check_runner(module, ep, runner, n=parity_n, uint8_output=uint8, engine=engine)
         cand.parity = report.summary()
         if not report.passed:
             cand.status, cand.reason = "dropped", f"parity gate: {cand.parity}"
@@ -472,7 +472,7 @@ def optimize_model(
 def write_choice(
     repository: Path, choice: EntryChoice, machine_info: dict[str, Any], module: nn.Module
 ) -> Path:
-    """Serve ``choice.winner`` from ``repository``: its config's ``zoo_backend`` and
+    """Serve ``choice.winner`` from ``repository``: its config's engine (``zoo_backend``) and
     ``zoo_threads`` (plus saved weights for a torch engine), and every candidate's figures in
     ``export.json``."""
     from serving.server.repository import VERSION, render_config
@@ -486,7 +486,7 @@ def write_choice(
     config = _served_config(repository, choice.model, choice.entry)
     config.parameters["zoo_backend"].string_value = choice.winner
     config.parameters["zoo_threads"].string_value = str(choice.threads)  # as it was measured
-    if runner_backend(choice.winner).artifact is None:  # torch/compile serve saved weights
+    if runner_engine(choice.winner).artifact is None:  # torch/compile serve saved weights
         spec = get_spec(choice.model)
         sha = save_weights(module, folder / VERSION, choice.model, dict(spec.config))
         config.parameters["zoo_sha256"].string_value = sha

@@ -2,7 +2,7 @@
 
 ``zoo generate --local`` and the seed-determinism tests use :class:`InProcessZoo`. It converts
 requests with the same :mod:`serving.server.wire` code the Triton backends run, so an image made
-here and one served by Triton differ only by the backend that ran the graph.
+here and one served by Triton differ only by the engine that ran the graph.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from export.runners import make_runner, runner_backend
+from export.runners import make_runner, runner_engine
 from serving.client import BaseZooClient, InvalidInputError, ModelSignature
 from serving.client.requests import resolve_model
 from serving.client.transport import Version
@@ -64,22 +64,22 @@ def load_module(name: str, *, offline: bool | None = None) -> nn.Module:
 
 
 class InProcessZoo(BaseZooClient):
-    """Runs the zoo's calls in this process with ``backend``; weights load once per model.
+    """Runs the zoo's calls in this process on ``engine``; weights load once per model.
 
-    ``backend`` names a runner backend (``export.runners.BACKENDS``); ``modules`` overrides the
-    weights (torch backends); ``repository`` is where the ONNX Runtime and TensorRT backends
-    find their exported files (default: the model repository).
+    ``engine`` names a runner engine (``export.runners.ENGINES``); ``modules`` overrides the
+    weights (torch engines); ``repository`` is where the ONNX Runtime, OpenVINO and TensorRT
+    engines find their exported files (default: the model repository).
     """
 
     def __init__(
         self,
-        backend: str = "torch",
+        engine: str = "torch",
         *,
         modules: Mapping[str, nn.Module] | None = None,
         repository: Path | None = None,
         threads: int | None = None,
     ) -> None:
-        self.backend = backend
+        self.engine = engine
         self.repository = repository
         self.threads = threads
         self._modules = dict(modules or {})
@@ -109,14 +109,14 @@ class InProcessZoo(BaseZooClient):
     def _runner(self, name: str) -> Runner:
         if name not in self._runners:
             zoo_model, entry = self._entries[name]
-            backend = runner_backend(self.backend)
-            if zoo_model not in self._modules and backend.artifact is None:
+            engine = runner_engine(self.engine)
+            if zoo_model not in self._modules and engine.artifact is None:
                 self._modules[zoo_model] = load_module(zoo_model)
             artifact = None
             if self.repository is not None:
-                artifact = backend.artifact_in(Path(self.repository) / name / "1")
+                artifact = engine.artifact_in(Path(self.repository) / name / "1")
             self._runners[name] = make_runner(
-                self.backend,
+                self.engine,
                 zoo_model,
                 entry,
                 module=self._modules.get(zoo_model),

@@ -425,7 +425,7 @@ def quality_gate(model: str, artifacts: Mapping[str, Path], *, n: int) -> dict[s
         model,
         runner_factory=lambda m, e: make_runner("onnxruntime", m, e, artifact=artifacts[e]),
         n=n,
-        backend="onnxruntime",
+        engine="onnxruntime",
         evaluator=load(EVALUATOR, offline=True),
     )
     return {
@@ -575,10 +575,11 @@ def _check_embedded(root: Path, names: Sequence[str]) -> None:
     for n in names:
         cfg = read_config(root / n)
         params = {k: v.string_value for k, v in cfg.parameters.items()}
+        # zoo_backend: the embedded engine (the key keeps its old name; repository.py)
         if cfg.backend != "python" or params.get("zoo_backend") != "onnxruntime":
             raise InvalidInputError(
                 f"{n} is not an embedded ONNX Runtime model: rollouts build that layout only "
-                "(`zoo repo build` without --native or --backend)."
+                "(`zoo repo build` without --native or --engine)."
             )
         if not (root / n / "config.pbtxt").read_text().startswith(HEADER):
             raise InvalidInputError(f"{n}'s config was not written by `zoo repo build`.")

@@ -24,8 +24,8 @@ Rules, per graph tensor (shapes exclude the batch axis), by what fills it (its r
 A role the client cannot tell from a wire input's name and shape is declared in the served
 config (:func:`declared_roles`).
 
-Importing this module does not import torch: the native pre-processing backend runs where
-only NumPy is installed.
+Importing this module does not import torch: the native pre-processing step (a Python-backend
+model) runs where only NumPy is installed.
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def wire_results(
     """Graph outputs → wire outputs: float images become uint8 NHWC; uint8 passes through.
 
     A graph exported with uint8 output (``export_onnx(uint8_output=True)``) already returns
-    uint8 NHWC images; the torch backend returns float NCHW, converted here.
+    uint8 NHWC images; the torch engine returns float NCHW, converted here.
     """
     results: list[npt.NDArray[np.generic]] = []
     for t, arr in zip(entry.outputs, outputs, strict=True):

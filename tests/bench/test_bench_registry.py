@@ -10,7 +10,7 @@ import pytest
 import torch
 import typer
 
-from export.runners import BACKENDS as RUNNER_BACKENDS
+from export.runners import ENGINES as RUNNER_ENGINES
 from serving.apps.bench.registry import (
     BENCH_TARGETS,
     DEFAULT_TARGETS,
@@ -28,12 +28,12 @@ from zoo.registry import create_model
 from zoo.runners import TorchRunner
 
 
-def test_every_runner_backend_but_tensorrt_is_an_in_process_target() -> None:
+def test_every_runner_engine_but_tensorrt_is_an_in_process_target() -> None:
     in_process = [name for name, t in BENCH_TARGETS.items() if t.in_process]
     # TensorRT's engine is built on a GPU host: the bench reaches it only through Triton.
-    # Then the torch runner's variants the GPU check measures, each on a runner backend.
+    # Then the torch runner's variants the GPU check measures, each on a runner engine.
     variants = ["torch-cl", "torch-fp16", "torch-fp16-cl", "compile-graphs"]
-    assert in_process == [name for name in RUNNER_BACKENDS if name != "tensorrt"] + variants
+    assert in_process == [name for name in RUNNER_ENGINES if name != "tensorrt"] + variants
     assert all(BENCH_TARGETS[name].runner == name for name in in_process[: -len(variants)])
     assert [BENCH_TARGETS[v].runner for v in variants] == ["torch", "torch", "torch", "compile"]
     assert not is_in_process("tensorrt") and not is_in_process("triton-grpc")
@@ -100,14 +100,14 @@ def test_settings_device_and_triton_runner() -> None:
         model="dcgan-mnist", targets=("torch",), device="cuda:1", triton_runner="torch"
     )
     opts = s.repository_options()
-    assert (opts.backend, opts.device, opts.half) == ("torch", "cuda:1", True)
+    assert (opts.engine, opts.device, opts.half) == ("torch", "cuda:1", True)
     assert s.to_dict()["device"] == "cuda:1" and s.to_dict()["triton_runner"] == "torch"
     torch_only = ("torch", "triton-grpc")
     opts = BenchSettings(
         model="dcgan-mnist", targets=torch_only, triton_runner="torch"
     ).repository_options()
-    assert (opts.backend, opts.device, opts.half) == ("torch", "cpu", False)
-    assert BenchSettings(model="dcgan-mnist").repository_options().backend == "onnxruntime"
+    assert (opts.engine, opts.device, opts.half) == ("torch", "cpu", False)
+    assert BenchSettings(model="dcgan-mnist").repository_options().engine == "onnxruntime"
     with pytest.raises(InvalidInputError, match="device must be cpu or cuda"):
         BenchSettings(model="dcgan-mnist", device="tpu")
     with pytest.raises(InvalidNameError, match="triton_runner must be one of onnxruntime, torch"):

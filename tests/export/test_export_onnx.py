@@ -15,7 +15,14 @@ import torch
 from torch import nn
 
 from export.artifacts import FAILED_ONNX_NAME, META_NAME, ONNX_NAME
-from export.gates import FP16_REL_L2, FP32_REL_L2, parity_check, torch_reference
+from export.gates import (
+    FP16_REL_L2,
+    FP32_REL_L2,
+    ParityReport,
+    compare_outputs,
+    parity_check,
+    torch_reference,
+)
 from export.onnx import export_onnx
 from export.runners import OrtRunner, make_runner
 from export.samples import sample_inputs
@@ -56,8 +63,21 @@ def test_every_entry_point_exports_and_passes_parity(
         meta = json.loads(res.meta_path.read_text())
         assert meta["sha256"] == res.sha256 and meta["opset"] == 18 and meta["passed"]
         assert meta["signature"] == sig.to_dict()
+        assert meta["parity"]["engine"] == "onnxruntime"
         assert meta["optimizer"]["after"]["nodes"] <= meta["optimizer"]["before"]["nodes"]
         assert set(meta["versions"]) == {"torch", "onnx", "onnxscript", "onnxruntime"}
+
+
+def test_parity_reports_read_back_including_the_old_backend_key() -> None:
+    """The report names its engine; export.json files written before the rename still read."""
+    ref = (np.linspace(0, 1, 12, dtype=np.float32).reshape(2, 6),)
+    report = compare_outputs(ref, ref, ["image"], engine="openvino")
+    data = report.to_dict()
+    assert data["engine"] == "openvino" and "backend" not in data
+    assert ParityReport.from_dict(data) == report
+    old = {("backend" if k == "engine" else k): v for k, v in data.items()}
+    assert ParityReport.from_dict(old) == report
+    assert "(openvino, fp32, n=2)" in report.summary()
 
 
 def test_outputs_named_like_an_input_are_suffixed() -> None:

@@ -55,9 +55,9 @@ def test_parity_gate_passes_on_openvino_for_float_and_uint8_graphs(
         path = exported("cyclegan-digits", "translate_a2b", uint8_output=uint8).onnx_path
         runner = make_runner("openvino", "cyclegan-digits", "translate_a2b", artifact=path)
         report = check_runner(
-            module, runner.entry, runner, n=parity_n, uint8_output=uint8, backend="openvino"
+            module, runner.entry, runner, n=parity_n, uint8_output=uint8, engine="openvino"
         )
-        assert report.passed and report.backend == "openvino", report.summary()
+        assert report.passed and report.engine == "openvino", report.summary()
 
 
 def test_quality_gate_dcgan_metrics_through_openvino_match_torch(
@@ -74,7 +74,7 @@ def test_quality_gate_dcgan_metrics_through_openvino_match_torch(
     expected = evaluate(
         model, runner_factory=lambda m, e: TorchRunner(m, module, e), n=64, evaluator=evaluator
     )
-    actual = evaluate(model, runner_factory=ov, n=64, evaluator=evaluator, backend="openvino")
+    actual = evaluate(model, runner_factory=ov, n=64, evaluator=evaluator, engine="openvino")
     assert compare_reports(expected, actual, rel=0.01, abs_=0.0) == []
 
 

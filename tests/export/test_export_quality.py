@@ -36,6 +36,6 @@ def test_dcgan_metrics_through_onnxruntime_match_torch(tmp_path: Path) -> None:
     expected = evaluate(
         model, runner_factory=lambda m, e: TorchRunner(m, module, e), n=100, evaluator=evaluator
     )
-    actual = evaluate(model, runner_factory=ort, n=100, evaluator=evaluator, backend="onnxruntime")
+    actual = evaluate(model, runner_factory=ort, n=100, evaluator=evaluator, engine="onnxruntime")
     assert [m.name for m in actual.metrics] == [m.name for m in expected.metrics]
     assert compare_reports(expected, actual, rel=0.01, abs_=0.0) == []

@@ -1,4 +1,4 @@
-"""make_runner: every backend and entry point, and one clear error for each misuse."""
+"""make_runner: every engine and entry point, and one clear error for each misuse."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from torch import nn
 
 from export.gates import torch_reference
 from export.openvino import OpenVinoRunner
-from export.runners import BACKENDS, OrtRunner, make_runner
+from export.runners import ENGINES, OrtRunner, make_runner
 from export.samples import sample_inputs
 from zoo.errors import ArtifactNotFoundError, InvalidInputError, InvalidNameError
 from zoo.registry import get_spec
@@ -48,7 +48,7 @@ def test_runner_returns_the_graphs_dtype(exported: Exporter) -> None:
 
 
 @pytest.mark.slow
-def test_compile_backend_runs_the_compiled_graph(
+def test_compile_engine_runs_the_compiled_graph(
     random_module: Callable[[str], nn.Module],
 ) -> None:
     """``compile``: torch.compile really compiles the entry point, and it gives eager's images."""
@@ -70,7 +70,7 @@ def test_compile_backend_runs_the_compiled_graph(
 def test_channels_last_and_compile_mode_reach_the_torch_runner(
     random_module: Callable[[str], nn.Module],
 ) -> None:
-    """channels_last follows half unless given; compile_mode is the compile backend's only."""
+    """channels_last follows half unless given; compile_mode is the compile engine's only."""
     import torch
 
     module = random_module("dcgan-mnist")
@@ -119,20 +119,24 @@ def test_missing_engine_says_to_build_it(monkeypatch: pytest.MonkeyPatch, tmp_pa
 @pytest.mark.parametrize(
     ("args", "error", "match"),
     [
-        (("tflite", "dcgan-mnist"), InvalidNameError, "choose one of torch, compile"),
+        (
+            ("tflite", "dcgan-mnist"),
+            InvalidNameError,
+            "unknown engine 'tflite'; choose one of torch, compile",
+        ),
         (("onnxruntime", "dcgan-mnst"), KeyError, "Did you mean: dcgan-mnist"),
         (("onnxruntime", "vae-mnist", "explode"), InvalidNameError, "offers sample, encode"),
     ],
 )
-def test_bad_backend_model_or_entry(args: tuple[str, ...], error: type, match: str) -> None:
+def test_bad_engine_model_or_entry(args: tuple[str, ...], error: type, match: str) -> None:
     with pytest.raises(error, match=match):
         make_runner(*args)
 
 
-def test_every_listed_backend_is_one_make_runner_builds(
+def test_every_listed_engine_is_one_make_runner_builds(
     exported: Exporter, random_module: Callable[[str], nn.Module], tmp_path: Path
 ) -> None:
-    """BACKENDS is what make_runner dispatches on: each name builds its runner class."""
+    """ENGINES is what make_runner dispatches on: each name builds its runner class."""
     module = random_module("dcgan-mnist")
     onnx = exported("dcgan-mnist", "generate").onnx_path
     built = {
@@ -149,9 +153,9 @@ def test_every_listed_backend_is_one_make_runner_builds(
     # TensorRT gets as far as looking for its engine (none here; built on GPU hosts).
     with pytest.raises(ArtifactNotFoundError, match="TensorRT engine"):
         make_runner("tensorrt", "dcgan-mnist", artifact=tmp_path / "model.plan")
-    assert set(BACKENDS) == {*built, "tensorrt"}
-    # Each backend's file is where InProcessZoo and the Triton Python model look for it.
-    artifacts = {name: b.artifact_in(tmp_path) for name, b in BACKENDS.items()}
+    assert set(ENGINES) == {*built, "tensorrt"}
+    # Each engine's file is where InProcessZoo and the Triton Python model look for it.
+    artifacts = {name: b.artifact_in(tmp_path) for name, b in ENGINES.items()}
     assert artifacts == {
         "torch": None,
         "compile": None,

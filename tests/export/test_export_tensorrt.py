@@ -150,7 +150,7 @@ def test_engine_builds_passes_the_gate_and_is_rebuilt_when_stale(
         options=BuildOptions(max_batch=16, fp16=fp16),
         parity_n=16,
     )
-    assert res.parity.passed and res.parity.backend == "tensorrt"
+    assert res.parity.passed and res.parity.engine == "tensorrt"
     assert res.parity.precision == ("fp16" if fp16 else "fp32")
     assert (tmp_path / "home" / "tensorrt" / "timing.cache").is_file()
     runner = make_runner("tensorrt", "dcgan-mnist", artifact=res.engine_path)

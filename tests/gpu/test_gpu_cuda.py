@@ -63,7 +63,7 @@ def test_torch_on_cuda_matches_cpu_in_float32(
     module = random_model(model_name)
     for ep in get_spec(model_name).entry_points:
         report = check_runner(
-            module, ep, _gpu_runner(model_name, module, ep.name), n=16, backend="torch-cuda"
+            module, ep, _gpu_runner(model_name, module, ep.name), n=16, engine="torch-cuda"
         )
         assert report.passed and report.bound == FP32_REL_L2, (ep.name, report.summary())
 
@@ -75,7 +75,7 @@ def test_fp16_channels_last_on_cuda_within_the_fp16_gate(
     for ep in get_spec(model_name).entry_points:
         for options in ({"half": True}, {"half": True, "channels_last": True}):
             runner = _gpu_runner(model_name, module, ep.name, **options)
-            report = check_runner(module, ep, runner, n=16, fp16=True, backend="torch-cuda")
+            report = check_runner(module, ep, runner, n=16, fp16=True, engine="torch-cuda")
             assert report.passed and report.bound == FP16_REL_L2, (
                 ep.name,
                 options,
@@ -91,7 +91,7 @@ def test_torch_compile_on_cuda_matches_cpu(
     ep = get_spec("dcgan-mnist").entry_point()
     runner = _gpu_runner("dcgan-mnist", module, ep.name, compile=True, compile_mode=mode)
     for _ in range(2):  # CUDA graphs: recorded on the first calls, replayed after
-        report = check_runner(module, ep, runner, n=16, backend="compile-cuda")
+        report = check_runner(module, ep, runner, n=16, engine="compile-cuda")
         assert report.passed, report.summary()
 
 
@@ -109,7 +109,7 @@ def gpu_triton(
     from serving.server.triton import ServerConfig, TritonServer
 
     root = tmp_path_factory.mktemp("gpu_repository")
-    options = RepositoryOptions(backend="torch", device="cuda", response_cache=False)
+    options = RepositoryOptions(engine="torch", device="cuda", response_cache=False)
     build_repository(["dcgan-mnist"], out_dir=root, options=options,
                      modules={"dcgan-mnist": random_model("dcgan-mnist")})  # fmt: skip
     config = ServerConfig.on_free_ports(

@@ -11,10 +11,10 @@ from huggingface_hub import ModelCard, ModelCardData
 from PIL import Image
 from torch import nn
 
-from zoo.cards import read_eval, read_training, render_card, write_card
+from zoo.cards import read_eval, read_training, render_card, write_card, write_eval
 from zoo.evaluate import EvalReport
 from zoo.registry import create_model, get_spec
-from zoo.settings import CARD_NAME, SAMPLES_NAME, WEIGHTS_NAME
+from zoo.settings import CARD_NAME, EVAL_NAME, SAMPLES_NAME, WEIGHTS_NAME
 from zoo.weights import bundled_dir
 
 #: The Hub's task ids for images (its pipeline tags: huggingface.js, packages/tasks/src/
@@ -131,3 +131,14 @@ def test_shipped_card_text_is_what_the_card_writer_renders(
         parameters=sum(p.numel() for p in create_model(model_name).parameters()),
     )
     assert text == (folder / CARD_NAME).read_text()
+
+
+def test_shipped_eval_json_is_what_write_eval_writes_of_it(
+    model_name: str, require_shipped: Callable[..., None], tmp_path: Path
+) -> None:
+    """eval.json reads back and writes out byte for byte (``engine`` keeps its key ``backend``)."""
+    require_shipped(model_name)
+    shipped = bundled_dir(model_name) / EVAL_NAME
+    report = read_eval(model_name)
+    assert report.engine == "torch"
+    assert write_eval(report, tmp_path).read_bytes() == shipped.read_bytes()

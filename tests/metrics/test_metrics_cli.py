@@ -30,8 +30,8 @@ def _one_error_line(result: object, *needles: str) -> None:
     [
         (["eval", "dcgan-mnsit"], ("unknown model", "dcgan-mnist")),
         (["eval", "../etc"], ("unknown model",)),
-        (["eval", "dcgan-mnist", "--backend", "tpu"], ("unknown backend",)),
-        (["eval", "dcgan-mnist", "--backend", "onnxruntime", "--write"], ("--write",)),
+        (["eval", "dcgan-mnist", "--engine", "tpu"], ("unknown engine",)),
+        (["eval", "dcgan-mnist", "--engine", "onnxruntime", "--write"], ("--write",)),
         (["card"], ("--all",)),
         (["card", "no-such-model"], ("unknown model",)),
     ],

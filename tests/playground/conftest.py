@@ -69,7 +69,7 @@ def playground_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_repository(
         list(MODELS),
         out_dir=root,
-        options=RepositoryOptions(backend="onnxruntime", instances=1, threads=1),
+        options=RepositoryOptions(engine="onnxruntime", instances=1, threads=1),
         modules=modules,
         parity_n=2,
     )

@@ -20,7 +20,7 @@ from serving import client
 from serving.client.requests import check_images, check_masks, check_seeds, generate_request
 from serving.server.inprocess import signature_of
 from serving.server.repository import (
-    EMBEDDED_BACKENDS,
+    EMBEDDED_ENGINES,
     NATIVE_PLATFORMS,
     RepositoryOptions,
     model_configs,
@@ -366,11 +366,11 @@ def test_server_conversion_only_raises_typed_errors() -> None:
 @st.composite
 def repository_options(draw: st.DrawFn) -> RepositoryOptions:
     native = draw(st.booleans())
-    backend = draw(st.sampled_from(sorted(NATIVE_PLATFORMS) if native else EMBEDDED_BACKENDS))
+    engine = draw(st.sampled_from(sorted(NATIVE_PLATFORMS) if native else EMBEDDED_ENGINES))
     max_batch = draw(st.integers(min_value=1, max_value=4096))
     preferred = draw(st.lists(st.integers(min_value=1, max_value=max_batch), max_size=3))
     return RepositoryOptions(
-        backend=backend,
+        engine=engine,
         native=native,
         max_batch_size=max_batch,
         preferred_batch_sizes=tuple(preferred),
@@ -405,20 +405,20 @@ def test_configs_round_trip_through_model_config(
     max_batch=st.integers(min_value=-5, max_value=5),
     instances=st.integers(min_value=-2, max_value=2),
     preferred=st.lists(st.integers(min_value=-5, max_value=10), max_size=3),
-    backend=st.text(max_size=12),
+    engine=st.text(max_size=12),
 )
 def test_invalid_options_are_refused(
-    max_batch: int, instances: int, preferred: list[int], backend: str
+    max_batch: int, instances: int, preferred: list[int], engine: str
 ) -> None:
     valid = (
-        backend in EMBEDDED_BACKENDS
+        engine in EMBEDDED_ENGINES
         and max_batch >= 1
         and instances >= 1
         and all(1 <= b <= max_batch for b in preferred)
     )
     try:
         RepositoryOptions(
-            backend=backend,
+            engine=engine,
             max_batch_size=max_batch,
             instances=instances,
             preferred_batch_sizes=tuple(preferred),

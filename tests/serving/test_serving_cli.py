@@ -230,7 +230,7 @@ def test_repo_build_configs_only(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "dcgan-mnist_net" / "config.pbtxt").is_file()
     result = runner.invoke(
-        app, ["repo", "build", "--native", "--backend", "torch", "--out", str(tmp_path)]
+        app, ["repo", "build", "--native", "--engine", "torch", "--out", str(tmp_path)]
     )
     assert result.exit_code == 1 and "onnxruntime, tensorrt" in result.output
 

@@ -51,10 +51,10 @@ INT64, UINT8, FP32 = 9, 2, 11  # DataType values in model_config.proto
 def test_options_bounds() -> None:
     RepositoryOptions(max_batch_size=1, preferred_batch_sizes=(1,), instances=1, threads=1)
     RepositoryOptions(max_batch_size=8, preferred_batch_sizes=(1, 8))
-    RepositoryOptions(native=True, backend="tensorrt")
-    for backend in ("onnxruntime", "openvino", "openvino-bf16", "torch", "tensorrt"):
-        RepositoryOptions(backend=backend)
-    RepositoryOptions(native=True, backend="openvino")
+    RepositoryOptions(native=True, engine="tensorrt")
+    for engine in ("onnxruntime", "openvino", "openvino-bf16", "torch", "tensorrt"):
+        RepositoryOptions(engine=engine)
+    RepositoryOptions(native=True, engine="openvino")
     for bad in ({"max_batch_size": 0}, {"instances": 0}, {"threads": 0}):
         with pytest.raises(
             InvalidInputError, match=r"^max_batch_size, instances and threads must be at least 1\.$"
@@ -66,29 +66,29 @@ def test_options_bounds() -> None:
         RepositoryOptions(max_batch_size=8, preferred_batch_sizes=(4, 9))
     with pytest.raises(InvalidInputError, match="preferred"):
         RepositoryOptions(preferred_batch_sizes=(0, 16))
-    RepositoryOptions(backend="torch", half=True)
-    for backend in ("onnxruntime", "tensorrt"):
+    RepositoryOptions(engine="torch", half=True)
+    for engine in ("onnxruntime", "tensorrt"):
         with pytest.raises(
-            InvalidInputError, match=r"^half \(float16\) is an option of the torch backend only\.$"
+            InvalidInputError, match=r"^half \(float16\) is an option of the torch engine only\.$"
         ):
-            RepositoryOptions(backend=backend, half=True)
+            RepositoryOptions(engine=engine, half=True)
     with pytest.raises(
         InvalidNameError,
-        match=r"^backend 'torch' is not available for the native repository; "
+        match=r"^engine 'torch' is not available for the native repository; "
         r"choose one of onnxruntime, tensorrt, openvino\.$",
     ):
-        RepositoryOptions(native=True, backend="torch")
+        RepositoryOptions(native=True, engine="torch")
     with pytest.raises(
         InvalidNameError,
         match=r"the embedded repository; choose one of onnxruntime, openvino, openvino-bf16, "
         r"torch, tensorrt\.$",
     ):
-        RepositoryOptions(backend="tvm")
+        RepositoryOptions(engine="tvm")
 
 
 def test_embedded_config_follows_the_options() -> None:
     opts = RepositoryOptions(
-        backend="torch",
+        engine="torch",
         max_batch_size=32,
         preferred_batch_sizes=(4, 32),
         max_queue_delay_us=250,
@@ -121,7 +121,7 @@ def test_embedded_config_follows_the_options() -> None:
 
 
 def test_embedded_config_of_a_variant_on_a_gpu_host() -> None:
-    opts = RepositoryOptions(backend="torch", device="cuda", half=True)
+    opts = RepositoryOptions(engine="torch", device="cuda", half=True)
     variant = {"z_dim": 32, "resolution": 64}  # not in sorted order: the parameter sorts them
     cfg = embedded_config("dcgan-mnist", entry("dcgan-mnist"), opts, overrides=variant)
     assert params(cfg) == {
@@ -184,7 +184,7 @@ def test_native_seeded_model_is_pre_net_ensemble() -> None:
     assert tensors(net.output) == [("image", UINT8, [32, 32, 1], False)]
 
     trt = native_configs(
-        "dcgan-mnist", entry("dcgan-mnist"), RepositoryOptions(native=True, backend="tensorrt")
+        "dcgan-mnist", entry("dcgan-mnist"), RepositoryOptions(native=True, engine="tensorrt")
     )
     assert trt["dcgan-mnist_net"].platform == "tensorrt_plan"
     assert params(trt["dcgan-mnist_pre"])["zoo_scalar_inputs"] == ""
@@ -203,7 +203,7 @@ def test_native_model_without_preprocessing_is_served_alone() -> None:
 
 
 def test_native_openvino_model_runs_on_cpu_with_the_runners_options() -> None:
-    opts = RepositoryOptions(native=True, backend="openvino", threads=3, instances=2)
+    opts = RepositoryOptions(native=True, engine="openvino", threads=3, instances=2)
     (net,) = native_configs("vae-mnist", entry("vae-mnist", "decode"), opts).values()
     assert net.backend == "openvino" and net.platform == ""
     assert net.default_model_filename == IR_NAME

@@ -20,17 +20,17 @@ if TYPE_CHECKING:
     from conftest import ProcessTools  # type: ignore[import-not-found]
 
 
-def test_openvino_backend_is_served_by_triton_and_matches_onnxruntime(
+def test_openvino_engine_is_served_by_triton_and_matches_onnxruntime(
     tmp_path: Path, serving_modules: dict, proc: ProcessTools
 ) -> None:
-    """`--backend openvino`: the embedded stub runs OpenVINO on the export, without torch; the
+    """`--engine openvino`: the embedded stub runs OpenVINO on the export, without torch; the
     same images as ONNX Runtime within the gate's one grey level."""
     from serving.client import ZooClient
     from serving.server.inprocess import InProcessZoo
     from serving.server.triton import TritonServer
 
     models = ["dcgan-mnist", "cyclegan-digits"]
-    options = RepositoryOptions(backend="openvino")
+    options = RepositoryOptions(engine="openvino")
     built = build_repository(models, out_dir=tmp_path, options=options, modules=serving_modules)
     for item in built:
         cfg = parse_config((item.path / "config.pbtxt").read_text())
@@ -60,7 +60,7 @@ def test_openvino_backend_is_served_by_triton_and_matches_onnxruntime(
 
 def test_native_openvino_configs_are_written_and_parse(tmp_path: Path) -> None:
     """Triton's native ``openvino`` backend (NGC images): written and parsed here, not run."""
-    paths = write_configs(tmp_path, options=RepositoryOptions(native=True, backend="openvino"))
+    paths = write_configs(tmp_path, options=RepositoryOptions(native=True, engine="openvino"))
     configs = {p.parent.name: parse_config(p.read_text()) for p in paths}
     served = {triton_model_name(m, e) for m in list_models() for e in get_spec(m).tasks}
     assert served <= set(configs)
@@ -74,7 +74,7 @@ def test_native_openvino_configs_are_written_and_parse(tmp_path: Path) -> None:
 
 
 def test_native_openvino_build_writes_a_checked_ir(tmp_path: Path, serving_modules: dict) -> None:
-    options = RepositoryOptions(native=True, backend="openvino")
+    options = RepositoryOptions(native=True, engine="openvino")
     build_repository(["vae-mnist"], out_dir=tmp_path, options=options, modules=serving_modules)
     xml = tmp_path / "vae-mnist_decode" / "1" / IR_NAME
     manifest = check_ir_artifact(xml, "vae-mnist", "decode")

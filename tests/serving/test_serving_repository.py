@@ -41,10 +41,10 @@ def test_tracked_configs_are_what_the_writer_produces(tmp_path: Path) -> None:
     "options",
     [
         RepositoryOptions(),
-        RepositoryOptions(backend="torch", instances=2, threads=2),
-        RepositoryOptions(backend="tensorrt"),
+        RepositoryOptions(engine="torch", instances=2, threads=2),
+        RepositoryOptions(engine="tensorrt"),
         RepositoryOptions(native=True),
-        RepositoryOptions(native=True, backend="tensorrt"),
+        RepositoryOptions(native=True, engine="tensorrt"),
     ],
     ids=["embedded-ort", "embedded-torch", "embedded-trt", "native-ort", "native-trt"],
 )
@@ -111,9 +111,9 @@ def test_native_ensemble_steps_connect() -> None:
 
 def test_options_are_validated() -> None:
     with pytest.raises(InvalidNameError, match="onnxruntime, tensorrt"):
-        RepositoryOptions(native=True, backend="torch")
+        RepositoryOptions(native=True, engine="torch")
     with pytest.raises(InvalidNameError):
-        RepositoryOptions(backend="tvm")
+        RepositoryOptions(engine="tvm")
     with pytest.raises(InvalidInputError, match="preferred"):
         RepositoryOptions(max_batch_size=8, preferred_batch_sizes=(16,))
 
@@ -199,10 +199,10 @@ def test_wire_results_turn_float_images_into_bytes() -> None:
     np.testing.assert_array_equal(wire_results(encode, [codes, -codes])[1], -codes)
 
 
-def test_torch_backend_serves_checked_weights(
+def test_torch_engine_serves_checked_weights(
     tmp_path: Path, serving_modules: dict, proc: ProcessTools
 ) -> None:
-    """`--backend torch`: the weights are saved beside model.py with their sha256, and served."""
+    """`--engine torch`: the weights are saved beside model.py with their sha256, and served."""
     from serving.client import ZooClient
     from serving.server.inprocess import InProcessZoo
     from serving.server.triton import TritonServer
@@ -211,7 +211,7 @@ def test_torch_backend_serves_checked_weights(
     built = build_repository(
         ["dcgan-mnist"],
         out_dir=tmp_path,
-        options=RepositoryOptions(backend="torch"),
+        options=RepositoryOptions(engine="torch"),
         modules=serving_modules,
     )
     (item,) = [b for b in built if b.path.name == "dcgan-mnist"]  # interpolate is the other

@@ -114,7 +114,7 @@ def test_the_async_client_reports_each_tasks_answering_version(triton: TritonSer
 
 
 def test_in_process_serving_refuses_a_version(serving_modules: dict[str, torch.nn.Module]) -> None:
-    zoo = InProcessZoo(backend="torch", modules=serving_modules)
+    zoo = InProcessZoo(engine="torch", modules=serving_modules)
     with pytest.raises(InvalidInputError, match="one version"):
         zoo.generate(MODEL, [1], version=1)
 

@@ -146,7 +146,7 @@ def server(trained: nn.Module, work: Path) -> Iterator[TritonServer]:
     build_repository(
         [NAME],
         out_dir=repo,
-        options=RepositoryOptions(backend="onnxruntime", instances=1, threads=1),
+        options=RepositoryOptions(engine="onnxruntime", instances=1, threads=1),
         modules={NAME: trained},
         parity_n=2,
     )

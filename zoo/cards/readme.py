@@ -142,7 +142,8 @@ def render_card(
     reached = "all targets met" if report.targets_met else "some targets **not** met"
     protocol = (
         f"`zoo eval {spec.name}` on the test split, n = {report.n}, seed = {report.seed}, "
-        f"backend {report.backend}, weights sha256 `{report.sha256[:12]}…` — {reached}."
+        # "backend": the cards' wording, kept so the shipped cards stay byte-identical.
+        f"backend {report.engine}, weights sha256 `{report.sha256[:12]}…` — {reached}."
     )
     if spec.name != EVALUATOR:  # the evaluator's own figures are accuracies, not its features
         protocol += (

@@ -5,7 +5,8 @@ the machine could read it; it is sent as ``Authorization: Bearer <token>`` and n
 
 The inference commands (``zoo generate`` … ``zoo interpolate``) also choose where they run:
 :func:`with_connection` gives a command the whole set (``--url``, ``--protocol``, the TLS files
-and headers, ``--local``, ``--backend``) as one :class:`Connection`.
+and headers, ``--local``, ``--engine``) as one :class:`Connection`. ``--backend`` is the old
+name of ``--engine``, still accepted with a warning where the commands are registered.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ ProtocolOpt = Annotated[
 LocalOpt = Annotated[
     bool, typer.Option("--local", help="Run in-process (the default when no --url is given).")
 ]
-BackendOpt = Annotated[
+EngineOpt = Annotated[
     str,
-    typer.Option(help="In-process runner backend: torch, compile, onnxruntime or tensorrt."),
+    typer.Option(
+        help="In-process runner engine: torch, compile, onnxruntime, openvino or tensorrt."
+    ),
 ]
 HeaderOpt = Annotated[
     list[str] | None,
@@ -110,7 +113,7 @@ class Connection:
     client_cert: ClientCertOpt = None
     client_key: ClientKeyOpt = None
     local: LocalOpt = False
-    backend: BackendOpt = "torch"
+    engine: EngineOpt = "torch"
 
     def open(self) -> BaseZooClient:
         """A client for ``--url`` (with the TLS files and headers), or the in-process zoo."""
@@ -125,7 +128,7 @@ class Connection:
             return ZooClient(self.url, protocol=self.protocol, **tls)  # type: ignore[arg-type]
         from serving.server.inprocess import InProcessZoo
 
-        return InProcessZoo(self.backend)
+        return InProcessZoo(self.engine)
 
 
 def _connection_parameters() -> list[inspect.Parameter]:

@@ -14,8 +14,8 @@ from zoo.evaluate import EvalReport, RunnerFactory, evaluate
 from zoo.registry import get_spec, list_models
 
 
-def runner_factory(backend: str) -> RunnerFactory:
-    """How ``zoo eval --backend`` runs the model under test: ``export.runners``' factory.
+def runner_factory(engine: str) -> RunnerFactory:
+    """How ``zoo eval --engine`` runs the model under test: ``export.runners``' factory.
 
     (zoo/ never imports export/; the CLI layer hands the runners to the evaluator.)
     """
@@ -23,7 +23,7 @@ def runner_factory(backend: str) -> RunnerFactory:
         from export.runners import runner_factory as factory_of
     except ImportError as e:
         raise MissingDependencyError("the export package (onnx, onnxruntime)", "export") from e
-    return factory_of(backend)
+    return factory_of(engine)
 
 
 def _table(report: EvalReport) -> Table:
@@ -33,7 +33,7 @@ def _table(report: EvalReport) -> Table:
         "real-vs-real floor / baseline",
         "target",
         "status",
-        title=f"{report.model} — {report.backend}, n={report.n}, seed={report.seed}",
+        title=f"{report.model} — {report.engine}, n={report.n}, seed={report.seed}",
     )
     for m in report.metrics:
         value = "—" if m.value is None else f"{m.value:.4g}"
@@ -50,8 +50,9 @@ def _table(report: EvalReport) -> Table:
 def eval_command(
     name: ModelArg,
     as_json: JsonFlag = False,
-    backend: Annotated[
-        str, typer.Option(help="Run the model with torch, compile, onnxruntime or tensorrt.")
+    engine: Annotated[
+        str,
+        typer.Option(help="Run the model on torch, compile, onnxruntime, openvino or tensorrt."),
     ] = "torch",
     n: Annotated[
         int | None, typer.Option("--n", help="Samples per set (default 1000).", min=10)
@@ -63,14 +64,14 @@ def eval_command(
 ) -> None:
     """Recompute a model's metrics on the test split, with the real-vs-real floor."""
     spec = get_spec(name)
-    if write and backend != "torch":
+    if write and engine != "torch":
         raise InvalidInputError(
-            "--write stores the reference figures of the torch weights; drop --backend "
-            f"{backend} or --write."
+            "--write stores the reference figures of the torch weights; drop --engine "
+            f"{engine} or --write."
         )
-    factory = runner_factory(backend)
-    with err_console.status(f"evaluating {spec.name} ({backend})…"):
-        report = evaluate(spec.name, runner_factory=factory, n=n, seed=seed, backend=backend)
+    factory = runner_factory(engine)
+    with err_console.status(f"evaluating {spec.name} ({engine})…"):
+        report = evaluate(spec.name, runner_factory=factory, n=n, seed=seed, engine=engine)
     if write:
         from zoo.cards import write_eval
         from zoo.weights import bundled_dir

@@ -49,17 +49,22 @@ def main(
     """genzoo: pull, train, evaluate, export and serve image generative models."""
 
 
+#: The commands whose ``--engine`` (a runner's engine) was ``--backend`` (issue 26: "backend"
+#: is Triton's word); the old flag still works, with a warning.
+ENGINE = renamed_flags(backend="--engine")
+
 app.command("list")(models.list_command)
 app.command("info")(models.info_command)
 app.command("pull")(hub_cli.pull_command)
 app.command("publish")(hub_cli.publish_command)
 app.command("train")(train.train_command)
-app.command("eval")(evaluate_cli.eval_command)
+app.command("eval", cls=ENGINE)(evaluate_cli.eval_command)
 app.command("card")(evaluate_cli.card_command)
 app.command("export")(export_cli.export_command)
-app.command("serve")(serve_cli.serve_command)
+app.command("serve", cls=ENGINE)(serve_cli.serve_command)
 app.command("optimize")(optimize_cli.optimize_command)
 app.add_typer(serve_cli.repo_app, name="repo")
+serve_cli.repo_app.command("build", cls=ENGINE)(serve_cli.repo_build_command)
 serve_cli.repo_app.command("push")(deploy_cli.repo_push_command)
 serve_cli.repo_app.command("list")(rollout_cli.repo_list_command)
 app.command("rollout")(rollout_cli.rollout_command)
@@ -75,12 +80,12 @@ app.command(
     context_settings={"allow_extra_args": True},
 )(bench_cli.bench_command)
 app.command("playground")(playground_cli.playground_command)
-app.command("generate")(infer_cli.generate_command)
-app.command("translate")(infer_cli.translate_command)
-app.command("encode")(infer_cli.encode_command)
-app.command("decode")(infer_cli.decode_command)
-app.command("reconstruct")(infer_cli.reconstruct_command)
-app.command("inpaint")(infer_cli.inpaint_command)
-app.command("classify")(infer_cli.classify_command)
-app.command("project")(project_cli.project_command)
-app.command("interpolate")(project_cli.interpolate_command)
+app.command("generate", cls=ENGINE)(infer_cli.generate_command)
+app.command("translate", cls=ENGINE)(infer_cli.translate_command)
+app.command("encode", cls=ENGINE)(infer_cli.encode_command)
+app.command("decode", cls=ENGINE)(infer_cli.decode_command)
+app.command("reconstruct", cls=ENGINE)(infer_cli.reconstruct_command)
+app.command("inpaint", cls=ENGINE)(infer_cli.inpaint_command)
+app.command("classify", cls=ENGINE)(infer_cli.classify_command)
+app.command("project", cls=ENGINE)(project_cli.project_command)
+app.command("interpolate", cls=ENGINE)(project_cli.interpolate_command)

@@ -23,9 +23,12 @@ ModelsOpt = Annotated[
     list[str] | None,
     typer.Option("--models", "-m", help="Models to include (repeat the option); default: all."),
 ]
-BackendOpt = Annotated[
+EngineOpt = Annotated[
     str,
-    typer.Option(help="Runner inside Triton: onnxruntime, openvino, torch or tensorrt."),
+    typer.Option(
+        help="Engine of the runner inside Triton (with --native: of Triton's platform or "
+        "backend): onnxruntime, openvino, openvino-bf16, torch or tensorrt."
+    ),
 ]
 
 
@@ -36,11 +39,10 @@ def _split(models: list[str] | None) -> list[str] | None:
     return [m for arg in models for m in arg.split(",") if m]
 
 
-@repo_app.command("build")
 @cli_errors
 def repo_build_command(
     models: ModelsOpt = None,
-    backend: BackendOpt = "onnxruntime",
+    engine: EngineOpt = "onnxruntime",
     native: Annotated[
         bool,
         typer.Option(
@@ -73,7 +75,7 @@ def repo_build_command(
     from serving.server.repository import RepositoryOptions, build_repository, write_configs
 
     options = RepositoryOptions(
-        backend=backend,
+        engine=engine,
         native=native,
         max_batch_size=max_batch_size,
         preferred_batch_sizes=tuple(b for b in (16, 64) if b <= max_batch_size) or (1,),
@@ -137,9 +139,9 @@ def serve_command(
     http_port: Annotated[int, typer.Option(help="HTTP port.")] = HTTP_PORT,
     grpc_port: Annotated[int, typer.Option(help="gRPC port.")] = GRPC_PORT,
     metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port.")] = METRICS_PORT,
-    backend: Annotated[
+    engine: Annotated[
         str | None,
-        typer.Option(help="Rebuild the repository for this runner first (onnxruntime|torch)."),
+        typer.Option(help="Rebuild the repository for this runner engine first (as repo build)."),
     ] = None,
     cache_mb: Annotated[int, typer.Option(help="Response cache size in MiB (0 = off).")] = 64,
     log_file: Annotated[Path | None, typer.Option(help="Server log file.")] = None,
@@ -177,12 +179,12 @@ def serve_command(
     from zoo.settings import model_repository_dir, zoo_home
 
     repo = repository or model_repository_dir()
-    if backend is not None or set_:
+    if engine is not None or set_:
         with console.status("building the repository") as status:
             build_repository(
                 _split(models),
                 out_dir=repo,
-                options=RepositoryOptions(backend=backend or "onnxruntime"),
+                options=RepositoryOptions(engine=engine or "onnxruntime"),
                 overrides=_variants(_split(models), set_),
                 progress=status.update,
             )

@@ -1,5 +1,5 @@
 """Every target ``zoo bench`` measures, by name: :data:`BENCH_TARGETS` (like the runners'
-:data:`export.runners.BACKENDS`).
+:data:`export.runners.ENGINES`).
 
 A :class:`BenchTarget` says what a target is (its name and one line about it), what it needs
 (the model in this process, the run's ONNX export, a server, the ``genzoo`` extra that installs
@@ -7,7 +7,7 @@ it) and how to open it from a run's :class:`Resources`. ``--targets`` validation
 text, the cell plan, what a run builds and starts, and the report's in-process marks all read
 this table; adding a target is one row here.
 
-- in-process: one row per runner backend of :data:`export.runners.BACKENDS` (``torch``,
+- in-process: one row per runner engine of :data:`export.runners.ENGINES` (``torch``,
   ``compile``, ``onnxruntime``, ``openvino``, ``openvino-bf16``), with the wire conversion
   Triton's backend does; the ones reading an ONNX file (ONNX Runtime, OpenVINO) read the run's
   export. Not ``tensorrt``, whose engine is built on a GPU host (bench it there, behind Triton).
@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from export.runners import BACKENDS as RUNNER_BACKENDS
+from export.runners import ENGINES as RUNNER_ENGINES
 from zoo.errors import InvalidNameError
 from zoo.registry import EntryPoint, get_spec, triton_model_name
 
@@ -131,7 +131,7 @@ class BenchTarget:
     about: str  # one line for --targets' help ("" where the name says it all)
     extra: str  # the genzoo extra that installs what it needs (pip install 'genzoo[extra]')
     open: Callable[[Resources], Target]  # the target, on a run's resources
-    runner: str | None = None  # in-process: its runner backend (export.runners.BACKENDS)
+    runner: str | None = None  # in-process: its runner engine (export.runners.ENGINES)
     server: Server | None = None  # the server it loads (Triton: embedded, or the one at --url)
     reads_export: bool = False  # reads the run's ONNX export, so the run builds a repository
     default: bool = False  # measured when --targets is not given
@@ -153,9 +153,9 @@ class BenchTarget:
 
 
 def _runner(
-    name: str, backend: str, *, reads_export: bool, **options: Any
+    name: str, engine: str, *, reads_export: bool, **options: Any
 ) -> Callable[[Resources], Target]:
-    """How to open in-process target ``name``: runner ``backend`` on the run's device (on the
+    """How to open in-process target ``name``: runner ``engine`` on the run's device (on the
     run's export if it ``reads_export``, else on a copy of the module), with ``options``
     (``half``, ``channels_last``, ``compile_mode``: :func:`export.runners.make_runner`'s)."""
 
@@ -168,7 +168,7 @@ def _runner(
         # A copy: a torch runner moves its module (device, dtype, memory format) in place.
         module = r.module if reads_export else copy.deepcopy(r.module)
         runner = make_runner(
-            backend,
+            engine,
             s.model,
             r.entry.name,
             module=module,
@@ -191,19 +191,19 @@ def _in_process(
     default: bool = False,
     **options: Any,
 ) -> BenchTarget:
-    """In-process target ``name``: runner backend ``runner`` (default: ``name``, a name of
-    :data:`export.runners.BACKENDS`) with ``options`` (:func:`_runner`)."""
-    backend = runner or name
-    reads_export = RUNNER_BACKENDS[backend].artifact is not None
+    """In-process target ``name``: runner engine ``runner`` (default: ``name``, a name of
+    :data:`export.runners.ENGINES`) with ``options`` (:func:`_runner`)."""
+    engine = runner or name
+    reads_export = RUNNER_ENGINES[engine].artifact is not None
     return BenchTarget(
         name,
         about,
         extra,
-        _runner(name, backend, reads_export=reads_export, **options),
-        runner=backend,
+        _runner(name, engine, reads_export=reads_export, **options),
+        runner=engine,
         reads_export=reads_export,
         default=default,
-        start_s=90.0 if backend == "compile" else 10.0,
+        start_s=90.0 if engine == "compile" else 10.0,
     )
 
 

@@ -143,7 +143,7 @@ class BenchSettings:
         from serving.server.repository import RepositoryOptions
 
         opts = RepositoryOptions(
-            backend=self.triton_runner,
+            engine=self.triton_runner,
             device=self.device,
             half=self.triton_runner == "torch" and self.device.startswith("cuda"),
             max_batch_size=self.max_batch_size,

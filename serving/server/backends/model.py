@@ -2,11 +2,12 @@
 
 ``zoo repo build`` copies this file to ``<triton model>/1/model.py``. Its ``config.pbtxt``
 parameters say which entry point to run and how: ``zoo_model``, ``zoo_entry``, ``zoo_backend``
-(``onnxruntime`` by default, ``openvino``, ``torch`` or ``tensorrt``), ``zoo_threads`` and,
+(the runner's engine: ``onnxruntime`` by default, ``openvino``, ``torch`` or ``tensorrt``; the
+key keeps its old name, so the tracked and already-built configs stay valid), ``zoo_threads`` and,
 for a variant, ``zoo_config`` (its config overrides, JSON); on a GPU host also ``zoo_device``
 (``cuda``) and ``zoo_half`` (``true``: the torch runner in float16). With ONNX Runtime or
 OpenVINO the process imports NumPy, the engine and genzoo's torch-free modules only; torch
-loads for the torch backends.
+loads for the torch engines.
 
 Requests arrive in the wire form of :mod:`serving.server.wire` (seeds, uint8 NHWC images; ψ and the
 mixing seed may be left out); the seed → latent rule runs here, so a client never sends
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-from export.runners import make_runner, runner_backend
+from export.runners import make_runner, runner_engine
 from serving.server.backends.common import honour_pythonpath, request_wire
 from serving.server.wire import graph_inputs, wire_inputs, wire_outputs, wire_results
 from zoo.errors import ZooError
@@ -44,21 +45,21 @@ class TritonPythonModel:
         honour_pythonpath()  # before the registry first imports the model families
         config = json.loads(args["model_config"])
         params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
-        backend = params.get("zoo_backend", "onnxruntime")
+        engine = params.get("zoo_backend", "onnxruntime")  # the key's old name: see above
         threads = int(params.get("zoo_threads", "1"))
         version_dir = Path(args["model_repository"]) / args["model_version"]
         module = None
-        if runner_backend(backend).artifact is None:  # torch, compile
+        if runner_engine(engine).artifact is None:  # torch, compile
             from zoo.weights import load_model_from_dir
 
-            # `zoo repo build --backend torch` saved the weights here with their sha256.
+            # `zoo repo build --engine torch` saved the weights here with their sha256.
             module = load_model_from_dir(version_dir, sha256=params["zoo_sha256"])
         self.runner = make_runner(
-            backend,
+            engine,
             params["zoo_model"],
             params["zoo_entry"],
             module=module,
-            artifact=runner_backend(backend).artifact_in(version_dir),
+            artifact=runner_engine(engine).artifact_in(version_dir),
             threads=threads,
             overrides=json.loads(params.get("zoo_config", "{}")),
             device=params.get("zoo_device", "cpu"),

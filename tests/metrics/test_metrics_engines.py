@@ -46,8 +46,8 @@ def test_onnxruntime_graph_reproduces_the_torch_figures(
 
     kw = {"evaluator": random_evaluator, "n": 200}
     torch_report = evaluate(name, runner_factory=random_factory, **kw)  # type: ignore[arg-type]
-    ort_report = evaluate(name, runner_factory=ort, backend="onnxruntime", **kw)  # type: ignore[arg-type]
-    assert ort_report.backend == "onnxruntime"
+    ort_report = evaluate(name, runner_factory=ort, engine="onnxruntime", **kw)  # type: ignore[arg-type]
+    assert ort_report.engine == "onnxruntime"
     # float32 graphs agree to round-off; uint8 output moves each pixel by ≤ 1/255.
     tol = 0.05 if uint8_output else 1e-3
     assert compare_reports(torch_report, ort_report, rel=tol, abs_=tol) == []
@@ -58,7 +58,7 @@ def test_eval_without_an_exported_graph_says_how_to_export(
 ) -> None:
     require_shipped("classifier-mnist")
     monkeypatch.setenv("ZOO_MODEL_REPOSITORY", str(tmp_path))
-    result = CliRunner().invoke(app, ["eval", "classifier-mnist", "--backend", "onnxruntime"])
+    result = CliRunner().invoke(app, ["eval", "classifier-mnist", "--engine", "onnxruntime"])
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "zoo export" in lines[0], result.output
