@@ -188,7 +188,7 @@ class ModelSpec:
         return self.hub_repo or f"{HUB_ORG}/{self.name}"
 
     @property
-    def tasks(self) -> tuple[str, ...]:
+    def entry_names(self) -> tuple[str, ...]:
         """Names of the entry points, default first."""
         return tuple(e.name for e in self.entry_points)
 
@@ -222,7 +222,8 @@ class ModelSpec:
             if entry.name == name:
                 return entry
         raise InvalidNameError(
-            f"model {self.name!r} has no entry point {name!r}; it offers {', '.join(self.tasks)}."
+            f"model {self.name!r} has no entry point {name!r}; "
+            f"it offers {', '.join(self.entry_names)}."
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -231,7 +232,7 @@ class ModelSpec:
             "name": self.name,
             "family": self.family,
             "description": self.description,
-            "tasks": list(self.tasks),
+            "tasks": list(self.entry_names),  # its JSON key since 0.1: scripts read it
             "resolution": self.resolution,
             "channels": self.channels,
             "config": dict(self.config),

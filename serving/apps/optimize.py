@@ -447,7 +447,7 @@ def optimize_model(
 ) -> OptimizeReport:
     """:func:`optimize_entry` on each entry point of ``model`` (or ``entries``)."""
     spec = get_spec(model)
-    names = [spec.entry_point(e).name for e in entries] if entries else list(spec.tasks)
+    names = [spec.entry_point(e).name for e in entries] if entries else list(spec.entry_names)
     env = machine()
     expected = _expected_quality(model, module, evaluator, quality_n)
     choices = [

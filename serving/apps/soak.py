@@ -174,14 +174,14 @@ def _calls(models: Sequence[str]) -> list[tuple[str, Call]]:
     for name in models:
         entries = _soaked_entries(name)
         spec = get_spec(name)
-        entry = spec.entry_point(next(e for e in entries if e in spec.tasks))
+        entry = spec.entry_point(next(e for e in entries if e in spec.entry_names))
         calls.append((f"{name}:{entry.name}", _call(name, entries, entry)))
     return calls
 
 
 def _soaked_entries(name: str) -> tuple[str, ...]:
     """The entry points a soak calls ``name`` through: generation, else its first task."""
-    tasks = get_spec(name).tasks
+    tasks = get_spec(name).entry_names
     return GENERATE_ENTRIES if set(tasks) & set(GENERATE_ENTRIES) else (tasks[0],)
 
 

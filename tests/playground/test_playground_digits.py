@@ -97,7 +97,7 @@ def test_every_family_shows_its_controls() -> None:
     every = {}
     for name in list_models():
         spec = get_spec(name)
-        (model,) = served_models([triton_model_name(name, e) for e in spec.tasks])
+        (model,) = served_models([triton_model_name(name, e) for e in spec.entry_names])
         every[spec.family] = visibility(model)
     assert every["cgan"]["label"] and not every["cgan"]["psi"]
     assert every["stylegan2"]["psi"] and every["stylegan2"]["generator"]

@@ -176,13 +176,13 @@ def test_export_out_paths_stay_in_the_repository() -> None:
     def check(data: st.DataObject, real: bool) -> None:
         # Half the time a real model and one of its entry points (or none): the valid case.
         name = data.draw(st.sampled_from(list_models()) if real else hostile)
-        tasks = get_spec(name).tasks if name in list_models() else ("generate",)
+        tasks = get_spec(name).entry_names if name in list_models() else ("generate",)
         entry = data.draw(st.one_of(st.none(), st.sampled_from(tasks)) if real else hostile)
         try:
             folder = version_dir(name, entry, repository=root)
         except (UnknownModelError, InvalidNameError):
             outcomes.append(False)
-            assert name not in list_models() or entry not in (None, *get_spec(name).tasks)
+            assert name not in list_models() or entry not in (None, *get_spec(name).entry_names)
             return
         outcomes.append(True)
         assert name in list_models()

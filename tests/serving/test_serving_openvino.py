@@ -62,7 +62,7 @@ def test_native_openvino_configs_are_written_and_parse(tmp_path: Path) -> None:
     """Triton's native ``openvino`` backend (NGC images): written and parsed here, not run."""
     paths = write_configs(tmp_path, options=RepositoryOptions(native=True, engine="openvino"))
     configs = {p.parent.name: parse_config(p.read_text()) for p in paths}
-    served = {triton_model_name(m, e) for m in list_models() for e in get_spec(m).tasks}
+    served = {triton_model_name(m, e) for m in list_models() for e in get_spec(m).entry_names}
     assert served <= set(configs)
     nets = [c for c in configs.values() if c.backend == "openvino"]
     assert len(nets) == len(served)

@@ -52,7 +52,7 @@ def test_every_config_parses_with_tritons_protobuf(
     options: RepositoryOptions, tmp_path: Path
 ) -> None:
     paths = write_configs(tmp_path, options=options)
-    names = {triton_model_name(m, e) for m in list_models() for e in get_spec(m).tasks}
+    names = {triton_model_name(m, e) for m in list_models() for e in get_spec(m).entry_names}
     assert names <= {p.parent.name for p in paths}
     for path in paths:
         text = path.read_text()
@@ -88,7 +88,7 @@ def test_native_ensemble_steps_connect() -> None:
         n: c for n, (_, _, c) in model_configs(options=RepositoryOptions(native=True)).items()
     }
     ensembles = {n: c for n, c in configs.items() if c.platform == "ensemble"}
-    served = {triton_model_name(m, e) for m in list_models() for e in get_spec(m).tasks}
+    served = {triton_model_name(m, e) for m in list_models() for e in get_spec(m).entry_names}
     assert set(ensembles) == served - {"vae-mnist_decode"}  # a float latent needs no pre-step
     assert configs["vae-mnist_decode"].platform == "onnxruntime_onnx"
     for ens in ensembles.values():

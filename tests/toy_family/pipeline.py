@@ -134,7 +134,7 @@ def test_it_is_carded(trained: nn.Module, report: EvalReport, work: Path) -> Non
 def test_it_exports_to_onnx(trained: nn.Module, work: Path) -> None:
     from export.onnx import export_onnx
 
-    for entry in get_spec(NAME).tasks:  # generate, and scaled: its inputs sampled by role
+    for entry in get_spec(NAME).entry_names:  # generate, and scaled: its inputs sampled by role
         result = export_onnx(NAME, entry, out_dir=work / "onnx", module=trained, parity_n=4)
         assert result.passed, (entry, result)
 
@@ -195,7 +195,7 @@ def test_triton_serves_its_second_entry_point_by_role(
 def test_the_playground_shows_it(server: TritonServer, work: Path) -> None:
     from gradio_client import Client
 
-    (model,) = served_models([triton_model_name(NAME, e) for e in get_spec(NAME).tasks])
+    (model,) = served_models([triton_model_name(NAME, e) for e in get_spec(NAME).entry_names])
     shown = visibility(model)
     assert shown["generator"] and not shown["label"] and not shown["psi"]
     assert shown["run"] and model.other_seeded == ("scaled",)  # its own entry point, by role

@@ -82,7 +82,7 @@ def export_command(
 
     overrides = parse_overrides(set_ or [])
     spec = get_spec(name, **overrides)
-    entries = [spec.entry_point(entry).name] if entry else list(spec.tasks)
+    entries = [spec.entry_point(entry).name] if entry else list(spec.entry_names)
     results: list[dict[str, Any]] = []
     failed: list[str] = []
     for ep in entries:

@@ -19,11 +19,12 @@ def list_command(
     """List the models in the zoo."""
     specs = [get_spec(n) for n in list_models(pattern)]
     if as_json:
-        print_json([{"name": s.name, "family": s.family, "tasks": list(s.tasks)} for s in specs])
+        rows = [{"name": s.name, "family": s.family, "tasks": list(s.entry_names)} for s in specs]
+        print_json(rows)  # "tasks": the entry points' names, the key scripts already read
         return
-    table = Table("name", "family", "tasks", "description")
+    table = Table("name", "family", "entry points", "description")
     for s in specs:
-        table.add_row(s.name, s.family, ", ".join(s.tasks), s.description)
+        table.add_row(s.name, s.family, ", ".join(s.entry_names), s.description)
     console.print(table)
 
 

@@ -119,7 +119,7 @@ def minimal_card(name: str, sha256: str | None = None) -> str:
         f"---\nlicense: {spec.license}\nlibrary_name: genzoo\ntags:\n{tags}\n"
         f"datasets:\n{datasets}\n---\n\n# {spec.name}\n\n{spec.description}\n\n"
         f"- family: {spec.family}\n- resolution: {spec.resolution}×{spec.resolution}, "
-        f"{spec.channels} channel(s)\n- entry points: {', '.join(spec.tasks)}\n{digest}\n"
+        f"{spec.channels} channel(s)\n- entry points: {', '.join(spec.entry_names)}\n{digest}\n"
         f"```python\nimport zoo\nmodel = zoo.load({spec.name!r})\n```\n"
     )
 

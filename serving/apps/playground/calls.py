@@ -89,7 +89,7 @@ def served_models(triton_names: Sequence[str]) -> list[ServedModel]:
     out = []
     for model in list_models():
         spec = get_spec(model)
-        entries = tuple(e for e in spec.tasks if triton_model_name(model, e) in names)
+        entries = tuple(e for e in spec.entry_names if triton_model_name(model, e) in names)
         if entries:
             taken = [t for e in entries for t in spec.entry_point(e).inputs]
             inputs = {e: _wire_roles(spec.entry_point(e)) for e in entries}
