@@ -86,12 +86,25 @@ class ParityReport:
         return cls(**{**data, "outputs": outs})
 
     def summary(self) -> str:
-        """One line for people: verdict, errors and bound."""
+        """One line for people: verdict, errors and the bounds that judged them."""
         verdict = "passed" if self.passed else "FAILED"
+        fp16 = self.precision == "fp16"
+        in_levels = [_judged_in_levels(o.dtype, fp16=fp16) for o in self.outputs]
+        bounds = []
+        if any(in_levels):
+            bounds.append(f"uint8 outputs ≤ {UINT8_MAX_LEVELS} level")
+        if not all(in_levels) or not in_levels:
+            bounds.append(f"rel-L2 ≤ {self.bound:g}")
         return (
             f"parity {verdict} ({self.engine}, {self.precision}, n={self.n}): "
-            f"max abs {self.max_abs:.3g}, rel-L2 {self.rel_l2:.3g} (bound {self.bound:g})"
+            f"max abs {self.max_abs:.3g}, rel-L2 {self.rel_l2:.3g} (bound: {', '.join(bounds)})"
         )
+
+
+def _judged_in_levels(dtype: str, *, fp16: bool) -> bool:
+    """Whether an output of ``dtype`` is held to grey levels (uint8 images of a float32 graph)
+    rather than to the relative L2 bound."""
+    return dtype == "uint8" and not fp16
 
 
 def torch_reference(
@@ -132,7 +145,7 @@ def compare_outputs(
         rel = float(np.linalg.norm(diff) / max(float(np.linalg.norm(t)), 1e-12))
         if not (np.isfinite(max_abs) and np.isfinite(rel)):
             ok = False
-        elif ref.dtype == np.uint8 and not fp16:
+        elif _judged_in_levels(str(ref.dtype), fp16=fp16):
             ok = max_abs <= UINT8_MAX_LEVELS
         else:
             ok = rel <= bound

@@ -80,6 +80,21 @@ def test_parity_reports_read_back_including_the_old_backend_key() -> None:
     assert "(openvino, fp32, n=2)" in report.summary()
 
 
+def test_the_summary_names_the_bound_that_judged_each_kind_of_output() -> None:
+    """A uint8 image is held to grey levels, not to the float bound its rel-L2 may exceed."""
+    image = np.zeros((2, 4, 4, 1), np.uint8)
+    off_by_one = image.copy()
+    off_by_one[0, 0, 0, 0] = 1
+    logits = np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4)
+    uint8_only = compare_outputs((image,), (off_by_one,), ["image"])
+    assert uint8_only.passed and uint8_only.rel_l2 > uint8_only.bound
+    assert uint8_only.summary().endswith("(bound: uint8 outputs ≤ 1 level)")
+    both = compare_outputs((image, logits), (off_by_one, logits), ["image", "logits"])
+    assert both.summary().endswith("(bound: uint8 outputs ≤ 1 level, rel-L2 ≤ 1e-05)")
+    half = compare_outputs((image,), (off_by_one,), ["image"], fp16=True)
+    assert not half.passed and half.summary().endswith("(bound: rel-L2 ≤ 0.01)")
+
+
 def test_outputs_named_like_an_input_are_suffixed() -> None:
     sig = graph_signature(get_spec("cyclegan-digits").entry_point("translate_a2b"))
     assert [t.name for t in sig.inputs] == ["image"]
