@@ -13,7 +13,8 @@ import pytest
 
 from serving.apps.bench.load import run_asyncio, run_threads
 from serving.apps.bench.targets import RequestMaker, group_cpu_seconds, stats_delta
-from zoo.registry import get_spec
+from serving.server.wire import graph_inputs, wire_inputs
+from zoo.registry import get_spec, list_models
 
 
 def test_threads_count_images_and_respect_the_request_bound() -> None:
@@ -119,6 +120,22 @@ def test_request_maker_gives_distinct_seeds() -> None:
     assert b["seed"].ravel().tolist() == [1004, 1005, 1006, 1007]
     images = RequestMaker(get_spec("cyclegan-digits").entry_point(), 3)(0)
     assert images["image"].shape == (3, 32, 32, 1) and images["image"].dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    "name, entry",
+    [(m, e.name) for m in list_models() for e in get_spec(m).entry_points],
+)
+def test_request_maker_fills_every_entry_point_the_server_accepts(name: str, entry: str) -> None:
+    """interpolate's seed_to and t were left out, and synthesize sent a random mixing seed:
+    Triton refused the bench's first request."""
+    ep = get_spec(name).entry_point(entry)
+    for i in (0, 5):
+        wire = RequestMaker(ep, 16, base=10)(i)
+        inputs = graph_inputs(ep, wire)  # the Triton Python model's checks and conversion
+        assert [len(a) for a in inputs] == [16] * len(ep.inputs)
+    required = {w.name for w in wire_inputs(ep) if not w.optional}
+    assert required <= set(wire)
 
 
 def test_stats_delta_per_request_means() -> None:

@@ -23,16 +23,19 @@ import numpy.typing as npt
 
 from serving.apps.bench.results import ServerFigures
 from serving.server.admin_key import admin_headers
-from serving.server.wire import graph_inputs, wire_inputs, wire_results
+from serving.server.wire import WireTensor, graph_inputs, wire_inputs, wire_results
 from zoo.errors import ZooError
 from zoo.pipeline import is_seeded
-from zoo.registry import EntryPoint
+from zoo.registry import EntryPoint, TensorSpec
 from zoo.roles import role_of
 
 if TYPE_CHECKING:
     from serving.server.triton import TritonServer
 
 Wire = dict[str, npt.NDArray[Any]]
+#: A required scalar with no default (interpolation's ``t``) is sent as this, inside every
+#: scalar range rule.
+MID_SCALAR = 0.5
 
 
 class TargetUnavailableError(ZooError, RuntimeError):
@@ -46,10 +49,14 @@ class TargetUnavailableError(ZooError, RuntimeError):
 
 @dataclass
 class RequestMaker:
-    """Wire inputs of request ``i``: distinct seeds per request, fixed images otherwise.
+    """Wire inputs of request ``i``: distinct seeds per request, fixed data otherwise.
 
     Seeds run ``base + i * batch ...`` so no two requests of a run repeat one (a response
-    cache could not answer them); image inputs are one fixed random batch.
+    cache could not answer them). A seeded request sends every seed, label and scalar input:
+    a mixing seed is the item's own seed (the mixing path is measured), interpolation's end
+    the next seed, a scalar its default or :data:`MID_SCALAR`. Other requests send one fixed
+    random batch (images, masks, ws, latents) and leave out the optional inputs that have no
+    default, as a client may.
     """
 
     entry: EntryPoint  # the entry point benchmarked
@@ -61,32 +68,43 @@ class RequestMaker:
         if is_seeded(self.entry):
             return
         rng = np.random.default_rng(0)
+        seeds = np.arange(self.batch, dtype=np.int64).reshape(-1, 1)
         for t, w in zip(self.entry.inputs, wire_inputs(self.entry), strict=True):
-            shape = (self.batch, *w.dims)
-            if w.dtype == "uint8":
-                arr: npt.NDArray[Any] = rng.integers(0, 256, shape, dtype=np.uint8)
-                if role_of(t).kind == "mask":
-                    arr = (arr > 127).astype(np.uint8)
-            else:
-                arr = rng.standard_normal(shape).astype(w.dtype)
-            self._fixed[w.name] = arr
+            if w.optional and role_of(t).default is None:
+                continue
+            arr = _by_role(t, seeds)
+            self._fixed[w.name] = _random(rng, t, w, self.batch) if arr is None else arr
 
     def __call__(self, i: int) -> Wire:
         """The wire inputs of request ``i``."""
         if not is_seeded(self.entry):
             return self._fixed
         seeds = self.base + i * self.batch + np.arange(self.batch, dtype=np.int64)
-        col = seeds.reshape(-1, 1)
-        out: Wire = {}
-        for t, w in zip(self.entry.inputs, wire_inputs(self.entry), strict=True):
-            role = role_of(t)  # the seeds' latents take the request's seeds, labels cycle
-            if role.kind == "seed" and role.seed != "seed_to":
-                out[w.name] = col
-            elif role.kind == "label":
-                out[w.name] = col % t.classes
-            elif role.kind == "scalar" and role.default is not None:
-                out[w.name] = np.full((self.batch, 1), role.default, dtype=np.float32)
-        return out
+        wires = zip(self.entry.inputs, wire_inputs(self.entry), strict=True)
+        filled = {w.name: _by_role(t, seeds.reshape(-1, 1)) for t, w in wires}
+        return {name: arr for name, arr in filled.items() if arr is not None}
+
+
+def _random(rng: np.random.Generator, t: TensorSpec, w: WireTensor, n: int) -> npt.NDArray[Any]:
+    """``n`` random items of an image (uint8), mask (0/1) or float input (ws, a latent)."""
+    if w.dtype != "uint8":
+        return rng.standard_normal((n, *w.dims)).astype(w.dtype)
+    arr = rng.integers(0, 256, (n, *w.dims), dtype=np.uint8)
+    return (arr > 127).astype(np.uint8) if role_of(t).kind == "mask" else arr
+
+
+def _by_role(t: TensorSpec, seeds: npt.NDArray[np.int64]) -> npt.NDArray[Any] | None:
+    """A seed, label or scalar input's column for the request's ``seeds`` ``(B, 1)``; ``None``
+    for the other kinds."""
+    role = role_of(t)
+    if role.kind == "seed":
+        return seeds + 1 if role.seed == "seed_to" else seeds
+    if role.kind == "label":
+        return seeds % t.classes  # labels cycle
+    if role.kind == "scalar":
+        value = MID_SCALAR if role.default is None else role.default
+        return np.full(seeds.shape, value, dtype=np.float32)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
