@@ -93,7 +93,7 @@ class ParityReport:
         bounds = []
         if any(in_levels):
             bounds.append(f"uint8 outputs ≤ {UINT8_MAX_LEVELS} level")
-        if not all(in_levels) or not in_levels:
+        if not in_levels or not all(in_levels):
             bounds.append(f"rel-L2 ≤ {self.bound:g}")
         return (
             f"parity {verdict} ({self.engine}, {self.precision}, n={self.n}): "

@@ -180,9 +180,9 @@ def _calls(models: Sequence[str]) -> list[tuple[str, Call]]:
 
 
 def _soaked_entries(name: str) -> tuple[str, ...]:
-    """The entry points a soak calls ``name`` through: generation, else its first task."""
-    tasks = get_spec(name).entry_names
-    return GENERATE_ENTRIES if set(tasks) & set(GENERATE_ENTRIES) else (tasks[0],)
+    """The entry points a soak calls ``name`` through: generation, else its first one."""
+    names = get_spec(name).entry_names
+    return GENERATE_ENTRIES if set(names) & set(GENERATE_ENTRIES) else (names[0],)
 
 
 def _call(name: str, entries: tuple[str, ...], entry: EntryPoint) -> Call:

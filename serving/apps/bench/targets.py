@@ -79,9 +79,9 @@ class RequestMaker:
         """The wire inputs of request ``i``."""
         if not is_seeded(self.entry):
             return self._fixed
-        seeds = self.base + i * self.batch + np.arange(self.batch, dtype=np.int64)
+        seeds = self.base + i * self.batch + np.arange(self.batch, dtype=np.int64).reshape(-1, 1)
         wires = zip(self.entry.inputs, wire_inputs(self.entry), strict=True)
-        filled = {w.name: _by_role(t, seeds.reshape(-1, 1)) for t, w in wires}
+        filled = {w.name: _by_role(t, seeds) for t, w in wires}
         return {name: arr for name, arr in filled.items() if arr is not None}
 
 
