@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from zoo.cli._common import (
 
 if TYPE_CHECKING:
     from serving.apps.bench.results import BenchReport
+    from serving.apps.bench.settings import BenchSettings
 
 
 def _ints(text: str, what: str) -> tuple[int, ...]:
@@ -41,13 +43,13 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
 
 
 @contextlib.contextmanager
-def _progress(out: Console) -> Iterator[Callable[[int, int, str], None]]:
-    """A progress bar on ``out`` while the block runs, and the ``(done, total, what)`` callback
-    that moves it."""
+def _progress(out: Console, unit: str = "cells") -> Iterator[Callable[[int, int, str], None]]:
+    """A progress bar on ``out`` while the block runs, counting ``unit``, and the
+    ``(done, total, what)`` callback that moves it."""
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} cells"),
+        TextColumn(f"{{task.completed}}/{{task.total}} {unit}"),
         TimeElapsedColumn(),
         console=out,
         transient=True,
@@ -169,23 +171,39 @@ def bench_command(
         float | None, typer.Option(help="p99 latency bound for --tune, in ms.")
     ] = None,
     repository: Annotated[
-        Path | None,
-        typer.Option(help="--tune: repository whose config.pbtxt gets the winner."),
+        list[Path] | None,
+        typer.Option(
+            help="Serve this built repository as it is configured instead of building one; "
+            "repeat to compare repositories, served in turn (--tune: the repository whose "
+            "config.pbtxt gets the winner)."
+        ),
     ] = None,
+    rounds: Annotated[
+        int,
+        typer.Option(
+            help="With several --repository: interleaved rounds; the report gives each "
+            "repository's median and its ratio to the first's."
+        ),
+    ] = 3,
 ) -> None:
     """Measure the same model with the same inputs on every bench target (runners, servers)."""
+    from serving.apps.bench.compare import served_entry
     from serving.apps.bench.peers import LitServeOptions
     from serving.apps.bench.report import write_json, write_report
     from serving.apps.bench.run import run_bench
     from serving.apps.bench.settings import BenchSettings, cores
     from serving.server.admin_key import read_admin_key
+    from zoo.errors import InvalidInputError
     from zoo.overrides import parse_overrides
 
     if ctx.args:  # the command allows extra arguments only to explain them
         raise _extra_arguments(ctx, as_json)
     command = command_line(ctx)
     show = err_console if as_json else console  # under --json, stdout holds the JSON alone
+    repositories = list(repository or ())
     if tune:
+        if len(repositories) > 1:
+            raise InvalidInputError("--tune writes its winner into one --repository.")
         _tune(
             name,
             batch,
@@ -193,7 +211,7 @@ def bench_command(
             duration,
             warmup,
             p99_ms,
-            repository,
+            repositories[0] if repositories else None,
             client,
             as_json,
             json_file,
@@ -220,7 +238,13 @@ def bench_command(
         ),
         max_queue_delay_us=queue_delay_us,
         litserve=LitServeOptions(batch_timeout=litserve_timeout),
+        repository=repositories[0] if len(repositories) == 1 else None,
     )
+    if len(repositories) > 1:
+        _compare(settings, repositories, rounds, command, as_json, json_file, report)
+        return
+    if repositories:
+        served_entry(settings, repositories[0])  # a clear error where it is not served
     with _progress(show) as step:
         result = replace(run_bench(settings, progress=step), command=command)
     if as_json:
@@ -234,6 +258,55 @@ def bench_command(
     if report is not None:
         paths = write_report(result, report)
         show.print(f"report: {paths['markdown']} (+ JSON and PNG plots in {report}/)")
+
+
+def _compare(
+    settings: BenchSettings,
+    repositories: list[Path],
+    rounds: int,
+    command: str,
+    as_json: bool,
+    json_file: Path | None,
+    report: Path | None,
+) -> None:
+    """``zoo bench --repository A --repository B``: each workload served from each, in turn."""
+    from serving.apps.bench.compare import (
+        check_comparison,
+        compare_repositories,
+        write_comparison,
+    )
+
+    check_comparison(settings, repositories, rounds)  # before the first server starts
+    show = err_console if as_json else console
+    with _progress(show, unit="runs") as step:
+        result = replace(
+            compare_repositories(settings, repositories, rounds=rounds, progress=step),
+            command=command,
+        )
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        table = Table("repository", "serves", "workload", "rounds img/s")
+        table.add_column("median", justify="right")
+        table.add_column("× first", justify="right")
+        served = dict(zip(result.repositories, result.served, strict=True))
+        for r in result.rows:
+            table.add_row(
+                r.repository,
+                str(served[r.repository]),
+                f"{r.target} b{r.batch} c{r.concurrency}",
+                ", ".join("–" if x is None else f"{x:,.0f}" for x in r.rounds),
+                "–" if r.median is None else f"{r.median:,.0f}",
+                "–" if r.ratio is None else f"{r.ratio:.2f}",
+            )
+        console.print(table)
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(result.to_dict(), indent=1) + "\n")
+        show.print(f"JSON: {json_file}")
+    if report is not None:
+        paths = write_comparison(result, report)
+        show.print(f"report: {paths['markdown']} (+ JSON and a PNG plot in {report}/)")
 
 
 def _extra_arguments(ctx: typer.Context, as_json: bool) -> typer.BadParameter:

@@ -323,6 +323,15 @@ def _with_flops(cell: Cell, gflop: float | None, peak: MatmulPeak | None) -> Cel
     return replace(cell, gflops=gflops, peak_fraction=gflops / peak.gflops)
 
 
+def settings_peak(settings: BenchSettings) -> MatmulPeak:
+    """The matmul peak a run's cells are compared with: float16 on CUDA, float32 on a CPU."""
+    return measure_matmul_peak(
+        seconds=settings.peak_seconds,
+        device=settings.device,
+        dtype="float16" if settings.device.startswith("cuda") else "float32",
+    )
+
+
 def run_bench(
     settings: BenchSettings,
     *,
@@ -353,11 +362,7 @@ def run_bench(
         gflop = count_flops(module, ep) / 1e9
         if peak is None:
             say(0, total, "measuring the matmul peak")
-            peak = measure_matmul_peak(
-                seconds=settings.peak_seconds,
-                device=settings.device,
-                dtype="float16" if settings.device.startswith("cuda") else "float32",
-            )
+            peak = settings_peak(settings)
     else:  # a client-only install measuring a Triton at --url: the report says what is missing
         weights = "the server's (Triton at --url; torch is not installed here)"
     model = ModelFigures(
