@@ -42,7 +42,8 @@ Those are the package's API. The parts it is built from are modules of their own
 :mod:`~serving.client.requests` (wire inputs built and checked; batches; model names),
 :mod:`~serving.client.signature` (what a served model takes; the wire format's constants),
 :mod:`~serving.client.transport` (endpoints, TLS, errors mapped, the steps both clients run),
-:mod:`~serving.client.shm` (shared-memory regions) and :mod:`~serving.client.ports`.
+:mod:`~serving.client.shm` (shared-memory regions), :mod:`~serving.client.ports` and
+:mod:`~serving.client.closeable` (``close()`` and ``with``, for the server side's resources too).
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ import contextlib
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -15,6 +14,7 @@ import numpy.typing as npt
 
 from serving.client import calls
 from serving.client.calls import Call
+from serving.client.closeable import Closeable
 from serving.client.requests import join_batches, model_candidates, resolve_model, split_batches
 from serving.client.shm import (
     Region,
@@ -52,7 +52,6 @@ from zoo.errors import (
     ZooClientError,
 )
 
-C = TypeVar("C", bound="BaseZooClient")
 R = TypeVar("R")
 T = TypeVar("T")
 
@@ -61,7 +60,7 @@ T = TypeVar("T")
 # ---------------------------------------------------------------------------------------------
 
 
-class BaseZooClient(abc.ABC):
+class BaseZooClient(Closeable):
     """The zoo's calls, on top of two hooks: :meth:`signature` and :meth:`infer`.
 
     Every call takes an optional keyword ``version``: that model version answers it (default:
@@ -84,17 +83,6 @@ class BaseZooClient(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release what the client holds (connections, loaded models)."""
-
-    def __enter__(self: C) -> C:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _run(self, call: Call[R], version: Version) -> R:
         """Every verb's one path: the served signature, the inputs checked against it, the

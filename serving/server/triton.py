@@ -39,9 +39,9 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from serving.client.closeable import Closeable
 from serving.client.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
 from serving.server.admin_key import admin_headers, check_admin_key, restricted_api_flags
 from zoo.errors import (
@@ -290,7 +290,7 @@ def _client_host(address: str) -> str:
     return LOOPBACK if address in ("0.0.0.0", "", "::") else address
 
 
-class TritonServer:
+class TritonServer(Closeable):
     """A running ``tritonserver``; use as a context manager or call :meth:`start` / :meth:`stop`.
 
     ``PR_SET_PDEATHSIG`` fires when the *thread* that started the server exits, so start it
@@ -478,16 +478,12 @@ class TritonServer:
         except OSError:
             return "(no log)"
 
+    def close(self) -> None:
+        """:meth:`stop` with its default grace: what leaving a ``with`` block does."""
+        self.stop()
+
     def __enter__(self) -> TritonServer:
         return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 @dataclass(frozen=True)

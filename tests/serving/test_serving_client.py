@@ -17,6 +17,7 @@ from serving.client import (
     ServerUnavailableError,
     ZooClient,
 )
+from serving.client.closeable import Closeable
 from serving.client.requests import (
     check_images,
     check_masks,
@@ -26,7 +27,7 @@ from serving.client.requests import (
     split_batches,
 )
 from serving.server.inprocess import signature_of
-from serving.server.triton import free_port
+from serving.server.triton import TritonServer, free_port
 from zoo.registry import get_spec
 
 
@@ -115,6 +116,24 @@ def test_no_server_is_a_typed_connection_error(protocol: str) -> None:
                 await azoo.list_models()
 
     asyncio.run(run())
+
+
+def test_leaving_a_with_block_closes_and_lets_the_error_through() -> None:
+    """The clients, the playground and the launcher share :class:`Closeable`."""
+    closed: list[str] = []
+
+    class Resource(Closeable):
+        def close(self) -> None:
+            closed.append("closed")
+
+    with pytest.raises(RuntimeError, match="inside"), Resource() as resource:
+        assert isinstance(resource, Resource)
+        raise RuntimeError("inside")
+    assert closed == ["closed"]
+    assert issubclass(ZooClient, Closeable) and issubclass(TritonServer, Closeable)
+    never_started = TritonServer()
+    never_started.close()  # stop(): nothing to stop, nothing reaped
+    assert never_started.exit_code is None and not never_started.is_running()
 
 
 def test_bad_url_and_protocol() -> None:

@@ -32,7 +32,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from serving.apps.playground.calls import (
@@ -57,6 +56,7 @@ from serving.client import (
     ServerUnavailableError,
     ZooClient,
 )
+from serving.client.closeable import Closeable
 from serving.server.triton import LOOPBACK, ServerConfig, TritonServer
 
 __all__ = [
@@ -85,7 +85,7 @@ DEFAULT_PORT = 7860
 
 
 @dataclass
-class Playground:
+class Playground(Closeable):
     """A running playground page (and the Triton it started, if any)."""
 
     url: str  # the page's address
@@ -106,17 +106,6 @@ class Playground:
             self.calls.client.close()
             if self.server is not None:
                 self.server.stop()
-
-    def __enter__(self) -> Playground:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def start_playground(
