@@ -7,6 +7,8 @@ The inference commands (``zoo generate`` … ``zoo interpolate``) also choose wh
 :func:`with_connection` gives a command the whole set (``--url``, ``--protocol``, the TLS files
 and headers, ``--local``, ``--engine``) as one :class:`Connection`. ``--backend`` is the old
 name of ``--engine``, still accepted with a warning where the commands are registered.
+Commands with their own ``--url`` (``zoo soak``, ``zoo playground``) take the TLS files and
+headers alone, as one :class:`Credentials`, from :func:`with_credentials`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from serving.client import BaseZooClient
 
 R = TypeVar("R")
+G = TypeVar("G")
 
 UrlOpt = Annotated[
     str | None,
@@ -87,19 +90,23 @@ def parse_headers(pairs: list[str] | None) -> dict[str, str]:
     return headers
 
 
-def connection_options(
-    header: list[str] | None,
-    ca_cert: Path | None,
-    client_cert: Path | None,
-    client_key: Path | None,
-) -> dict[str, Any]:
-    """Keyword arguments of :class:`serving.client.ZooClient` from the CLI's options."""
-    return {
-        "headers": parse_headers(header),
-        "ca_cert": ca_cert,
-        "client_cert": client_cert,
-        "client_key": client_key,
-    }
+@dataclass(frozen=True)
+class Credentials:
+    """How a command proves itself to a running Triton: headers (and ``ZOO_TOKEN``), TLS files."""
+
+    header: HeaderOpt = None
+    ca_cert: CaCertOpt = None
+    client_cert: ClientCertOpt = None
+    client_key: ClientKeyOpt = None
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`serving.client.ZooClient` from the CLI's options."""
+        return {
+            "headers": parse_headers(self.header),
+            "ca_cert": self.ca_cert,
+            "client_cert": self.client_cert,
+            "client_key": self.client_key,
+        }
 
 
 @dataclass(frozen=True)
@@ -108,16 +115,13 @@ class Connection:
 
     url: UrlOpt = None
     protocol: ProtocolOpt = None
-    header: HeaderOpt = None
-    ca_cert: CaCertOpt = None
-    client_cert: ClientCertOpt = None
-    client_key: ClientKeyOpt = None
+    credentials: Credentials = Credentials()  # its options stand here, between the others
     local: LocalOpt = False
     engine: EngineOpt = "torch"
 
     def open(self) -> BaseZooClient:
         """A client for ``--url`` (with the TLS files and headers), or the in-process zoo."""
-        tls = connection_options(self.header, self.ca_cert, self.client_cert, self.client_key)
+        tls = self.credentials.client_options()
         if self.url and self.local:
             raise InvalidInputError("pass either --url (a running Triton) or --local, not both.")
         if self.url:
@@ -131,15 +135,53 @@ class Connection:
         return InProcessZoo(self.engine)
 
 
-def _connection_parameters() -> list[inspect.Parameter]:
-    """:class:`Connection`'s fields as keyword-only command parameters (typer's options)."""
-    hints = inspect.get_annotations(Connection, eval_str=True)
-    return [
-        inspect.Parameter(
-            f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name]
-        )
-        for f in fields(Connection)
-    ]
+def _options(group: type[Any]) -> list[inspect.Parameter]:
+    """``group``'s fields as keyword-only command parameters (typer's options), in order; a
+    field that is itself such a dataclass stands for its own fields."""
+    hints = inspect.get_annotations(group, eval_str=True)
+    params: list[inspect.Parameter] = []
+    for f in fields(group):
+        if is_dataclass(hints[f.name]):
+            params += _options(hints[f.name])
+        else:
+            kind = inspect.Parameter.KEYWORD_ONLY
+            params.append(
+                inspect.Parameter(f.name, kind, default=f.default, annotation=hints[f.name])
+            )
+    return params
+
+
+def _gather(group: type[G], given: dict[str, Any]) -> G:
+    """One ``group`` from the options :func:`_options` listed, taken out of ``given``."""
+    hints = inspect.get_annotations(group, eval_str=True)
+    values = {}
+    for f in fields(group):  # type: ignore[arg-type]  # a dataclass, as _options read it
+        if is_dataclass(hints[f.name]):
+            values[f.name] = _gather(hints[f.name], given)
+        elif f.name in given:
+            values[f.name] = given.pop(f.name)
+    return group(**values)
+
+
+def _gathered(command: Callable[..., R], group: type[Any], name: str) -> Callable[..., R]:
+    """``command`` with ``group``'s fields, as options, in place of its parameter ``name``.
+
+    ``group`` is a dataclass whose fields are typer options (annotation and default); typer
+    reads the returned function's signature, so ``--help`` lists them where ``name`` stands,
+    and on a call they are gathered into one ``group`` passed as ``name``.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    params = list(signature.parameters.values())
+    at = [p.name for p in params].index(name)
+    params[at : at + 1] = _options(group)
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        return command(*args, **{name: _gather(group, kwargs)}, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
 
 
 def with_connection(command: Callable[..., R]) -> Callable[..., R]:
@@ -148,18 +190,13 @@ def with_connection(command: Callable[..., R]) -> Callable[..., R]:
     Typer reads the returned function's signature, so ``--help`` lists the options where
     ``conn`` stands; on a call they are gathered into one :class:`Connection`.
     """
-    signature = inspect.signature(command, eval_str=True)
-    params = list(signature.parameters.values())
-    at = [p.name for p in params].index("conn")
-    shared = _connection_parameters()
-    params[at : at + 1] = shared
-    names = [p.name for p in shared]
+    return _gathered(command, Connection, "conn")
 
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> R:
-        conn = Connection(**{name: kwargs.pop(name) for name in names if name in kwargs})
-        return command(*args, conn=conn, **kwargs)
 
-    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in params}
-    return wrapper
+def with_credentials(command: Callable[..., R]) -> Callable[..., R]:
+    """Give ``command`` the TLS files and headers in place of its keyword-only ``credentials``.
+
+    Typer reads the returned function's signature, so ``--help`` lists the options where
+    ``credentials`` stands; on a call they are gathered into one :class:`Credentials`.
+    """
+    return _gathered(command, Credentials, "credentials")

@@ -8,13 +8,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from zoo.cli._client import (
-    CaCertOpt,
-    ClientCertOpt,
-    ClientKeyOpt,
-    HeaderOpt,
-    connection_options,
-)
+from zoo.cli._client import Credentials, with_credentials
 from zoo.cli._common import cli_errors, console
 from zoo.cli._signals import stop_on_signals
 
@@ -23,6 +17,7 @@ if TYPE_CHECKING:
 
 
 @cli_errors
+@with_credentials
 def playground_command(
     url: Annotated[
         str | None,
@@ -34,10 +29,8 @@ def playground_command(
         str | None,
         typer.Option(help="http or grpc (default: the --url's scheme, else http)."),
     ] = None,
-    header: HeaderOpt = None,
-    ca_cert: CaCertOpt = None,
-    client_cert: ClientCertOpt = None,
-    client_key: ClientKeyOpt = None,
+    *,
+    credentials: Credentials,
     host: Annotated[
         str, typer.Option(help="Address the page binds; 0.0.0.0 exposes it to the network.")
     ] = "127.0.0.1",
@@ -57,7 +50,7 @@ def playground_command(
 
     if protocol not in (None, "http", "grpc"):
         raise InvalidInputError(f"--protocol must be http or grpc, got {protocol!r}.")
-    conn = connection_options(header, ca_cert, client_cert, client_key)
+    conn = credentials.client_options()
     if url is None and any(v for v in conn.values()):
         raise InvalidInputError(
             "--header, --ca-cert, --client-cert and --client-key (and ZOO_TOKEN) are for a "
