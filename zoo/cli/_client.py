@@ -13,15 +13,14 @@ headers alone, as one :class:`Credentials`, from :func:`with_credentials`.
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from zoo.cli._common import with_options
 from zoo.errors import InvalidInputError
 from zoo.settings import zoo_token
 
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from serving.client import BaseZooClient
 
 R = TypeVar("R")
-G = TypeVar("G")
 
 UrlOpt = Annotated[
     str | None,
@@ -135,62 +133,13 @@ class Connection:
         return InProcessZoo(self.engine)
 
 
-def _options(group: type[Any]) -> list[inspect.Parameter]:
-    """``group``'s fields as keyword-only command parameters (typer's options), in order; a
-    field that is itself such a dataclass stands for its own fields."""
-    hints = inspect.get_annotations(group, eval_str=True)
-    params: list[inspect.Parameter] = []
-    for f in fields(group):
-        if is_dataclass(hints[f.name]):
-            params += _options(hints[f.name])
-        else:
-            kind = inspect.Parameter.KEYWORD_ONLY
-            params.append(
-                inspect.Parameter(f.name, kind, default=f.default, annotation=hints[f.name])
-            )
-    return params
-
-
-def _gather(group: type[G], given: dict[str, Any]) -> G:
-    """One ``group`` from the options :func:`_options` listed, taken out of ``given``."""
-    hints = inspect.get_annotations(group, eval_str=True)
-    values = {}
-    for f in fields(group):  # type: ignore[arg-type]  # a dataclass, as _options read it
-        if is_dataclass(hints[f.name]):
-            values[f.name] = _gather(hints[f.name], given)
-        elif f.name in given:
-            values[f.name] = given.pop(f.name)
-    return group(**values)
-
-
-def _gathered(command: Callable[..., R], group: type[Any], name: str) -> Callable[..., R]:
-    """``command`` with ``group``'s fields, as options, in place of its parameter ``name``.
-
-    ``group`` is a dataclass whose fields are typer options (annotation and default); typer
-    reads the returned function's signature, so ``--help`` lists them where ``name`` stands,
-    and on a call they are gathered into one ``group`` passed as ``name``.
-    """
-    signature = inspect.signature(command, eval_str=True)
-    params = list(signature.parameters.values())
-    at = [p.name for p in params].index(name)
-    params[at : at + 1] = _options(group)
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> R:
-        return command(*args, **{name: _gather(group, kwargs)}, **kwargs)
-
-    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in params}
-    return wrapper
-
-
 def with_connection(command: Callable[..., R]) -> Callable[..., R]:
     """Give ``command`` the connection options in place of its keyword-only ``conn`` parameter.
 
     Typer reads the returned function's signature, so ``--help`` lists the options where
     ``conn`` stands; on a call they are gathered into one :class:`Connection`.
     """
-    return _gathered(command, Connection, "conn")
+    return with_options(command, Connection, "conn")
 
 
 def with_credentials(command: Callable[..., R]) -> Callable[..., R]:
@@ -199,4 +148,4 @@ def with_credentials(command: Callable[..., R]) -> Callable[..., R]:
     Typer reads the returned function's signature, so ``--help`` lists the options where
     ``credentials`` stands; on a call they are gathered into one :class:`Credentials`.
     """
-    return _gathered(command, Credentials, "credentials")
+    return with_options(command, Credentials, "credentials")
