@@ -90,6 +90,16 @@ _USER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def split_names(values: list[str] | None) -> list[str] | None:
+    """A repeatable option's names: ``-m a -m b`` and ``-m a,b`` both give ``["a", "b"]``.
+
+    ``None`` when the option was not given (commands read that as "all of them").
+    """
+    if not values:
+        return None
+    return [name for value in values for name in value.split(",") if name]
+
+
 def command_line(ctx: typer.Context) -> str:
     """The command as a user would type it, rebuilt from what click parsed (not ``sys.argv``).
 

@@ -16,6 +16,7 @@ from zoo.cli._common import (
     console,
     err_console,
     print_json,
+    split_names,
     with_options,
 )
 
@@ -126,10 +127,10 @@ class ClusterFlags:
 
         load: tuple[str, ...] = ()
         model_control = self.model_control
-        if self.models:
+        names = split_names(self.models)
+        if names is not None:
             from serving.server.inprocess import served_entries
 
-            names = [m for a in self.models for m in a.split(",") if m]
             load = tuple(sorted(served_entries(names)))
             model_control = "explicit"
         max_replicas = self.max_replicas

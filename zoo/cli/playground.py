@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 
 from zoo.cli._client import Credentials, with_credentials
-from zoo.cli._common import cli_errors, console
+from zoo.cli._common import cli_errors, console, split_names
 from zoo.cli._signals import stop_on_signals
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def playground_command(
             "use it (it has no authentication).",
             highlight=False,
         )
-    names = [m for arg in models or [] for m in arg.split(",") if m] or None
+    names = split_names(models) or None
     stop = threading.Event()
     with stop_on_signals(stop) as serving:
         with console.status("starting") as status:
