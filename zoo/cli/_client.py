@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 
@@ -25,7 +25,7 @@ from zoo.errors import InvalidInputError
 from zoo.settings import zoo_token
 
 if TYPE_CHECKING:
-    from serving.client import BaseZooClient
+    from serving.client import BaseZooClient, Protocol
 
 R = TypeVar("R")
 
@@ -88,6 +88,13 @@ def parse_headers(pairs: list[str] | None) -> dict[str, str]:
     return headers
 
 
+def checked_protocol(protocol: str | None) -> Protocol | None:
+    """``--protocol`` as given, refused unless http or grpc (``None``: the URL decides)."""
+    if protocol not in (None, "http", "grpc"):
+        raise InvalidInputError(f"--protocol must be http or grpc, got {protocol!r}.")
+    return cast("Protocol | None", protocol)
+
+
 @dataclass(frozen=True)
 class Credentials:
     """How a command proves itself to a running Triton: headers (and ``ZOO_TOKEN``), TLS files."""
@@ -125,9 +132,7 @@ class Connection:
         if self.url:
             from serving.client import ZooClient
 
-            if self.protocol not in (None, "http", "grpc"):
-                raise InvalidInputError(f"--protocol must be http or grpc, got {self.protocol!r}.")
-            return ZooClient(self.url, protocol=self.protocol, **tls)  # type: ignore[arg-type]
+            return ZooClient(self.url, protocol=checked_protocol(self.protocol), **tls)
         from serving.server.inprocess import InProcessZoo
 
         return InProcessZoo(self.engine)

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import Annotated
 
 import typer
 
-from zoo.cli._client import Credentials, with_credentials
+from zoo.cli._client import Credentials, checked_protocol, with_credentials
 from zoo.cli._common import cli_errors, console, split_names
 from zoo.cli._signals import stop_on_signals
-
-if TYPE_CHECKING:
-    from serving.client import Protocol
 
 
 @cli_errors
@@ -48,8 +45,7 @@ def playground_command(
     from serving.apps.playground import start_playground, wait_forever
     from zoo.errors import InvalidInputError
 
-    if protocol not in (None, "http", "grpc"):
-        raise InvalidInputError(f"--protocol must be http or grpc, got {protocol!r}.")
+    transport = checked_protocol(protocol)
     conn = credentials.client_options()
     if url is None and any(v for v in conn.values()):
         raise InvalidInputError(
@@ -75,7 +71,7 @@ def playground_command(
                 url,
                 host=host,
                 port=port,
-                protocol=cast("Protocol | None", protocol),  # checked above
+                protocol=transport,
                 models=names,
                 repository=repository,
                 progress=status.update,
