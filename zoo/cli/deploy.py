@@ -16,9 +16,9 @@ from zoo.cli._common import (
     console,
     err_console,
     print_json,
-    split_names,
     with_options,
 )
+from zoo.cli.serve import triton_models
 
 if TYPE_CHECKING:
     from serving.apps.deploy import DeployOptions
@@ -125,14 +125,6 @@ class ClusterFlags:
         """The deployment of the repository at ``repo_uri`` that these flags describe."""
         from serving.apps.deploy import DEFAULT_IMAGE, DeployOptions
 
-        load: tuple[str, ...] = ()
-        model_control = self.model_control
-        names = split_names(self.models)
-        if names is not None:
-            from serving.server.inprocess import served_entries
-
-            load = tuple(sorted(served_entries(names)))
-            model_control = "explicit"
         max_replicas = self.max_replicas
         return DeployOptions(
             repo_uri=repo_uri,
@@ -146,8 +138,8 @@ class ClusterFlags:
             concurrency=self.concurrency,
             cpu=self.cpu,
             memory=self.memory,
-            model_control=model_control,
-            load_models=load,
+            model_control="explicit" if self.models else self.model_control,
+            load_models=tuple(triton_models(self.models)),
             cache_mb=self.cache_mb,
             endpoint_url=self.endpoint_url,
             region=self.region,

@@ -198,7 +198,7 @@ def serve_command(
         grpc_port=grpc_port,
         metrics_port=metrics_port,
         cache_size=cache_mb * 2**20,
-        load_models=tuple(_triton_names(split_names(models))),
+        load_models=tuple(triton_models(models)),
     )
     key_file: Path | None = None  # a key file this run wrote (removed when it stops)
     key_note = ""
@@ -295,13 +295,15 @@ def _variants(models: list[str] | None, items: list[str] | None) -> dict[str, di
     return {m: overrides for m in models}
 
 
-def _triton_names(models: list[str] | None) -> list[str]:
-    """The Triton models serving ``models`` (empty = load everything in the repository)."""
-    if not models:
+def triton_models(models: list[str] | None) -> list[str]:
+    """The Triton models serving the zoo models of a ``--models`` option (:func:`split_names`);
+    empty when none are named (load everything in the repository)."""
+    names = split_names(models)
+    if not names:
         return []
     from serving.server.inprocess import served_entries
 
-    return sorted(served_entries(models))
+    return sorted(served_entries(names))
 
 
 @cli_errors
