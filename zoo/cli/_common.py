@@ -30,7 +30,6 @@ console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
-G = TypeVar("G")
 R = TypeVar("R")
 
 #: The ``--json`` flag every command that has machine output takes, as its ``as_json``
@@ -202,11 +201,11 @@ def _options(group: type[Any], only: Collection[str] | None) -> list[inspect.Par
     return params
 
 
-def _gather(group: type[G], given: dict[str, Any]) -> G:
+def _gather(group: type[Any], given: dict[str, Any]) -> Any:
     """One ``group`` from the options :func:`_options` listed, taken out of ``given``."""
     hints = inspect.get_annotations(group, eval_str=True)
     values = {}
-    for f in fields(group):  # type: ignore[arg-type]  # a dataclass, as _options read it
+    for f in fields(group):
         if is_dataclass(hints[f.name]):
             values[f.name] = _gather(hints[f.name], given)
         elif f.name in given:
