@@ -7,24 +7,25 @@ The inference commands (``zoo generate`` … ``zoo interpolate``) also choose wh
 :func:`with_connection` gives a command the whole set (``--url``, ``--protocol``, the TLS files
 and headers, ``--local``, ``--engine``) as one :class:`Connection`. ``--backend`` is the old
 name of ``--engine``, still accepted with a warning where the commands are registered.
+Commands with their own ``--url`` (``zoo soak``, ``zoo playground``) take the TLS files and
+headers alone, as one :class:`Credentials`, from :func:`with_credentials`.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 
+from zoo.cli._common import with_options
 from zoo.errors import InvalidInputError
 from zoo.settings import zoo_token
 
 if TYPE_CHECKING:
-    from serving.client import BaseZooClient
+    from serving.client import BaseZooClient, Protocol
 
 R = TypeVar("R")
 
@@ -87,19 +88,30 @@ def parse_headers(pairs: list[str] | None) -> dict[str, str]:
     return headers
 
 
-def connection_options(
-    header: list[str] | None,
-    ca_cert: Path | None,
-    client_cert: Path | None,
-    client_key: Path | None,
-) -> dict[str, Any]:
-    """Keyword arguments of :class:`serving.client.ZooClient` from the CLI's options."""
-    return {
-        "headers": parse_headers(header),
-        "ca_cert": ca_cert,
-        "client_cert": client_cert,
-        "client_key": client_key,
-    }
+def checked_protocol(protocol: str | None) -> Protocol | None:
+    """``--protocol`` as given, refused unless http or grpc (``None``: the URL decides)."""
+    if protocol not in (None, "http", "grpc"):
+        raise InvalidInputError(f"--protocol must be http or grpc, got {protocol!r}.")
+    return cast("Protocol | None", protocol)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How a command proves itself to a running Triton: headers (and ``ZOO_TOKEN``), TLS files."""
+
+    header: HeaderOpt = None
+    ca_cert: CaCertOpt = None
+    client_cert: ClientCertOpt = None
+    client_key: ClientKeyOpt = None
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`serving.client.ZooClient` from the CLI's options."""
+        return {
+            "headers": parse_headers(self.header),
+            "ca_cert": self.ca_cert,
+            "client_cert": self.client_cert,
+            "client_key": self.client_key,
+        }
 
 
 @dataclass(frozen=True)
@@ -108,38 +120,22 @@ class Connection:
 
     url: UrlOpt = None
     protocol: ProtocolOpt = None
-    header: HeaderOpt = None
-    ca_cert: CaCertOpt = None
-    client_cert: ClientCertOpt = None
-    client_key: ClientKeyOpt = None
+    credentials: Credentials = Credentials()  # its options stand here, between the others
     local: LocalOpt = False
     engine: EngineOpt = "torch"
 
     def open(self) -> BaseZooClient:
         """A client for ``--url`` (with the TLS files and headers), or the in-process zoo."""
-        tls = connection_options(self.header, self.ca_cert, self.client_cert, self.client_key)
+        tls = self.credentials.client_options()
         if self.url and self.local:
             raise InvalidInputError("pass either --url (a running Triton) or --local, not both.")
         if self.url:
             from serving.client import ZooClient
 
-            if self.protocol not in (None, "http", "grpc"):
-                raise InvalidInputError(f"--protocol must be http or grpc, got {self.protocol!r}.")
-            return ZooClient(self.url, protocol=self.protocol, **tls)  # type: ignore[arg-type]
+            return ZooClient(self.url, protocol=checked_protocol(self.protocol), **tls)
         from serving.server.inprocess import InProcessZoo
 
         return InProcessZoo(self.engine)
-
-
-def _connection_parameters() -> list[inspect.Parameter]:
-    """:class:`Connection`'s fields as keyword-only command parameters (typer's options)."""
-    hints = inspect.get_annotations(Connection, eval_str=True)
-    return [
-        inspect.Parameter(
-            f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name]
-        )
-        for f in fields(Connection)
-    ]
 
 
 def with_connection(command: Callable[..., R]) -> Callable[..., R]:
@@ -148,18 +144,13 @@ def with_connection(command: Callable[..., R]) -> Callable[..., R]:
     Typer reads the returned function's signature, so ``--help`` lists the options where
     ``conn`` stands; on a call they are gathered into one :class:`Connection`.
     """
-    signature = inspect.signature(command, eval_str=True)
-    params = list(signature.parameters.values())
-    at = [p.name for p in params].index("conn")
-    shared = _connection_parameters()
-    params[at : at + 1] = shared
-    names = [p.name for p in shared]
+    return with_options(command, Connection, "conn")
 
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> R:
-        conn = Connection(**{name: kwargs.pop(name) for name in names if name in kwargs})
-        return command(*args, conn=conn, **kwargs)
 
-    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in params}
-    return wrapper
+def with_credentials(command: Callable[..., R]) -> Callable[..., R]:
+    """Give ``command`` the TLS files and headers in place of its keyword-only ``credentials``.
+
+    Typer reads the returned function's signature, so ``--help`` lists the options where
+    ``credentials`` stands; on a call they are gathered into one :class:`Credentials`.
+    """
+    return with_options(command, Credentials, "credentials")

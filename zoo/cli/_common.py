@@ -1,4 +1,4 @@
-"""What every command shares: the console, one-line errors, JSON output.
+"""What every command shares: the console, one-line errors, JSON output, option groups.
 
 The exit rule, in one place: a usage error (unknown option, missing argument) exits 2 with
 click's message; a failure exits 1 with one line on stderr, and under ``--json`` also with
@@ -8,11 +8,13 @@ click's message; a failure exits 1 with one line on stderr, and under ``--json``
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import shlex
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -28,6 +30,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 #: The ``--json`` flag every command that has machine output takes, as its ``as_json``
 #: parameter (the name :func:`cli_errors` reads).
@@ -84,6 +87,16 @@ _USER_ERRORS: tuple[type[BaseException], ...] = (
     KeyError,
     ImportError,
 )
+
+
+def split_names(values: list[str] | None) -> list[str] | None:
+    """A repeatable option's names: ``-m a -m b`` and ``-m a,b`` both give ``["a", "b"]``.
+
+    ``None`` when the option was not given (commands read that as "all of them").
+    """
+    if not values:
+        return None
+    return [name for value in values for name in value.split(",") if name]
 
 
 def command_line(ctx: typer.Context) -> str:
@@ -170,3 +183,59 @@ def print_json(data: Any) -> None:
     """Write ``data`` as JSON to stdout (for ``--json``)."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     sys.stdout.flush()
+
+
+def _options(group: type[Any], only: Collection[str] | None) -> list[inspect.Parameter]:
+    """``group``'s fields (those named in ``only``, if given) as keyword-only command parameters
+    (typer's options), in order; a field that is itself such a dataclass stands for its own."""
+    hints = inspect.get_annotations(group, eval_str=True)
+    params: list[inspect.Parameter] = []
+    for f in fields(group):
+        if is_dataclass(hints[f.name]):
+            params += _options(hints[f.name], only)
+        elif only is None or f.name in only:
+            kind = inspect.Parameter.KEYWORD_ONLY
+            params.append(
+                inspect.Parameter(f.name, kind, default=f.default, annotation=hints[f.name])
+            )
+    return params
+
+
+def _gather(group: type[Any], given: dict[str, Any]) -> Any:
+    """One ``group`` from the options :func:`_options` listed, taken out of ``given``."""
+    hints = inspect.get_annotations(group, eval_str=True)
+    values = {}
+    for f in fields(group):
+        if is_dataclass(hints[f.name]):
+            values[f.name] = _gather(hints[f.name], given)
+        elif f.name in given:
+            values[f.name] = given.pop(f.name)
+    return group(**values)
+
+
+def with_options(
+    command: Callable[..., R],
+    group: type[Any],
+    name: str,
+    *,
+    only: Collection[str] | None = None,
+) -> Callable[..., R]:
+    """``command`` with ``group``'s fields, as options, in place of its parameter ``name``.
+
+    ``group`` is a dataclass whose fields are typer options (annotation and default); typer
+    reads the returned function's signature, so ``--help`` lists them where ``name`` stands,
+    and on a call they are gathered into one ``group`` passed as ``name``. With ``only`` the
+    command takes just those fields; the others keep their defaults.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    params = list(signature.parameters.values())
+    at = [p.name for p in params].index(name)
+    params[at : at + 1] = _options(group, only)
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        return command(*args, **{name: _gather(group, kwargs)}, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper

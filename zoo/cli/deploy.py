@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zoo.cli._common import JsonFlag, RepositoryOpt, cli_errors, console, err_console, print_json
+from zoo.cli._common import (
+    JsonFlag,
+    RepositoryOpt,
+    cli_errors,
+    console,
+    err_console,
+    print_json,
+    with_options,
+)
+from zoo.cli.serve import triton_models
 
 if TYPE_CHECKING:
     from serving.apps.deploy import DeployOptions
@@ -84,55 +94,58 @@ OutOpt = Annotated[
 ]
 
 
-def _options(
-    repo_uri: str,
-    *,
-    name: str = "genzoo",
-    namespace: str | None = None,
-    image: str | None = None,
-    native: bool = False,
-    gpu: bool = False,
-    replicas: int = 1,
-    max_replicas: int | None = None,
-    concurrency: int = 16,
-    cpu: str = "2",
-    memory: str = "4Gi",
-    model_control: str = "none",
-    models: list[str] | None = None,
-    cache_mb: int = 256,
-    endpoint_url: str | None = None,
-    region: str | None = None,
-    s3_secret: str = "genzoo-s3",
-    admin_secret: str | None = "genzoo-admin",
-) -> DeployOptions:
-    from serving.apps.deploy import DEFAULT_IMAGE, DeployOptions
+@dataclass(frozen=True)
+class ClusterFlags:
+    """What runs where, as ``zoo deploy kserve|k8s`` take it (``zoo deploy docker``: a part).
 
-    load: tuple[str, ...] = ()
-    if models:
-        from serving.server.inprocess import served_entries
+    Each field is one option with its default, written here once; :meth:`deploy_options`
+    turns them into the manifests' :class:`serving.apps.deploy.DeployOptions`.
+    """
 
-        load = tuple(sorted(served_entries([m for a in models for m in a.split(",") if m])))
-        model_control = "explicit"
-    return DeployOptions(
-        repo_uri=repo_uri,
-        name=name,
-        namespace=namespace,
-        image=image or DEFAULT_IMAGE,
-        native=native,
-        gpus=1 if gpu else 0,
-        replicas=replicas,
-        max_replicas=max_replicas if max_replicas is not None else max(4, 4 * replicas),
-        concurrency=concurrency,
-        cpu=cpu,
-        memory=memory,
-        model_control=model_control,
-        load_models=load,
-        cache_mb=cache_mb,
-        endpoint_url=endpoint_url,
-        region=region,
-        s3_secret=s3_secret,
-        admin_secret=admin_secret,
-    )
+    name: NameOpt = "genzoo"
+    namespace: NamespaceOpt = None
+    image: ImageOpt = None
+    native: NativeOpt = False
+    gpu: GpuOpt = False
+    replicas: ReplicasOpt = 1
+    max_replicas: MaxReplicasOpt = None
+    concurrency: ConcurrencyOpt = 16
+    cpu: CpuOpt = "2"
+    memory: MemoryOpt = "4Gi"
+    model_control: ControlOpt = "none"
+    models: ModelsOpt = None
+    cache_mb: CacheOpt = 256
+    endpoint_url: EndpointOpt = None
+    region: RegionOpt = None
+    s3_secret: SecretOpt = "genzoo-s3"
+    admin_secret: AdminSecretOpt = "genzoo-admin"
+    open_admin_apis: OpenAdminOpt = False
+
+    def deploy_options(self, repo_uri: str) -> DeployOptions:
+        """The deployment of the repository at ``repo_uri`` that these flags describe."""
+        from serving.apps.deploy import DEFAULT_IMAGE, DeployOptions
+
+        max_replicas = self.max_replicas
+        return DeployOptions(
+            repo_uri=repo_uri,
+            name=self.name,
+            namespace=self.namespace,
+            image=self.image or DEFAULT_IMAGE,
+            native=self.native,
+            gpus=1 if self.gpu else 0,
+            replicas=self.replicas,
+            max_replicas=max_replicas if max_replicas is not None else max(4, 4 * self.replicas),
+            concurrency=self.concurrency,
+            cpu=self.cpu,
+            memory=self.memory,
+            model_control="explicit" if self.models else self.model_control,
+            load_models=tuple(triton_models(self.models)),
+            cache_mb=self.cache_mb,
+            endpoint_url=self.endpoint_url,
+            region=self.region,
+            s3_secret=self.s3_secret,
+            admin_secret=None if self.open_admin_apis else self.admin_secret,
+        )
 
 
 def _emit(kind: str, opts: DeployOptions, out: Path | None) -> None:
@@ -161,52 +174,11 @@ def _emit(kind: str, opts: DeployOptions, out: Path | None) -> None:
 def _manifest_command(kind: str, doc: str) -> Callable[..., None]:
     """The ``zoo deploy KIND`` command: the same options for KServe and plain Kubernetes."""
 
-    def command(
-        repo_uri: RepoUri,
-        name: NameOpt = "genzoo",
-        namespace: NamespaceOpt = None,
-        image: ImageOpt = None,
-        native: NativeOpt = False,
-        gpu: GpuOpt = False,
-        replicas: ReplicasOpt = 1,
-        max_replicas: MaxReplicasOpt = None,
-        concurrency: ConcurrencyOpt = 16,
-        cpu: CpuOpt = "2",
-        memory: MemoryOpt = "4Gi",
-        model_control: ControlOpt = "none",
-        models: ModelsOpt = None,
-        cache_mb: CacheOpt = 256,
-        endpoint_url: EndpointOpt = None,
-        region: RegionOpt = None,
-        s3_secret: SecretOpt = "genzoo-s3",
-        admin_secret: AdminSecretOpt = "genzoo-admin",
-        open_admin_apis: OpenAdminOpt = False,
-        out: OutOpt = None,
-    ) -> None:
-        opts = _options(
-            repo_uri,
-            name=name,
-            namespace=namespace,
-            image=image,
-            native=native,
-            gpu=gpu,
-            replicas=replicas,
-            max_replicas=max_replicas,
-            concurrency=concurrency,
-            cpu=cpu,
-            memory=memory,
-            model_control=model_control,
-            models=models,
-            cache_mb=cache_mb,
-            endpoint_url=endpoint_url,
-            region=region,
-            s3_secret=s3_secret,
-            admin_secret=None if open_admin_apis else admin_secret,
-        )
-        _emit(kind, opts, out)
+    def command(repo_uri: RepoUri, *, flags: ClusterFlags, out: OutOpt = None) -> None:
+        _emit(kind, flags.deploy_options(repo_uri), out)
 
     command.__doc__ = doc
-    return command
+    return with_options(command, ClusterFlags, "flags")
 
 
 deploy_app.command("kserve")(
@@ -228,8 +200,6 @@ deploy_app.command("k8s")(
 )
 
 
-@deploy_app.command("docker")
-@cli_errors
 def docker_command(
     repo_uri: Annotated[
         str,
@@ -237,14 +207,8 @@ def docker_command(
             "--repo-uri", help="s3://bucket/prefix, or a local repository folder to mount."
         ),
     ],
-    image: ImageOpt = None,
-    native: NativeOpt = False,
-    gpu: GpuOpt = False,
-    model_control: ControlOpt = "none",
-    models: ModelsOpt = None,
-    cache_mb: CacheOpt = 256,
-    endpoint_url: EndpointOpt = None,
-    region: RegionOpt = None,
+    *,
+    flags: ClusterFlags,
     host: Annotated[
         str,
         typer.Option(
@@ -259,23 +223,30 @@ def docker_command(
     """Print the `docker run` line for one GPU host (credentials passed by name, never value)."""
     from serving.apps.deploy import docker_line, dockerfile
 
-    opts = _options(
-        repo_uri,
-        image=image,
-        native=native,
-        gpu=gpu,
-        model_control=model_control,
-        models=models,
-        cache_mb=cache_mb,
-        endpoint_url=endpoint_url,
-        region=region,
-    )
+    opts = flags.deploy_options(repo_uri)
     line = docker_line(opts, host=host)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "Dockerfile").write_text(dockerfile(opts))
         err_console.print(f"wrote {out / 'Dockerfile'}")
     typer.echo(line)
+
+
+#: What a single host's container takes of the cluster's flags (no replicas, resources or
+#: secrets: those belong to a cluster).
+DOCKER_FLAGS = (
+    "image",
+    "native",
+    "gpu",
+    "model_control",
+    "models",
+    "cache_mb",
+    "endpoint_url",
+    "region",
+)
+deploy_app.command("docker")(
+    cli_errors(with_options(docker_command, ClusterFlags, "flags", only=DOCKER_FLAGS))
+)
 
 
 @cli_errors

@@ -20,6 +20,7 @@ from zoo.errors import InvalidInputError
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="PNG to write (a grid for several).")]
 ImagesArg = Annotated[list[Path], typer.Argument(help="PNG images (resized to the model's size).")]
+AutoencoderArg = Annotated[str, typer.Argument(help="Autoencoder, e.g. vae-mnist.")]
 
 
 def parse_ints(text: str, what: str = "seeds") -> list[int]:
@@ -151,7 +152,7 @@ def read_latents(path: Path) -> npt.NDArray[np.float32]:
 @cli_errors
 @with_connection
 def encode_command(
-    name: Annotated[str, typer.Argument(help="Autoencoder, e.g. vae-mnist.")],
+    name: AutoencoderArg,
     images: ImagesArg,
     out: Annotated[
         Path, typer.Option("--out", "-o", help=".npz to write: `latent` (mean) and `logvar`.")
@@ -172,7 +173,7 @@ def encode_command(
 @cli_errors
 @with_connection
 def decode_command(
-    name: Annotated[str, typer.Argument(help="Autoencoder, e.g. vae-mnist.")],
+    name: AutoencoderArg,
     latents: Annotated[
         Path, typer.Argument(help="Latent codes: .npy (N, D), or the .npz of `zoo encode`.")
     ],
@@ -189,7 +190,7 @@ def decode_command(
 @cli_errors
 @with_connection
 def reconstruct_command(
-    name: Annotated[str, typer.Argument(help="Autoencoder, e.g. vae-mnist.")],
+    name: AutoencoderArg,
     images: ImagesArg,
     out: OutOpt = Path("out/reconstruct.png"),
     *,

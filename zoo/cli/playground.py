@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import Annotated
 
 import typer
 
-from zoo.cli._client import (
-    CaCertOpt,
-    ClientCertOpt,
-    ClientKeyOpt,
-    HeaderOpt,
-    connection_options,
-)
-from zoo.cli._common import cli_errors, console
+from zoo.cli._client import Credentials, checked_protocol, with_credentials
+from zoo.cli._common import cli_errors, console, split_names
 from zoo.cli._signals import stop_on_signals
-
-if TYPE_CHECKING:
-    from serving.client import Protocol
 
 
 @cli_errors
+@with_credentials
 def playground_command(
     url: Annotated[
         str | None,
@@ -34,10 +26,8 @@ def playground_command(
         str | None,
         typer.Option(help="http or grpc (default: the --url's scheme, else http)."),
     ] = None,
-    header: HeaderOpt = None,
-    ca_cert: CaCertOpt = None,
-    client_cert: ClientCertOpt = None,
-    client_key: ClientKeyOpt = None,
+    *,
+    credentials: Credentials,
     host: Annotated[
         str, typer.Option(help="Address the page binds; 0.0.0.0 exposes it to the network.")
     ] = "127.0.0.1",
@@ -55,9 +45,8 @@ def playground_command(
     from serving.apps.playground import start_playground, wait_forever
     from zoo.errors import InvalidInputError
 
-    if protocol not in (None, "http", "grpc"):
-        raise InvalidInputError(f"--protocol must be http or grpc, got {protocol!r}.")
-    conn = connection_options(header, ca_cert, client_cert, client_key)
+    transport = checked_protocol(protocol)
+    conn = credentials.client_options()
     if url is None and any(v for v in conn.values()):
         raise InvalidInputError(
             "--header, --ca-cert, --client-cert and --client-key (and ZOO_TOKEN) are for a "
@@ -74,7 +63,7 @@ def playground_command(
             "use it (it has no authentication).",
             highlight=False,
         )
-    names = [m for arg in models or [] for m in arg.split(",") if m] or None
+    names = split_names(models) or None
     stop = threading.Event()
     with stop_on_signals(stop) as serving:
         with console.status("starting") as status:
@@ -82,7 +71,7 @@ def playground_command(
                 url,
                 host=host,
                 port=port,
-                protocol=cast("Protocol | None", protocol),  # checked above
+                protocol=transport,
                 models=names,
                 repository=repository,
                 progress=status.update,

@@ -13,7 +13,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from serving.client.ports import GRPC_PORT, HTTP_PORT, METRICS_PORT
-from zoo.cli._common import JsonFlag, RepositoryOpt, cli_errors, console, err_console, print_json
+from zoo.cli._common import (
+    JsonFlag,
+    RepositoryOpt,
+    cli_errors,
+    console,
+    err_console,
+    print_json,
+    split_names,
+)
 from zoo.cli._signals import stop_on_signals
 from zoo.cli.export import SetOpt
 
@@ -30,13 +38,6 @@ EngineOpt = Annotated[
         "backend): onnxruntime, openvino, openvino-bf16, torch or tensorrt."
     ),
 ]
-
-
-def _split(models: list[str] | None) -> list[str] | None:
-    """``--models a --models b`` and ``--models a,b`` both work."""
-    if not models:
-        return None
-    return [m for arg in models for m in arg.split(",") if m]
 
 
 @cli_errors
@@ -82,7 +83,7 @@ def repo_build_command(
         instances=instances,
         threads=threads,
     )
-    overrides = _variants(_split(models), set_)
+    overrides = _variants(split_names(models), set_)
     from zoo.settings import model_repository_dir
 
     tracked = out is None or out.resolve() == model_repository_dir().resolve()
@@ -94,7 +95,7 @@ def repo_build_command(
             "(not the tracked model_repository/), without --configs-only or --set."
         )
     if configs_only:
-        paths = write_configs(out, _split(models), options, overrides=overrides)
+        paths = write_configs(out, split_names(models), options, overrides=overrides)
         if as_json:
             print_json([str(p) for p in paths])
         else:
@@ -102,7 +103,7 @@ def repo_build_command(
         return
     with console.status("building the repository") as status:
         built = build_repository(
-            _split(models),
+            split_names(models),
             out_dir=out,
             options=options,
             overrides=overrides,
@@ -182,10 +183,10 @@ def serve_command(
     if engine is not None or set_:
         with console.status("building the repository") as status:
             build_repository(
-                _split(models),
+                split_names(models),
                 out_dir=repo,
                 options=RepositoryOptions(engine=engine or "onnxruntime"),
-                overrides=_variants(_split(models), set_),
+                overrides=_variants(split_names(models), set_),
                 progress=status.update,
             )
     config = ServerConfig(
@@ -197,7 +198,7 @@ def serve_command(
         grpc_port=grpc_port,
         metrics_port=metrics_port,
         cache_size=cache_mb * 2**20,
-        load_models=tuple(_triton_names(_split(models))),
+        load_models=tuple(triton_models(models)),
     )
     key_file: Path | None = None  # a key file this run wrote (removed when it stops)
     key_note = ""
@@ -294,13 +295,15 @@ def _variants(models: list[str] | None, items: list[str] | None) -> dict[str, di
     return {m: overrides for m in models}
 
 
-def _triton_names(models: list[str] | None) -> list[str]:
-    """The Triton models serving ``models`` (empty = load everything in the repository)."""
-    if not models:
+def triton_models(models: list[str] | None) -> list[str]:
+    """The Triton models serving the zoo models of a ``--models`` option (:func:`split_names`);
+    empty when none are named (load everything in the repository)."""
+    names = split_names(models)
+    if not names:
         return []
     from serving.server.inprocess import served_entries
 
-    return sorted(served_entries(models))
+    return sorted(served_entries(names))
 
 
 @cli_errors
@@ -326,7 +329,7 @@ def demo_command(
 
         result = run_demo(
             out_dir=out,
-            models=_split(models),
+            models=split_names(models),
             offline=not online,
             bench_seconds=bench_seconds,
             progress=progress,

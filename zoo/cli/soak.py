@@ -9,13 +9,7 @@ import typer
 from rich.markup import escape
 
 from serving.client.ports import GRPC_PORT
-from zoo.cli._client import (
-    CaCertOpt,
-    ClientCertOpt,
-    ClientKeyOpt,
-    HeaderOpt,
-    connection_options,
-)
+from zoo.cli._client import Credentials, with_credentials
 from zoo.cli._common import cli_errors, console, err_console, print_json
 
 if TYPE_CHECKING:
@@ -23,6 +17,7 @@ if TYPE_CHECKING:
 
 
 @cli_errors
+@with_credentials
 def soak_command(
     names: Annotated[
         list[str] | None,
@@ -44,10 +39,8 @@ def soak_command(
             "grpcs:// when --url is https://)."
         ),
     ] = None,
-    header: HeaderOpt = None,
-    ca_cert: CaCertOpt = None,
-    client_cert: ClientCertOpt = None,
-    client_key: ClientKeyOpt = None,
+    *,
+    credentials: Credentials,
     pid: Annotated[
         int | None, typer.Option(help="Server pid whose RSS to track (default: found by port).")
     ] = None,
@@ -62,7 +55,7 @@ def soak_command(
     """Soak a Triton server: mixed models, batch sizes and protocols; exits 1 on any error."""
     from serving.apps.soak import SoakInterval, run_soak, versions_text
 
-    conn = connection_options(header, ca_cert, client_cert, client_key)
+    conn = credentials.client_options()
 
     def show(i: SoakInterval) -> None:
         if not as_json:
