@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -275,6 +274,7 @@ def _compare(
         compare_repositories,
         write_comparison,
     )
+    from serving.apps.bench.report import write_json
 
     check_comparison(settings, repositories, rounds)  # before the first server starts
     show = err_console if as_json else console
@@ -301,8 +301,7 @@ def _compare(
             )
         console.print(table)
     if json_file is not None:
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_text(json.dumps(result.to_dict(), indent=1) + "\n")
+        write_json(result.to_dict(), json_file)
         show.print(f"JSON: {json_file}")
     if report is not None:
         paths = write_comparison(result, report)

@@ -289,6 +289,8 @@ def plot(comparison: Comparison, path: Path) -> Path:
     """Each repository's rounds (dots) and median (bar), one panel per workload."""
     from matplotlib.figure import Figure
 
+    from serving.apps.bench.report import save_figure
+
     keys = list(dict.fromkeys((r.target, r.batch, r.concurrency) for r in comparison.rows))
     fig = Figure(figsize=(max(6.0, 4.5 * len(keys)), 3.6), layout="constrained")
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
@@ -304,19 +306,17 @@ def plot(comparison: Comparison, path: Path) -> Path:
         ax.tick_params(axis="x", labelsize=8)
     first = comparison.first
     fig.suptitle(f"{first.model.name} ({first.model.entry}), served", fontsize=10)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return save_figure(fig, path)
 
 
 def write_comparison(comparison: Comparison, out_dir: Path) -> dict[str, Path]:
     """Write ``compare.json``, ``compare.md`` and ``compare.png`` to ``out_dir``."""
-    import json
+    from serving.apps.bench.report import write_json
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "compare.json", "markdown": out / "compare.md"}
-    paths["json"].write_text(json.dumps(comparison.to_dict(), indent=1) + "\n")
+    paths = {"json": write_json(comparison.to_dict(), out / "compare.json")}
+    paths["markdown"] = out / "compare.md"
     paths["markdown"].write_text(markdown(comparison))
     paths["plot"] = plot(comparison, out / "compare.png")
     return paths

@@ -12,10 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from serving.apps.bench.registry import is_in_process
 from serving.apps.bench.results import BenchReport, Cell, Goal, ServerFigures
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TRITON = ("triton-grpc", "triton-http")
 
@@ -481,9 +484,7 @@ def _plot(report: BenchReport, path: Path, what: str, ylabel: str) -> Path:
     if len(axes) and targets:
         axes[0].legend(fontsize=7)
     fig.suptitle(f"{report.model.name} ({report.model.entry}): {what}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_best_throughput(reports: Sequence[BenchReport], path: Path, title: str) -> Path:
@@ -505,6 +506,11 @@ def plot_best_throughput(reports: Sequence[BenchReport], path: Path, title: str)
         ax.set_title(f"{report.model.name} ({shown})" if shown else report.model.name, fontsize=9)
         ax.set_xlabel("images/s (best cell)")
     fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Write a bench plot to ``path`` (a PNG, its folder made if need be)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
