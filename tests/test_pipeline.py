@@ -138,6 +138,12 @@ def test_interpolation_inputs_need_end_seeds_and_t() -> None:
         with pytest.raises(InvalidInputError) as info:
             generator_inputs(DCGAN, [1], **kwargs)
         assert str(info.value) == "'generate' does not interpolate: drop seed_to and t."
+    # An end seed without a t input (a pair of latents): a t given is refused, not dropped.
+    pair = EntryPoint("pair", (Z, TensorSpec("z_to", "float32", (6,))), (IMAGE,))
+    assert len(generator_inputs(pair, [1], seeds_to=[2])) == 2
+    with pytest.raises(InvalidInputError) as info:
+        generator_inputs(pair, [1], seeds_to=[2], t=0.5)
+    assert str(info.value) == "'pair' takes no input t; its scalar inputs are none."
 
 
 def test_synthesis_inputs_take_ws_psi_and_mixing() -> None:
