@@ -138,6 +138,12 @@ def test_interpolation_inputs_need_end_seeds_and_t() -> None:
         with pytest.raises(InvalidInputError) as info:
             generator_inputs(DCGAN, [1], **kwargs)
         assert str(info.value) == "'generate' does not interpolate: drop seed_to and t."
+    # An end seed without a t input (a pair of latents): a t given is refused, not dropped.
+    pair = EntryPoint("pair", (Z, TensorSpec("z_to", "float32", (6,))), (IMAGE,))
+    assert len(generator_inputs(pair, [1], seeds_to=[2])) == 2
+    with pytest.raises(InvalidInputError) as info:
+        generator_inputs(pair, [1], seeds_to=[2], t=0.5)
+    assert str(info.value) == "'pair' takes no input t; its scalar inputs are none."
 
 
 def test_synthesis_inputs_take_ws_psi_and_mixing() -> None:
@@ -174,6 +180,27 @@ def test_synthesis_inputs_refuse_half_a_mix() -> None:
     assert str(info.value) == "expected 2 mixing seeds (one per w), got 3."
 
 
+def test_synthesis_inputs_of_an_entry_without_psi_or_with_another_scalar() -> None:
+    from zoo.roles import scalar
+
+    w = np.zeros((2, 3, 4), np.float32)
+    ws_in, _, mix_in, layer_in = SYNTH.inputs
+    bare = EntryPoint("synthesize", (ws_in, mix_in, layer_in), (IMAGE,))  # no truncation
+    ws, mix_z, layers = synthesis_inputs(bare, w)
+    assert ws.shape == (2, 3, 4) and mix_z.shape == (2, 5) and layers.tolist() == [3, 3]
+    with pytest.raises(InvalidInputError) as info:
+        synthesis_inputs(bare, w, psi=0.5)
+    assert str(info.value) == "'synthesize' takes no input psi; its scalar inputs are none."
+    # Synthesis is given ψ only: another scalar takes its default; one without is refused.
+    gained = EntryPoint(
+        "gained", (*SYNTH.inputs, TensorSpec("gain", "float32", (), role=scalar(2.0))), (IMAGE,)
+    )
+    assert synthesis_inputs(gained, w)[-1].tolist() == [2.0, 2.0]
+    needy = EntryPoint("needy", (*SYNTH.inputs, TensorSpec("k", "float32", ())), (IMAGE,))
+    with pytest.raises(InvalidInputError, match=r"^'needy' needs k: "):
+        synthesis_inputs(needy, w)
+
+
 def test_generator_inputs_refuse_what_the_model_lacks() -> None:
     with pytest.raises(
         InvalidInputError, match=r"^this model is class-conditional: pass a label \(0–9\)\.$"
@@ -193,6 +220,21 @@ def test_generator_inputs_refuse_what_the_model_lacks() -> None:
         generator_inputs(ENCODE, [1])
     with pytest.raises(InvalidInputError, match="non-negative"):
         generator_inputs(DCGAN, [-1])
+
+
+def test_a_scalar_the_entry_lacks_is_refused_with_those_it_has() -> None:
+    from zoo.roles import scalar
+
+    gain = TensorSpec("gain", "float32", (), role=scalar(2.0))
+    bias = TensorSpec("bias", "float32", (), role=scalar(0.0))
+    entry = EntryPoint("gained", (Z, gain, bias), (IMAGE,))
+    with pytest.raises(InvalidInputError) as info:
+        generator_inputs(entry, [1], zoom=2.0, loss=1.0, gain=1.0)
+    message = "'gained' takes no input loss, zoom; its scalar inputs are gain, bias."
+    assert str(info.value) == message  # the unknown ones sorted, its own in signature order
+    with pytest.raises(InvalidInputError) as info:
+        generator_inputs(DCGAN, [1], zoom=2.0)
+    assert str(info.value) == "'generate' takes no input zoom; its scalar inputs are none."
 
 
 def test_is_seeded() -> None:

@@ -28,7 +28,14 @@ from zoo import errors
 from zoo.errors import InvalidInputError
 from zoo.pipeline import generator_inputs, synthesis_inputs
 from zoo.registry import EntryPoint, TensorSpec, get_spec, triton_model_name
-from zoo.validation import MAX_SEED, check_labels, check_mix_layers, check_psi, check_t
+from zoo.validation import (
+    MAX_SEED,
+    check_labels,
+    check_mix_layers,
+    check_number,
+    check_psi,
+    check_t,
+)
 
 
 def _entry(model: str, entry: str | None = None) -> tuple[EntryPoint, ModelSignature]:
@@ -221,6 +228,21 @@ def test_check_t() -> None:
     assert str(info.value) == "expected 2 t values (one per seed), got shape (3,)."
     with pytest.raises(InvalidInputError, match=r"^t must lie in \[0, 1\]"):
         check_t([0.5, None], 2)  # a missing value is refused as one, not as a TypeError
+
+
+def test_check_number() -> None:
+    """A scalar without a range rule (any other than ψ and t): any finite number, by its name."""
+    out = check_number(2, 3, "gain")
+    assert out.dtype == np.float32 and out.tolist() == [2.0, 2.0, 2.0]
+    assert check_number([-1e30, 0.5], 2, "gain").tolist() == [np.float32(-1e30), 0.5]
+    with pytest.raises(InvalidInputError) as info:
+        check_number([1, 2, 3], 2, "gain")
+    assert str(info.value) == "expected 2 gain values (one per seed), got shape (3,)."
+    with pytest.raises(InvalidInputError) as info:
+        check_number([0.5, None], 2, "gain")  # a missing value is refused as one, not a TypeError
+    assert str(info.value) == "gain must be a finite number, got [0.5, nan]."
+    with pytest.raises(InvalidInputError, match=r"^gain must be a finite number"):
+        check_number(np.inf, 1, "gain")
 
 
 def test_check_mix_layers() -> None:

@@ -143,7 +143,8 @@ def generator_inputs(
     if not _inputs_of(entry, "seed", "seed_to") and (seeds_to is not None or t is not None):
         raise InvalidInputError(f"{entry.name!r} does not interpolate: drop seed_to and t.")
     given = {k: v for k, v in {"psi": psi, "t": t, **scalars}.items() if v is not None}
-    _check_scalar_names(entry, {k: v for k, v in given.items() if k not in ("psi", "t")})
+    # ψ given to a model without it is refused below, with the StyleGAN2 hint.
+    _check_scalar_names(entry, {k: v for k, v in given.items() if k != "psi"})
     inputs: list[npt.NDArray[np.generic]] = []
     for spec in entry.inputs:
         role = role_of(spec)

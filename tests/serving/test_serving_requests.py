@@ -40,7 +40,9 @@ from serving.client.requests import (
     resolve_model,
     split_batches,
 )
+from serving.client.signature import ROLES_PARAMETER
 from serving.client.transport import map_error, outputs_of, parse_endpoint
+from zoo.roles import IMPLIED, Role, encode_roles, scalar
 
 I64 = np.dtype(np.int64)
 F32 = np.dtype(np.float32)
@@ -104,6 +106,36 @@ def test_signature_from_http_and_grpc_json() -> None:
         {"name": "m", "output": [{"name": "y", "data_type": "TYPE_STRING", "dims": [1]}]}
     )
     assert bare.max_batch_size == 0 and bare.inputs == {} and bare.outputs == {"y": (F32, (1,))}
+
+
+def test_signature_reads_the_roles_its_config_declares() -> None:
+    roles = {"gain": scalar(2.0), "digit": Role("label")}
+    config = {
+        "name": "custom",
+        "max_batch_size": 8,
+        "input": [
+            {"name": "seed", "data_type": "TYPE_INT64", "dims": [1]},
+            {"name": "gain", "data_type": "TYPE_FP32", "dims": [1]},
+            {"name": "digit", "data_type": "TYPE_INT64", "dims": [1]},
+            {"name": "code", "data_type": "TYPE_FP32", "dims": [4]},
+        ],
+        "output": [{"name": "image", "data_type": "TYPE_UINT8", "dims": [32, 32, 1]}],
+        "parameters": {ROLES_PARAMETER: {"string_value": encode_roles(roles)}},
+    }
+    for as_json in (config, {"config": config}):  # HTTP's, and gRPC's nested one
+        sig = ModelSignature.from_config(as_json)
+        assert sig.declared == roles
+        assert [sig.role(name) for name in sig.inputs] == [
+            IMPLIED["z"],  # the seed's by its name, the latent's by its shape
+            scalar(2.0),
+            Role("label"),
+            Role("latent"),
+        ]
+        assert sig.inputs_of("label") == ["digit"]
+    # Without the parameter (every zoo model's config) nothing is declared: name and shape tell.
+    bare = ModelSignature.from_config({k: v for k, v in config.items() if k != "parameters"})
+    assert bare.declared == {}
+    assert bare.role("gain") == bare.role("digit") == scalar()
 
 
 def test_signature_from_the_core_metadata() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from serving.server.wire import (
     WireTensor,
+    declared_roles,
     graph_inputs,
     is_image,
     needs_preprocessing,
@@ -22,6 +23,7 @@ from serving.server.wire import (
 from zoo.errors import InvalidInputError
 from zoo.latent import seed_to_latent
 from zoo.registry import EntryPoint, TensorSpec
+from zoo.roles import Role, role_of, scalar, seed_latent, wire_role
 
 IMAGE = TensorSpec("image", "float32", (1, 3, 2))  # C, H, W all different
 RGB = TensorSpec("image", "float32", (3, 2, 2))
@@ -55,6 +57,26 @@ def test_wire_tensor_rules() -> None:
     assert wire_tensor(TensorSpec("ids", "int64", (1, 3, 2))) == WireTensor(
         "ids", "int64", (1, 3, 2)
     )
+
+
+def test_declared_roles_are_those_the_wire_does_not_tell() -> None:
+    entry = EntryPoint(
+        "custom",
+        (
+            TensorSpec("zeta", "float32", (4,), role=seed_latent()),  # travels as "seed"
+            TensorSpec("photo", "float32", (1, 3, 2)),  # uint8 HWC: an image
+            TensorSpec("code", "float32", (4,)),  # float32 [4]: a latent
+            TensorSpec("count", "int64", ()),  # [1]: a scalar without a default
+            TensorSpec("gain", "float32", (), role=scalar(2.0)),  # [1], but its default is not
+            TensorSpec("digit", "int64", (), classes=10, role=Role("label")),  # [1], no scalar
+        ),
+        (IMAGE,),
+    )
+    declared = declared_roles(entry)
+    assert declared == {"gain": scalar(2.0), "digit": Role("label")}
+    # With them, the client reads every wire input as the role of the graph input it fills.
+    for t, w in zip(entry.inputs, wire_inputs(entry), strict=True):
+        assert declared.get(w.name, wire_role(w.name, w.dtype, w.dims)) == role_of(t), t.name
 
 
 def test_is_image_needs_float32_and_three_axes() -> None:
