@@ -158,7 +158,10 @@ def bench_command(
     ] = None,
     report: Annotated[
         Path | None,
-        typer.Option(help="Write bench.json, bench.md, throughput.png, latency.png here."),
+        typer.Option(
+            help="Write bench.json, bench.md, throughput.png, latency.png here (several "
+            "--repository: compare.json, compare.md, compare.png)."
+        ),
     ] = None,
     tune: Annotated[
         bool,
