@@ -272,14 +272,9 @@ def _compare(
     report: Path | None,
 ) -> None:
     """``zoo bench --repository A --repository B``: each workload served from each, in turn."""
-    from serving.apps.bench.compare import (
-        check_comparison,
-        compare_repositories,
-        write_comparison,
-    )
+    from serving.apps.bench.compare import compare_repositories, write_comparison
     from serving.apps.bench.report import write_json
 
-    check_comparison(settings, repositories, rounds)  # before the first server starts
     show = err_console if as_json else console
     with _progress(show, unit="runs") as step:
         result = replace(

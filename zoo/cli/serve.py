@@ -83,7 +83,8 @@ def repo_build_command(
         instances=instances,
         threads=threads,
     )
-    overrides = _variants(split_names(models), set_)
+    names = split_names(models)
+    overrides = _variants(names, set_)
     from zoo.settings import model_repository_dir
 
     tracked = out is None or out.resolve() == model_repository_dir().resolve()
@@ -95,7 +96,7 @@ def repo_build_command(
             "(not the tracked model_repository/), without --configs-only or --set."
         )
     if configs_only:
-        paths = write_configs(out, split_names(models), options, overrides=overrides)
+        paths = write_configs(out, names, options, overrides=overrides)
         if as_json:
             print_json([str(p) for p in paths])
         else:
@@ -103,7 +104,7 @@ def repo_build_command(
         return
     with console.status("building the repository") as status:
         built = build_repository(
-            split_names(models),
+            names,
             out_dir=out,
             options=options,
             overrides=overrides,
@@ -181,12 +182,13 @@ def serve_command(
 
     repo = repository or model_repository_dir()
     if engine is not None or set_:
+        names = split_names(models)
         with console.status("building the repository") as status:
             build_repository(
-                split_names(models),
+                names,
                 out_dir=repo,
                 options=RepositoryOptions(engine=engine or "onnxruntime"),
-                overrides=_variants(split_names(models), set_),
+                overrides=_variants(names, set_),
                 progress=status.update,
             )
     config = ServerConfig(
