@@ -38,7 +38,8 @@ it lacks the call), :class:`AuthenticationError`
 :class:`SharedMemoryError` (``OSError``: a shared-memory region could not be used).
 
 Those are the package's API. The parts it is built from are modules of their own:
-:mod:`~serving.client.calls` (each verb: which model serves it, its inputs, its result),
+:mod:`~serving.client.calls` (each verb, once: its signature and text, which model serves it,
+its inputs, its result),
 :mod:`~serving.client.requests` (wire inputs built and checked; batches; model names),
 :mod:`~serving.client.signature` (what a served model takes; the wire format's constants),
 :mod:`~serving.client.transport` (endpoints, TLS, errors mapped, the steps both clients run),

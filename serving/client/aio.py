@@ -9,22 +9,31 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
-
-import numpy as np
-import numpy.typing as npt
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from serving.client import calls
-from serving.client.calls import Call
+from serving.client.calls import Call, as_method
 from serving.client.clients import RemoteClient
 from serving.client.requests import join_batches, split_batches
 from serving.client.signature import Array, ModelSignature
 from serving.client.transport import Steps, Version, map_error, resume, version_kwargs
 
+P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
+
+
+def awaited(
+    verb: Callable[P, Call[R]],
+) -> Callable[Concatenate[AsyncZooClient, P], Coroutine[Any, Any, R]]:
+    """The asyncio client method of ``verb`` (a function of :mod:`serving.client.calls`)."""
+
+    async def method(self: AsyncZooClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return await self._run(verb(*args, **kwargs))
+
+    return as_method(method, verb)
 
 
 class AsyncZooClient(RemoteClient):
@@ -123,102 +132,22 @@ class AsyncZooClient(RemoteClient):
         self._answered.set(answers[-1][1])
         return join_batches([out for out, _ in answers])
 
-    async def _run(self, call: Call[R], version: Version) -> R:
+    async def _run(self, call: Call[R]) -> R:
         """Every verb's one path, as :class:`ZooClient`'s, awaited."""
         sig = await self.signature(call.model, call.entries)
-        return call.result(await self.infer(sig, call.inputs(sig), version=version))
+        return call.result(await self.infer(sig, call.inputs(sig), version=call.version))
 
-    # -- the zoo (each call described in serving.client.calls) ----------------------------
-    async def generate(
-        self,
-        model: str,
-        seeds: Any,
-        labels: Any = None,
-        psi: Any = None,
-        mix_seeds: Any = None,
-        *,
-        version: Version = None,
-    ) -> npt.NDArray[np.uint8]:
-        """Images for ``seeds``, uint8 NHWC; cGAN needs ``labels``; ψ and mixing: StyleGAN2.
+    # -- the zoo (each verb written once, in serving.client.calls) -------------------------
+    generate = awaited(calls.generate)
+    translate = awaited(calls.translate)
+    encode = awaited(calls.encode)
+    decode = awaited(calls.decode)
+    reconstruct = awaited(calls.reconstruct)
+    inpaint = awaited(calls.inpaint)
+    classify = awaited(calls.classify)
 
-        ``version`` asks for that model version (default: the one the server serves).
-        """
-        return await self._run(calls.generate(model, seeds, labels, psi, mix_seeds), version)
-
-    async def translate(
-        self, model: str, images: Any, direction: str = "a2b", *, version: Version = None
-    ) -> npt.NDArray[np.uint8]:
-        """Image-to-image translation (CycleGAN), ``direction`` "a2b" or "b2a"; uint8 NHWC."""
-        return await self._run(calls.translate(model, images, direction), version)
-
-    async def encode(
-        self, model: str, images: Any, *, version: Version = None
-    ) -> tuple[Array, Array]:
-        """Latent codes of images (VAE): posterior mean ``(N, D)`` and log-variance ``(N, D)``."""
-        return await self._run(calls.encode(model, images), version)
-
-    async def decode(
-        self, model: str, latents: Any, *, version: Version = None
-    ) -> npt.NDArray[np.uint8]:
-        """Images from latent codes (VAE), uint8 NHWC."""
-        return await self._run(calls.decode(model, latents), version)
-
-    async def reconstruct(
-        self, model: str, images: Any, *, version: Version = None
-    ) -> npt.NDArray[np.uint8]:
-        """Images through the autoencoder (VAE), uint8 NHWC."""
-        return await self._run(calls.reconstruct(model, images), version)
-
-    async def inpaint(
-        self, model: str, images: Any, masks: Any, *, version: Version = None
-    ) -> npt.NDArray[np.uint8]:
-        """Fill the pixels where ``masks`` is 0 (VAE); known pixels are kept; uint8 NHWC."""
-        return await self._run(calls.inpaint(model, images, masks), version)
-
-    async def classify(
-        self, model: str, images: Any, *, version: Version = None
-    ) -> npt.NDArray[np.float32]:
-        """Class logits ``(N, classes)`` of images; ``argmax(axis=1)`` is the predicted class."""
-        return await self._run(calls.classify(model, images), version)
-
-    # -- projection, synthesis from ws, interpolation ---------------------------------------
-    async def project(
-        self, model: str, images: Any, *, version: Version = None
-    ) -> tuple[Array, npt.NDArray[np.uint8]]:
-        """ws ``(N, num_ws, w_dim)`` of digits and their reconstructions (uint8 NHWC)."""
-        return await self._run(calls.project(model, images), version)
-
-    async def synthesize(
-        self,
-        model: str,
-        ws: Any,
-        psi: Any = None,
-        mix_seeds: Any = None,
-        mix_layer: Any = None,
-        mix_ws: Any = None,
-        *,
-        version: Version = None,
-    ) -> npt.NDArray[np.uint8]:
-        """Images from ws (StyleGAN2); ws from ``mix_layer`` on from ``mix_seeds`` or ``mix_ws``."""
-        call = calls.synthesize(model, ws, psi, mix_seeds, mix_layer, mix_ws)
-        return await self._run(call, version)
-
-    async def interpolate(
-        self,
-        model: str,
-        seed: int,
-        seed_to: int,
-        t: Any,
-        labels: Any = None,
-        *,
-        version: Version = None,
-    ) -> npt.NDArray[np.uint8]:
-        """One image per ``t`` in [0, 1] between two seeds' digits; a cGAN holds ``labels``."""
-        return await self._run(calls.interpolate(model, seed, seed_to, t, labels), version)
-
-    async def call(
-        self, model: str, entry: str, /, *, version: Version = None, **inputs: Any
-    ) -> dict[str, Array]:
-        """Any entry point of ``model``: ``inputs`` by wire name (``seed=``, ``image=``, …), each
-        filled and checked by its role; every output, by name (for an entry no verb names)."""
-        return await self._run(calls.entry(model, entry, inputs), version)
+    # -- projection, synthesis from ws, interpolation, any entry point --------------------
+    project = awaited(calls.project)
+    synthesize = awaited(calls.synthesize)
+    interpolate = awaited(calls.interpolate)
+    call = awaited(calls.call)

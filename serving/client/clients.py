@@ -6,14 +6,11 @@ import abc
 import contextlib
 import os
 import threading
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
-
-import numpy as np
-import numpy.typing as npt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
 from serving.client import calls
-from serving.client.calls import Call
+from serving.client.calls import Call, as_method
 from serving.client.closeable import Closeable
 from serving.client.requests import join_batches, model_candidates, resolve_model, split_batches
 from serving.client.shm import (
@@ -52,12 +49,22 @@ from zoo.errors import (
     ZooClientError,
 )
 
+P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 
 # ---------------------------------------------------------------------------------------------
 # The two clients: same methods, one blocking, one asyncio.
 # ---------------------------------------------------------------------------------------------
+
+
+def blocking(verb: Callable[P, Call[R]]) -> Callable[Concatenate[BaseZooClient, P], R]:
+    """The blocking client method of ``verb`` (a function of :mod:`serving.client.calls`)."""
+
+    def method(self: BaseZooClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self._run(verb(*args, **kwargs))
+
+    return as_method(method, verb)
 
 
 class BaseZooClient(Closeable):
@@ -84,104 +91,26 @@ class BaseZooClient(Closeable):
     def close(self) -> None:
         """Release what the client holds (connections, loaded models)."""
 
-    def _run(self, call: Call[R], version: Version) -> R:
+    def _run(self, call: Call[R]) -> R:
         """Every verb's one path: the served signature, the inputs checked against it, the
-        inference (``version`` of the model, if given), the result picked from the outputs."""
+        inference (the call's model version, if given), the result picked from the outputs."""
         sig = self.signature(call.model, call.entries)
-        return call.result(self.infer(sig, call.inputs(sig), version=version))
+        return call.result(self.infer(sig, call.inputs(sig), version=call.version))
 
-    # -- the zoo (each call described in serving.client.calls) ----------------------------
-    def generate(
-        self,
-        model: str,
-        seeds: Any,
-        labels: Any = None,
-        psi: Any = None,
-        mix_seeds: Any = None,
-        *,
-        version: Version = None,
-    ) -> npt.NDArray[np.uint8]:
-        """Images for ``seeds``, uint8 NHWC; cGAN needs ``labels``; ψ and mixing: StyleGAN2.
+    # -- the zoo (each verb written once, in serving.client.calls) -------------------------
+    generate = blocking(calls.generate)
+    translate = blocking(calls.translate)
+    encode = blocking(calls.encode)
+    decode = blocking(calls.decode)
+    reconstruct = blocking(calls.reconstruct)
+    inpaint = blocking(calls.inpaint)
+    classify = blocking(calls.classify)
 
-        ``version`` asks for that model version (default: the one the server serves).
-        """
-        return self._run(calls.generate(model, seeds, labels, psi, mix_seeds), version)
-
-    def translate(
-        self, model: str, images: Any, direction: str = "a2b", *, version: Version = None
-    ) -> npt.NDArray[np.uint8]:
-        """Image-to-image translation (CycleGAN), ``direction`` "a2b" or "b2a"; uint8 NHWC."""
-        return self._run(calls.translate(model, images, direction), version)
-
-    def encode(self, model: str, images: Any, *, version: Version = None) -> tuple[Array, Array]:
-        """Latent codes of images (VAE): posterior mean ``(N, D)`` and log-variance ``(N, D)``."""
-        return self._run(calls.encode(model, images), version)
-
-    def decode(self, model: str, latents: Any, *, version: Version = None) -> npt.NDArray[np.uint8]:
-        """Images from latent codes (VAE), uint8 NHWC."""
-        return self._run(calls.decode(model, latents), version)
-
-    def reconstruct(
-        self, model: str, images: Any, *, version: Version = None
-    ) -> npt.NDArray[np.uint8]:
-        """Images through the autoencoder (VAE), uint8 NHWC."""
-        return self._run(calls.reconstruct(model, images), version)
-
-    def inpaint(
-        self, model: str, images: Any, masks: Any, *, version: Version = None
-    ) -> npt.NDArray[np.uint8]:
-        """Fill the pixels where ``masks`` is 0 (VAE); known pixels are kept; uint8 NHWC."""
-        return self._run(calls.inpaint(model, images, masks), version)
-
-    def classify(
-        self, model: str, images: Any, *, version: Version = None
-    ) -> npt.NDArray[np.float32]:
-        """Class logits ``(N, classes)`` of images; ``argmax(axis=1)`` is the predicted class."""
-        return self._run(calls.classify(model, images), version)
-
-    # -- projection, synthesis from ws, interpolation ---------------------------------------
-    def project(
-        self, model: str, images: Any, *, version: Version = None
-    ) -> tuple[Array, npt.NDArray[np.uint8]]:
-        """ws ``(N, num_ws, w_dim)`` of digits and their reconstructions (uint8 NHWC).
-
-        ``model`` is the generator (``stylegan2-mnist``) or its encoder; one feed-forward call.
-        """
-        return self._run(calls.project(model, images), version)
-
-    def synthesize(
-        self,
-        model: str,
-        ws: Any,
-        psi: Any = None,
-        mix_seeds: Any = None,
-        mix_layer: Any = None,
-        mix_ws: Any = None,
-        *,
-        version: Version = None,
-    ) -> npt.NDArray[np.uint8]:
-        """Images from ws (StyleGAN2); ws from ``mix_layer`` on from ``mix_seeds`` or ``mix_ws``."""
-        return self._run(calls.synthesize(model, ws, psi, mix_seeds, mix_layer, mix_ws), version)
-
-    def interpolate(
-        self,
-        model: str,
-        seed: int,
-        seed_to: int,
-        t: Any,
-        labels: Any = None,
-        *,
-        version: Version = None,
-    ) -> npt.NDArray[np.uint8]:
-        """One image per ``t`` in [0, 1] between two seeds' digits; a cGAN holds ``labels``."""
-        return self._run(calls.interpolate(model, seed, seed_to, t, labels), version)
-
-    def call(
-        self, model: str, entry: str, /, *, version: Version = None, **inputs: Any
-    ) -> dict[str, Array]:
-        """Any entry point of ``model``: ``inputs`` by wire name (``seed=``, ``image=``, …), each
-        filled and checked by its role; every output, by name (for an entry no verb names)."""
-        return self._run(calls.entry(model, entry, inputs), version)
+    # -- projection, synthesis from ws, interpolation, any entry point --------------------
+    project = blocking(calls.project)
+    synthesize = blocking(calls.synthesize)
+    interpolate = blocking(calls.interpolate)
+    call = blocking(calls.call)
 
 
 class RemoteClient:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import subprocess
 import sys
 
@@ -16,6 +17,7 @@ from serving.client import (
     ModelSignature,
     ServerUnavailableError,
     ZooClient,
+    calls,
 )
 from serving.client.closeable import Closeable
 from serving.client.requests import (
@@ -26,7 +28,7 @@ from serving.client.requests import (
     resolve_model,
     split_batches,
 )
-from serving.server.inprocess import signature_of
+from serving.server.inprocess import InProcessZoo, signature_of
 from serving.server.triton import TritonServer, free_port
 from zoo.registry import get_spec
 
@@ -165,3 +167,20 @@ def test_client_imports_no_torch_and_of_zoo_only_its_errors_and_checks() -> None
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+VERBS = (
+    *("generate", "translate", "encode", "decode", "reconstruct", "inpaint", "classify"),
+    *("project", "synthesize", "interpolate", "call"),
+)
+
+
+@pytest.mark.parametrize("name", VERBS)
+def test_a_verb_is_the_same_method_in_every_client(name: str) -> None:
+    verb = getattr(calls, name)
+    params = list(inspect.signature(verb).parameters.values())
+    for client in (ZooClient, AsyncZooClient, InProcessZoo):
+        method = getattr(client, name)
+        assert method.__name__ == name and method.__doc__ == verb.__doc__
+        assert list(inspect.signature(method).parameters.values())[1:] == params
+        assert inspect.iscoroutinefunction(method) == (client is AsyncZooClient)

@@ -41,6 +41,13 @@ ModelArg = Annotated[str, typer.Argument(help="Model name, e.g. dcgan-mnist.")]
 RepositoryOpt = Annotated[
     Path | None, typer.Option(help="Repository folder; default model_repository/.")
 ]
+#: The repository a command serves itself when it is given no ``--url`` (soak, playground).
+ServedRepositoryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--repository", help="Without --url: the repository to serve; default model_repository/."
+    ),
+]
 
 
 class _RenamedFlags(TyperCommand):

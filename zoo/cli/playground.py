@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from zoo.cli._client import Credentials, checked_protocol, with_credentials
-from zoo.cli._common import cli_errors, console, split_names
+from zoo.cli._common import ServedRepositoryOpt, cli_errors, console, split_names
 from zoo.cli._signals import stop_on_signals
 
 
@@ -36,10 +35,7 @@ def playground_command(
         list[str] | None,
         typer.Option("--models", "-m", help="Without --url: models to serve; default: all."),
     ] = None,
-    repository: Annotated[
-        Path | None,
-        typer.Option(help="Without --url: the repository to serve; default model_repository/."),
-    ] = None,
+    repository: ServedRepositoryOpt = None,
 ) -> None:
     """Serve a web page to try every model; Ctrl-C stops it (and the Triton it started)."""
     from serving.apps.playground import start_playground, wait_forever

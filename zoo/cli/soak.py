@@ -10,7 +10,14 @@ from rich.markup import escape
 
 from serving.client.ports import GRPC_PORT
 from zoo.cli._client import Credentials, with_credentials
-from zoo.cli._common import cli_errors, console, err_console, print_json
+from zoo.cli._common import (
+    JsonFlag,
+    ServedRepositoryOpt,
+    cli_errors,
+    console,
+    err_console,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from serving.server.triton import TritonServer
@@ -44,13 +51,11 @@ def soak_command(
     pid: Annotated[
         int | None, typer.Option(help="Server pid whose RSS to track (default: found by port).")
     ] = None,
-    repository: Annotated[
-        Path | None, typer.Option(help="Without --url: repository to serve (model_repository/).")
-    ] = None,
+    repository: ServedRepositoryOpt = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder for soak.json and soak.md (default: none).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Soak a Triton server: mixed models, batch sizes and protocols; exits 1 on any error."""
     from serving.apps.soak import SoakInterval, run_soak, versions_text

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from zoo.cli._common import cli_errors, console, print_json
+from zoo.cli._common import JsonFlag, cli_errors, console, print_json
 
 
 @cli_errors
@@ -32,7 +32,7 @@ def train_command(
         float | None, typer.Option(help="StyleGAN2 R1 penalty weight (default 0.05).")
     ] = None,
     threads: Annotated[int | None, typer.Option(help="torch intra-op threads.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Train NAME; the shipped weights land in RUN/model/ (config.json, model.safetensors)."""
     import torch
