@@ -1,11 +1,13 @@
-"""The zoo tables (``<package>/models.toml``): what they load to, and what they refuse.
+"""The zoo tables (``zoo/models/<package>/models.toml``): what they load to, and what they refuse.
 
 The loader, :meth:`zoo.models.layout.FamilyPackage.register_table`, runs here on tables written
-to a temp folder for a package made in the test (``tablepkg``), against a copy of the registry.
+to a temp folder for a package made in the test (``tablepkg``), against a copy of the registry,
+and on the five shipped tables, which must load to exactly what the registry serves.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import types
 from collections.abc import Callable, Mapping
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 
 import zoo.registry
 from zoo.models.layout import TABLE_FILE, FamilyPackage
@@ -20,6 +23,8 @@ from zoo.models.signatures import generate_entry
 from zoo.registry import EntryPoint, get_family, get_spec, list_models
 
 PACKAGE = "tablepkg"
+#: The family packages that ship a zoo table.
+SHIPPED = ("classifier", "cyclegan", "dcgan", "stylegan2", "vae")
 
 #: A table that loads: two families (one with its own signature rule) and one model.
 VALID = """\
@@ -284,3 +289,53 @@ def test_a_package_reads_its_own_table_as_a_resource(
     assert spec.builder == "tablepkg_real.network:Net"
     assert get_family(spec.family).entry_points is tablepkg_real.entry_points
     monkeypatch.delitem(sys.modules, "tablepkg_real")
+
+
+def _shipped_table(package: str) -> dict[str, Any]:
+    path = Path(zoo.__file__).parent / "models" / package / TABLE_FILE
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def test_the_shipped_tables_are_what_the_registry_serves() -> None:
+    """Every built-in family and model comes from a table, with the values written there."""
+    tables = {p: _shipped_table(p) for p in SHIPPED}
+    families = [name for t in tables.values() for name in t["families"]]
+    models = [name for t in tables.values() for name in t["models"]]
+    builtin = [n for n in list_models() if get_spec(n).builder.startswith("zoo.models.")]
+    assert sorted(models) == builtin
+    for package, table in tables.items():
+        for name, written in table["families"].items():
+            family = get_family(name)
+            assert family.trainer == f"zoo.models.{package}.training:{written['trainer']}"
+            assert family.pipeline_tag == written["pipeline_tag"]
+            rule = written.get("entry_points", "entry_points")
+            assert family.entry_points is getattr(sys.modules[f"zoo.models.{package}"], rule)
+            assert repr(family.targets) == repr(written.get("targets", {}))
+            assert family.lower_is_better == frozenset(written.get("lower_is_better", ()))
+        for name, written in table["models"].items():
+            spec = get_spec(name)
+            assert spec.family == written["family"] and spec.family in families
+            assert spec.builder == f"zoo.models.{package}.network:{written['network']}"
+            assert spec.description == written["description"]
+            assert repr(spec.config) == repr(written["config"])  # types and key order
+            assert spec.datasets == tuple(written["datasets"])
+            assert spec.tags == tuple(written.get("tags", ()))
+            assert spec.sha256 == written["sha256"] and re.fullmatch("[0-9a-f]{64}", spec.sha256)
+            assert repr(spec.metric_targets) == repr(written.get("metric_targets", {}))
+
+
+def test_the_shipped_tables_register_again_to_an_equal_registry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loading the five tables into an empty registry gives the same families and specs."""
+    list_models()  # the registry as imported
+    before = dict(zoo.registry._FAMILIES), dict(zoo.registry._SPECS)
+    builtin = {n: s for n, s in before[1].items() if s.builder.startswith("zoo.models.")}
+    monkeypatch.setattr(zoo.registry, "_FAMILIES", {})
+    monkeypatch.setattr(zoo.registry, "_SPECS", {})
+    for package in SHIPPED:
+        FamilyPackage(f"zoo.models.{package}").register_table()
+    assert list(zoo.registry._SPECS) == list(builtin)
+    assert builtin == zoo.registry._SPECS
+    families = {n: f for n, f in before[0].items() if f.trainer.startswith("zoo.models.")}
+    assert families == zoo.registry._FAMILIES
