@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from PIL import Image
 from serving.server.triton import TritonServer
 
 HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +55,20 @@ def test_wheel_metadata_has_ranges_not_pins(dists: Any) -> None:
     serve = [r.split(";")[0] for r in reqs if 'extra == "serve"' in r]
     assert "numpy<2" in serve
     assert dists.sdist.stat().st_size > 0
+
+
+def test_wheel_and_sdist_ship_every_family_table(dists: Any) -> None:
+    """The ``models.toml`` of each family package that reads one at import is in both."""
+    inits = ROOT.glob("zoo/models/*/__init__.py")
+    readers = [p.parent for p in inits if "register_table()" in p.read_text(encoding="utf-8")]
+    tables = sorted((p / "models.toml").relative_to(ROOT).as_posix() for p in readers)
+    assert len(tables) >= 5, tables  # classifier, cyclegan, dcgan, stylegan2, vae
+    with zipfile.ZipFile(dists.wheel) as z:
+        assert set(tables) <= set(z.namelist()), tables
+    with tarfile.open(dists.sdist) as t:
+        # An sdist's members sit under its "<name>-<version>/" folder.
+        shipped = {n.partition("/")[2] for n in t.getnames()}
+    assert set(tables) <= shipped, tables
 
 
 @pytest.fixture(scope="module")

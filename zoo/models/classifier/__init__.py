@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.models.layout import FamilyPackage
 from zoo.models.signatures import image
-from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
+from zoo.registry import EntryPoint, TensorSpec
 
 if TYPE_CHECKING:
     from zoo.models.classifier.network import DigitClassifier
@@ -36,30 +36,5 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
 # The network classes import torch: they load only when asked for.
 __getattr__ = _PACKAGE.network_getattr(("DigitClassifier",))
 
-
-_PACKAGE.register_family(
-    "classifier",
-    trainer="ClassifierTrainer",
-    entry_points=entry_points,
-    pipeline_tag="image-classification",
-)
-
-register_model(
-    ModelSpec(
-        name="classifier-mnist",
-        family="classifier",
-        description="Small CNN digit classifier; the evaluator behind every zoo metric.",
-        builder=_PACKAGE.network("DigitClassifier"),
-        config={
-            "width": 32,
-            "resolution": 32,
-            "channels": 1,
-            "num_classes": 10,
-            "feature_dim": 128,
-        },
-        datasets=("mnist", "uci-digits"),
-        sha256="8a291f2289354e2ee16d63ed2d83211687ed26d981f247f7cd7712a604ee0b27",
-        tags=("image-classification",),
-        metric_targets={"accuracy": 0.97},
-    )
-)
+# Its families and models (names, configs, pinned digests, targets): models.toml, beside this.
+_PACKAGE.register_table()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.models.layout import FamilyPackage
 from zoo.models.signatures import generate_entry, interpolate_entry
-from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
+from zoo.registry import EntryPoint, TensorSpec
 
 if TYPE_CHECKING:
     from zoo.models.dcgan.network import DCGANDiscriminator, DCGANGenerator
@@ -39,50 +39,5 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
 # The network classes import torch: they load only when asked for.
 __getattr__ = _PACKAGE.network_getattr(("DCGANGenerator", "DCGANDiscriminator"))
 
-
-_DCGAN = {"z_dim": 64, "width": 32, "resolution": 32, "channels": 1}
-
-_PACKAGE.register_family(
-    "dcgan",
-    trainer="DCGANTrainer",
-    entry_points=entry_points,
-    pipeline_tag="unconditional-image-generation",
-    targets={"classes_covered": 10},
-)
-
-_PACKAGE.register_family(
-    "cgan",
-    trainer="DCGANTrainer",
-    entry_points=entry_points,
-    # The Hub has no class-conditional generation task: the cGAN takes noise (plus a
-    # class) to an image, which is the Hub's unconditional image generation.
-    pipeline_tag="unconditional-image-generation",
-)
-
-register_model(
-    ModelSpec(
-        name="dcgan-mnist",
-        family="dcgan",
-        description="DCGAN generating 32×32 MNIST digits from a seed.",
-        builder=_PACKAGE.network("DCGANGenerator"),
-        config=_DCGAN,
-        datasets=("mnist",),
-        sha256="f964045147b3fda6ffd85c373d144bf56656fec6b44a366a58270fea4bea3954",
-        tags=("gan", "dcgan", "unconditional-image-generation"),
-        metric_targets={"precision": 0.7, "recall": 0.5, "class_ratio_max": 3.0},
-    )
-)
-
-register_model(
-    ModelSpec(
-        name="cgan-mnist",
-        family="cgan",
-        description="Class-conditional DCGAN: a seed and a digit class → that digit.",
-        builder=_PACKAGE.network("DCGANGenerator"),
-        config={**_DCGAN, "num_classes": 10, "embed_dim": 16},
-        datasets=("mnist",),
-        sha256="e2c9b10530d6496695e206a123315c224b0a523a836f942377e7beca00cb4d72",
-        tags=("gan", "conditional-image-generation"),
-        metric_targets={"label_accuracy": 0.95},
-    )
-)
+# Its families and models (names, configs, pinned digests, targets): models.toml, beside this.
+_PACKAGE.register_table()

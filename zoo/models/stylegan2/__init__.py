@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.models.layout import FamilyPackage
 from zoo.models.signatures import generate_entry, image, interpolate_entry, latent
-from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
+from zoo.registry import EntryPoint, TensorSpec
 
 if TYPE_CHECKING:
     from zoo.models.stylegan2.network import (
@@ -100,66 +100,5 @@ def encoder_entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
 # The network classes import torch: they load only when asked for.
 __getattr__ = _PACKAGE.network_getattr(__all__)
 
-
-_STYLEGAN2 = {
-    "z_dim": 64,
-    "w_dim": 64,
-    "mapping_layers": 4,
-    "width": 16,
-    "max_channels": 64,
-    "resolution": 32,
-    "channels": 1,
-    "mix_cutoff": 4,
-    "noise_seed": 0,
-}
-
-_PACKAGE.register_family(
-    "stylegan2",
-    trainer="StyleGAN2Trainer",
-    entry_points=entry_points,
-    pipeline_tag="unconditional-image-generation",
-    targets={"classes_covered": 10},
-)
-
-_PACKAGE.register_family(
-    "stylegan2-encoder",
-    trainer="StyleGAN2EncoderTrainer",
-    entry_points=encoder_entry_points,
-    pipeline_tag="image-to-image",
-    targets={"ppl_ratio_w_z": 1.0},
-    lower_is_better={"ppl_z", "ppl_w", "ppl_ratio_w_z"},
-)
-
-register_model(
-    ModelSpec(
-        name="stylegan2-mnist",
-        family="stylegan2",
-        description="Reduced StyleGAN2 for MNIST with truncation ψ and style mixing.",
-        builder=_PACKAGE.network("StyleGAN2Generator"),
-        config=_STYLEGAN2,
-        datasets=("mnist",),
-        sha256="f93fd293613d94ff03ba5abd3b0b6d2d0bcf85b4a55828d0a775cba5647cc489",
-        tags=("gan", "stylegan2", "unconditional-image-generation"),
-        metric_targets={"precision": 0.7, "recall": 0.5, "class_ratio_max": 3.0},
-    )
-)
-
-register_model(
-    ModelSpec(
-        name="stylegan2-mnist-encoder",
-        family="stylegan2-encoder",
-        description="Encoder projecting a digit into stylegan2-mnist's W+ (with that generator).",
-        builder=_PACKAGE.network("StyleGAN2Projector"),
-        config={**_STYLEGAN2, "encoder_width": 32},
-        datasets=("mnist",),
-        sha256="8e5f2f495b63c28805357871956dbb9f91b0a321edda1461346d132653429d21",
-        tags=("stylegan2", "gan-inversion", "image-to-image"),
-        metric_targets={
-            "psnr_db": 16.0,
-            "refined_psnr_db": 19.0,
-            "class_kept": 0.95,
-            "refined_class_kept": 0.95,
-            "restyled_class_kept": 0.8,
-        },
-    )
-)
+# Its families and models (names, configs, pinned digests, targets): models.toml, beside this.
+_PACKAGE.register_table()

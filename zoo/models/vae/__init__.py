@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.models.layout import FamilyPackage
 from zoo.models.signatures import image, interpolate_entry, latent
-from zoo.registry import EntryPoint, ModelSpec, TensorSpec, register_model
+from zoo.registry import EntryPoint, TensorSpec
 
 if TYPE_CHECKING:
     from zoo.models.vae.network import ConvVAE
@@ -49,24 +49,5 @@ def entry_points(config: Mapping[str, Any]) -> tuple[EntryPoint, ...]:
 # The network classes import torch: they load only when asked for.
 __getattr__ = _PACKAGE.network_getattr(("ConvVAE",))
 
-
-_PACKAGE.register_family(
-    "vae",
-    trainer="VAETrainer",
-    entry_points=entry_points,
-    pipeline_tag="unconditional-image-generation",
-)
-
-register_model(
-    ModelSpec(
-        name="vae-mnist",
-        family="vae",
-        description="Convolutional VAE for MNIST: sample, encode/decode (16 floats), inpaint.",
-        builder=_PACKAGE.network("ConvVAE"),
-        config={"latent_dim": 16, "width": 32, "resolution": 32, "channels": 1},
-        datasets=("mnist",),
-        sha256="0c5408310daeef4d42fa60e372aa5d00ed6d952be2a883043caf2ee96594477d",
-        tags=("vae", "image-inpainting"),
-        metric_targets={"psnr_db": 18.0, "inpaint_gain_db": 3.0},
-    )
-)
+# Its families and models (names, configs, pinned digests, targets): models.toml, beside this.
+_PACKAGE.register_table()
