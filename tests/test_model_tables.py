@@ -18,8 +18,9 @@ import pytest
 import tomllib
 
 import zoo.registry
-from zoo.models.layout import TABLE_FILE, FamilyPackage
+from zoo.models.layout import FamilyPackage
 from zoo.models.signatures import generate_entry
+from zoo.models.table import TABLE_FILE
 from zoo.registry import EntryPoint, get_family, get_spec, list_models
 
 PACKAGE = "tablepkg"
