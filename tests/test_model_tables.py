@@ -340,3 +340,24 @@ def test_the_shipped_tables_register_again_to_an_equal_registry(
     assert builtin == zoo.registry._SPECS
     families = {n: f for n, f in before[0].items() if f.trainer.startswith("zoo.models.")}
     assert families == zoo.registry._FAMILIES
+
+
+def test_a_broken_table_is_reported_at_every_lookup_not_just_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registry stays unloaded after a family fails to register: no half registry."""
+    _copy_registry(monkeypatch)
+    package = tmp_path / "tablepkg_broken"
+    package.mkdir()
+    (package / TABLE_FILE).write_text(VALID.replace("trainer", "trainr", 1), encoding="utf-8")
+    (package / "__init__.py").write_text(
+        "from zoo.models.layout import FamilyPackage\nFamilyPackage(__name__).register_table()\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("ZOO_FAMILIES", "tablepkg_broken")
+    monkeypatch.setattr(zoo.registry, "_loaded", False)
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"unknown key 'trainr'; did you mean 'trainer'"):
+            list_models()
+        assert "tablepkg_broken" not in sys.modules

@@ -325,6 +325,11 @@ def _ensure_loaded() -> None:
                 f"cannot import model family module {module!r} ({e}); ZOO_FAMILIES takes "
                 "importable module names separated by commas (is its folder on PYTHONPATH?)."
             ) from e
+        except BaseException:
+            # A family that fails as it registers (a broken models.toml): every later lookup
+            # raises its error again, rather than answering from a registry that lacks it.
+            _loaded = False
+            raise
 
 
 def list_models(pattern: str = "*", *, family: str | None = None) -> list[str]:
