@@ -26,7 +26,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -297,7 +297,7 @@ def build_engine(
         onnx_sha256=sha256_file(onnx_path),
         options=options,
         engine_sha256=sha256_file(engine_path),
-        built=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        built=datetime.now(UTC).isoformat(timespec="seconds"),
         notes=list(notes),
     )
     write_manifest(engine_path, manifest)

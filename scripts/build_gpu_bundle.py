@@ -29,7 +29,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in files
     }
     manifest = {
-        "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "built": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": args.python,
         "wheels": list(WHEELS),
         "triton_from": str(site / "pytriton"),

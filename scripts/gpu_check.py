@@ -38,7 +38,7 @@ import sys
 import tarfile
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,7 @@ class Run:
 
     def say(self, message: str) -> None:
         """One line to stdout and the log."""
-        line = f"[{datetime.now(timezone.utc):%H:%M:%S}] {message}"
+        line = f"[{datetime.now(UTC):%H:%M:%S}] {message}"
         print(line, flush=True)
         with open(self.log_path, "a") as f:
             f.write(line + "\n")
@@ -232,7 +232,7 @@ def check(args: argparse.Namespace) -> int:
         run.say(f"--device {device}, but torch {torch.__version__} sees no CUDA device")
         return 2
     result = GpuCheck(
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
         mode="quick" if args.quick else "full",
         device=device,
         environment={**check_environment(device), **stub_environment()},

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import sys
+import tomllib
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-import tomllib
 
 import zoo.registry
 from zoo.models.layout import FamilyPackage

@@ -7,7 +7,6 @@ tritonclient builds them from a server's answer.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import ssl
 from pathlib import Path
@@ -682,7 +681,7 @@ def behind(cause: BaseException, *, explicit: bool) -> ConnectionError:
             tls_failed("[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] alert", UNTRUSTED),
         ),
         (TimeoutError(), RequestTimeoutError, "u did not answer in time."),
-        (asyncio.TimeoutError(), RequestTimeoutError, "u did not answer in time."),
+        (TimeoutError(), RequestTimeoutError, "u did not answer in time."),
         (RuntimeError("read timed out"), RequestTimeoutError, "u did not answer in time."),
         (ConnectionRefusedError(111, "refused"), ServerUnavailableError, NO_SERVER),
         (OSError("no route"), ServerUnavailableError, NO_SERVER),

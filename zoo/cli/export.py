@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +25,7 @@ SetOpt = Annotated[
 ]
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Artifact formats ``zoo export`` builds."""
 
     onnx = "onnx"

@@ -42,10 +42,9 @@ does): :meth:`FamilyPackage.register_family` and ``register_model(ModelSpec(...)
 from __future__ import annotations
 
 import difflib
+import tomllib
 from collections.abc import Mapping
 from typing import Any, Literal
-
-import tomllib
 
 #: The file in a family package that holds its zoo table (see the module docstring).
 TABLE_FILE = "models.toml"

@@ -352,7 +352,7 @@ def run_bench(
     ep = spec.entry_point(settings.entry)
     cells = plan_cells(settings)
     total = len(cells) + 2
-    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     env = environment()
     module: nn.Module | None = None
     gflop: float | None = None

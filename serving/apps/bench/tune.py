@@ -112,7 +112,7 @@ class TuneResult:
     written: tuple[Path, ...]  # the config files written
     environment: dict[str, Any]  # host, versions, git commit
     created: str = field(
-        default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     )
 
     def to_dict(self) -> dict[str, Any]:
