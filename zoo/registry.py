@@ -319,16 +319,15 @@ def _ensure_loaded() -> None:
     for module in (*sorted(names), *family_modules()):
         try:
             importlib.import_module(module)
-        except ImportError as e:
+        except BaseException as e:
+            # A family that cannot be imported, or fails as it registers (a broken models.toml):
+            # every later lookup raises its error again, rather than answer from half a registry.
             _loaded = False
-            raise InvalidInputError(
-                f"cannot import model family module {module!r} ({e}); ZOO_FAMILIES takes "
-                "importable module names separated by commas (is its folder on PYTHONPATH?)."
-            ) from e
-        except BaseException:
-            # A family that fails as it registers (a broken models.toml): every later lookup
-            # raises its error again, rather than answering from a registry that lacks it.
-            _loaded = False
+            if isinstance(e, ImportError):
+                raise InvalidInputError(
+                    f"cannot import model family module {module!r} ({e}); ZOO_FAMILIES takes "
+                    "importable module names separated by commas (is its folder on PYTHONPATH?)."
+                ) from e
             raise
 
 
