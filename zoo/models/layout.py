@@ -137,14 +137,9 @@ class FamilyPackage:
         tables = read_table(file, text)
         # The package is still importing when its __init__ calls this: take it as it stands.
         module = sys.modules.get(self.package) or importlib.import_module(self.package)
+        # A family table's keys are register_family's arguments; its rule is named, not given.
         families = {
-            name: {
-                "trainer": entries["trainer"],
-                "entry_points": _signature_rule(file, name, module, entries),
-                "pipeline_tag": entries["pipeline_tag"],
-                "targets": entries.get("targets"),
-                "lower_is_better": tuple(entries.get("lower_is_better", ())),
-            }
+            name: {**entries, "entry_points": _signature_rule(file, name, module, entries)}
             for name, entries in tables["families"].items()
         }
         models = {
@@ -208,17 +203,7 @@ def _spec_fields(
             f"not serve: {has} (the names its __getattr__, FamilyPackage.network_getattr(...), "
             f"imports from {package_}.network); {fix}."
         )
-    fields: dict[str, Any] = {
-        "family": table["family"],
-        "description": table["description"],
-        "builder": package.network(network),
-        "config": table["config"],
-        "datasets": tuple(table["datasets"]),
-        "sha256": table["sha256"],
-    }
-    fields.update({k: table[k] for k in ("revision", "license", "hub_repo") if k in table})
-    if "tags" in table:
-        fields["tags"] = tuple(table["tags"])
-    if "metric_targets" in table:
-        fields["metric_targets"] = table["metric_targets"]
+    # The other keys are ModelSpec's fields of that name; arrays become its tuples.
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items() if k != "network"}
+    fields["builder"] = package.network(network)
     return fields

@@ -99,7 +99,7 @@ def _checked_tables(file: str, data: Mapping[str, Any]) -> dict[str, dict[str, d
             what = f"table [{name}]" if isinstance(value, dict) else f"key {name!r}"
             raise ValueError(
                 f"{file}: unknown top-level {what}; a zoo table holds only [families.<name>] "
-                "and [models.<name>] tables (see zoo.models.layout)."
+                "and [models.<name>] tables (see zoo.models.table)."
             )
     tables: dict[str, dict[str, dict[str, Any]]] = {}
     for kind, keys in _TABLES.items():
