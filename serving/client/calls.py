@@ -150,7 +150,7 @@ def classify(model: str, images: Any, *, version: Version = None) -> Call[npt.ND
 
 
 # -- projection, synthesis from ws, interpolation ------------------------------------------------
-def project(model: str, images: Any, *, version: Version = None) -> Call[tuple[Array, Array]]:
+def project(model: str, images: Any, *, version: Version = None) -> Call[tuple[Array, U8]]:
     """ws ``(N, num_ws, w_dim)`` of digits and their reconstructions (uint8 NHWC).
 
     ``model`` is the generator (``stylegan2-mnist``) or its encoder; one feed-forward call.
